@@ -1,0 +1,175 @@
+"""Local accounts: officials, organisation accounts, instance admins and moderators.
+
+Owns: the accounts table and its SQL, usernames, and which voices an account may use.
+Never: builds ActivityStreams JSON or calls HTTP; password hashing lives in server/passwords.py.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from server.errors import Conflict, Invalid
+from server.ids import new_id
+
+ORG_ROLES = ("official", "reviewer", "org_admin")
+VOICES = ("official", "personal")
+_USERNAME = re.compile(r"^[A-Za-z0-9_]{1,30}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
+# Names that would shadow pages or well-known paths under /@name.
+RESERVED_USERNAMES = frozenset({"admin", "administrator", "root", "support", "api", "inbox", "outbox", "about",
+                                 "settings", "login", "logout", "static", "tags", "orgs", "instance", "actor",
+                                 "webfinger", "nodeinfo", "moderator", "postmaster", "abuse", "security"})
+_COLUMNS = ("id, username, email, display_name, bio, kind, organisation_id, org_role, is_admin, is_moderator, "
+            "default_voice, language, created_at, disabled_at")
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    username: str
+    email: str | None
+    display_name: str
+    bio: str
+    kind: str
+    organisation_id: int | None
+    org_role: str | None
+    is_admin: bool
+    is_moderator: bool
+    default_voice: str
+    language: str
+    created_at: datetime
+    disabled_at: datetime | None
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def is_organisation(self) -> bool:
+        return self.kind == "organisation"
+
+    @property
+    def allowed_voices(self) -> tuple[str, ...]:
+        """An organisation account speaks only for its organisation; members choose; others speak personally."""
+        if self.is_organisation:
+            return ("official",)
+        if self.organisation_id is not None:
+            return VOICES
+        return ("personal",)
+
+
+def parse_org_role(role: str) -> str:
+    """Accept the CLI's spelling (org-admin) and the stored one (org_admin)."""
+    normalised = role.strip().replace("-", "_")
+    if normalised not in ORG_ROLES:
+        raise Invalid("The role must be official, reviewer or org-admin.")
+    return normalised
+
+
+def validate_username(username: str) -> None:
+    if not _USERNAME.match(username):
+        raise Invalid("A username has 1 to 30 letters, digits or underscores.")
+    if username.lower() in RESERVED_USERNAMES:
+        raise Invalid("The username %(username)s is reserved.", username=username)
+
+
+def validate_email(email: str) -> None:
+    if not _EMAIL.match(email):
+        raise Invalid("%(email)s is not an e-mail address.", email=email)
+
+
+def _account(row: asyncpg.Record) -> Account:
+    return Account(**dict(row))
+
+
+async def insert_account(conn: asyncpg.Connection, *, username: str, kind: str, email: str | None = None,
+                         password_hash: str | None = None, display_name: str = "",
+                         organisation_id: int | None = None, org_role: str | None = None,
+                         is_admin: bool = False, is_moderator: bool = False, default_voice: str | None = None,
+                         language: str = "nl") -> Account:
+    validate_username(username)
+    if email is not None:
+        validate_email(email)
+    if len(display_name) > 100:
+        raise Invalid("A display name may be at most 100 characters.")
+    voice = default_voice or ("official" if kind == "organisation" else "personal")
+    try:
+        row = await conn.fetchrow(
+            f"INSERT INTO accounts (id, username, email, password_hash, display_name, kind, organisation_id, "
+            f"org_role, is_admin, is_moderator, default_voice, language) "
+            f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {_COLUMNS}",
+            new_id(), username, email, password_hash, display_name.strip(), kind, organisation_id, org_role,
+            is_admin, is_moderator, voice, language)
+    except asyncpg.UniqueViolationError as exc:
+        if "email" in (exc.constraint_name or ""):
+            raise Conflict("An account with that e-mail address already exists.") from None
+        raise Conflict("The username %(username)s is already taken.", username=username) from None
+    return _account(row)
+
+
+async def get_account(conn: asyncpg.Connection, account_id: int) -> Account | None:
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM accounts WHERE id = $1", account_id)
+    return _account(row) if row else None
+
+
+async def get_account_by_username(conn: asyncpg.Connection, username: str) -> Account | None:
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM accounts WHERE lower(username) = lower($1)", username)
+    return _account(row) if row else None
+
+
+async def get_organisation_account(conn: asyncpg.Connection, organisation_id: int) -> Account | None:
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM accounts WHERE organisation_id = $1 AND kind = 'organisation'",
+                              organisation_id)
+    return _account(row) if row else None
+
+
+async def get_password_hash(conn: asyncpg.Connection, account_id: int) -> str | None:
+    value = await conn.fetchval("SELECT password_hash FROM accounts WHERE id = $1", account_id)
+    return str(value) if value else None
+
+
+async def list_accounts(conn: asyncpg.Connection) -> list[Account]:
+    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM accounts ORDER BY lower(username)")
+    return [_account(r) for r in rows]
+
+
+async def list_accounts_by_usernames(conn: asyncpg.Connection, usernames: list[str]) -> list[Account]:
+    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM accounts WHERE lower(username) = ANY($1::text[])",
+                            [u.lower() for u in usernames])
+    return [_account(r) for r in rows]
+
+
+async def list_organisation_members(conn: asyncpg.Connection, organisation_id: int) -> list[Account]:
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM accounts WHERE organisation_id = $1 AND kind = 'person' AND disabled_at IS NULL "
+        f"ORDER BY lower(display_name), lower(username)", organisation_id)
+    return [_account(r) for r in rows]
+
+
+async def update_profile(conn: asyncpg.Connection, account: Account, *, display_name: str, bio: str,
+                         default_voice: str, language: str) -> Account:
+    if len(display_name) > 100:
+        raise Invalid("A display name may be at most 100 characters.")
+    if len(bio) > 1000:
+        raise Invalid("A bio may be at most 1000 characters.")
+    if default_voice not in account.allowed_voices:
+        raise Invalid("You cannot speak in official voice: you are not a member of an organisation.")
+    if language not in ("nl", "en"):
+        raise Invalid("The language must be nl or en.")
+    row = await conn.fetchrow(
+        f"UPDATE accounts SET display_name = $2, bio = $3, default_voice = $4, language = $5 WHERE id = $1 "
+        f"RETURNING {_COLUMNS}", account.id, display_name.strip(), bio.strip(), default_voice, language)
+    return _account(row)
+
+
+async def update_password_hash(conn: asyncpg.Connection, account_id: int, password_hash: str) -> None:
+    await conn.execute("UPDATE accounts SET password_hash = $2 WHERE id = $1", account_id, password_hash)
+
+
+async def list_accounts_by_ids(conn: asyncpg.Connection, account_ids: list[int]) -> dict[int, Account]:
+    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM accounts WHERE id = ANY($1::bigint[])", account_ids)
+    return {r["id"]: _account(r) for r in rows}

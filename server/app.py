@@ -1,0 +1,71 @@
+"""Composition root of the web process: builds the Starlette app and its lifespan.
+
+Owns: wiring routes, middleware and error pages; opening the pool (starting the embedded PostgreSQL when no
+DATABASE_URL is set) and applying migrations at start-up. Never: business logic.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from server import health
+from server.config import Settings
+from server.db.migrate import migrate
+from server.db.pgembed import EmbeddedPostgres
+from server.db.pool import open_pool
+from server.deps import Deps
+from server.headers import SecurityHeaders
+from web.context import page_context, render
+from web.routes import routes as web_routes
+
+log = logging.getLogger("ambtenaar")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Errors the router raises (404, 405) as a page in the visitor's language."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if request.url.path.startswith(("/api/", "/.well-known/", "/static/")):
+        return PlainTextResponse(str(getattr(exc, "detail", "error")), status_code=status)
+    ctx = await page_context(request)
+    message = {404: "That page does not exist.", 405: "That action is not possible here."}.get(
+        status, "Something went wrong.")
+    return render(ctx, "error.html", status=status, message=ctx.gettext(message))
+
+
+def create_app(settings: Settings) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        embedded: EmbeddedPostgres | None = None
+        database_url = settings.database_url
+        if not database_url:
+            embedded = EmbeddedPostgres(settings.data_dir)
+            database_url = embedded.start()
+            log.info("embedded PostgreSQL started", extra={"pgdata": str(embedded.pgdata)})
+        pool = await open_pool(database_url)
+        try:
+            async with pool.acquire() as conn:
+                applied = await migrate(conn)
+            if applied:
+                log.info("migrations applied", extra={"versions": ",".join(applied)})
+            app.state.deps = Deps(settings=settings, pool=pool)
+            log.info("node ready", extra={"domain": settings.domain, "url": settings.base_url})
+            yield
+        finally:
+            await pool.close()
+            if embedded is not None:
+                embedded.stop()
+
+    return Starlette(
+        routes=[*health.ROUTES, *web_routes()],
+        middleware=[Middleware(SecurityHeaders, https=settings.scheme == "https")],
+        exception_handlers={HTTPException: _http_error},
+        lifespan=lifespan,
+    )

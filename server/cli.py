@@ -1,0 +1,249 @@
+"""The `ambtenaar` command: serve the node, migrate, and administer organisations and accounts.
+
+Owns: parsing arguments and turning every refusal into one line on stderr and exit status 1.
+Never: SQL (it calls server/ functions inside one transaction per command).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from typing import Any, NoReturn, TypeVar
+
+import asyncpg
+
+from server import accounts, invites, organisations, passwords
+from server.config import SPECS, Settings, SettingsError, add_setting_flags, load_settings, trusted_proxy_list
+from server.db.migrate import migrate
+from server.db.pgembed import EmbeddedDatabaseError, EmbeddedPostgres
+from server.db.pool import open_pool, transaction
+from server.deps import utc_now
+from server.errors import DomainError, NotFound
+
+T = TypeVar("T")
+
+
+class CliError(Exception):
+    """A command cannot be carried out as given."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake in one line and exits 1, like every other refusal."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(1, f"ambtenaar: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> Parser:
+    settings_flags = Parser(add_help=False)
+    add_setting_flags(settings_flags)
+    parser = Parser(prog="ambtenaar", description="Ambtenaar Online: a Fediverse server for government bodies.",
+                    parents=[settings_flags])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
+
+    def command(name: str, help_text: str, subs: Any = commands) -> Parser:
+        sub: Parser = subs.add_parser(name, help=help_text, description=help_text, parents=[settings_flags])
+        return sub
+
+    command("serve", "run the web server (starts an embedded PostgreSQL when DATABASE_URL is not set)")
+    command("migrate", "apply database migrations that are not yet applied")
+
+    org = commands.add_parser("org", help="organisations").add_subparsers(dest="action", required=True,
+                                                                          metavar="ACTION", parser_class=Parser)
+    org_create = command("create", "create an organisation and its organisation account", org)
+    org_create.add_argument("--name", required=True, help="full name, e.g. 'Gemeente Ede'")
+    org_create.add_argument("--slug", required=True, help="short name in URLs, e.g. gemeente-ede")
+    org_create.add_argument("--kind", required=True, choices=organisations.KINDS)
+    org_create.add_argument("--website", default="", help="the organisation's website, e.g. https://www.ede.nl")
+    command("list", "list organisations", org).add_argument("--json", action="store_true")
+
+    user = commands.add_parser("user", help="accounts of officials").add_subparsers(
+        dest="action", required=True, metavar="ACTION", parser_class=Parser)
+    user_create = command("create", "create an account, optionally as a member of an organisation", user)
+    user_create.add_argument("--username", required=True)
+    user_create.add_argument("--email", required=True)
+    user_create.add_argument("--display-name", default="")
+    user_create.add_argument("--org", help="slug of the organisation the official belongs to")
+    user_create.add_argument("--role", help="role in the organisation: official, reviewer or org-admin")
+    user_create.add_argument("--password-stdin", action="store_true",
+                             help="read the password from standard input instead of generating one")
+    user_invite = command("invite", "print a one-time invite link for a new official", user)
+    user_invite.add_argument("--org", required=True, help="slug of the organisation")
+    user_invite.add_argument("--role", default="official", help="official, reviewer or org-admin")
+    command("list", "list accounts", user).add_argument("--json", action="store_true")
+
+    admin = commands.add_parser("admin", help="instance administrators").add_subparsers(
+        dest="action", required=True, metavar="ACTION", parser_class=Parser)
+    admin_create = command("create", "create an instance admin (or, with --moderator, a moderator)", admin)
+    admin_create.add_argument("--username", required=True)
+    admin_create.add_argument("--email", default=None)
+    admin_create.add_argument("--moderator", action="store_true", help="a moderator rather than an admin")
+    admin_create.add_argument("--password-stdin", action="store_true")
+    return parser
+
+
+def _settings_flags(args: argparse.Namespace) -> dict[str, object]:
+    return {spec.name: getattr(args, spec.name) for spec in SPECS if hasattr(args, spec.name)}
+
+
+async def _with_database(settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """Run `work` in one transaction on a migrated database; nothing is kept if it raises."""
+    embedded = None if settings.database_url else EmbeddedPostgres(settings.data_dir)
+    url = settings.database_url or embedded.start()  # type: ignore[union-attr]
+    try:
+        pool = await open_pool(url, min_size=1, max_size=2)
+        try:
+            async with pool.acquire() as conn:
+                await migrate(conn)
+            async with transaction(pool) as conn:
+                return await work(conn)
+        finally:
+            await pool.close()
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def _read_password(from_stdin: bool) -> tuple[str, bool]:
+    """The password, and whether we generated it (and so must show it once)."""
+    if not from_stdin:
+        return secrets.token_urlsafe(15), True
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise CliError("no password on standard input")
+    passwords.check_strength(password)
+    return password, False
+
+
+async def _organisation(conn: asyncpg.Connection, slug: str) -> organisations.Organisation:
+    org = await organisations.get_organisation_by_slug(conn, slug)
+    if org is None:
+        raise NotFound("There is no organisation with slug %(slug)s.", slug=slug)
+    return org
+
+
+def org_account_username(slug: str) -> str:
+    return slug.replace("-", "_")[:30]
+
+
+async def cmd_org_create(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    org = await organisations.insert_organisation(conn, name=args.name, slug=args.slug, kind=args.kind,
+                                                  website=args.website)
+    account = await accounts.insert_account(conn, username=org_account_username(org.slug), kind="organisation",
+                                            display_name=org.name[:100], organisation_id=org.id,
+                                            language=settings.default_language)
+    return f"Created organisation {org.slug} ({org.name}) with account @{account.username}"
+
+
+async def cmd_org_list(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    orgs = await organisations.list_organisations(conn)
+    if args.json:
+        return json.dumps([{"slug": o.slug, "name": o.name, "kind": o.kind, "website": o.website} for o in orgs])
+    return "\n".join(f"{o.slug}\t{o.kind}\t{o.name}\t{o.website}" for o in orgs)
+
+
+async def cmd_user_create(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    if args.role and not args.org:
+        raise CliError("--role needs --org: a role is held in an organisation")
+    org = await _organisation(conn, args.org) if args.org else None
+    role = accounts.parse_org_role(args.role or "official") if org else None
+    password, generated = _read_password(args.password_stdin)
+    account = await accounts.insert_account(
+        conn, username=args.username, kind="person", email=args.email, display_name=args.display_name,
+        password_hash=passwords.hash_password(password), organisation_id=org.id if org else None, org_role=role,
+        language=settings.default_language)
+    where = f" ({role.replace('_', '-')} at {org.slug})" if org and role else ""
+    line = f"Created user @{account.username}{where}"
+    return f"{line}\nPassword (shown once): {password}" if generated else line
+
+
+async def cmd_user_invite(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    org = await _organisation(conn, args.org)
+    token = await invites.insert_invite(conn, organisation_id=org.id, org_role=args.role, now=utc_now(),
+                                        valid_for=timedelta(days=settings.invite_days))
+    return f"{settings.base_url}/invite/{token}"
+
+
+async def cmd_user_list(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    people = await accounts.list_accounts(conn)
+    orgs = {o.id: o.slug for o in await organisations.list_organisations(conn)}
+
+    def role(a: accounts.Account) -> str:
+        if a.is_admin:
+            return "admin"
+        if a.is_moderator:
+            return "moderator"
+        if a.is_organisation:
+            return "organisation"
+        return (a.org_role or "").replace("_", "-") or "-"
+
+    rows = [{"username": a.username, "display_name": a.display_name, "email": a.email, "role": role(a),
+             "organisation": orgs.get(a.organisation_id) if a.organisation_id else None} for a in people]
+    if args.json:
+        return json.dumps(rows)
+    return "\n".join(f"{r['username']}\t{r['role']}\t{r['organisation'] or '-'}\t{r['email'] or '-'}" for r in rows)
+
+
+async def cmd_admin_create(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    password, generated = _read_password(args.password_stdin)
+    account = await accounts.insert_account(
+        conn, username=args.username, kind="person", email=args.email, password_hash=passwords.hash_password(password),
+        is_admin=not args.moderator, is_moderator=True, language=settings.default_language)
+    line = f"Created {'moderator' if args.moderator else 'admin'} @{account.username}"
+    return f"{line}\nPassword (shown once): {password}" if generated else line
+
+
+async def cmd_migrate(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    return "Database schema is up to date"
+
+
+DATABASE_COMMANDS: dict[tuple[str, str | None], Callable[[asyncpg.Connection, Settings, argparse.Namespace],
+                                                         Awaitable[str]]] = {
+    ("migrate", None): cmd_migrate,
+    ("org", "create"): cmd_org_create,
+    ("org", "list"): cmd_org_list,
+    ("user", "create"): cmd_user_create,
+    ("user", "invite"): cmd_user_invite,
+    ("user", "list"): cmd_user_list,
+    ("admin", "create"): cmd_admin_create,
+}
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    from server.app import create_app
+    from server.logs import log_config
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=log_config(settings.log_level),
+                proxy_headers=True, forwarded_allow_ips=list(trusted_proxy_list(settings)),
+                ssl_certfile=settings.tls_cert or None, ssl_keyfile=settings.tls_key or None,
+                server_header=False, timeout_graceful_shutdown=10)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(_settings_flags(args))
+        if args.command == "serve":
+            serve(settings)
+            return 0
+        handler = DATABASE_COMMANDS[(args.command, getattr(args, "action", None))]
+        output = asyncio.run(_with_database(settings, lambda conn: handler(conn, settings, args)))
+    except (CliError, SettingsError, DomainError, EmbeddedDatabaseError) as error:
+        print(f"ambtenaar: error: {error}", file=sys.stderr)
+        return 1
+    except (OSError, asyncpg.PostgresError) as error:
+        print(f"ambtenaar: error: {type(error).__name__}: {error}".splitlines()[0], file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    if output:
+        print(output)
+    return 0
+

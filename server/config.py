@@ -1,0 +1,190 @@
+"""Settings of one node, read once from the environment and command-line flags.
+
+Owns: the list of settings, their defaults, parsing and validation, and the stored secret key.
+Never: reads os.environ outside `settings_from`; never opens the database.
+
+Every setting NAME has an environment variable AMBTENAAR_NAME and a flag --name;
+the database URL is also read from DATABASE_URL, as usual for PostgreSQL tools.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class SettingsError(Exception):
+    """A setting has a value the node cannot run with."""
+
+
+VISIBILITIES = ("public", "unlisted", "private", "direct")
+LANGUAGES = ("nl", "en")
+REGISTRATION_MODES = ("invite", "closed")
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    name: str
+    kind: type
+    default: Any
+    help: str
+    choices: tuple[str, ...] | None = None
+
+
+SPECS: tuple[SettingSpec, ...] = (
+    SettingSpec("domain", str, "localhost:8000", "public host name (and port) of this node, e.g. gemeente-ede.nl"),
+    SettingSpec("scheme", str, "http", "public URL scheme", ("http", "https")),
+    SettingSpec("host", str, "127.0.0.1", "address to listen on"),
+    SettingSpec("port", int, 8000, "port to listen on"),
+    SettingSpec("data_dir", str, "./data", "folder for the embedded database and the secret key"),
+    SettingSpec("database_url", str, "", "PostgreSQL URL; empty starts an embedded PostgreSQL in the data dir"),
+    SettingSpec("secret_key", str, "", "secret for cookies and tokens; generated and stored in the data dir when empty"),
+    SettingSpec("default_language", str, "nl", "language of pages when the visitor states none", LANGUAGES),
+    SettingSpec("max_post_length", int, 500, "maximum characters in a post"),
+    SettingSpec("registrations", str, "invite", "how accounts are made: by invite only, or closed", REGISTRATION_MODES),
+    SettingSpec("allow_private_addresses", bool, False, "let federation reach loopback and private addresses (tests, demos)"),
+    SettingSpec("trusted_proxies", str, "127.0.0.1", "comma-separated proxy addresses whose X-Forwarded-* headers are honoured"),
+    SettingSpec("tls_cert", str, "", "certificate file to serve HTTPS directly"),
+    SettingSpec("tls_key", str, "", "private key file to serve HTTPS directly"),
+    SettingSpec("log_level", str, "info", "log level", ("debug", "info", "warning", "error")),
+    SettingSpec("login_attempts", int, 5, "failed sign-ins per account or address before a pause"),
+    SettingSpec("login_window_seconds", int, 900, "window in which failed sign-ins are counted"),
+    SettingSpec("invite_days", int, 7, "days an invite link stays valid"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    domain: str = "localhost:8000"
+    scheme: str = "http"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: str = "./data"
+    database_url: str = ""
+    secret_key: str = ""
+    default_language: str = "nl"
+    max_post_length: int = 500
+    registrations: str = "invite"
+    allow_private_addresses: bool = False
+    trusted_proxies: str = "127.0.0.1"
+    tls_cert: str = ""
+    tls_key: str = ""
+    log_level: str = "info"
+    login_attempts: int = 5
+    login_window_seconds: int = 900
+    invite_days: int = 7
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.scheme}://{self.domain}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.scheme == "https"
+
+
+def env_name(name: str) -> str:
+    return "AMBTENAAR_" + name.upper()
+
+
+def flag_name(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def add_setting_flags(parser: argparse.ArgumentParser) -> None:
+    """Add one flag per setting; defaults are suppressed so that absent flags fall back to the environment."""
+    group = parser.add_argument_group("settings (each also as environment variable AMBTENAAR_NAME)")
+    for spec in SPECS:
+        if spec.kind is bool:
+            group.add_argument(flag_name(spec.name), dest=spec.name, default=argparse.SUPPRESS,
+                               action=argparse.BooleanOptionalAction, help=spec.help)
+        else:
+            group.add_argument(flag_name(spec.name), dest=spec.name, default=argparse.SUPPRESS,
+                               metavar=spec.name.upper(), help=spec.help)
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+_DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$")
+
+
+def _coerce(spec: SettingSpec, raw: object) -> Any:
+    source = f"{flag_name(spec.name)} / {env_name(spec.name)}"
+    if spec.kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise SettingsError(f"{source} must be true or false, not {raw!r}")
+    if spec.kind is int:
+        try:
+            value = int(str(raw).strip())
+        except ValueError:
+            raise SettingsError(f"{source} must be a whole number, not {raw!r}") from None
+        if value < 0:
+            raise SettingsError(f"{source} must not be negative")
+        return value
+    value_text = str(raw).strip()
+    if spec.choices and value_text not in spec.choices:
+        raise SettingsError(f"{source} must be one of {', '.join(spec.choices)}, not {value_text!r}")
+    return value_text
+
+
+def settings_from(environ: Mapping[str, str], flags: Mapping[str, object] | None = None) -> Settings:
+    """Build the settings: flags win over AMBTENAAR_* variables, which win over defaults."""
+    flags = flags or {}
+    values: dict[str, Any] = {}
+    for spec in SPECS:
+        if spec.name in flags:
+            values[spec.name] = _coerce(spec, flags[spec.name])
+        elif env_name(spec.name) in environ:
+            values[spec.name] = _coerce(spec, environ[env_name(spec.name)])
+        elif spec.name == "database_url" and environ.get("DATABASE_URL"):
+            values[spec.name] = environ["DATABASE_URL"].strip()
+        else:
+            values[spec.name] = spec.default
+    values["domain"] = values["domain"].lower()
+    if not _DOMAIN.match(values["domain"]):
+        raise SettingsError(f"--domain must be a host name with an optional port, not {values['domain']!r}")
+    if bool(values["tls_cert"]) != bool(values["tls_key"]):
+        raise SettingsError("--tls-cert and --tls-key must be given together")
+    if values["max_post_length"] < 1:
+        raise SettingsError("--max-post-length must be at least 1")
+    return Settings(**values)
+
+
+def with_secret_key(settings: Settings) -> Settings:
+    """Return settings with a secret key, creating `<data_dir>/secret_key` (mode 600) on first use."""
+    if settings.secret_key:
+        return settings
+    path = Path(settings.data_dir) / "secret_key"
+    if path.exists():
+        key = path.read_text().strip()
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key + "\n")
+    if len(key) < 32:
+        raise SettingsError(f"the secret key in {path} is too short (at least 32 characters)")
+    return dataclasses.replace(settings, secret_key=key)
+
+
+def load_settings(argv_flags: Mapping[str, object] | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    return with_secret_key(settings_from(os.environ if environ is None else environ, argv_flags))
+
+
+def trusted_proxy_list(settings: Settings) -> Sequence[str]:
+    return [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]

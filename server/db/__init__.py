@@ -1,0 +1,1 @@
+"""Database plumbing: pool, embedded PostgreSQL, migrations. No table is named here."""

@@ -1,0 +1,37 @@
+"""Liveness and readiness for load balancers and orchestrators.
+
+Owns: /healthz (the process answers) and /readyz (the database answers and every migration is applied).
+Never: does work beyond those checks.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from server.db.migrate import pending_migrations
+from server.db.pool import connection
+from server.deps import Deps
+
+
+async def healthz(request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+async def readyz(request: Request) -> Response:
+    deps: Deps = request.app.state.deps
+    try:
+        async with connection(deps.pool) as conn:
+            await conn.fetchval("SELECT 1")
+            pending = await pending_migrations(conn)
+    except Exception as exc:  # any failure to reach the database means "not ready"
+        return JSONResponse({"status": "unavailable", "database": f"unreachable: {type(exc).__name__}"},
+                            status_code=503)
+    if pending:
+        return JSONResponse({"status": "unavailable", "migrations_pending": [m.version for m in pending]},
+                            status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok", "migrations": "applied"})
+
+
+ROUTES = [Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]

@@ -1,0 +1,147 @@
+"""Posts, their edit history, hashtags and mentions; boosts are posts that point at another post.
+
+Owns: the posts, post_edits, post_tags and post_mentions tables and their SQL. Never: decides whether a post may
+be published (server/publishing.py does), builds ActivityStreams JSON, or calls HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from server.ids import new_id
+
+VISIBILITIES = ("public", "unlisted", "private", "direct")
+_COLUMNS = ("id, account_id, source_text, content_html, spoiler_text, visibility, voice, organisation_id, language, "
+            "in_reply_to_id, reblog_of_id, created_at, edited_at, deleted_at")
+
+
+@dataclass(frozen=True)
+class Post:
+    id: int
+    account_id: int
+    source_text: str
+    content_html: str
+    spoiler_text: str
+    visibility: str
+    voice: str
+    organisation_id: int | None
+    language: str
+    in_reply_to_id: int | None
+    reblog_of_id: int | None
+    created_at: datetime
+    edited_at: datetime | None
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PostEdit:
+    id: int
+    source_text: str
+    content_html: str
+    spoiler_text: str
+    created_at: datetime
+
+
+def _post(row: asyncpg.Record) -> Post:
+    return Post(**dict(row))
+
+
+async def insert_post(conn: asyncpg.Connection, *, account_id: int, source_text: str, content_html: str,
+                      spoiler_text: str, visibility: str, voice: str, organisation_id: int | None, language: str,
+                      in_reply_to_id: int | None, tags: Sequence[str], mention_ids: Sequence[int],
+                      now: datetime) -> Post:
+    row = await conn.fetchrow(
+        f"INSERT INTO posts (id, account_id, source_text, content_html, spoiler_text, visibility, voice, "
+        f"organisation_id, language, in_reply_to_id, created_at) "
+        f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {_COLUMNS}",
+        new_id(now), account_id, source_text, content_html, spoiler_text, visibility, voice, organisation_id,
+        language, in_reply_to_id, now)
+    post = _post(row)
+    await _replace_tags_and_mentions(conn, post.id, tags, mention_ids)
+    return post
+
+
+async def _replace_tags_and_mentions(conn: asyncpg.Connection, post_id: int, tags: Sequence[str],
+                                     mention_ids: Sequence[int]) -> None:
+    await conn.execute("DELETE FROM post_tags WHERE post_id = $1", post_id)
+    await conn.execute("DELETE FROM post_mentions WHERE post_id = $1", post_id)
+    if tags:
+        await conn.executemany("INSERT INTO post_tags (post_id, tag) VALUES ($1, $2)", [(post_id, t) for t in tags])
+    if mention_ids:
+        await conn.executemany("INSERT INTO post_mentions (post_id, account_id) VALUES ($1, $2)",
+                               [(post_id, a) for a in mention_ids])
+
+
+async def get_post(conn: asyncpg.Connection, post_id: int, *, include_deleted: bool = False) -> Post | None:
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM posts WHERE id = $1" + ("" if include_deleted else " AND deleted_at IS NULL"),
+        post_id)
+    return _post(row) if row else None
+
+
+async def list_posts(conn: asyncpg.Connection, post_ids: Sequence[int]) -> dict[int, Post]:
+    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM posts WHERE id = ANY($1::bigint[])", list(post_ids))
+    return {r["id"]: _post(r) for r in rows}
+
+
+async def update_post_content(conn: asyncpg.Connection, post: Post, *, source_text: str, content_html: str,
+                              spoiler_text: str, tags: Sequence[str], mention_ids: Sequence[int],
+                              now: datetime) -> Post:
+    """Keep the version being replaced in post_edits, then store the new one. Voice and visibility stay."""
+    await conn.execute(
+        "INSERT INTO post_edits (id, post_id, source_text, content_html, spoiler_text, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        new_id(now), post.id, post.source_text, post.content_html, post.spoiler_text, post.edited_at or post.created_at)
+    row = await conn.fetchrow(
+        f"UPDATE posts SET source_text = $2, content_html = $3, spoiler_text = $4, edited_at = $5 "
+        f"WHERE id = $1 RETURNING {_COLUMNS}", post.id, source_text, content_html, spoiler_text, now)
+    await _replace_tags_and_mentions(conn, post.id, tags, mention_ids)
+    return _post(row)
+
+
+async def list_post_edits(conn: asyncpg.Connection, post_id: int) -> list[PostEdit]:
+    """Earlier versions, oldest first; the current version is the post itself."""
+    rows = await conn.fetch("SELECT id, source_text, content_html, spoiler_text, created_at FROM post_edits "
+                            "WHERE post_id = $1 ORDER BY id", post_id)
+    return [PostEdit(**dict(r)) for r in rows]
+
+
+async def delete_post(conn: asyncpg.Connection, post_id: int, now: datetime) -> None:
+    """Soft delete: the row stays so that replies keep their place and federation can send a Delete."""
+    await conn.execute("UPDATE posts SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL", post_id, now)
+    # Boosts of a deleted post go with it, as on Mastodon.
+    await conn.execute("UPDATE posts SET deleted_at = $2 WHERE reblog_of_id = $1 AND deleted_at IS NULL", post_id, now)
+
+
+async def insert_boost(conn: asyncpg.Connection, *, account_id: int, post: Post, now: datetime) -> Post | None:
+    """Boost `post`; None when the account had already boosted it."""
+    row = await conn.fetchrow(
+        f"INSERT INTO posts (id, account_id, visibility, voice, organisation_id, language, reblog_of_id, created_at) "
+        f"VALUES ($1, $2, $3, 'personal', NULL, $4, $5, $6) "
+        f"ON CONFLICT (account_id, reblog_of_id) WHERE reblog_of_id IS NOT NULL AND deleted_at IS NULL DO NOTHING "
+        f"RETURNING {_COLUMNS}",
+        new_id(now), account_id, post.visibility, post.language, post.id, now)
+    return _post(row) if row else None
+
+
+async def get_boost(conn: asyncpg.Connection, account_id: int, post_id: int) -> Post | None:
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM posts WHERE account_id = $1 AND reblog_of_id = $2 "
+                              f"AND deleted_at IS NULL", account_id, post_id)
+    return _post(row) if row else None
+
+
+async def list_mentioned_account_ids(conn: asyncpg.Connection, post_id: int) -> list[int]:
+    return [r["account_id"] for r in await conn.fetch("SELECT account_id FROM post_mentions WHERE post_id = $1",
+                                                      post_id)]
+
+
+async def list_tags(conn: asyncpg.Connection, post_ids: Sequence[int]) -> dict[int, list[str]]:
+    result: dict[int, list[str]] = {}
+    for r in await conn.fetch("SELECT post_id, tag FROM post_tags WHERE post_id = ANY($1::bigint[]) ORDER BY tag",
+                              list(post_ids)):
+        result.setdefault(r["post_id"], []).append(r["tag"])
+    return result

@@ -1,0 +1,67 @@
+"""Web sign-in sessions and sign-in throttling.
+
+Owns: the web_sessions and login_failures tables. Never: sets cookies (web/ does that with the token it gets).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from server import accounts, passwords
+from server.accounts import Account
+from server.errors import Invalid, TooManyAttempts
+from server.tokens import new_token, token_hash
+
+SESSION_LIFETIME = timedelta(days=30)
+
+
+async def insert_session(conn: asyncpg.Connection, account_id: int, now: datetime) -> str:
+    token = new_token()
+    await conn.execute("INSERT INTO web_sessions (token_hash, account_id, created_at, expires_at) "
+                       "VALUES ($1, $2, $3, $4)", token_hash(token), account_id, now, now + SESSION_LIFETIME)
+    return token
+
+
+async def get_session_account(conn: asyncpg.Connection, token: str, now: datetime) -> Account | None:
+    account_id = await conn.fetchval(
+        "SELECT s.account_id FROM web_sessions s JOIN accounts a ON a.id = s.account_id "
+        "WHERE s.token_hash = $1 AND s.expires_at > $2 AND a.disabled_at IS NULL", token_hash(token), now)
+    return await accounts.get_account(conn, account_id) if account_id else None
+
+
+async def delete_session(conn: asyncpg.Connection, token: str) -> None:
+    await conn.execute("DELETE FROM web_sessions WHERE token_hash = $1", token_hash(token))
+
+
+async def count_recent_failures(conn: asyncpg.Connection, keys: list[str], since: datetime) -> int:
+    value = await conn.fetchval("SELECT count(*) FROM login_failures WHERE throttle_key = ANY($1::text[]) "
+                                "AND failed_at > $2 GROUP BY throttle_key ORDER BY count(*) DESC LIMIT 1",
+                                keys, since)
+    return int(value or 0)
+
+
+async def insert_failures(conn: asyncpg.Connection, keys: list[str], now: datetime) -> None:
+    await conn.executemany("INSERT INTO login_failures (throttle_key, failed_at) VALUES ($1, $2)",
+                           [(k, now) for k in keys])
+
+
+async def delete_failures(conn: asyncpg.Connection, keys: list[str]) -> None:
+    await conn.execute("DELETE FROM login_failures WHERE throttle_key = ANY($1::text[])", keys)
+
+
+async def authenticate(conn: asyncpg.Connection, *, username: str, password: str, client_address: str,
+                       now: datetime, max_failures: int, window: timedelta) -> Account:
+    """Check a username and password, counting failures per account and per address."""
+    keys = [f"user:{username.strip().lower()}", f"addr:{client_address}"]
+    if await count_recent_failures(conn, keys, now - window) >= max_failures:
+        raise TooManyAttempts("Too many failed sign-ins. Wait a few minutes and try again.")
+    account = await accounts.get_account_by_username(conn, username.strip().lstrip("@"))
+    password_hash = await accounts.get_password_hash(conn, account.id) if account else None
+    ok = passwords.verify_password(password_hash, password)
+    if not ok or account is None or account.disabled_at is not None:
+        await insert_failures(conn, keys, now)
+        raise Invalid("The username or password is wrong.")
+    await delete_failures(conn, keys[:1])
+    return account

@@ -1,0 +1,214 @@
+"""What a viewer may see, and in what order: home, public, profile, hashtag, organisation and thread timelines.
+
+Owns: the visibility rule (public and unlisted for everyone; followers-only for followers; direct for the
+mentioned; everything for the author) and the read queries over posts, follows and favourites that apply it.
+Never: writes anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from server import accounts, organisations, posts
+from server.accounts import Account
+from server.organisations import Organisation
+from server.posts import Post
+
+MAX_LIMIT = 40
+DEFAULT_LIMIT = 20
+
+# $1 is always the viewer's account id, or NULL for someone not signed in.
+_VISIBLE = """(p.visibility IN ('public', 'unlisted')
+  OR p.account_id = $1
+  OR (p.visibility = 'private' AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followed_id = p.account_id))
+  OR EXISTS (SELECT 1 FROM post_mentions m WHERE m.post_id = p.id AND m.account_id = $1))"""
+
+
+@dataclass(frozen=True)
+class Page:
+    """Mastodon-style bounds: ids below max_id, above since_id or min_id (min_id pages forward)."""
+
+    max_id: int | None = None
+    since_id: int | None = None
+    min_id: int | None = None
+    limit: int = DEFAULT_LIMIT
+
+    def clamp(self) -> Page:
+        return Page(self.max_id, self.since_id, self.min_id, max(1, min(self.limit, MAX_LIMIT)))
+
+
+@dataclass(frozen=True)
+class PostView:
+    """A post with everything a page or an API entity shows about it."""
+
+    post: Post
+    author: Account
+    organisation: Organisation | None  # the organisation an official-voice post speaks for
+    author_organisation: Organisation | None  # the organisation the author belongs to
+    reblog: PostView | None = None
+    in_reply_to_account: Account | None = None
+    tags: tuple[str, ...] = ()
+    replies_count: int = 0
+    reblogs_count: int = 0
+    favourites_count: int = 0
+    favourited: bool = False
+    reblogged: bool = False
+    mentions: tuple[Account, ...] = field(default_factory=tuple)
+
+    @property
+    def shown(self) -> PostView:
+        """The post a reader sees: the boosted one for a boost."""
+        return self.reblog or self
+
+
+def _bounds(page: Page, first_param: int) -> tuple[str, list[object], str]:
+    """SQL conditions and order for a page; parameters are numbered from first_param."""
+    conditions: list[str] = []
+    params: list[object] = []
+    for column_op, value in (("p.id < ", page.max_id), ("p.id > ", page.since_id), ("p.id > ", page.min_id)):
+        if value is not None:
+            params.append(value)
+            conditions.append(f"{column_op}${first_param + len(params) - 1}")
+    order = "ASC" if page.min_id is not None else "DESC"
+    return (" AND " + " AND ".join(conditions)) if conditions else "", params, order
+
+
+async def _page_ids(conn: asyncpg.Connection, viewer_id: int | None, where: str, params: Sequence[object],
+                    page: Page, join: str = "") -> list[int]:
+    page = page.clamp()
+    bounds, bound_params, order = _bounds(page, 2 + len(params))
+    sql = (f"SELECT p.id FROM posts p {join} WHERE p.deleted_at IS NULL AND {_VISIBLE} AND ({where}){bounds} "
+           f"ORDER BY p.id {order} LIMIT {page.limit}")
+    ids = [r["id"] for r in await conn.fetch(sql, viewer_id, *params, *bound_params)]
+    return sorted(ids, reverse=True)
+
+
+async def home_ids(conn: asyncpg.Connection, viewer_id: int, page: Page) -> list[int]:
+    where = ("p.account_id = $1 OR p.account_id IN (SELECT followed_id FROM follows WHERE follower_id = $1) "
+             "OR EXISTS (SELECT 1 FROM post_mentions m WHERE m.post_id = p.id AND m.account_id = $1)")
+    return await _page_ids(conn, viewer_id, where, [], page)
+
+
+async def public_ids(conn: asyncpg.Connection, viewer_id: int | None, page: Page) -> list[int]:
+    return await _page_ids(conn, viewer_id, "p.visibility = 'public' AND p.reblog_of_id IS NULL", [], page)
+
+
+async def account_ids(conn: asyncpg.Connection, viewer_id: int | None, account_id: int, page: Page, *,
+                      exclude_replies: bool = False, exclude_reblogs: bool = False,
+                      tagged: str | None = None) -> list[int]:
+    where = "p.account_id = $2 AND p.visibility <> 'direct'"
+    params: list[object] = [account_id]
+    if exclude_replies:
+        where += " AND (p.in_reply_to_id IS NULL OR EXISTS (SELECT 1 FROM posts r WHERE r.id = p.in_reply_to_id " \
+                 "AND r.account_id = p.account_id))"
+    if exclude_reblogs:
+        where += " AND p.reblog_of_id IS NULL"
+    if tagged:
+        params.append(tagged.lower())
+        where += " AND EXISTS (SELECT 1 FROM post_tags t WHERE t.post_id = p.id AND t.tag = $3)"
+    return await _page_ids(conn, viewer_id, where, params, page)
+
+
+async def tag_ids(conn: asyncpg.Connection, viewer_id: int | None, tag: str, page: Page) -> list[int]:
+    where = "p.visibility = 'public' AND EXISTS (SELECT 1 FROM post_tags t WHERE t.post_id = p.id AND t.tag = $2)"
+    return await _page_ids(conn, viewer_id, where, [tag.lower()], page)
+
+
+async def organisation_ids(conn: asyncpg.Connection, viewer_id: int | None, organisation_id: int,
+                           page: Page) -> list[int]:
+    where = "p.voice = 'official' AND p.organisation_id = $2 AND p.visibility IN ('public', 'unlisted')"
+    return await _page_ids(conn, viewer_id, where, [organisation_id], page)
+
+
+async def get_visible_post(conn: asyncpg.Connection, post_id: int, viewer_id: int | None) -> Post | None:
+    row = await conn.fetchval(f"SELECT p.id FROM posts p WHERE p.id = $2 AND p.deleted_at IS NULL AND {_VISIBLE}",
+                              viewer_id, post_id)
+    return await posts.get_post(conn, row) if row else None
+
+
+async def context_ids(conn: asyncpg.Connection, viewer_id: int | None, post_id: int) -> tuple[list[int], list[int]]:
+    """(ancestors oldest first, descendants in reading order) that the viewer may see."""
+    ancestors = await conn.fetch(
+        f"""WITH RECURSIVE up(id, parent, depth) AS (
+              SELECT id, in_reply_to_id, 0 FROM posts WHERE id = $2
+              UNION ALL SELECT p.id, p.in_reply_to_id, up.depth + 1 FROM posts p JOIN up ON p.id = up.parent
+              WHERE up.depth < 200)
+            SELECT p.id FROM up JOIN posts p ON p.id = up.id
+            WHERE up.id <> $2 AND p.deleted_at IS NULL AND {_VISIBLE} ORDER BY up.depth DESC""", viewer_id, post_id)
+    descendants = await conn.fetch(
+        f"""WITH RECURSIVE down(id, path) AS (
+              SELECT id, ARRAY[id] FROM posts WHERE in_reply_to_id = $2
+              UNION ALL SELECT p.id, down.path || p.id FROM posts p JOIN down ON p.in_reply_to_id = down.id
+              WHERE array_length(down.path, 1) < 200)
+            SELECT p.id FROM down JOIN posts p ON p.id = down.id
+            WHERE p.deleted_at IS NULL AND {_VISIBLE} ORDER BY down.path""", viewer_id, post_id)
+    return [r["id"] for r in ancestors], [r["id"] for r in descendants]
+
+
+async def list_favourited_by(conn: asyncpg.Connection, post_id: int, limit: int = MAX_LIMIT) -> list[Account]:
+    rows = await conn.fetch("SELECT account_id FROM favourites WHERE post_id = $1 ORDER BY created_at DESC LIMIT $2",
+                            post_id, limit)
+    people = await accounts.list_accounts_by_ids(conn, [r["account_id"] for r in rows])
+    return [people[r["account_id"]] for r in rows if r["account_id"] in people]
+
+
+async def list_reblogged_by(conn: asyncpg.Connection, post_id: int, limit: int = MAX_LIMIT) -> list[Account]:
+    rows = await conn.fetch("SELECT account_id FROM posts WHERE reblog_of_id = $1 AND deleted_at IS NULL "
+                            "ORDER BY id DESC LIMIT $2", post_id, limit)
+    people = await accounts.list_accounts_by_ids(conn, [r["account_id"] for r in rows])
+    return [people[r["account_id"]] for r in rows if r["account_id"] in people]
+
+
+async def hydrate(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_id: int | None) -> list[PostView]:
+    """Turn ids into views in the same order, with authors, organisations, counts and the viewer's reactions."""
+    if not post_ids:
+        return []
+    by_id = await posts.list_posts(conn, post_ids)
+    boosted_ids = [p.reblog_of_id for p in by_id.values() if p.reblog_of_id is not None]
+    if boosted_ids:
+        by_id.update(await posts.list_posts(conn, boosted_ids))
+    all_ids = list(by_id)
+    parent_ids = [p.in_reply_to_id for p in by_id.values() if p.in_reply_to_id is not None]
+    parents = await posts.list_posts(conn, parent_ids) if parent_ids else {}
+    account_ids_needed = {p.account_id for p in by_id.values()} | {p.account_id for p in parents.values()}
+    mention_rows = await conn.fetch("SELECT post_id, account_id FROM post_mentions WHERE post_id = ANY($1::bigint[])",
+                                    all_ids)
+    account_ids_needed |= {r["account_id"] for r in mention_rows}
+    people = await accounts.list_accounts_by_ids(conn, list(account_ids_needed))
+    org_ids = {p.organisation_id for p in by_id.values() if p.organisation_id} | {
+        a.organisation_id for a in people.values() if a.organisation_id}
+    orgs = await organisations.list_organisations_by_ids(conn, [o for o in org_ids if o is not None])
+    counts = {r["id"]: r for r in await conn.fetch(
+        """SELECT p.id,
+             (SELECT count(*) FROM posts r WHERE r.in_reply_to_id = p.id AND r.deleted_at IS NULL) AS replies,
+             (SELECT count(*) FROM posts b WHERE b.reblog_of_id = p.id AND b.deleted_at IS NULL) AS reblogs,
+             (SELECT count(*) FROM favourites f WHERE f.post_id = p.id) AS favourites,
+             EXISTS (SELECT 1 FROM favourites f WHERE f.post_id = p.id AND f.account_id = $2) AS favourited,
+             EXISTS (SELECT 1 FROM posts b WHERE b.reblog_of_id = p.id AND b.account_id = $2
+                     AND b.deleted_at IS NULL) AS reblogged
+           FROM posts p WHERE p.id = ANY($1::bigint[])""", all_ids, viewer_id)}
+    tags = await posts.list_tags(conn, all_ids)
+    mentions: dict[int, list[Account]] = {}
+    for r in mention_rows:
+        person = people.get(r["account_id"])
+        if person:
+            mentions.setdefault(r["post_id"], []).append(person)
+
+    def view(post: Post) -> PostView:
+        author = people[post.account_id]
+        c = counts[post.id]
+        parent = parents.get(post.in_reply_to_id) if post.in_reply_to_id else None
+        return PostView(
+            post=post, author=author,
+            organisation=orgs.get(post.organisation_id) if post.organisation_id else None,
+            author_organisation=orgs.get(author.organisation_id) if author.organisation_id else None,
+            reblog=view(by_id[post.reblog_of_id]) if post.reblog_of_id in by_id else None,
+            in_reply_to_account=people.get(parent.account_id) if parent else None,
+            tags=tuple(tags.get(post.id, [])), replies_count=c["replies"], reblogs_count=c["reblogs"],
+            favourites_count=c["favourites"], favourited=c["favourited"], reblogged=c["reblogged"],
+            mentions=tuple(mentions.get(post.id, [])))
+
+    return [view(by_id[i]) for i in post_ids if i in by_id]

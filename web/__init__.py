@@ -1,0 +1,1 @@
+"""HTML pages for people: server-rendered, accessible, every action works without JavaScript."""

@@ -1,0 +1,122 @@
+"""Signing in and out, accepting an invite, and switching language.
+
+Owns: the pages /login, /logout, /invite/{token}, /lang/{code}. Never: SQL; it calls server/ functions.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server import invites, organisations, sessions
+from server.db.pool import connection, transaction
+from server.errors import DomainError, NotFound
+from web.context import (LANG_COOKIE, SESSION_COOKIE, PageContext, client_address, read_form, redirect, render,
+                         safe_next, set_cookie)
+from web.handlers import page
+from web.i18n import LANGUAGES
+
+
+@page()
+async def login_form(ctx: PageContext) -> Response:
+    if ctx.viewer:
+        return redirect(ctx, safe_next(ctx.request.query_params.get("next")))
+    return render(ctx, "login.html", next=safe_next(ctx.request.query_params.get("next")), username="")
+
+
+@page()
+async def login_submit(ctx: PageContext) -> Response:
+    form = await read_form(ctx)
+    username = str(form.get("username", ""))[:100]
+    next_url = safe_next(str(form.get("next", "")))
+    settings = ctx.deps.settings
+    try:
+        # Not in a transaction: a failed attempt must be counted even though we refuse.
+        async with connection(ctx.deps.pool) as conn:
+            account = await sessions.authenticate(
+                conn, username=username, password=str(form.get("password", ""))[:1000],
+                client_address=client_address(ctx.request), now=ctx.now, max_failures=settings.login_attempts,
+                window=timedelta(seconds=settings.login_window_seconds))
+            token = await sessions.insert_session(conn, account.id, ctx.now)
+    except DomainError as error:
+        return render(ctx, "login.html", status=error.http_status, error=error.translated(ctx.gettext),
+                      next=next_url, username=username)
+    response = redirect(ctx, next_url)
+    set_cookie(response, ctx, SESSION_COOKIE, token, int(sessions.SESSION_LIFETIME.total_seconds()))
+    return response
+
+
+@page()
+async def logout(ctx: PageContext) -> Response:
+    await read_form(ctx)
+    token = ctx.request.cookies.get(SESSION_COOKIE)
+    if token:
+        async with connection(ctx.deps.pool) as conn:
+            await sessions.delete_session(conn, token)
+    response = redirect(ctx, "/")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+async def _invite_page(ctx: PageContext, token: str, status: int = 200, **values: object) -> Response:
+    async with connection(ctx.deps.pool) as conn:
+        invite = await invites.get_usable_invite(conn, token, ctx.now)
+        organisation = await organisations.get_organisation(conn, invite.organisation_id)
+    return render(ctx, "invite.html", status=status, organisation=organisation, role=invite.org_role, token=token,
+                  **values)
+
+
+@page()
+async def invite_form(ctx: PageContext) -> Response:
+    token = ctx.request.path_params["token"]
+    return await _invite_page(ctx, token, username="", display_name="", email="")
+
+
+@page()
+async def invite_submit(ctx: PageContext) -> Response:
+    token = ctx.request.path_params["token"]
+    form = await read_form(ctx)
+    values = {"username": str(form.get("username", "")).strip()[:100],
+              "display_name": str(form.get("display_name", "")).strip()[:200],
+              "email": str(form.get("email", "")).strip()[:300]}
+    password = str(form.get("password", ""))
+    try:
+        if password != str(form.get("password_confirm", "")):
+            raise _Mismatch("The two passwords are not the same.")
+        async with transaction(ctx.deps.pool) as conn:
+            account = await invites.accept_invite(conn, token, password=password, now=ctx.now, language=ctx.lang,
+                                                  username=values["username"], display_name=values["display_name"],
+                                                  email=values["email"] or None)
+            session_token = await sessions.insert_session(conn, account.id, ctx.now)
+    except NotFound:
+        raise
+    except DomainError as error:
+        return await _invite_page(ctx, token, status=error.http_status, error=error.translated(ctx.gettext), **values)
+    response = redirect(ctx, f"/@{account.username}")
+    set_cookie(response, ctx, SESSION_COOKIE, session_token, int(sessions.SESSION_LIFETIME.total_seconds()))
+    return response
+
+
+class _Mismatch(DomainError):
+    """The password and its confirmation differ."""
+
+
+@page()
+async def switch_language(ctx: PageContext) -> Response:
+    code = ctx.request.path_params["code"]
+    if code not in LANGUAGES:
+        raise NotFound("That page does not exist.")
+    ctx.extra_cookies[LANG_COOKIE] = code
+    return redirect(ctx, safe_next(ctx.request.query_params.get("next")))
+
+
+ROUTES = [
+    Route("/login", login_form, methods=["GET"]),
+    Route("/login", login_submit, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"]),
+    Route("/invite/{token}", invite_form, methods=["GET"]),
+    Route("/invite/{token}", invite_submit, methods=["POST"]),
+    Route("/lang/{code}", switch_language, methods=["GET"]),
+]

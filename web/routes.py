@@ -1,0 +1,21 @@
+"""The page URL table: every area's routes and the static files.
+
+Owns: the order of routes. Never: logic.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from web.pages import auth, posts, profiles, timelines
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Mount("/static", app=StaticFiles(packages=[("web", "static")]), name="static"),
+        *auth.ROUTES,
+        *timelines.ROUTES,
+        *posts.ROUTES,
+        *profiles.ROUTES,
+    ]

@@ -1,0 +1,19 @@
+// Progressive enhancement: a live character counter in the composer. Without JavaScript the server checks length.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const form of document.querySelectorAll("form.composer")) {
+    const max = Number(form.dataset.maxLength || "500");
+    const text = form.querySelector("textarea[name=text]");
+    const spoiler = form.querySelector("input[name=spoiler_text]");
+    const counter = form.querySelector(".counter");
+    if (!text || !counter) continue;
+    const template = document.documentElement.lang === "nl" ? "nog {n} tekens" : "{n} characters left";
+    const update = () => {
+      const left = max - text.value.trim().length - (spoiler ? spoiler.value.trim().length : 0);
+      counter.textContent = template.replace("{n}", String(left));
+      counter.classList.toggle("over", left < 0);
+    };
+    text.addEventListener("input", update);
+    if (spoiler) spoiler.addEventListener("input", update);
+    update();
+  }
+});
