@@ -15,6 +15,7 @@ from server.errors import Invalid, TooManyAttempts
 from server.tokens import new_token, token_hash
 
 SESSION_LIFETIME = timedelta(days=30)
+ADDRESS_FACTOR = 4
 
 
 async def insert_session(conn: asyncpg.Connection, account_id: int, now: datetime) -> str:
@@ -35,10 +36,9 @@ async def delete_session(conn: asyncpg.Connection, token: str) -> None:
     await conn.execute("DELETE FROM web_sessions WHERE token_hash = $1", token_hash(token))
 
 
-async def count_recent_failures(conn: asyncpg.Connection, keys: list[str], since: datetime) -> int:
-    value = await conn.fetchval("SELECT count(*) FROM login_failures WHERE throttle_key = ANY($1::text[]) "
-                                "AND failed_at > $2 GROUP BY throttle_key ORDER BY count(*) DESC LIMIT 1",
-                                keys, since)
+async def count_recent_failures(conn: asyncpg.Connection, key: str, since: datetime) -> int:
+    value = await conn.fetchval("SELECT count(*) FROM login_failures WHERE throttle_key = $1 AND failed_at > $2",
+                                key, since)
     return int(value or 0)
 
 
@@ -53,9 +53,15 @@ async def delete_failures(conn: asyncpg.Connection, keys: list[str]) -> None:
 
 async def authenticate(conn: asyncpg.Connection, *, username: str, password: str, client_address: str,
                        now: datetime, max_failures: int, window: timedelta) -> Account:
-    """Check a username and password, counting failures per account and per address."""
+    """Check a username and password, counting failures per account and per address.
+
+    Call it outside a transaction: a refused attempt must still be counted. An address gets more tries than an
+    account because a whole town hall may sign in from behind one address.
+    """
     keys = [f"user:{username.strip().lower()}", f"addr:{client_address}"]
-    if await count_recent_failures(conn, keys, now - window) >= max_failures:
+    since = now - window
+    if await count_recent_failures(conn, keys[0], since) >= max_failures \
+            or await count_recent_failures(conn, keys[1], since) >= max_failures * ADDRESS_FACTOR:
         raise TooManyAttempts("Too many failed sign-ins. Wait a few minutes and try again.")
     account = await accounts.get_account_by_username(conn, username.strip().lstrip("@"))
     password_hash = await accounts.get_password_hash(conn, account.id) if account else None

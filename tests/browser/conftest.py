@@ -1,0 +1,106 @@
+"""Browser fixtures: Debian's chromium driven by Playwright's sync API, one browser per test module.
+
+Not the pytest-playwright plugin: its session-wide event loop breaks the asyncio-based helpers of the other suites
+(see TOOLING.md, "Don't mix styles"). Each test gets a fresh browser context (its own cookies), so tests do not
+share a sign-in unless they ask for one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect, sync_playwright
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+TIMEOUT_MS = 15_000
+
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+def require_chromium() -> None:
+    """Call at module level: skips the whole module when the browser is not installed."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@dataclass
+class Console:
+    """What a page wrote to its console, and uncaught script errors."""
+
+    messages: list[tuple[str, str]] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+
+    def errors(self) -> list[str]:
+        return [text for kind, text in self.messages if kind == "error"] + self.page_errors
+
+    def csp_violations(self) -> list[str]:
+        return [text for _, text in self.messages if re.search(r"Content Security Policy|Refused to", text)]
+
+
+def watch_console(page: Page) -> Console:
+    console = Console()
+
+    def on_console(message: ConsoleMessage) -> None:
+        console.messages.append((message.type, message.text))
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: console.page_errors.append(str(error)))
+    return console
+
+
+@pytest.fixture()
+def new_context(browser: Browser) -> Iterator[Callable[..., BrowserContext]]:
+    """A factory for browser contexts (each a separate visitor), all closed after the test."""
+    made: list[BrowserContext] = []
+
+    def make(base_url: str, *, language: str = "nl") -> BrowserContext:
+        context = browser.new_context(base_url=base_url, locale="nl-NL" if language == "nl" else "en-GB",
+                                      viewport={"width": 1000, "height": 800})
+        context.set_default_timeout(TIMEOUT_MS)
+        made.append(context)
+        return context
+
+    yield make
+    for context in made:
+        context.close()
+
+
+def sign_in(page: Page, username: str, password: str) -> None:
+    """Through the sign-in form, as a person would; ends on the home page."""
+    page.goto("/login")
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    page.locator("form.narrow button[type=submit]").click()
+    page.wait_for_url("**/")
+    expect(page.locator("form[action='/logout']")).to_be_visible()
+
+
+def axe_violations(page: Page) -> list[str]:
+    """axe-core's WCAG 2.1 A/AA findings on the current page, one readable line per offending element."""
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS},
+                                       "resultTypes": ["violations"]})
+    lines = []
+    for violation in results.response["violations"]:
+        for node in violation["nodes"]:
+            target = " ".join(str(t) for t in node["target"])
+            summary = node.get("failureSummary", "").replace("\n", " ")
+            lines.append(f"{violation['id']} ({violation['impact']}) at {target}: {violation['help']}. {summary}")
+    return lines
