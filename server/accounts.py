@@ -173,3 +173,17 @@ async def update_password_hash(conn: asyncpg.Connection, account_id: int, passwo
 async def list_accounts_by_ids(conn: asyncpg.Connection, account_ids: list[int]) -> dict[int, Account]:
     rows = await conn.fetch(f"SELECT {_COLUMNS} FROM accounts WHERE id = ANY($1::bigint[])", account_ids)
     return {r["id"]: _account(r) for r in rows}
+
+
+async def search_accounts(conn: asyncpg.Connection, query: str, limit: int, offset: int = 0) -> list[Account]:
+    """Local accounts whose username or display name starts with (or contains) the query, best matches first."""
+    needle = query.strip().lstrip("@").split("@")[0].lower()
+    if not needle:
+        return []
+    pattern = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM accounts WHERE disabled_at IS NULL AND (lower(username) LIKE $1 || '%' "
+        f"OR lower(display_name) LIKE '%' || $1 || '%') "
+        f"ORDER BY (lower(username) = $2) DESC, (lower(username) LIKE $1 || '%') DESC, lower(username) "
+        f"LIMIT $3 OFFSET $4", pattern, needle, limit, offset)
+    return [_account(r) for r in rows]

@@ -14,10 +14,15 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
 
 from server import health
+from server.api.cors import ApiCors
+from server.api.routes import routes as api_routes
 from server.config import Settings
+from server.media import media_dir
 from server.db.migrate import migrate
 from server.db.pgembed import EmbeddedPostgres
 from server.db.pool import open_pool
@@ -32,8 +37,11 @@ log = logging.getLogger("ambtenaar")
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Errors the router raises (404, 405) as a page in the visitor's language."""
     status = exc.status_code if isinstance(exc, HTTPException) else 500
-    if request.url.path.startswith(("/api/", "/.well-known/", "/static/")):
-        return PlainTextResponse(str(getattr(exc, "detail", "error")), status_code=status)
+    if request.url.path.startswith(("/api/", "/oauth/token", "/oauth/revoke", "/.well-known/")):
+        message = {404: "Record not found", 405: "Method not allowed"}.get(status, "Error")
+        return JSONResponse({"error": message}, status_code=status)
+    if request.url.path.startswith(("/static/", "/media/")):
+        return PlainTextResponse("Not found", status_code=status)
     ctx = await page_context(request)
     message = {404: "That page does not exist.", 405: "That action is not possible here."}.get(
         status, "Something went wrong.")
@@ -64,8 +72,10 @@ def create_app(settings: Settings) -> Starlette:
                 embedded.stop()
 
     return Starlette(
-        routes=[*health.ROUTES, *web_routes()],
-        middleware=[Middleware(SecurityHeaders, https=settings.scheme == "https")],
+        routes=[*health.ROUTES, *api_routes(),
+                Mount("/media", app=StaticFiles(directory=media_dir(settings.data_dir), check_dir=False)),
+                *web_routes()],
+        middleware=[Middleware(SecurityHeaders, https=settings.scheme == "https"), Middleware(ApiCors)],
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
     )

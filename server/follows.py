@@ -37,3 +37,33 @@ async def count_follows(conn: asyncpg.Connection, account_id: int) -> tuple[int,
     row = await conn.fetchrow("SELECT (SELECT count(*) FROM follows WHERE followed_id = $1) AS followers, "
                               "(SELECT count(*) FROM follows WHERE follower_id = $1) AS following", account_id)
     return int(row["followers"]), int(row["following"])
+
+
+async def list_follower_ids(conn: asyncpg.Connection, account_id: int, *, max_id: int | None, since_id: int | None,
+                            limit: int) -> list[int]:
+    """Followers of an account, newest account id first (ids page like Mastodon's Link headers expect)."""
+    return await _list_related(conn, "follower_id", "followed_id", account_id, max_id, since_id, limit)
+
+
+async def list_following_ids(conn: asyncpg.Connection, account_id: int, *, max_id: int | None, since_id: int | None,
+                             limit: int) -> list[int]:
+    return await _list_related(conn, "followed_id", "follower_id", account_id, max_id, since_id, limit)
+
+
+async def _list_related(conn: asyncpg.Connection, wanted: str, given: str, account_id: int, max_id: int | None,
+                        since_id: int | None, limit: int) -> list[int]:
+    rows = await conn.fetch(
+        f"SELECT {wanted} AS id FROM follows WHERE {given} = $1 AND ($2::bigint IS NULL OR {wanted} < $2) "
+        f"AND ($3::bigint IS NULL OR {wanted} > $3) ORDER BY {wanted} DESC LIMIT $4",
+        account_id, max_id, since_id, limit)
+    return [r["id"] for r in rows]
+
+
+async def list_relationships(conn: asyncpg.Connection, viewer_id: int,
+                             other_ids: list[int]) -> dict[int, tuple[bool, bool]]:
+    """For each other account: (viewer follows it, it follows viewer)."""
+    rows = await conn.fetch(
+        "SELECT a.id, EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followed_id = a.id) AS following, "
+        "EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = a.id AND f.followed_id = $1) AS followed_by "
+        "FROM accounts a WHERE a.id = ANY($2::bigint[])", viewer_id, other_ids)
+    return {r["id"]: (r["following"], r["followed_by"]) for r in rows}

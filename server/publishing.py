@@ -15,7 +15,7 @@ from datetime import datetime
 
 import asyncpg
 
-from server import accounts, events, follows, posts, reactions, text, timelines
+from server import accounts, events, follows, media, notifications, posts, reactions, text, timelines
 from server.accounts import Account
 from server.config import Settings
 from server.errors import Forbidden, Invalid, NotFound
@@ -30,6 +30,7 @@ class Draft:
     voice: str | None = None  # None: the author's default voice
     in_reply_to_id: int | None = None
     language: str | None = None
+    media_ids: tuple[int, ...] = ()
 
 
 def choose_voice(author: Account, requested: str | None) -> str:
@@ -44,8 +45,8 @@ def choose_voice(author: Account, requested: str | None) -> str:
     return voice
 
 
-def check_text(settings: Settings, body: str, spoiler_text: str) -> None:
-    if not body.strip():
+def check_text(settings: Settings, body: str, spoiler_text: str, *, has_media: bool = False) -> None:
+    if not body.strip() and not has_media:
         raise Invalid("A post needs some text.")
     length = text.plain_length(body) + len(spoiler_text.strip())
     if length > settings.max_post_length:
@@ -72,7 +73,7 @@ async def _render(conn: asyncpg.Connection, settings: Settings, body: str) -> tu
 async def create_post(conn: asyncpg.Connection, settings: Settings, author: Account, draft: Draft,
                       now: datetime) -> Post:
     """Validate and publish a post; the caller owns the transaction, so a refusal leaves nothing behind."""
-    check_text(settings, draft.text, draft.spoiler_text)
+    check_text(settings, draft.text, draft.spoiler_text, has_media=bool(draft.media_ids))
     if draft.visibility not in posts.VISIBILITIES:
         raise Invalid("The visibility must be public, unlisted, private (followers only) or direct.")
     voice = choose_voice(author, draft.voice)
@@ -89,6 +90,10 @@ async def create_post(conn: asyncpg.Connection, settings: Settings, author: Acco
         spoiler_text=draft.spoiler_text.strip(), visibility=draft.visibility, voice=voice,
         organisation_id=author.organisation_id if voice == "official" else None, language=language,
         in_reply_to_id=draft.in_reply_to_id, tags=rendered.tags, mention_ids=mention_ids, now=now)
+    await media.attach_to_post(conn, author.id, post.id, list(draft.media_ids))
+    for mentioned_id in mention_ids:
+        await notifications.insert_notification(conn, account_id=mentioned_id, type="mention",
+                                                from_account_id=author.id, post_id=post.id, now=now)
     await events.record_event(conn, "post.created", post.id, author.id, now)
     return post
 
@@ -113,6 +118,10 @@ async def edit_post(conn: asyncpg.Connection, settings: Settings, author: Accoun
     updated = await posts.update_post_content(conn, post, source_text=body.strip(), content_html=rendered.html,
                                               spoiler_text=spoiler_text.strip(), tags=rendered.tags,
                                               mention_ids=mention_ids, now=now)
+    # Mastodon tells those who boosted a post that it changed under their name.
+    for booster in await timelines.list_reblogged_by(conn, post.id, limit=1000):
+        await notifications.insert_notification(conn, account_id=booster.id, type="update",
+                                                from_account_id=author.id, post_id=post.id, now=now)
     await events.record_event(conn, "post.updated", post.id, author.id, now)
     return updated
 
@@ -141,6 +150,8 @@ async def boost(conn: asyncpg.Connection, viewer: Account, post_id: int, now: da
         raise Forbidden("Only public and unlisted posts can be boosted.")
     created = await posts.insert_boost(conn, account_id=viewer.id, post=post, now=now)
     if created is not None:
+        await notifications.insert_notification(conn, account_id=post.account_id, type="reblog",
+                                                from_account_id=viewer.id, post_id=post.id, now=now)
         await events.record_event(conn, "boost.created", created.id, viewer.id, now)
     return post
 
@@ -155,6 +166,8 @@ async def unboost(conn: asyncpg.Connection, viewer: Account, post_id: int, now: 
 async def favourite(conn: asyncpg.Connection, viewer: Account, post_id: int, now: datetime) -> Post:
     post = await _boostable(conn, viewer, post_id)
     if await reactions.insert_favourite(conn, viewer.id, post.id, now):
+        await notifications.insert_notification(conn, account_id=post.account_id, type="favourite",
+                                                from_account_id=viewer.id, post_id=post.id, now=now)
         await events.record_event(conn, "favourite.created", post.id, viewer.id, now)
     return post
 
@@ -166,6 +179,8 @@ async def unfavourite(conn: asyncpg.Connection, viewer: Account, post_id: int, n
 
 async def follow(conn: asyncpg.Connection, viewer: Account, target: Account, now: datetime) -> None:
     if await follows.insert_follow(conn, viewer.id, target.id, now):
+        await notifications.insert_notification(conn, account_id=target.id, type="follow",
+                                                from_account_id=viewer.id, post_id=None, now=now)
         await events.record_event(conn, "follow.created", target.id, viewer.id, now)
 
 

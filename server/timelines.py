@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import asyncpg
 
-from server import accounts, organisations, posts
+from server import accounts, media, organisations, posts
 from server.accounts import Account
 from server.organisations import Organisation
 from server.posts import Post
@@ -57,6 +58,7 @@ class PostView:
     favourited: bool = False
     reblogged: bool = False
     mentions: tuple[Account, ...] = field(default_factory=tuple)
+    attachments: tuple[media.Attachment, ...] = field(default_factory=tuple)
 
     @property
     def shown(self) -> PostView:
@@ -110,6 +112,11 @@ async def account_ids(conn: asyncpg.Connection, viewer_id: int | None, account_i
         params.append(tagged.lower())
         where += " AND EXISTS (SELECT 1 FROM post_tags t WHERE t.post_id = p.id AND t.tag = $3)"
     return await _page_ids(conn, viewer_id, where, params, page)
+
+
+async def favourited_ids(conn: asyncpg.Connection, viewer_id: int, page: Page) -> list[int]:
+    where = "EXISTS (SELECT 1 FROM favourites f WHERE f.post_id = p.id AND f.account_id = $1)"
+    return await _page_ids(conn, viewer_id, where, [], page)
 
 
 async def tag_ids(conn: asyncpg.Connection, viewer_id: int | None, tag: str, page: Page) -> list[int]:
@@ -191,6 +198,7 @@ async def hydrate(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_id: 
                      AND b.deleted_at IS NULL) AS reblogged
            FROM posts p WHERE p.id = ANY($1::bigint[])""", all_ids, viewer_id)}
     tags = await posts.list_tags(conn, all_ids)
+    attachments = await media.list_for_posts(conn, all_ids)
     mentions: dict[int, list[Account]] = {}
     for r in mention_rows:
         person = people.get(r["account_id"])
@@ -209,6 +217,26 @@ async def hydrate(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_id: 
             in_reply_to_account=people.get(parent.account_id) if parent else None,
             tags=tuple(tags.get(post.id, [])), replies_count=c["replies"], reblogs_count=c["reblogs"],
             favourites_count=c["favourites"], favourited=c["favourited"], reblogged=c["reblogged"],
-            mentions=tuple(mentions.get(post.id, [])))
+            mentions=tuple(mentions.get(post.id, [])), attachments=tuple(attachments.get(post.id, [])))
 
     return [view(by_id[i]) for i in post_ids if i in by_id]
+
+
+@dataclass(frozen=True)
+class AccountStats:
+    followers: int
+    following: int
+    statuses: int
+    last_status_at: datetime | None
+
+
+async def account_stats(conn: asyncpg.Connection, account_ids: Sequence[int]) -> dict[int, AccountStats]:
+    rows = await conn.fetch(
+        """SELECT a.id,
+             (SELECT count(*) FROM follows f WHERE f.followed_id = a.id) AS followers,
+             (SELECT count(*) FROM follows f WHERE f.follower_id = a.id) AS following,
+             (SELECT count(*) FROM posts p WHERE p.account_id = a.id AND p.deleted_at IS NULL
+                AND p.visibility IN ('public', 'unlisted')) AS statuses,
+             (SELECT max(p.created_at) FROM posts p WHERE p.account_id = a.id AND p.deleted_at IS NULL) AS last_status_at
+           FROM accounts a WHERE a.id = ANY($1::bigint[])""", list(account_ids))
+    return {r["id"]: AccountStats(r["followers"], r["following"], r["statuses"], r["last_status_at"]) for r in rows}

@@ -31,7 +31,7 @@ from server.accounts import Account
 from server.db.pool import connection
 from server.deps import Deps
 from server.errors import DomainError
-from web.i18n import LANGUAGE_NAMES, choose_language, translations
+from server.i18n import LANGUAGE_NAMES, choose_language, translations
 
 SESSION_COOKIE = "ao_session"
 CSRF_COOKIE = "ao_csrf"

@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from web.i18n import choose_language, parse_accept_language, translations
+from server.i18n import choose_language, parse_accept_language, translations
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,7 +16,7 @@ from server.errors import DomainError, NotFound
 from web.context import (LANG_COOKIE, SESSION_COOKIE, PageContext, client_address, read_form, redirect, render,
                          safe_next, set_cookie)
 from web.handlers import page
-from web.i18n import LANGUAGES
+from server.i18n import LANGUAGES
 
 
 @page()

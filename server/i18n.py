@@ -1,6 +1,7 @@
-"""Translations: message ids are English, Dutch is the default language of the pages.
+"""Translations: message ids are English, Dutch is the default language of pages and API messages.
 
-Owns: loading the .po catalogues (compiled in memory with Babel) and choosing a visitor's language.
+Owns: loading the .po catalogues in server/translations (compiled in memory with Babel) and choosing a
+visitor's language. It lives in server/ rather than web/ because the client API speaks the same messages.
 Never: holds a catalogue in a module global outside the cache of `translations()`.
 """
 
@@ -24,7 +25,7 @@ def translations(lang: str) -> gettext.NullTranslations:
     """The catalogue for a language; English is the message ids themselves."""
     if lang == "en":
         return gettext.NullTranslations()
-    source = resources.files("web") / "translations" / lang / "LC_MESSAGES" / "messages.po"
+    source = resources.files("server") / "translations" / lang / "LC_MESSAGES" / "messages.po"
     with source.open("rb") as handle:
         catalog = read_po(handle, locale=lang)
     buffer = io.BytesIO()

@@ -1,0 +1,184 @@
+"""Accounts in the client API: who am I, profiles, their posts, followers, and following.
+
+Owns: /api/v1/accounts/*. Never: SQL (domain modules do it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server import accounts, follows, publishing, timelines
+from server.accounts import Account
+from server.api.entities import credential_account_json, render_account, render_accounts, render_status_ids
+from server.api.http import ApiCall, ApiError, api, json_response, link_header, not_found
+from server.db.pool import connection, transaction
+
+
+async def _target(call: ApiCall) -> Account:
+    async with connection(call.deps.pool) as conn:
+        account = await accounts.get_account(conn, call.path_id())
+    if account is None or account.disabled_at is not None:
+        raise not_found()
+    return account
+
+
+def relationship_json(other_id: int, following: bool, followed_by: bool) -> dict[str, Any]:
+    return {"id": str(other_id), "following": following, "showing_reblogs": following, "notifying": False,
+            "languages": None, "followed_by": followed_by, "blocking": False, "blocked_by": False, "muting": False,
+            "muting_notifications": False, "requested": False, "requested_by": False, "domain_blocking": False,
+            "endorsed": False, "note": ""}
+
+
+@api(scope="read:accounts")
+async def verify_credentials(call: ApiCall) -> Response:
+    account = call.need_account()
+    async with connection(call.deps.pool) as conn:
+        entity = await render_account(conn, call.deps.settings, account)
+    return json_response(credential_account_json(entity, account))
+
+
+@api(scope="write:accounts")
+async def update_credentials(call: ApiCall) -> Response:
+    account = call.need_account()
+    params = call.params
+    source = params.mapping("source")
+    language = str(source.get("language") or account.language)
+    if language not in ("nl", "en"):
+        raise ApiError(422, "Validation failed: language must be nl or en")
+    async with transaction(call.deps.pool) as conn:
+        updated = await accounts.update_profile(
+            conn, account, display_name=params.str("display_name", account.display_name) or "",
+            bio=params.str("note", account.bio) or "",
+            default_voice=params.str("default_voice") or str(source.get("default_voice") or account.default_voice),
+            language=language)
+        entity = await render_account(conn, call.deps.settings, updated)
+    return json_response(credential_account_json(entity, updated))
+
+
+@api(scope="read:accounts", auth="optional")
+async def get_account(call: ApiCall) -> Response:
+    account = await _target(call)
+    async with connection(call.deps.pool) as conn:
+        return json_response(await render_account(conn, call.deps.settings, account))
+
+
+@api(scope="read:accounts", auth="optional")
+async def lookup(call: ApiCall) -> Response:
+    acct = (call.params.str("acct") or "").strip().lstrip("@")
+    username, _, host = acct.partition("@")
+    if host and host.lower() != call.deps.settings.domain:
+        raise not_found()  # remote accounts arrive with federation
+    async with connection(call.deps.pool) as conn:
+        account = await accounts.get_account_by_username(conn, username) if username else None
+        if account is None or account.disabled_at is not None:
+            raise not_found()
+        return json_response(await render_account(conn, call.deps.settings, account))
+
+
+@api(scope="read:accounts", auth="optional")
+async def search(call: ApiCall) -> Response:
+    limit = call.params.int("limit", 40, minimum=1, maximum=80) or 40
+    offset = call.params.int("offset", 0, minimum=0) or 0
+    async with connection(call.deps.pool) as conn:
+        found = await accounts.search_accounts(conn, call.params.str("q") or "", limit, offset)
+        return json_response(await render_accounts(conn, call.deps.settings, found))
+
+
+@api(scope="read:statuses", auth="optional")
+async def statuses(call: ApiCall) -> Response:
+    account = await _target(call)
+    viewer_id = call.account.id if call.account else None
+    page = call.page()
+    if call.params.bool("pinned") or call.params.bool("only_media"):
+        # Nothing is pinned yet; media-only filtering comes with media in timelines.
+        return json_response([])
+    async with connection(call.deps.pool) as conn:
+        ids = await timelines.account_ids(conn, viewer_id, account.id, page,
+                                          exclude_replies=call.params.bool("exclude_replies"),
+                                          exclude_reblogs=call.params.bool("exclude_reblogs"),
+                                          tagged=call.params.str("tagged"))
+        rendered = await render_status_ids(conn, call.deps.settings, ids, viewer_id)
+    return json_response(rendered, headers=link_header(call.request, ids[0] if ids else None,
+                                                       ids[-1] if ids else None, len(ids) >= page.limit))
+
+
+async def _follow_list(call: ApiCall, followers: bool) -> Response:
+    account = await _target(call)
+    limit = call.params.int("limit", 40, minimum=1, maximum=80) or 40
+    max_id, since_id = call.params.id("max_id"), call.params.id("since_id")
+    async with connection(call.deps.pool) as conn:
+        lister = follows.list_follower_ids if followers else follows.list_following_ids
+        ids = await lister(conn, account.id, max_id=max_id, since_id=since_id, limit=limit)
+        people = await accounts.list_accounts_by_ids(conn, ids)
+        rendered = await render_accounts(conn, call.deps.settings, [people[i] for i in ids if i in people])
+    return json_response(rendered, headers=link_header(call.request, ids[0] if ids else None,
+                                                       ids[-1] if ids else None, len(ids) >= limit))
+
+
+@api(scope="read:accounts", auth="optional")
+async def followers(call: ApiCall) -> Response:
+    return await _follow_list(call, followers=True)
+
+
+@api(scope="read:accounts", auth="optional")
+async def following(call: ApiCall) -> Response:
+    return await _follow_list(call, followers=False)
+
+
+async def _relationship(call: ApiCall, other_id: int) -> Response:
+    viewer = call.need_account()
+    async with connection(call.deps.pool) as conn:
+        found = await follows.list_relationships(conn, viewer.id, [other_id])
+    following_it, followed_by = found.get(other_id, (False, False))
+    return json_response(relationship_json(other_id, following_it, followed_by))
+
+
+@api(scope="write:follows")
+async def follow(call: ApiCall) -> Response:
+    viewer = call.need_account()
+    target = await _target(call)
+    if target.id == viewer.id:
+        raise ApiError(403, "You cannot follow yourself")
+    async with transaction(call.deps.pool) as conn:
+        await publishing.follow(conn, viewer, target, call.deps.now())
+    return await _relationship(call, target.id)
+
+
+@api(scope="write:follows")
+async def unfollow(call: ApiCall) -> Response:
+    viewer = call.need_account()
+    target = await _target(call)
+    async with transaction(call.deps.pool) as conn:
+        await publishing.unfollow(conn, viewer, target, call.deps.now())
+    return await _relationship(call, target.id)
+
+
+@api(scope="read:follows")
+async def relationships(call: ApiCall) -> Response:
+    viewer = call.need_account()
+    ids = []
+    for raw in call.params.list("id"):
+        text = str(raw)
+        if text.isdigit() and len(text) <= 19:
+            ids.append(int(text))
+    async with connection(call.deps.pool) as conn:
+        found = await follows.list_relationships(conn, viewer.id, ids)
+    return json_response([relationship_json(i, *found[i]) for i in ids if i in found])
+
+
+ROUTES = [
+    Route("/api/v1/accounts/verify_credentials", verify_credentials, methods=["GET"]),
+    Route("/api/v1/accounts/update_credentials", update_credentials, methods=["PATCH", "PUT", "POST"]),
+    Route("/api/v1/accounts/lookup", lookup, methods=["GET"]),
+    Route("/api/v1/accounts/search", search, methods=["GET"]),
+    Route("/api/v1/accounts/relationships", relationships, methods=["GET"]),
+    Route("/api/v1/accounts/{id}", get_account, methods=["GET"]),
+    Route("/api/v1/accounts/{id}/statuses", statuses, methods=["GET"]),
+    Route("/api/v1/accounts/{id}/followers", followers, methods=["GET"]),
+    Route("/api/v1/accounts/{id}/following", following, methods=["GET"]),
+    Route("/api/v1/accounts/{id}/follow", follow, methods=["POST"]),
+    Route("/api/v1/accounts/{id}/unfollow", unfollow, methods=["POST"]),
+]

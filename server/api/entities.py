@@ -1,0 +1,211 @@
+"""Mastodon's JSON entities (Account, Status, Notification, MediaAttachment, ...) built from our domain records.
+
+Owns: the shape of every entity, including our additive extensions (`voice` and `organisation` on Status,
+`ambtenaar` on Account) that standard apps ignore. Never: queries beyond loading what an entity shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from html import escape
+from typing import Any
+
+import asyncpg
+
+from server import accounts, media, organisations, timelines
+from server.accounts import Account
+from server.config import Settings
+from server.media import Attachment
+from server.notifications import Notification
+from server.organisations import Organisation
+from server.timelines import AccountStats, PostView
+
+ROLE_NAMES = {"official": "official", "reviewer": "reviewer", "org_admin": "org-admin"}
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def account_uri(settings: Settings, username: str) -> str:
+    return f"{settings.base_url}/users/{username}"
+
+
+def status_uri(settings: Settings, username: str, post_id: int) -> str:
+    return f"{settings.base_url}/users/{username}/statuses/{post_id}"
+
+
+def organisation_json(settings: Settings, org: Organisation) -> dict[str, Any]:
+    return {"slug": org.slug, "name": org.name, "kind": org.kind, "website": org.website or None,
+            "url": f"{settings.base_url}/orgs/{org.slug}"}
+
+
+def bio_html(bio: str) -> str:
+    return "".join(f"<p>{escape(p)}</p>" for p in bio.split("\n\n") if p.strip()).replace("\n", "<br>")
+
+
+def account_json(settings: Settings, account: Account, stats: AccountStats | None,
+                 org: Organisation | None) -> dict[str, Any]:
+    stats = stats or AccountStats(0, 0, 0, None)
+    avatar = f"{settings.base_url}/static/avatar.png"
+    header = f"{settings.base_url}/static/header.png"
+    return {
+        "id": str(account.id),
+        "username": account.username,
+        "acct": account.username,
+        "display_name": account.display_name,
+        "locked": False,
+        "bot": False,
+        "discoverable": True,
+        "indexable": True,
+        "group": False,
+        "created_at": iso(account.created_at.replace(hour=0, minute=0, second=0, microsecond=0)),
+        "note": bio_html(account.bio),
+        "url": f"{settings.base_url}/@{account.username}",
+        "uri": account_uri(settings, account.username),
+        "avatar": avatar,
+        "avatar_static": avatar,
+        "header": header,
+        "header_static": header,
+        "followers_count": stats.followers,
+        "following_count": stats.following,
+        "statuses_count": stats.statuses,
+        "last_status_at": stats.last_status_at.date().isoformat() if stats.last_status_at else None,
+        "hide_collections": False,
+        "noindex": False,
+        "emojis": [],
+        "roles": [],
+        "fields": [],
+        # Our extension: who this official is. Badge verification (function, validity) arrives with badges.
+        "ambtenaar": {
+            "organisation": organisation_json(settings, org),
+            "role": "organisation" if account.is_organisation else ROLE_NAMES.get(account.org_role or "", None),
+            "function": None,
+            "verified": False,
+        } if org else None,
+    }
+
+
+async def render_accounts(conn: asyncpg.Connection, settings: Settings,
+                          people: Sequence[Account]) -> list[dict[str, Any]]:
+    stats = await timelines.account_stats(conn, [a.id for a in people])
+    org_ids = [a.organisation_id for a in people if a.organisation_id]
+    orgs = await organisations.list_organisations_by_ids(conn, org_ids) if org_ids else {}
+    return [account_json(settings, a, stats.get(a.id), orgs.get(a.organisation_id) if a.organisation_id else None)
+            for a in people]
+
+
+async def render_account(conn: asyncpg.Connection, settings: Settings, account: Account) -> dict[str, Any]:
+    return (await render_accounts(conn, settings, [account]))[0]
+
+
+def credential_account_json(base: dict[str, Any], account: Account) -> dict[str, Any]:
+    """verify_credentials adds `source`: what the person typed, for editing in the app."""
+    return {**base, "source": {"privacy": "public", "sensitive": False, "language": account.language,
+                               "note": account.bio, "fields": [], "follow_requests_count": 0,
+                               "default_voice": account.default_voice},
+            "role": {"id": "-99", "name": "", "permissions": "0", "color": "", "highlighted": False}}
+
+
+def attachment_json(settings: Settings, attachment: Attachment) -> dict[str, Any]:
+    url = f"{settings.base_url}/media/{attachment.file_name}"
+    preview = f"{settings.base_url}/media/{attachment.preview_name}"
+    aspect = attachment.width / attachment.height if attachment.height else 1
+    size = {"width": attachment.width, "height": attachment.height,
+            "size": f"{attachment.width}x{attachment.height}", "aspect": aspect}
+    return {"id": str(attachment.id), "type": "image", "url": url, "preview_url": preview, "remote_url": None,
+            "preview_remote_url": None, "text_url": None,
+            "meta": {"original": size, "focus": {"x": attachment.focus_x, "y": attachment.focus_y}},
+            "description": attachment.description or None, "blurhash": None}
+
+
+def _status_json(settings: Settings, view: PostView, account_entities: dict[int, dict[str, Any]],
+                 reblog: dict[str, Any] | None) -> dict[str, Any]:
+    post = view.post
+    author = view.author
+    is_boost = post.reblog_of_id is not None
+    return {
+        "id": str(post.id),
+        "uri": status_uri(settings, author.username, post.id) + ("/activity" if is_boost else ""),
+        "url": None if is_boost else f"{settings.base_url}/@{author.username}/{post.id}",
+        "created_at": iso(post.created_at),
+        "edited_at": iso(post.edited_at),
+        "account": account_entities[author.id],
+        "content": "" if is_boost else post.content_html,
+        "text": None,
+        "visibility": post.visibility,
+        "sensitive": bool(post.spoiler_text),
+        "spoiler_text": post.spoiler_text,
+        "media_attachments": [attachment_json(settings, a) for a in view.attachments],
+        "application": None,
+        "mentions": [{"id": str(m.id), "username": m.username, "acct": m.username,
+                      "url": f"{settings.base_url}/@{m.username}"} for m in view.mentions],
+        "tags": [{"name": t, "url": f"{settings.base_url}/tags/{t}"} for t in view.tags],
+        "emojis": [],
+        "reblogs_count": view.reblogs_count,
+        "favourites_count": view.favourites_count,
+        "replies_count": view.replies_count,
+        "in_reply_to_id": str(post.in_reply_to_id) if post.in_reply_to_id else None,
+        "in_reply_to_account_id": str(view.in_reply_to_account.id) if view.in_reply_to_account else None,
+        "reblog": reblog,
+        "poll": None,
+        "card": None,
+        "language": post.language,
+        "favourited": view.favourited,
+        "reblogged": view.reblogged,
+        "muted": False,
+        "bookmarked": False,
+        "pinned": False,
+        "filtered": [],
+        # Our extensions: the voice the post speaks in, and for official voice the organisation it speaks for.
+        "voice": post.voice,
+        "organisation": organisation_json(settings, view.organisation) if view.organisation else None,
+    }
+
+
+async def render_statuses(conn: asyncpg.Connection, settings: Settings,
+                          views: Sequence[PostView]) -> list[dict[str, Any]]:
+    people: dict[int, Account] = {}
+    for view in views:
+        people[view.author.id] = view.author
+        if view.reblog:
+            people[view.reblog.author.id] = view.reblog.author
+    rendered = await render_accounts(conn, settings, list(people.values()))
+    by_id = {int(a["id"]): a for a in rendered}
+    result = []
+    for view in views:
+        inner = _status_json(settings, view.reblog, by_id, None) if view.reblog else None
+        result.append(_status_json(settings, view, by_id, inner))
+    return result
+
+
+async def render_status_ids(conn: asyncpg.Connection, settings: Settings, post_ids: Sequence[int],
+                            viewer_id: int | None) -> list[dict[str, Any]]:
+    return await render_statuses(conn, settings, await timelines.hydrate(conn, post_ids, viewer_id))
+
+
+async def render_notifications(conn: asyncpg.Connection, settings: Settings, items: Sequence[Notification],
+                               viewer_id: int) -> list[dict[str, Any]]:
+    people = await accounts.list_accounts_by_ids(conn, list({n.from_account_id for n in items}))
+    rendered = {int(a["id"]): a for a in await render_accounts(conn, settings, list(people.values()))}
+    post_ids = [n.post_id for n in items if n.post_id]
+    statuses = {int(s["id"]): s for s in await render_status_ids(conn, settings, post_ids, viewer_id)}
+    result = []
+    for n in items:
+        if n.from_account_id not in rendered or (n.post_id and n.post_id not in statuses):
+            continue
+        entry: dict[str, Any] = {"id": str(n.id), "type": n.type, "created_at": iso(n.created_at),
+                                 "group_key": f"ungrouped-{n.id}", "account": rendered[n.from_account_id]}
+        if n.post_id:
+            entry["status"] = statuses[n.post_id]
+        result.append(entry)
+    return result
+
+
+def media_limits() -> dict[str, Any]:
+    return {"supported_mime_types": list(media.SUPPORTED_MIME_TYPES), "description_limit": media.MAX_DESCRIPTION,
+            "image_size_limit": media.MAX_BYTES, "image_matrix_limit": media.MAX_PIXELS,
+            "video_size_limit": 0, "video_frame_rate_limit": 0, "video_matrix_limit": 0}

@@ -1,0 +1,91 @@
+"""What this server is: /api/v1/instance and /api/v2/instance, in the shapes Mastodon apps parse.
+
+Owns: the instance entities and the version string apps read. Never: SQL beyond counting.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server import SOFTWARE_NAME, __version__
+from server.api.entities import media_limits
+from server.api.http import ApiCall, api, json_response
+from server.config import Settings
+from server.db.pool import connection
+
+# Apps read the leading Mastodon version to decide which features to use; the part in brackets names us.
+MASTODON_COMPATIBLE = "4.3.0"
+API_VERSION = 2
+VERSION = f"{MASTODON_COMPATIBLE} (compatible; {SOFTWARE_NAME} {__version__})"
+DESCRIPTION = ("Officials of government bodies post here in public, each post in official voice (on behalf of "
+               "their organisation) or in personal capacity.")
+
+
+def _configuration(settings: Settings) -> dict[str, Any]:
+    return {
+        "urls": {"streaming": None, "status": None},
+        "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 0},
+        "statuses": {"max_characters": settings.max_post_length, "max_media_attachments": 4,
+                     "characters_reserved_per_url": 23},
+        "media_attachments": media_limits(),
+        "polls": {"max_options": 0, "max_characters_per_option": 0, "min_expiration": 0, "max_expiration": 0},
+        "translation": {"enabled": False},
+        "vapid": {"public_key": ""},
+    }
+
+
+async def _counts(call: ApiCall) -> dict[str, int]:
+    async with connection(call.deps.pool) as conn:
+        row = await conn.fetchrow(
+            "SELECT (SELECT count(*) FROM accounts WHERE kind = 'person' AND disabled_at IS NULL) AS users, "
+            "(SELECT count(*) FROM posts WHERE deleted_at IS NULL AND reblog_of_id IS NULL) AS statuses")
+    return {"users": int(row["users"]), "statuses": int(row["statuses"])}
+
+
+@api(auth="optional", rate_limited=False)
+async def instance_v1(call: ApiCall) -> Response:
+    settings = call.deps.settings
+    counts = await _counts(call)
+    config = _configuration(settings)
+    return json_response({
+        "uri": settings.domain, "title": f"Ambtenaar Online — {settings.domain}",
+        "short_description": DESCRIPTION, "description": DESCRIPTION, "email": "", "version": VERSION,
+        "urls": {"streaming_api": None},
+        "stats": {"user_count": counts["users"], "status_count": counts["statuses"], "domain_count": 0},
+        "thumbnail": f"{settings.base_url}/static/header.png", "languages": ["nl", "en"],
+        "registrations": False, "approval_required": False, "invites_enabled": True,
+        "configuration": {k: config[k] for k in ("accounts", "statuses", "media_attachments", "polls")},
+        "contact_account": None, "rules": [],
+    })
+
+
+@api(auth="optional", rate_limited=False)
+async def instance_v2(call: ApiCall) -> Response:
+    settings = call.deps.settings
+    counts = await _counts(call)
+    return json_response({
+        "domain": settings.domain, "title": f"Ambtenaar Online — {settings.domain}", "version": VERSION,
+        "source_url": f"{settings.base_url}/about", "description": DESCRIPTION,
+        "usage": {"users": {"active_month": counts["users"]}},
+        "thumbnail": {"url": f"{settings.base_url}/static/header.png"}, "icon": [],
+        "languages": ["nl", "en"], "configuration": _configuration(settings),
+        "registrations": {"enabled": False, "approval_required": False,
+                          "message": "Accounts are made by invitation from an organisation.", "url": None},
+        "api_versions": {"mastodon": API_VERSION},
+        "contact": {"email": "", "account": None}, "rules": [],
+    })
+
+
+@api(auth="optional", rate_limited=False)
+async def extended_description(call: ApiCall) -> Response:
+    return json_response({"updated_at": None, "content": f"<p>{DESCRIPTION}</p>"})
+
+
+ROUTES = [
+    Route("/api/v1/instance", instance_v1, methods=["GET"]),
+    Route("/api/v2/instance", instance_v2, methods=["GET"]),
+    Route("/api/v1/instance/extended_description", extended_description, methods=["GET"]),
+]

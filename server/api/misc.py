@@ -1,0 +1,123 @@
+"""Search, preferences, markers, and valid empty answers for features this server does not have yet.
+
+Owns: /api/v2/search, /api/v1/preferences, /api/v1/markers, and the empty lists that keep apps from breaking
+(custom emojis, filters, lists, announcements, trends, ...). Never: SQL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server import accounts, markers, posts
+from server.api.entities import iso, render_accounts, render_status_ids
+from server.api.http import ApiCall, ApiError, api, json_response
+from server.db.pool import connection, transaction
+
+SEARCH_TYPES = ("accounts", "hashtags", "statuses")
+
+
+@api(scope="read:search", auth="optional")
+async def search(call: ApiCall) -> Response:
+    query = (call.params.str("q") or "").strip()
+    kind = call.params.str("type")
+    if kind and kind not in SEARCH_TYPES:
+        raise ApiError(422, "Validation failed: type must be accounts, hashtags or statuses")
+    limit = call.params.int("limit", 20, minimum=1, maximum=40) or 20
+    offset = call.params.int("offset", 0, minimum=0) or 0
+    viewer_id = call.account.id if call.account else None
+    result: dict[str, list[Any]] = {"accounts": [], "statuses": [], "hashtags": []}
+    base = call.deps.settings.base_url
+    async with connection(call.deps.pool) as conn:
+        if not kind or kind == "accounts":
+            found = await accounts.search_accounts(conn, query, limit, offset)
+            result["accounts"] = await render_accounts(conn, call.deps.settings, found)
+        if not kind or kind == "hashtags":
+            result["hashtags"] = [{"name": t, "url": f"{base}/tags/{t}", "history": [], "following": False}
+                                  for t in await posts.search_tags(conn, query, limit, offset)]
+        if (not kind or kind == "statuses") and not query.startswith(("@", "#")):
+            ids = await posts.search_post_ids(conn, query, viewer_id, limit, offset)
+            result["statuses"] = await render_status_ids(conn, call.deps.settings, ids, viewer_id)
+    return json_response(result)
+
+
+@api(scope="read:accounts")
+async def preferences(call: ApiCall) -> Response:
+    account = call.need_account()
+    return json_response({"posting:default:visibility": "public", "posting:default:sensitive": False,
+                          "posting:default:language": account.language, "reading:expand:media": "default",
+                          "reading:expand:spoilers": False, "posting:default:voice": account.default_voice})
+
+
+def _marker_json(found: list[markers.Marker]) -> dict[str, Any]:
+    return {m.timeline: {"last_read_id": str(m.last_read_id), "version": m.version, "updated_at": iso(m.updated_at)}
+            for m in found}
+
+
+@api(scope="read:statuses")
+async def get_markers(call: ApiCall) -> Response:
+    account = call.need_account()
+    wanted = [str(t) for t in call.params.list("timeline") if str(t) in markers.TIMELINES]
+    async with connection(call.deps.pool) as conn:
+        found = await markers.list_markers(conn, account.id, wanted)
+    return json_response(_marker_json(found))
+
+
+@api(scope="write:statuses")
+async def save_markers(call: ApiCall) -> Response:
+    account = call.need_account()
+    saved = []
+    async with transaction(call.deps.pool) as conn:
+        for timeline in markers.TIMELINES:
+            value = call.params.mapping(timeline).get("last_read_id")
+            if value is None:
+                continue
+            if not str(value).isdigit() or len(str(value)) > 19:
+                raise ApiError(422, f"Validation failed: {timeline}[last_read_id] must be an id")
+            saved.append(await markers.upsert_marker(conn, account.id, timeline, int(value), call.deps.now()))
+    return json_response(_marker_json(saved))
+
+
+@api(auth="optional")
+async def empty_list(call: ApiCall) -> Response:
+    return json_response([])
+
+
+@api(auth="required")
+async def empty_list_signed_in(call: ApiCall) -> Response:
+    call.need_account()
+    return json_response([])
+
+
+@api(auth="optional", rate_limited=False)
+async def translation_languages(call: ApiCall) -> Response:
+    return json_response({})
+
+
+@api(scope="push", auth="required")
+async def no_push_subscription(call: ApiCall) -> Response:
+    raise ApiError(404, "Record not found")
+
+
+EMPTY_PUBLIC = ("/api/v1/custom_emojis", "/api/v1/announcements", "/api/v1/trends", "/api/v1/trends/tags",
+                "/api/v1/trends/statuses", "/api/v1/trends/links", "/api/v1/instance/peers",
+                "/api/v1/instance/activity", "/api/v1/instance/rules", "/api/v1/directory",
+                "/api/v1/accounts/{id}/featured_tags")
+EMPTY_PERSONAL = ("/api/v1/filters", "/api/v2/filters", "/api/v1/lists", "/api/v1/blocks", "/api/v1/mutes",
+                  "/api/v1/domain_blocks", "/api/v1/follow_requests", "/api/v1/bookmarks", "/api/v1/conversations",
+                  "/api/v1/followed_tags", "/api/v1/featured_tags", "/api/v1/scheduled_statuses",
+                  "/api/v1/endorsements", "/api/v2/suggestions", "/api/v1/suggestions",
+                  "/api/v1/accounts/{id}/lists", "/api/v1/accounts/familiar_followers")
+
+ROUTES = [
+    Route("/api/v2/search", search, methods=["GET"]),
+    Route("/api/v1/preferences", preferences, methods=["GET"]),
+    Route("/api/v1/markers", get_markers, methods=["GET"]),
+    Route("/api/v1/markers", save_markers, methods=["POST"]),
+    Route("/api/v1/instance/translation_languages", translation_languages, methods=["GET"]),
+    Route("/api/v1/push/subscription", no_push_subscription, methods=["GET"]),
+    *[Route(path, empty_list, methods=["GET"]) for path in EMPTY_PUBLIC],
+    *[Route(path, empty_list_signed_in, methods=["GET"]) for path in EMPTY_PERSONAL],
+]

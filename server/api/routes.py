@@ -1,0 +1,15 @@
+"""The client API's URL table.
+
+Owns: which endpoint modules are mounted. Never: logic.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from server.api import accounts, instance, media, misc, oauth, statuses, timelines
+
+
+def routes() -> list[BaseRoute]:
+    return [*oauth.ROUTES, *instance.ROUTES, *accounts.ROUTES, *statuses.ROUTES, *timelines.ROUTES, *media.ROUTES,
+            *misc.ROUTES]

@@ -1,0 +1,192 @@
+"""Statuses in the client API: post, read, thread, edit and history, delete, like and boost.
+
+Owns: /api/v1/statuses/*. Posting goes through server/publishing.py like the web composer, so the same rules
+(voice, length, visibility) apply to apps. Never: SQL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server import idempotency, posts, publishing, timelines
+from server.api.entities import attachment_json, iso, render_account, render_accounts, render_status_ids
+from server.api.http import ApiCall, ApiError, api, json_response, not_found
+from server.db.pool import connection, transaction
+from server.posts import Post
+from server.publishing import Draft
+
+MAX_IDEMPOTENCY_KEY = 200
+
+
+def _media_ids(call: ApiCall) -> tuple[int, ...]:
+    ids = []
+    for raw in call.params.list("media_ids"):
+        text = str(raw)
+        if not text.isdigit() or len(text) > 19:
+            raise ApiError(422, "Validation failed: media_ids must be ids of uploaded media")
+        ids.append(int(text))
+    return tuple(dict.fromkeys(ids))
+
+
+async def _render_one(call: ApiCall, post_id: int) -> dict[str, Any]:
+    viewer_id = call.account.id if call.account else None
+    async with connection(call.deps.pool) as conn:
+        rendered = await render_status_ids(conn, call.deps.settings, [post_id], viewer_id)
+    if not rendered:
+        raise not_found()
+    return rendered[0]
+
+
+async def _visible(call: ApiCall) -> Post:
+    viewer_id = call.account.id if call.account else None
+    async with connection(call.deps.pool) as conn:
+        post = await timelines.get_visible_post(conn, call.path_id(), viewer_id)
+    if post is None:
+        raise not_found()
+    return post
+
+
+@api(scope="write:statuses")
+async def create(call: ApiCall) -> Response:
+    author = call.need_account()
+    params = call.params
+    if params.values.get("poll") or params.mapping("poll"):
+        raise ApiError(422, "Validation failed: polls are not supported on this server")
+    if params.str("scheduled_at"):
+        raise ApiError(422, "Validation failed: scheduled posts are not supported on this server")
+    key = call.request.headers.get("idempotency-key", "").strip()[:MAX_IDEMPOTENCY_KEY]
+    draft = Draft(text=params.str("status") or "", spoiler_text=params.str("spoiler_text") or "",
+                  visibility=params.str("visibility") or "public", voice=params.str("voice") or None,
+                  in_reply_to_id=params.id("in_reply_to_id"), language=params.str("language") or None,
+                  media_ids=_media_ids(call))
+    now = call.deps.now()
+    async with transaction(call.deps.pool) as conn:
+        if key:
+            await idempotency.lock_key(conn, author.id, key)
+            earlier = await idempotency.get_post_id(conn, author.id, key, now)
+            if earlier is not None:
+                post_id = earlier
+            else:
+                post_id = (await publishing.create_post(conn, call.deps.settings, author, draft, now)).id
+                await idempotency.insert_key(conn, author.id, key, post_id, now)
+        else:
+            post_id = (await publishing.create_post(conn, call.deps.settings, author, draft, now)).id
+    return json_response(await _render_one(call, post_id))
+
+
+@api(scope="read:statuses", auth="optional")
+async def show(call: ApiCall) -> Response:
+    post = await _visible(call)
+    return json_response(await _render_one(call, post.id))
+
+
+@api(scope="read:statuses", auth="optional")
+async def context(call: ApiCall) -> Response:
+    post = await _visible(call)
+    viewer_id = call.account.id if call.account else None
+    async with connection(call.deps.pool) as conn:
+        ancestors, descendants = await timelines.context_ids(conn, viewer_id, post.id)
+        return json_response({
+            "ancestors": await render_status_ids(conn, call.deps.settings, ancestors, viewer_id),
+            "descendants": await render_status_ids(conn, call.deps.settings, descendants, viewer_id)})
+
+
+@api(scope="write:statuses")
+async def delete(call: ApiCall) -> Response:
+    viewer = call.need_account()
+    post = await _visible(call)
+    rendered = await _render_one(call, post.id)
+    async with transaction(call.deps.pool) as conn:
+        await publishing.delete_post(conn, viewer, post.id, call.deps.now())
+    # Mastodon returns the source text so that apps can offer "delete and redraft".
+    return json_response({**rendered, "text": post.source_text})
+
+
+@api(scope="write:statuses")
+async def edit(call: ApiCall) -> Response:
+    author = call.need_account()
+    post = await _visible(call)
+    if call.params.values.get("poll"):
+        raise ApiError(422, "Validation failed: polls are not supported on this server")
+    async with transaction(call.deps.pool) as conn:
+        await publishing.edit_post(conn, call.deps.settings, author, post.id,
+                                   body=call.params.str("status", post.source_text) or "",
+                                   spoiler_text=call.params.str("spoiler_text", post.spoiler_text) or "",
+                                   now=call.deps.now())
+    return json_response(await _render_one(call, post.id))
+
+
+@api(scope="read:statuses", auth="optional")
+async def history(call: ApiCall) -> Response:
+    post = await _visible(call)
+    if post.reblog_of_id is not None:
+        raise not_found()
+    async with connection(call.deps.pool) as conn:
+        earlier = await posts.list_post_edits(conn, post.id)
+        views = await timelines.hydrate(conn, [post.id], call.account.id if call.account else None)
+        author = await render_account(conn, call.deps.settings, views[0].author)
+    attachments = [attachment_json(call.deps.settings, a) for a in views[0].attachments]
+    versions = [(e.content_html, e.spoiler_text, e.created_at) for e in earlier]
+    versions.append((post.content_html, post.spoiler_text, post.edited_at or post.created_at))
+    return json_response([{"content": content, "spoiler_text": spoiler, "sensitive": bool(spoiler),
+                           "created_at": iso(at), "account": author, "media_attachments": attachments,
+                           "emojis": [], "poll": None} for content, spoiler, at in versions])
+
+
+@api(scope="read:statuses")
+async def source(call: ApiCall) -> Response:
+    post = await _visible(call)
+    return json_response({"id": str(post.id), "text": post.source_text, "spoiler_text": post.spoiler_text})
+
+
+def _reaction(action: str, scope: str):  # type: ignore[no-untyped-def]
+    @api(scope=scope)
+    async def handler(call: ApiCall) -> Response:
+        viewer = call.need_account()
+        post_id = (await _visible(call)).id
+        async with transaction(call.deps.pool) as conn:
+            await getattr(publishing, action)(conn, viewer, post_id, call.deps.now())
+            boost = await posts.get_boost(conn, viewer.id, post_id) if action == "boost" else None
+        # Mastodon answers a reblog with the new boost status, which wraps the original.
+        return json_response(await _render_one(call, boost.id if boost else post_id))
+    handler.__name__ = action
+    return handler
+
+
+async def _who(call: ApiCall, favourites: bool) -> Response:
+    post = await _visible(call)
+    limit = call.params.int("limit", 40, minimum=1, maximum=80) or 40
+    async with connection(call.deps.pool) as conn:
+        lister = timelines.list_favourited_by if favourites else timelines.list_reblogged_by
+        people = await lister(conn, post.id, limit)
+        return json_response(await render_accounts(conn, call.deps.settings, people))
+
+
+@api(scope="read:accounts", auth="optional")
+async def favourited_by(call: ApiCall) -> Response:
+    return await _who(call, favourites=True)
+
+
+@api(scope="read:accounts", auth="optional")
+async def reblogged_by(call: ApiCall) -> Response:
+    return await _who(call, favourites=False)
+
+
+ROUTES = [
+    Route("/api/v1/statuses", create, methods=["POST"]),
+    Route("/api/v1/statuses/{id}", show, methods=["GET"]),
+    Route("/api/v1/statuses/{id}", delete, methods=["DELETE"]),
+    Route("/api/v1/statuses/{id}", edit, methods=["PUT"]),
+    Route("/api/v1/statuses/{id}/context", context, methods=["GET"]),
+    Route("/api/v1/statuses/{id}/history", history, methods=["GET"]),
+    Route("/api/v1/statuses/{id}/source", source, methods=["GET"]),
+    Route("/api/v1/statuses/{id}/favourited_by", favourited_by, methods=["GET"]),
+    Route("/api/v1/statuses/{id}/reblogged_by", reblogged_by, methods=["GET"]),
+    Route("/api/v1/statuses/{id}/favourite", _reaction("favourite", "write:favourites"), methods=["POST"]),
+    Route("/api/v1/statuses/{id}/unfavourite", _reaction("unfavourite", "write:favourites"), methods=["POST"]),
+    Route("/api/v1/statuses/{id}/reblog", _reaction("boost", "write:statuses"), methods=["POST"]),
+    Route("/api/v1/statuses/{id}/unreblog", _reaction("unboost", "write:statuses"), methods=["POST"]),
+]

@@ -1,0 +1,162 @@
+"""Images attached to posts: checked, re-encoded without metadata, stored in the data dir.
+
+Owns: the media_attachments table and the files under `<data_dir>/media`. Re-encoding with Pillow drops EXIF
+(location, camera serial numbers): officials photograph in public places, and that metadata should not travel.
+Never: serves files (web does) or decides who may see them.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import asyncpg
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from server.errors import Invalid, NotFound
+from server.ids import new_id
+
+MAX_BYTES = 16 * 1024 * 1024
+MAX_PIXELS = 8192 * 8192
+MAX_SIDE = 4096
+PREVIEW_SIDE = 640
+MAX_DESCRIPTION = 1500
+FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp"),
+           "GIF": ("image/png", "png")}
+SUPPORTED_MIME_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
+_COLUMNS = "id, account_id, post_id, content_type, file_name, width, height, description, focus_x, focus_y, created_at"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    id: int
+    account_id: int
+    post_id: int | None
+    content_type: str
+    file_name: str
+    width: int
+    height: int
+    description: str
+    focus_x: float
+    focus_y: float
+    created_at: datetime
+
+    @property
+    def preview_name(self) -> str:
+        return f"{self.id}-small.{self.file_name.rsplit('.', 1)[1]}"
+
+
+def media_dir(data_dir: str) -> Path:
+    return Path(data_dir) / "media"
+
+
+def _encode(image: Image.Image, fmt: str) -> bytes:
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        image.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
+    else:
+        image.save(out, fmt)
+    return out.getvalue()
+
+
+def prepare_image(data: bytes) -> tuple[str, str, bytes, bytes, int, int]:
+    """(content type, extension, full image, preview, width, height), or a refusal that says why."""
+    if not data:
+        raise Invalid("The file is empty.")
+    if len(data) > MAX_BYTES:
+        raise Invalid("The file is larger than %(mb)d MB.", mb=MAX_BYTES // (1024 * 1024))
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own guard against decompression bombs
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            fmt = opened.format or ""
+            if fmt not in FORMATS:
+                raise Invalid("Only JPEG, PNG, WebP and GIF images can be attached.")
+            opened.seek(0)
+            image = ImageOps.exif_transpose(opened)
+            image.load()
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+        raise Invalid("The file is not an image that can be read (JPEG, PNG, WebP or GIF).") from None
+    content_type, extension = FORMATS[fmt]
+    out_format = "PNG" if fmt == "GIF" else fmt
+    image.thumbnail((MAX_SIDE, MAX_SIDE))
+    full = _encode(image, out_format)
+    preview = image.copy()
+    preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+    return content_type, extension, full, _encode(preview, out_format), image.width, image.height
+
+
+def parse_focus(raw: str | None) -> tuple[float, float]:
+    if not raw:
+        return 0.0, 0.0
+    try:
+        x, y = (float(v) for v in raw.split(","))
+    except ValueError:
+        raise Invalid("focus must be two numbers between -1 and 1, like 0.5,-0.2.") from None
+    if not (-1 <= x <= 1 and -1 <= y <= 1):
+        raise Invalid("focus must be two numbers between -1 and 1, like 0.5,-0.2.")
+    return x, y
+
+
+def check_description(description: str) -> str:
+    if len(description) > MAX_DESCRIPTION:
+        raise Invalid("An image description may be at most %(n)d characters.", n=MAX_DESCRIPTION)
+    return description.strip()
+
+
+async def insert_attachment(conn: asyncpg.Connection, *, data_dir: str, account_id: int, data: bytes,
+                            description: str, focus: str | None, now: datetime) -> Attachment:
+    """Store the files first, then the row: a failed insert leaves orphan files, never a row without a file."""
+    content_type, extension, full, preview, width, height = prepare_image(data)
+    focus_x, focus_y = parse_focus(focus)
+    description = check_description(description)
+    attachment_id = new_id(now)
+    folder = media_dir(data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    file_name = f"{attachment_id}.{extension}"
+    (folder / file_name).write_bytes(full)
+    (folder / f"{attachment_id}-small.{extension}").write_bytes(preview)
+    row = await conn.fetchrow(
+        f"INSERT INTO media_attachments (id, account_id, content_type, file_name, width, height, description, "
+        f"focus_x, focus_y, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {_COLUMNS}",
+        attachment_id, account_id, content_type, file_name, width, height, description, focus_x, focus_y, now)
+    return Attachment(**dict(row))
+
+
+async def get_attachment(conn: asyncpg.Connection, attachment_id: int) -> Attachment | None:
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM media_attachments WHERE id = $1", attachment_id)
+    return Attachment(**dict(row)) if row else None
+
+
+async def update_attachment(conn: asyncpg.Connection, account_id: int, attachment_id: int, *,
+                            description: str | None, focus: str | None) -> Attachment:
+    current = await get_attachment(conn, attachment_id)
+    if current is None or current.account_id != account_id:
+        raise NotFound("Record not found")
+    new_description = check_description(description) if description is not None else current.description
+    focus_x, focus_y = parse_focus(focus) if focus is not None else (current.focus_x, current.focus_y)
+    row = await conn.fetchrow(f"UPDATE media_attachments SET description = $2, focus_x = $3, focus_y = $4 "
+                              f"WHERE id = $1 RETURNING {_COLUMNS}", attachment_id, new_description, focus_x, focus_y)
+    return Attachment(**dict(row))
+
+
+async def attach_to_post(conn: asyncpg.Connection, account_id: int, post_id: int, attachment_ids: list[int]) -> None:
+    """Claim unattached uploads of the author for a post; anything else is refused."""
+    if not attachment_ids:
+        return
+    if len(attachment_ids) > 4:
+        raise Invalid("A post can have at most 4 images.")
+    status = await conn.execute("UPDATE media_attachments SET post_id = $3 WHERE id = ANY($1::bigint[]) "
+                                "AND account_id = $2 AND post_id IS NULL", attachment_ids, account_id, post_id)
+    if int(status.split()[-1]) != len(set(attachment_ids)):
+        raise Invalid("One of the media_ids is unknown, not yours, or already attached to another post.")
+
+
+async def list_for_posts(conn: asyncpg.Connection, post_ids: list[int]) -> dict[int, list[Attachment]]:
+    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM media_attachments WHERE post_id = ANY($1::bigint[]) ORDER BY id",
+                            post_ids)
+    result: dict[int, list[Attachment]] = {}
+    for r in rows:
+        result.setdefault(r["post_id"], []).append(Attachment(**dict(r)))
+    return result

@@ -1,0 +1,85 @@
+"""Notifications: someone followed, mentioned, liked, boosted, or edited a post you boosted.
+
+Owns: the notifications table. Never: pushes anything to devices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from server.ids import new_id
+
+TYPES = ("mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update")
+_COLUMNS = "id, account_id, type, from_account_id, post_id, created_at"
+
+
+@dataclass(frozen=True)
+class Notification:
+    id: int
+    account_id: int
+    type: str
+    from_account_id: int
+    post_id: int | None
+    created_at: datetime
+
+
+async def insert_notification(conn: asyncpg.Connection, *, account_id: int, type: str, from_account_id: int,
+                              post_id: int | None, now: datetime) -> None:
+    """Nobody is notified of their own actions, and the same like or boost notifies once."""
+    if account_id == from_account_id:
+        return
+    await conn.execute(
+        "INSERT INTO notifications (id, account_id, type, from_account_id, post_id, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        new_id(now), account_id, type, from_account_id, post_id, now)
+
+
+async def list_notifications(conn: asyncpg.Connection, account_id: int, *, max_id: int | None, since_id: int | None,
+                             min_id: int | None, limit: int, types: Sequence[str] = (),
+                             exclude_types: Sequence[str] = ()) -> list[Notification]:
+    conditions = ["n.account_id = $1", "n.dismissed_at IS NULL",
+                  "(n.post_id IS NULL OR EXISTS (SELECT 1 FROM posts p WHERE p.id = n.post_id "
+                  "AND p.deleted_at IS NULL))"]
+    params: list[object] = [account_id]
+    for op, value in (("<", max_id), (">", since_id), (">", min_id)):
+        if value is not None:
+            params.append(value)
+            conditions.append(f"n.id {op} ${len(params)}")
+    if types:
+        params.append(list(types))
+        conditions.append(f"n.type = ANY(${len(params)}::text[])")
+    if exclude_types:
+        params.append(list(exclude_types))
+        conditions.append(f"NOT (n.type = ANY(${len(params)}::text[]))")
+    order = "ASC" if min_id is not None else "DESC"
+    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM notifications n WHERE {' AND '.join(conditions)} "
+                            f"ORDER BY n.id {order} LIMIT {int(limit)}", *params)
+    found = [Notification(**dict(r)) for r in rows]
+    return sorted(found, key=lambda n: n.id, reverse=True)
+
+
+async def get_notification(conn: asyncpg.Connection, account_id: int, notification_id: int) -> Notification | None:
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM notifications WHERE id = $1 AND account_id = $2 "
+                              f"AND dismissed_at IS NULL", notification_id, account_id)
+    return Notification(**dict(row)) if row else None
+
+
+async def dismiss_notification(conn: asyncpg.Connection, account_id: int, notification_id: int,
+                               now: datetime) -> bool:
+    status = await conn.execute("UPDATE notifications SET dismissed_at = $3 WHERE id = $1 AND account_id = $2 "
+                                "AND dismissed_at IS NULL", notification_id, account_id, now)
+    return status.endswith(" 1")
+
+
+async def clear_notifications(conn: asyncpg.Connection, account_id: int, now: datetime) -> None:
+    await conn.execute("UPDATE notifications SET dismissed_at = $2 WHERE account_id = $1 AND dismissed_at IS NULL",
+                       account_id, now)
+
+
+async def count_unread(conn: asyncpg.Connection, account_id: int, after_id: int) -> int:
+    return int(await conn.fetchval("SELECT count(*) FROM notifications WHERE account_id = $1 AND id > $2 "
+                                   "AND dismissed_at IS NULL", account_id, after_id) or 0)

@@ -1,0 +1,200 @@
+"""OAuth2 apps, authorization codes and access tokens, as Mastodon clients expect them.
+
+Owns: the oauth_apps, oauth_codes and oauth_tokens tables. Secrets are stored only as SHA-256 hashes.
+Never: speaks HTTP (server/api/oauth.py does).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from server.errors import Forbidden, Invalid, NotFound
+from server.ids import new_id
+from server.tokens import new_token, token_hash
+
+OOB_REDIRECT = "urn:ietf:wg:oauth:2.0:oob"
+CODE_LIFETIME = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class App:
+    id: int
+    name: str
+    website: str
+    redirect_uris: list[str]
+    scopes: str
+    client_id: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class NewApp:
+    app: App
+    client_secret: str
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    id: int
+    app_id: int | None
+    account_id: int | None
+    scopes: tuple[str, ...]
+    created_at: datetime
+    last_used_at: datetime | None
+    app_name: str | None
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    refresh_token: str | None
+    token: AccessToken
+
+
+_APP_COLUMNS = "id, name, website, redirect_uris, scopes, client_id, created_at"
+
+
+def validate_redirect_uris(uris: list[str]) -> None:
+    if not uris:
+        raise Invalid("redirect_uris must name at least one URI.")
+    for uri in uris:
+        if uri == OOB_REDIRECT:
+            continue
+        parts = urlsplit(uri)
+        if not parts.scheme or parts.fragment or (parts.scheme in ("http", "https") and not parts.netloc):
+            raise Invalid("redirect_uris must be absolute URIs without a fragment, or %(oob)s.", oob=OOB_REDIRECT)
+        if parts.scheme.lower() in ("javascript", "data", "vbscript", "file"):
+            raise Invalid("redirect_uris may not use the %(scheme)s scheme.", scheme=parts.scheme)
+
+
+async def insert_app(conn: asyncpg.Connection, *, name: str, website: str, redirect_uris: list[str],
+                     scopes: str) -> NewApp:
+    if not name.strip() or len(name) > 200:
+        raise Invalid("client_name must be 1 to 200 characters.")
+    validate_redirect_uris(redirect_uris)
+    client_id, secret = new_token(), new_token()
+    row = await conn.fetchrow(
+        f"INSERT INTO oauth_apps (id, name, website, redirect_uris, scopes, client_id, client_secret_hash) "
+        f"VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_APP_COLUMNS}",
+        new_id(), name.strip(), website, redirect_uris, scopes, client_id, token_hash(secret))
+    return NewApp(App(**dict(row)), secret)
+
+
+async def get_app_by_client_id(conn: asyncpg.Connection, client_id: str) -> App | None:
+    row = await conn.fetchrow(f"SELECT {_APP_COLUMNS} FROM oauth_apps WHERE client_id = $1", client_id)
+    return App(**dict(row)) if row else None
+
+
+async def authenticate_app(conn: asyncpg.Connection, client_id: str, client_secret: str) -> App:
+    row = await conn.fetchrow(f"SELECT {_APP_COLUMNS}, client_secret_hash FROM oauth_apps WHERE client_id = $1",
+                              client_id)
+    if row is None or not hmac.compare_digest(bytes(row["client_secret_hash"]), token_hash(client_secret)):
+        raise Forbidden("Client authentication failed: unknown client_id or wrong client_secret.")
+    values = dict(row)
+    values.pop("client_secret_hash")
+    return App(**values)
+
+
+def pkce_s256(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+async def insert_code(conn: asyncpg.Connection, *, app: App, account_id: int, scopes: str, redirect_uri: str,
+                      code_challenge: str | None, now: datetime) -> str:
+    code = new_token()
+    await conn.execute(
+        "INSERT INTO oauth_codes (code_hash, app_id, account_id, scopes, redirect_uri, code_challenge, created_at, "
+        "expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        token_hash(code), app.id, account_id, scopes, redirect_uri, code_challenge, now, now + CODE_LIFETIME)
+    return code
+
+
+async def redeem_code(conn: asyncpg.Connection, *, app: App, code: str, redirect_uri: str,
+                      code_verifier: str | None, now: datetime) -> tuple[int, str]:
+    """Spend an authorization code: (account id, scopes). Every mismatch is the same refusal (RFC 6749 5.2)."""
+    row = await conn.fetchrow(
+        "UPDATE oauth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2 "
+        "RETURNING app_id, account_id, scopes, redirect_uri, code_challenge", token_hash(code), now)
+    refusal = Invalid("The authorization code is invalid, expired, already used, or was issued to another client.")
+    if row is None or row["app_id"] != app.id:
+        raise refusal
+    if redirect_uri and redirect_uri != row["redirect_uri"]:
+        raise refusal
+    if row["code_challenge"]:
+        if not code_verifier or not hmac.compare_digest(pkce_s256(code_verifier), row["code_challenge"]):
+            raise Invalid("The PKCE code_verifier does not match the code_challenge.")
+    return int(row["account_id"]), str(row["scopes"])
+
+
+_TOKEN_SELECT = ("SELECT t.id, t.app_id, t.account_id, t.scopes, t.created_at, t.last_used_at, a.name AS app_name "
+                 "FROM oauth_tokens t LEFT JOIN oauth_apps a ON a.id = t.app_id")
+
+
+def _token(row: asyncpg.Record) -> AccessToken:
+    values = dict(row)
+    values["scopes"] = tuple(values["scopes"].split())
+    return AccessToken(**values)
+
+
+async def insert_token(conn: asyncpg.Connection, *, app_id: int | None, account_id: int | None, scopes: str,
+                       now: datetime, with_refresh: bool = True) -> IssuedToken:
+    access, refresh = new_token(), new_token() if with_refresh else None
+    token_id = new_id(now)
+    await conn.execute(
+        "INSERT INTO oauth_tokens (id, token_hash, refresh_hash, app_id, account_id, scopes, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        token_id, token_hash(access), token_hash(refresh) if refresh else None, app_id, account_id, scopes, now)
+    row = await conn.fetchrow(f"{_TOKEN_SELECT} WHERE t.id = $1", token_id)
+    return IssuedToken(access, refresh, _token(row))
+
+
+async def get_active_token(conn: asyncpg.Connection, access_token: str, now: datetime) -> AccessToken | None:
+    """The token behind a bearer string; records its use at most once a minute to keep writes rare."""
+    row = await conn.fetchrow(f"{_TOKEN_SELECT} WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+                              token_hash(access_token))
+    if row is None:
+        return None
+    if row["last_used_at"] is None or now - row["last_used_at"] > timedelta(minutes=1):
+        await conn.execute("UPDATE oauth_tokens SET last_used_at = $2 WHERE id = $1", row["id"], now)
+    return _token(row)
+
+
+async def refresh_token(conn: asyncpg.Connection, *, app: App, refresh: str, scopes: str | None,
+                        now: datetime) -> IssuedToken:
+    """Swap a refresh token for a new pair; the old access token stops working (rotation)."""
+    row = await conn.fetchrow(
+        "UPDATE oauth_tokens SET revoked_at = $3 WHERE refresh_hash = $1 AND app_id = $2 AND revoked_at IS NULL "
+        "RETURNING account_id, scopes", token_hash(refresh), app.id, now)
+    if row is None:
+        raise Invalid("The refresh token is invalid or was already used.")
+    granted = str(row["scopes"])
+    if scopes and not set(scopes.split()) <= set(granted.split()):
+        raise Invalid("A refreshed token cannot have more scopes than the original.")
+    return await insert_token(conn, app_id=app.id, account_id=row["account_id"], scopes=scopes or granted, now=now)
+
+
+async def revoke_by_secret(conn: asyncpg.Connection, *, app: App, token: str, now: datetime) -> None:
+    """RFC 7009: revoking an unknown token is not an error."""
+    await conn.execute("UPDATE oauth_tokens SET revoked_at = $3 WHERE (token_hash = $1 OR refresh_hash = $1) "
+                       "AND app_id = $2 AND revoked_at IS NULL", token_hash(token), app.id, now)
+
+
+async def revoke_token(conn: asyncpg.Connection, *, account_id: int, token_id: int, now: datetime) -> None:
+    status = await conn.execute("UPDATE oauth_tokens SET revoked_at = $3 WHERE id = $1 AND account_id = $2 "
+                                "AND revoked_at IS NULL", token_id, account_id, now)
+    if not status.endswith(" 1"):
+        raise NotFound("There is no active token with that id for this account.")
+
+
+async def list_tokens(conn: asyncpg.Connection, account_id: int) -> list[AccessToken]:
+    rows = await conn.fetch(f"{_TOKEN_SELECT} WHERE t.account_id = $1 AND t.revoked_at IS NULL ORDER BY t.id DESC",
+                            account_id)
+    return [_token(r) for r in rows]

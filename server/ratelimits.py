@@ -1,0 +1,37 @@
+"""Fixed-window rate limits counted in PostgreSQL, so that every web process sees the same counts.
+
+Owns: the rate_limit_hits table. Never: decides which requests are limited (callers name the bucket).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_at: datetime
+
+
+def window_start(now: datetime, window: timedelta) -> datetime:
+    seconds = int(window.total_seconds())
+    epoch = int(now.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % seconds, tz=now.tzinfo)
+
+
+async def hit(conn: asyncpg.Connection, bucket: str, *, limit: int, window: timedelta, now: datetime) -> Verdict:
+    start = window_start(now, window)
+    hits = await conn.fetchval(
+        "INSERT INTO rate_limit_hits (bucket, window_start) VALUES ($1, $2) ON CONFLICT (bucket, window_start) "
+        "DO UPDATE SET hits = rate_limit_hits.hits + 1 RETURNING hits", bucket, start)
+    return Verdict(allowed=hits <= limit, limit=limit, remaining=max(0, limit - hits), reset_at=start + window)
+
+
+async def delete_old(conn: asyncpg.Connection, before: datetime) -> None:
+    await conn.execute("DELETE FROM rate_limit_hits WHERE window_start < $1", before)
