@@ -187,3 +187,9 @@ async def search_accounts(conn: asyncpg.Connection, query: str, limit: int, offs
         f"ORDER BY (lower(username) = $2) DESC, (lower(username) LIKE $1 || '%') DESC, lower(username) "
         f"LIMIT $3 OFFSET $4", pattern, needle, limit, offset)
     return [_account(r) for r in rows]
+
+
+async def get_first_admin(conn: asyncpg.Connection) -> Account | None:
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM accounts WHERE is_admin AND disabled_at IS NULL ORDER BY id "
+                              f"LIMIT 1")
+    return _account(row) if row else None

@@ -17,7 +17,7 @@ from typing import Any, NoReturn, TypeVar
 
 import asyncpg
 
-from server import accounts, invites, organisations, passwords
+from server import accounts, invites, oauth, organisations, passwords, scopes
 from server.config import SPECS, Settings, SettingsError, add_setting_flags, load_settings, trusted_proxy_list
 from server.db.migrate import migrate
 from server.db.pgembed import EmbeddedDatabaseError, EmbeddedPostgres
@@ -76,6 +76,16 @@ def build_parser() -> Parser:
     user_invite.add_argument("--org", required=True, help="slug of the organisation")
     user_invite.add_argument("--role", default="official", help="official, reviewer or org-admin")
     command("list", "list accounts", user).add_argument("--json", action="store_true")
+
+    token = commands.add_parser("token", help="access tokens for scripts and integrations").add_subparsers(
+        dest="action", required=True, metavar="ACTION", parser_class=Parser)
+    token_create = command("create", "print a new access token for an account", token)
+    token_create.add_argument("--username", required=True)
+    token_create.add_argument("--scopes", default="read", help='space-separated scopes, e.g. "read write follow"')
+    token_create.add_argument("--app", default="ambtenaar CLI", help="name shown with the token in settings")
+    token_revoke = command("revoke", "revoke a token by its id (see token list)", token)
+    token_revoke.add_argument("--id", required=True, dest="token_id")
+    command("list", "list active tokens", token).add_argument("--json", action="store_true")
 
     admin = commands.add_parser("admin", help="instance administrators").add_subparsers(
         dest="action", required=True, metavar="ACTION", parser_class=Parser)
@@ -198,6 +208,34 @@ async def cmd_admin_create(conn: asyncpg.Connection, settings: Settings, args: a
     return f"{line}\nPassword (shown once): {password}" if generated else line
 
 
+async def cmd_token_create(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    account = await accounts.get_account_by_username(conn, args.username)
+    if account is None:
+        raise NotFound("There is no account with that name here.")
+    requested = scopes.parse_scopes(args.scopes)
+    app = await oauth.get_or_insert_named_app(conn, args.app.strip() or "ambtenaar CLI")
+    issued = await oauth.insert_token(conn, app_id=app.id, account_id=account.id, scopes=" ".join(requested),
+                                      now=utc_now(), with_refresh=False)
+    return issued.access_token
+
+
+async def cmd_token_revoke(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    if not str(args.token_id).isdigit():
+        raise CliError("--id must be the number shown by 'ambtenaar token list'")
+    await oauth.revoke_token_by_id(conn, int(args.token_id), utc_now())
+    return f"Revoked token {args.token_id}"
+
+
+async def cmd_token_list(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    found = await oauth.list_all_tokens(conn)
+    rows = [{"id": str(t.id), "username": username, "app": t.app_name, "scopes": " ".join(t.scopes),
+             "created_at": t.created_at.isoformat(), "last_used_at": t.last_used_at.isoformat()
+             if t.last_used_at else None} for t, username in found]
+    if args.json:
+        return json.dumps(rows)
+    return "\n".join(f"{r['id']}\t{r['username'] or '-'}\t{r['app']}\t{r['scopes']}" for r in rows)
+
+
 async def cmd_migrate(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
     return "Database schema is up to date"
 
@@ -211,6 +249,9 @@ DATABASE_COMMANDS: dict[tuple[str, str | None], Callable[[asyncpg.Connection, Se
     ("user", "invite"): cmd_user_invite,
     ("user", "list"): cmd_user_list,
     ("admin", "create"): cmd_admin_create,
+    ("token", "create"): cmd_token_create,
+    ("token", "revoke"): cmd_token_revoke,
+    ("token", "list"): cmd_token_list,
 }
 
 

@@ -57,6 +57,7 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("login_attempts", int, 5, "failed sign-ins per account or address before a pause"),
     SettingSpec("login_window_seconds", int, 900, "window in which failed sign-ins are counted"),
     SettingSpec("invite_days", int, 7, "days an invite link stays valid"),
+    SettingSpec("api_rate_limit", int, 300, "client API requests per token (or address) per 5 minutes"),
 )
 
 
@@ -80,6 +81,7 @@ class Settings:
     login_attempts: int = 5
     login_window_seconds: int = 900
     invite_days: int = 7
+    api_rate_limit: int = 300
 
     @property
     def base_url(self) -> str:

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 import asyncpg
+import blurhash
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from server.errors import Invalid, NotFound
@@ -26,7 +27,8 @@ MAX_DESCRIPTION = 1500
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp"),
            "GIF": ("image/png", "png")}
 SUPPORTED_MIME_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
-_COLUMNS = "id, account_id, post_id, content_type, file_name, width, height, description, focus_x, focus_y, created_at"
+_COLUMNS = ("id, account_id, post_id, content_type, file_name, width, height, preview_width, preview_height, blurhash, "
+            "description, focus_x, focus_y, created_at")
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,9 @@ class Attachment:
     file_name: str
     width: int
     height: int
+    preview_width: int
+    preview_height: int
+    blurhash: str
     description: str
     focus_x: float
     focus_y: float
@@ -61,8 +66,28 @@ def _encode(image: Image.Image, fmt: str) -> bytes:
     return out.getvalue()
 
 
-def prepare_image(data: bytes) -> tuple[str, str, bytes, bytes, int, int]:
-    """(content type, extension, full image, preview, width, height), or a refusal that says why."""
+@dataclass(frozen=True)
+class PreparedImage:
+    content_type: str
+    extension: str
+    full: bytes
+    preview: bytes
+    size: tuple[int, int]
+    preview_size: tuple[int, int]
+    blurhash: str
+
+
+def _blurhash(image: Image.Image) -> str:
+    """The placeholder apps paint while the image loads, from a 32-pixel thumbnail (cheap to encode)."""
+    small = image.convert("RGB")
+    small.thumbnail((32, 32))
+    pixels = small.load()
+    rows = [[list(pixels[x, y]) for x in range(small.width)] for y in range(small.height)]
+    return str(blurhash.encode(rows, components_x=4, components_y=3))
+
+
+def prepare_image(data: bytes) -> PreparedImage:
+    """The image re-encoded without metadata, its preview and blurhash, or a refusal that says why."""
     if not data:
         raise Invalid("The file is empty.")
     if len(data) > MAX_BYTES:
@@ -81,10 +106,10 @@ def prepare_image(data: bytes) -> tuple[str, str, bytes, bytes, int, int]:
     content_type, extension = FORMATS[fmt]
     out_format = "PNG" if fmt == "GIF" else fmt
     image.thumbnail((MAX_SIDE, MAX_SIDE))
-    full = _encode(image, out_format)
     preview = image.copy()
     preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
-    return content_type, extension, full, _encode(preview, out_format), image.width, image.height
+    return PreparedImage(content_type, extension, _encode(image, out_format), _encode(preview, out_format),
+                         (image.width, image.height), (preview.width, preview.height), _blurhash(image))
 
 
 def parse_focus(raw: str | None) -> tuple[float, float]:
@@ -108,19 +133,21 @@ def check_description(description: str) -> str:
 async def insert_attachment(conn: asyncpg.Connection, *, data_dir: str, account_id: int, data: bytes,
                             description: str, focus: str | None, now: datetime) -> Attachment:
     """Store the files first, then the row: a failed insert leaves orphan files, never a row without a file."""
-    content_type, extension, full, preview, width, height = prepare_image(data)
+    prepared = prepare_image(data)
     focus_x, focus_y = parse_focus(focus)
     description = check_description(description)
     attachment_id = new_id(now)
     folder = media_dir(data_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    file_name = f"{attachment_id}.{extension}"
-    (folder / file_name).write_bytes(full)
-    (folder / f"{attachment_id}-small.{extension}").write_bytes(preview)
+    file_name = f"{attachment_id}.{prepared.extension}"
+    (folder / file_name).write_bytes(prepared.full)
+    (folder / f"{attachment_id}-small.{prepared.extension}").write_bytes(prepared.preview)
     row = await conn.fetchrow(
-        f"INSERT INTO media_attachments (id, account_id, content_type, file_name, width, height, description, "
-        f"focus_x, focus_y, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {_COLUMNS}",
-        attachment_id, account_id, content_type, file_name, width, height, description, focus_x, focus_y, now)
+        f"INSERT INTO media_attachments (id, account_id, content_type, file_name, width, height, preview_width, "
+        f"preview_height, blurhash, description, focus_x, focus_y, created_at) "
+        f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {_COLUMNS}",
+        attachment_id, account_id, prepared.content_type, file_name, *prepared.size, *prepared.preview_size,
+        prepared.blurhash, description, focus_x, focus_y, now)
     return Attachment(**dict(row))
 
 

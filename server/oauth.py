@@ -117,28 +117,37 @@ async def insert_code(conn: asyncpg.Connection, *, app: App, account_id: int, sc
     return code
 
 
-async def redeem_code(conn: asyncpg.Connection, *, app: App, code: str, redirect_uri: str,
-                      code_verifier: str | None, now: datetime) -> tuple[int, str]:
-    """Spend an authorization code: (account id, scopes). Every mismatch is the same refusal (RFC 6749 5.2)."""
+@dataclass(frozen=True)
+class SpentCode:
+    app_id: int
+    account_id: int
+    scopes: str
+    redirect_uri: str
+    code_challenge: str | None
+
+
+async def spend_code(conn: asyncpg.Connection, code: str, now: datetime) -> SpentCode | None:
+    """Mark a code used. Callers commit this before checking it, so that a code survives no failed exchange."""
     row = await conn.fetchrow(
         "UPDATE oauth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2 "
         "RETURNING app_id, account_id, scopes, redirect_uri, code_challenge", token_hash(code), now)
-    refusal = Invalid("The authorization code is invalid, expired, already used, or was issued to another client.")
-    if row is None or row["app_id"] != app.id:
-        raise refusal
-    if redirect_uri and redirect_uri != row["redirect_uri"]:
-        raise refusal
-    if row["code_challenge"]:
-        if not code_verifier or not hmac.compare_digest(pkce_s256(code_verifier), row["code_challenge"]):
+    return SpentCode(**dict(row)) if row else None
+
+
+def check_spent_code(spent: SpentCode | None, *, app: App, redirect_uri: str, code_verifier: str | None) -> None:
+    """Every mismatch is the same refusal (RFC 6749 section 5.2), except a wrong PKCE verifier, which says so."""
+    if spent is None or spent.app_id != app.id or (redirect_uri and redirect_uri != spent.redirect_uri):
+        raise Invalid("The authorization code is invalid, expired, already used, or was issued to another client.")
+    if spent.code_challenge:
+        if not code_verifier or not hmac.compare_digest(pkce_s256(code_verifier), spent.code_challenge):
             raise Invalid("The PKCE code_verifier does not match the code_challenge.")
-    return int(row["account_id"]), str(row["scopes"])
 
 
 _TOKEN_SELECT = ("SELECT t.id, t.app_id, t.account_id, t.scopes, t.created_at, t.last_used_at, a.name AS app_name "
                  "FROM oauth_tokens t LEFT JOIN oauth_apps a ON a.id = t.app_id")
 
 
-def _token(row: asyncpg.Record) -> AccessToken:
+def _token(row: asyncpg.Record | dict[str, object]) -> AccessToken:
     values = dict(row)
     values["scopes"] = tuple(values["scopes"].split())
     return AccessToken(**values)
@@ -198,3 +207,31 @@ async def list_tokens(conn: asyncpg.Connection, account_id: int) -> list[AccessT
     rows = await conn.fetch(f"{_TOKEN_SELECT} WHERE t.account_id = $1 AND t.revoked_at IS NULL ORDER BY t.id DESC",
                             account_id)
     return [_token(r) for r in rows]
+
+
+async def get_or_insert_named_app(conn: asyncpg.Connection, name: str) -> App:
+    """An app for tokens made by an admin (CLI) rather than through the OAuth flow; one row per name."""
+    row = await conn.fetchrow(f"SELECT {_APP_COLUMNS} FROM oauth_apps WHERE name = $1 AND "
+                              f"redirect_uris = ARRAY[$2]::text[] ORDER BY id LIMIT 1", name, OOB_REDIRECT)
+    if row:
+        return App(**dict(row))
+    return (await insert_app(conn, name=name, website="", redirect_uris=[OOB_REDIRECT],
+                             scopes=" ".join(("read", "write", "follow", "push", "profile")))).app
+
+
+async def revoke_token_by_id(conn: asyncpg.Connection, token_id: int, now: datetime) -> None:
+    status = await conn.execute("UPDATE oauth_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+                                token_id, now)
+    if not status.endswith(" 1"):
+        raise NotFound("There is no active token with id %(id)s.", id=token_id)
+
+
+async def list_all_tokens(conn: asyncpg.Connection) -> list[tuple[AccessToken, str | None]]:
+    rows = await conn.fetch(f"SELECT q.*, acc.username FROM ({_TOKEN_SELECT} WHERE t.revoked_at IS NULL) q "
+                            f"LEFT JOIN accounts acc ON acc.id = q.account_id ORDER BY q.id")
+    result = []
+    for r in rows:
+        values = dict(r)
+        username = values.pop("username")
+        result.append((_token(values), username))
+    return result

@@ -105,7 +105,8 @@ async def render_account(conn: asyncpg.Connection, settings: Settings, account: 
 def credential_account_json(base: dict[str, Any], account: Account) -> dict[str, Any]:
     """verify_credentials adds `source`: what the person typed, for editing in the app."""
     return {**base, "source": {"privacy": "public", "sensitive": False, "language": account.language,
-                               "note": account.bio, "fields": [], "follow_requests_count": 0,
+                               "note": account.bio, "fields": [], "follow_requests_count": 0, "discoverable": True,
+                               "indexable": True, "hide_collections": False, "attribution_domains": [],
                                "default_voice": account.default_voice},
             "role": {"id": "-99", "name": "", "permissions": "0", "color": "", "highlighted": False}}
 
@@ -113,13 +114,15 @@ def credential_account_json(base: dict[str, Any], account: Account) -> dict[str,
 def attachment_json(settings: Settings, attachment: Attachment) -> dict[str, Any]:
     url = f"{settings.base_url}/media/{attachment.file_name}"
     preview = f"{settings.base_url}/media/{attachment.preview_name}"
-    aspect = attachment.width / attachment.height if attachment.height else 1
-    size = {"width": attachment.width, "height": attachment.height,
-            "size": f"{attachment.width}x{attachment.height}", "aspect": aspect}
+    def size(width: int, height: int) -> dict[str, Any]:
+        return {"width": width, "height": height, "size": f"{width}x{height}", "aspect": width / max(height, 1)}
+
     return {"id": str(attachment.id), "type": "image", "url": url, "preview_url": preview, "remote_url": None,
             "preview_remote_url": None, "text_url": None,
-            "meta": {"original": size, "focus": {"x": attachment.focus_x, "y": attachment.focus_y}},
-            "description": attachment.description or None, "blurhash": None}
+            "meta": {"original": size(attachment.width, attachment.height),
+                     "small": size(attachment.preview_width, attachment.preview_height),
+                     "focus": {"x": attachment.focus_x, "y": attachment.focus_y}},
+            "description": attachment.description or None, "blurhash": attachment.blurhash}
 
 
 def _status_json(settings: Settings, view: PostView, account_entities: dict[int, dict[str, Any]],

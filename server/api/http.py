@@ -31,7 +31,6 @@ from server.i18n import choose_language, translations
 log = logging.getLogger("ambtenaar.api")
 MAX_JSON_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 32
-RATE_LIMIT = 300
 RATE_WINDOW = timedelta(minutes=5)
 
 
@@ -264,7 +263,8 @@ def api(*, scope: str | None = None, auth: str = "required",
                         raise ApiError(403, "This action is outside the authorized scopes")
                     if rate_limited:
                         bucket = f"api:token:{token.id}" if token else f"api:addr:{_client(request)}"
-                        verdict = await ratelimits.hit(conn, bucket, limit=RATE_LIMIT, window=RATE_WINDOW,
+                        verdict = await ratelimits.hit(conn, bucket, limit=deps.settings.api_rate_limit,
+                                                       window=RATE_WINDOW,
                                                        now=deps.now())
                         extra_headers = {"X-RateLimit-Limit": str(verdict.limit),
                                          "X-RateLimit-Remaining": str(verdict.remaining),

@@ -11,7 +11,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server import SOFTWARE_NAME, __version__
-from server.api.entities import media_limits
+from server import accounts
+from server.api.entities import media_limits, render_account
 from server.api.http import ApiCall, api, json_response
 from server.config import Settings
 from server.db.pool import connection
@@ -24,9 +25,14 @@ DESCRIPTION = ("Officials of government bodies post here in public, each post in
                "their organisation) or in personal capacity.")
 
 
+def streaming_url(settings: Settings) -> str:
+    """Apps expect a streaming URL; we have no streaming server yet, so apps fall back to polling."""
+    return f"{'wss' if settings.scheme == 'https' else 'ws'}://{settings.domain}"
+
+
 def _configuration(settings: Settings) -> dict[str, Any]:
     return {
-        "urls": {"streaming": None, "status": None},
+        "urls": {"streaming": streaming_url(settings), "status": None},
         "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 0},
         "statuses": {"max_characters": settings.max_post_length, "max_media_attachments": 4,
                      "characters_reserved_per_url": 23},
@@ -45,6 +51,13 @@ async def _counts(call: ApiCall) -> dict[str, int]:
     return {"users": int(row["users"]), "statuses": int(row["statuses"])}
 
 
+async def _contact(call: ApiCall) -> dict[str, Any] | None:
+    """The instance's contact: its first admin, as Mastodon shows the site contact's account."""
+    async with connection(call.deps.pool) as conn:
+        admin = await accounts.get_first_admin(conn)
+        return await render_account(conn, call.deps.settings, admin) if admin else None
+
+
 @api(auth="optional", rate_limited=False)
 async def instance_v1(call: ApiCall) -> Response:
     settings = call.deps.settings
@@ -53,12 +66,12 @@ async def instance_v1(call: ApiCall) -> Response:
     return json_response({
         "uri": settings.domain, "title": f"Ambtenaar Online — {settings.domain}",
         "short_description": DESCRIPTION, "description": DESCRIPTION, "email": "", "version": VERSION,
-        "urls": {"streaming_api": None},
+        "urls": {"streaming_api": streaming_url(settings)},
         "stats": {"user_count": counts["users"], "status_count": counts["statuses"], "domain_count": 0},
         "thumbnail": f"{settings.base_url}/static/header.png", "languages": ["nl", "en"],
         "registrations": False, "approval_required": False, "invites_enabled": True,
         "configuration": {k: config[k] for k in ("accounts", "statuses", "media_attachments", "polls")},
-        "contact_account": None, "rules": [],
+        "contact_account": await _contact(call), "rules": [],
     })
 
 
@@ -75,7 +88,7 @@ async def instance_v2(call: ApiCall) -> Response:
         "registrations": {"enabled": False, "approval_required": False,
                           "message": "Accounts are made by invitation from an organisation.", "url": None},
         "api_versions": {"mastodon": API_VERSION},
-        "contact": {"email": "", "account": None}, "rules": [],
+        "contact": {"email": "", "account": await _contact(call)}, "rules": [],
     })
 
 

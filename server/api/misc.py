@@ -48,7 +48,7 @@ async def preferences(call: ApiCall) -> Response:
     account = call.need_account()
     return json_response({"posting:default:visibility": "public", "posting:default:sensitive": False,
                           "posting:default:language": account.language, "reading:expand:media": "default",
-                          "reading:expand:spoilers": False, "posting:default:voice": account.default_voice})
+                          "reading:expand:spoilers": False, "reading:autoplay:gifs": False, "posting:default:voice": account.default_voice})
 
 
 def _marker_json(found: list[markers.Marker]) -> dict[str, Any]:

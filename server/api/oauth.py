@@ -97,22 +97,27 @@ async def token(request: Request) -> Response:
                                "grant_type must be authorization_code, client_credentials or refresh_token.")
         client_id, secret = _client_credentials(request, params)
         now = deps.now()
+        verifier = params.str("code_verifier")
         async with transaction(deps.pool) as conn:
             app = await oauth.get_app_by_client_id(conn, client_id)
             if app is None:
                 raise OAuthFailure("invalid_client", "Unknown client_id.", 401)
-            verifier = params.str("code_verifier")
             # A public client proves itself with PKCE instead of a secret (RFC 7636); others need the secret.
             if secret is not None or not (grant == "authorization_code" and verifier):
                 try:
                     await oauth.authenticate_app(conn, client_id, secret or "")
                 except DomainError:
                     raise OAuthFailure("invalid_client", "Client authentication failed.", 401) from None
+            # Spent in its own transaction: a code that fails any check below cannot be tried again.
+            spent = await oauth.spend_code(conn, params.str("code") or "", now) \
+                if grant == "authorization_code" else None
+        async with transaction(deps.pool) as conn:
             if grant == "authorization_code":
-                account_id, granted = await oauth.redeem_code(
-                    conn, app=app, code=params.str("code") or "", redirect_uri=params.str("redirect_uri") or "",
-                    code_verifier=verifier, now=now)
-                issued = await oauth.insert_token(conn, app_id=app.id, account_id=account_id, scopes=granted, now=now)
+                oauth.check_spent_code(spent, app=app, redirect_uri=params.str("redirect_uri") or "",
+                                       code_verifier=verifier)
+                assert spent is not None
+                issued = await oauth.insert_token(conn, app_id=app.id, account_id=spent.account_id,
+                                                  scopes=spent.scopes, now=now)
             elif grant == "client_credentials":
                 requested = scopes.parse_scopes(params.str("scope"))
                 if not scopes.is_subset(requested, tuple(app.scopes.split())):

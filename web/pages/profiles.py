@@ -8,11 +8,11 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import accounts, follows, organisations, publishing, timelines
+from server import accounts, follows, oauth, organisations, publishing, timelines
 from server.db.pool import connection, transaction
 from server.errors import DomainError, NotFound
 from web.context import LANG_COOKIE, PageContext, read_form, redirect, render
-from web.handlers import page
+from web.handlers import page, path_int
 from web.pages.timelines import older_link, page_bounds
 
 
@@ -51,12 +51,18 @@ def _follow_action(action: str):  # type: ignore[no-untyped-def]
     return handler
 
 
+async def _render_settings(ctx: PageContext, values: dict[str, str], status: int = 200, **extra: object) -> Response:
+    assert ctx.viewer is not None
+    async with connection(ctx.deps.pool) as conn:
+        tokens = await oauth.list_tokens(conn, ctx.viewer.id)
+    return render(ctx, "settings.html", status=status, values=values, tokens=tokens, **extra)
+
+
 @page(signed_in=True)
 async def settings_form(ctx: PageContext) -> Response:
     assert ctx.viewer is not None
-    return render(ctx, "settings.html", values={"display_name": ctx.viewer.display_name, "bio": ctx.viewer.bio,
-                                                "default_voice": ctx.viewer.default_voice,
-                                                "language": ctx.viewer.language})
+    return await _render_settings(ctx, {"display_name": ctx.viewer.display_name, "bio": ctx.viewer.bio,
+                                        "default_voice": ctx.viewer.default_voice, "language": ctx.viewer.language})
 
 
 @page(signed_in=True)
@@ -70,12 +76,21 @@ async def settings_submit(ctx: PageContext) -> Response:
                                                     bio=values["bio"], default_voice=values["default_voice"],
                                                     language=values["language"])
     except DomainError as error:
-        return render(ctx, "settings.html", status=error.http_status, values=values,
-                      error=error.translated(ctx.gettext))
+        return await _render_settings(ctx, values, error.http_status, error=error.translated(ctx.gettext))
     ctx.extra_cookies[LANG_COOKIE] = updated.language
     ctx.lang = updated.language
     ctx.viewer = updated
-    return render(ctx, "settings.html", values=values, saved=True)
+    return await _render_settings(ctx, values, saved=True)
+
+
+@page(signed_in=True)
+async def revoke_token(ctx: PageContext) -> Response:
+    assert ctx.viewer is not None
+    token_id = path_int(ctx, "token_id")
+    await read_form(ctx)
+    async with transaction(ctx.deps.pool) as conn:
+        await oauth.revoke_token(conn, account_id=ctx.viewer.id, token_id=token_id, now=ctx.now)
+    return redirect(ctx, "/settings#tokens")
 
 
 ROUTES = [
@@ -84,4 +99,5 @@ ROUTES = [
     Route("/@{username}/unfollow", _follow_action("unfollow"), methods=["POST"]),
     Route("/settings", settings_form, methods=["GET"]),
     Route("/settings", settings_submit, methods=["POST"]),
+    Route("/settings/tokens/{token_id}/revoke", revoke_token, methods=["POST"]),
 ]
