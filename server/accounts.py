@@ -24,7 +24,9 @@ RESERVED_USERNAMES = frozenset({"admin", "administrator", "root", "support", "ap
                                  "settings", "login", "logout", "static", "tags", "orgs", "instance", "actor",
                                  "webfinger", "nodeinfo", "moderator", "postmaster", "abuse", "security"})
 _COLUMNS = ("id, username, email, display_name, bio, kind, organisation_id, org_role, is_admin, is_moderator, "
-            "default_voice, language, created_at, disabled_at")
+            "default_voice, language, created_at, disabled_at, domain, actor_uri, actor_type, profile_url, inbox_uri, "
+            "shared_inbox_uri, followers_uri, key_id, public_key_pem, avatar_url, manually_approves_followers, "
+            "fetched_at, gone_at")
 
 
 @dataclass(frozen=True)
@@ -43,10 +45,33 @@ class Account:
     language: str
     created_at: datetime
     disabled_at: datetime | None
+    # Remote actors only (domain is None for accounts of this node).
+    domain: str | None = None
+    actor_uri: str | None = None
+    actor_type: str = "Person"
+    profile_url: str | None = None
+    inbox_uri: str | None = None
+    shared_inbox_uri: str | None = None
+    followers_uri: str | None = None
+    key_id: str | None = None
+    public_key_pem: str | None = None
+    avatar_url: str | None = None
+    manually_approves_followers: bool = False
+    fetched_at: datetime | None = None
+    gone_at: datetime | None = None
 
     @property
     def name(self) -> str:
         return self.display_name or self.username
+
+    @property
+    def is_local(self) -> bool:
+        return self.domain is None
+
+    @property
+    def acct(self) -> str:
+        """The handle apps show: `anna` here, `bob@burger.test` for a remote account."""
+        return self.username if self.domain is None else f"{self.username}@{self.domain}"
 
     @property
     def is_organisation(self) -> bool:
@@ -117,7 +142,9 @@ async def get_account(conn: asyncpg.Connection, account_id: int) -> Account | No
 
 
 async def get_account_by_username(conn: asyncpg.Connection, username: str) -> Account | None:
-    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM accounts WHERE lower(username) = lower($1)", username)
+    """A local account by username (remote accounts with the same name live on their own domain)."""
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM accounts WHERE lower(username) = lower($1) AND domain IS NULL",
+                              username)
     return _account(row) if row else None
 
 
@@ -133,13 +160,13 @@ async def get_password_hash(conn: asyncpg.Connection, account_id: int) -> str | 
 
 
 async def list_accounts(conn: asyncpg.Connection) -> list[Account]:
-    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM accounts ORDER BY lower(username)")
+    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM accounts WHERE domain IS NULL ORDER BY lower(username)")
     return [_account(r) for r in rows]
 
 
 async def list_accounts_by_usernames(conn: asyncpg.Connection, usernames: list[str]) -> list[Account]:
-    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM accounts WHERE lower(username) = ANY($1::text[])",
-                            [u.lower() for u in usernames])
+    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM accounts WHERE lower(username) = ANY($1::text[]) "
+                            f"AND domain IS NULL", [u.lower() for u in usernames])
     return [_account(r) for r in rows]
 
 
@@ -187,6 +214,70 @@ async def search_accounts(conn: asyncpg.Connection, query: str, limit: int, offs
         f"ORDER BY (lower(username) = $2) DESC, (lower(username) LIKE $1 || '%') DESC, lower(username) "
         f"LIMIT $3 OFFSET $4", pattern, needle, limit, offset)
     return [_account(r) for r in rows]
+
+
+async def get_account_by_actor_uri(conn: asyncpg.Connection, actor_uri: str) -> Account | None:
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM accounts WHERE actor_uri = $1", actor_uri)
+    return _account(row) if row else None
+
+
+async def get_account_by_key_id(conn: asyncpg.Connection, key_id: str) -> Account | None:
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM accounts WHERE key_id = $1 ORDER BY fetched_at DESC NULLS LAST "
+                              f"LIMIT 1", key_id)
+    return _account(row) if row else None
+
+
+async def get_remote_account(conn: asyncpg.Connection, username: str, domain: str) -> Account | None:
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM accounts WHERE lower(username) = lower($1) "
+                              f"AND lower(domain) = lower($2)", username, domain)
+    return _account(row) if row else None
+
+
+@dataclass(frozen=True)
+class RemoteProfile:
+    """What we keep of a remote actor document (parsed and sanitised by federation/vocab.py)."""
+
+    actor_uri: str
+    username: str
+    domain: str
+    actor_type: str
+    display_name: str
+    summary_html: str
+    profile_url: str | None
+    inbox_uri: str
+    shared_inbox_uri: str | None
+    followers_uri: str | None
+    key_id: str | None
+    public_key_pem: str | None
+    avatar_url: str | None
+    manually_approves_followers: bool
+
+
+async def upsert_remote_account(conn: asyncpg.Connection, profile: RemoteProfile, now: datetime) -> Account:
+    """Insert or refresh a remote actor, keyed by its actor URI (the handle may change, the URI does not)."""
+    row = await conn.fetchrow(
+        f"""INSERT INTO accounts (id, username, kind, display_name, bio, domain, actor_uri, actor_type, profile_url,
+              inbox_uri, shared_inbox_uri, followers_uri, key_id, public_key_pem, avatar_url,
+              manually_approves_followers, fetched_at, gone_at)
+            VALUES ($1, $2, 'person', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL)
+            ON CONFLICT (actor_uri) WHERE actor_uri IS NOT NULL DO UPDATE SET
+              username = EXCLUDED.username, display_name = EXCLUDED.display_name, bio = EXCLUDED.bio,
+              domain = EXCLUDED.domain, actor_type = EXCLUDED.actor_type, profile_url = EXCLUDED.profile_url,
+              inbox_uri = EXCLUDED.inbox_uri, shared_inbox_uri = EXCLUDED.shared_inbox_uri,
+              followers_uri = EXCLUDED.followers_uri, key_id = EXCLUDED.key_id,
+              public_key_pem = EXCLUDED.public_key_pem, avatar_url = EXCLUDED.avatar_url,
+              manually_approves_followers = EXCLUDED.manually_approves_followers, fetched_at = EXCLUDED.fetched_at,
+              gone_at = NULL
+            RETURNING {_COLUMNS}""",
+        new_id(now), profile.username[:200], profile.display_name[:100], profile.summary_html, profile.domain.lower(),
+        profile.actor_uri, profile.actor_type, profile.profile_url, profile.inbox_uri, profile.shared_inbox_uri,
+        profile.followers_uri, profile.key_id, profile.public_key_pem, profile.avatar_url,
+        profile.manually_approves_followers, now)
+    return _account(row)
+
+
+async def mark_gone(conn: asyncpg.Connection, account_id: int, now: datetime) -> None:
+    await conn.execute("UPDATE accounts SET gone_at = $2 WHERE id = $1 AND domain IS NOT NULL", account_id, now)
 
 
 async def get_first_admin(conn: asyncpg.Connection) -> Account | None:

@@ -6,6 +6,8 @@ DATABASE_URL is set) and applying migrations at start-up. Never: business logic.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +20,12 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from server import health
+from federation import nodeinfo, webfinger
+from federation import routes as federation_routes
+from federation.context import Federation
+from federation.netguard import OutgoingClient
+from federation.worker import Worker
+from server import __version__, health
 from server.api.cors import ApiCors
 from server.api.routes import routes as api_routes
 from server.config import Settings
@@ -48,6 +55,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return render(ctx, "error.html", status=status, message=ctx.gettext(message))
 
 
+def outgoing_client(settings: Settings) -> OutgoingClient:
+    """The one outgoing HTTP client of a process; tests may point it at their own CA with AMBTENAAR_CA_BUNDLE."""
+    return OutgoingClient(user_agent=f"AmbtenaarOnline/{__version__} (+{settings.base_url}/)",
+                          allow_private_addresses=settings.allow_private_addresses,
+                          verify=settings.ca_bundle or True)
+
+
 def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -58,21 +72,35 @@ def create_app(settings: Settings) -> Starlette:
             database_url = embedded.start()
             log.info("embedded PostgreSQL started", extra={"pgdata": str(embedded.pgdata)})
         pool = await open_pool(database_url)
+        client: OutgoingClient | None = None
+        stop = asyncio.Event()
+        worker_task: asyncio.Task[None] | None = None
         try:
             async with pool.acquire() as conn:
                 applied = await migrate(conn)
             if applied:
                 log.info("migrations applied", extra={"versions": ",".join(applied)})
-            app.state.deps = Deps(settings=settings, pool=pool)
+            deps = Deps(settings=settings, pool=pool)
+            client = outgoing_client(settings)
+            app.state.deps = deps
+            app.state.federation = Federation(deps=deps, client=client)
+            if settings.in_process_worker:
+                worker_task = asyncio.create_task(Worker(app.state.federation).run(stop))
             log.info("node ready", extra={"domain": settings.domain, "url": settings.base_url})
             yield
         finally:
+            stop.set()
+            if worker_task is not None:
+                with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
+                    await asyncio.wait_for(worker_task, timeout=10)
+            if client is not None:
+                await client.aclose()
             await pool.close()
             if embedded is not None:
                 embedded.stop()
 
     return Starlette(
-        routes=[*health.ROUTES, *api_routes(),
+        routes=[*health.ROUTES, *webfinger.ROUTES, *nodeinfo.ROUTES, *federation_routes.ROUTES, *api_routes(),
                 Mount("/media", app=StaticFiles(directory=media_dir(settings.data_dir), check_dir=False)),
                 *web_routes()],
         middleware=[Middleware(SecurityHeaders, https=settings.scheme == "https"), Middleware(ApiCors)],

@@ -52,6 +52,7 @@ def build_parser() -> Parser:
 
     command("serve", "run the web server (starts an embedded PostgreSQL when DATABASE_URL is not set)")
     command("migrate", "apply database migrations that are not yet applied")
+    command("worker", "run federation delivery and inbox processing (any number, on any machine)")
 
     org = commands.add_parser("org", help="organisations").add_subparsers(dest="action", required=True,
                                                                           metavar="ACTION", parser_class=Parser)
@@ -267,12 +268,46 @@ def serve(settings: Settings) -> None:
                 server_header=False, timeout_graceful_shutdown=10)
 
 
+async def run_worker(settings: Settings) -> None:
+    """Federation queues without the web server, until SIGTERM or Ctrl-C."""
+    import logging.config
+    import signal
+
+    from federation.context import Federation
+    from federation.worker import Worker
+    from server.app import outgoing_client
+    from server.deps import Deps
+    from server.logs import log_config
+
+    logging.config.dictConfig(log_config(settings.log_level))
+    embedded = None if settings.database_url else EmbeddedPostgres(settings.data_dir)
+    url = settings.database_url or embedded.start()  # type: ignore[union-attr]
+    pool = await open_pool(url)
+    client = outgoing_client(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        async with pool.acquire() as conn:
+            await migrate(conn)
+        await Worker(Federation(deps=Deps(settings=settings, pool=pool), client=client)).run(stop)
+    finally:
+        await client.aclose()
+        await pool.close()
+        if embedded is not None:
+            embedded.stop()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings(_settings_flags(args))
         if args.command == "serve":
             serve(settings)
+            return 0
+        if args.command == "worker":
+            asyncio.run(run_worker(settings))
             return 0
         handler = DATABASE_COMMANDS[(args.command, getattr(args, "action", None))]
         output = asyncio.run(_with_database(settings, lambda conn: handler(conn, settings, args)))

@@ -58,6 +58,10 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("login_window_seconds", int, 900, "window in which failed sign-ins are counted"),
     SettingSpec("invite_days", int, 7, "days an invite link stays valid"),
     SettingSpec("api_rate_limit", int, 300, "client API requests per token (or address) per 5 minutes"),
+    SettingSpec("in_process_worker", bool, True, "run federation delivery inside `serve` (off when separate "
+                "`ambtenaar worker` processes do it)"),
+    SettingSpec("ca_bundle", str, "", "extra CA bundle file trusted for outgoing federation requests (tests, "
+                "private CAs)"),
 )
 
 
@@ -82,6 +86,8 @@ class Settings:
     login_window_seconds: int = 900
     invite_days: int = 7
     api_rate_limit: int = 300
+    in_process_worker: bool = True
+    ca_bundle: str = ""
 
     @property
     def base_url(self) -> str:

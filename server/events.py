@@ -5,7 +5,10 @@ Owns: the outbox_events table. Never: computes recipients or sends anything (fed
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -14,8 +17,31 @@ KINDS = frozenset({"post.created", "post.updated", "post.deleted", "boost.create
                    "account.updated"})
 
 
-async def record_event(conn: asyncpg.Connection, kind: str, subject_id: int, actor_id: int, now: datetime) -> None:
+async def record_event(conn: asyncpg.Connection, kind: str, subject_id: int, actor_id: int, now: datetime,
+                       detail: Mapping[str, Any] | None = None) -> None:
     if kind not in KINDS:
         raise ValueError(f"unknown outbox event kind {kind!r}")
-    await conn.execute("INSERT INTO outbox_events (kind, subject_id, actor_id, created_at) VALUES ($1, $2, $3, $4)",
-                       kind, subject_id, actor_id, now)
+    await conn.execute("INSERT INTO outbox_events (kind, subject_id, actor_id, created_at, detail) "
+                       "VALUES ($1, $2, $3, $4, $5)", kind, subject_id, actor_id, now, dict(detail or {}))
+    await conn.execute("NOTIFY ambtenaar_outbox")
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    kind: str
+    subject_id: int
+    actor_id: int
+    created_at: datetime
+    detail: dict[str, Any]
+
+
+async def claim_events(conn: asyncpg.Connection, limit: int) -> list[Event]:
+    """Unprocessed events, oldest first, locked for this transaction (other workers skip them)."""
+    rows = await conn.fetch("SELECT id, kind, subject_id, actor_id, created_at, detail FROM outbox_events "
+                            "WHERE processed_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", limit)
+    return [Event(**dict(r)) for r in rows]
+
+
+async def mark_processed(conn: asyncpg.Connection, event_ids: list[int], now: datetime) -> None:
+    await conn.execute("UPDATE outbox_events SET processed_at = $2 WHERE id = ANY($1::bigint[])", event_ids, now)

@@ -12,13 +12,54 @@ import asyncpg
 from server.errors import Invalid
 
 
-async def insert_follow(conn: asyncpg.Connection, follower_id: int, followed_id: int, now: datetime) -> bool:
-    """Follow; False when the follow already existed."""
+async def insert_follow(conn: asyncpg.Connection, follower_id: int, followed_id: int, now: datetime, *,
+                        state: str = "accepted", follow_uri: str | None = None) -> bool:
+    """Follow; False when the follow already existed. A follow of a remote account waits ('pending') for Accept."""
     if follower_id == followed_id:
         raise Invalid("You cannot follow yourself.")
-    status = await conn.execute("INSERT INTO follows (follower_id, followed_id, created_at) VALUES ($1, $2, $3) "
-                                "ON CONFLICT DO NOTHING", follower_id, followed_id, now)
+    status = await conn.execute("INSERT INTO follows (follower_id, followed_id, created_at, state, follow_uri) "
+                                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                                follower_id, followed_id, now, state, follow_uri)
     return status.endswith(" 1")
+
+
+async def get_follow_state(conn: asyncpg.Connection, follower_id: int, followed_id: int) -> tuple[str, str | None] | None:
+    """(state, follow activity URI) of a follow, or None."""
+    row = await conn.fetchrow("SELECT state, follow_uri FROM follows WHERE follower_id = $1 AND followed_id = $2",
+                              follower_id, followed_id)
+    return (row["state"], row["follow_uri"]) if row else None
+
+
+async def accept_follow(conn: asyncpg.Connection, follower_id: int, followed_id: int) -> bool:
+    status = await conn.execute("UPDATE follows SET state = 'accepted' WHERE follower_id = $1 AND followed_id = $2 "
+                                "AND state = 'pending'", follower_id, followed_id)
+    return status.endswith(" 1")
+
+
+async def set_follow_uri(conn: asyncpg.Connection, follower_id: int, followed_id: int, follow_uri: str) -> None:
+    await conn.execute("UPDATE follows SET follow_uri = $3 WHERE follower_id = $1 AND followed_id = $2",
+                       follower_id, followed_id, follow_uri)
+
+
+async def list_follower_inboxes(conn: asyncpg.Connection, account_id: int) -> list[str]:
+    """Distinct inboxes of remote followers, shared inboxes preferred: one delivery per server, not per person."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT coalesce(a.shared_inbox_uri, a.inbox_uri) AS inbox FROM follows f "
+        "JOIN accounts a ON a.id = f.follower_id WHERE f.followed_id = $1 AND f.state = 'accepted' "
+        "AND a.domain IS NOT NULL AND a.gone_at IS NULL AND coalesce(a.shared_inbox_uri, a.inbox_uri) IS NOT NULL",
+        account_id)
+    return [r["inbox"] for r in rows]
+
+
+async def exists_local_follower_of(conn: asyncpg.Connection, account_id: int) -> bool:
+    """Whether anyone on this node follows the account (so its posts belong in home timelines here)."""
+    return bool(await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM follows f JOIN accounts a ON a.id = f.follower_id "
+        "WHERE f.followed_id = $1 AND f.state = 'accepted' AND a.domain IS NULL)", account_id))
+
+
+async def delete_all_follows_of(conn: asyncpg.Connection, account_id: int) -> None:
+    await conn.execute("DELETE FROM follows WHERE follower_id = $1 OR followed_id = $1", account_id)
 
 
 async def delete_follow(conn: asyncpg.Connection, follower_id: int, followed_id: int) -> bool:
@@ -34,8 +75,9 @@ async def exists_follow(conn: asyncpg.Connection, follower_id: int, followed_id:
 
 async def count_follows(conn: asyncpg.Connection, account_id: int) -> tuple[int, int]:
     """(followers, following) of an account."""
-    row = await conn.fetchrow("SELECT (SELECT count(*) FROM follows WHERE followed_id = $1) AS followers, "
-                              "(SELECT count(*) FROM follows WHERE follower_id = $1) AS following", account_id)
+    row = await conn.fetchrow("SELECT (SELECT count(*) FROM follows WHERE followed_id = $1 AND state = 'accepted') "
+                              "AS followers, (SELECT count(*) FROM follows WHERE follower_id = $1 "
+                              "AND state = 'accepted') AS following", account_id)
     return int(row["followers"]), int(row["following"])
 
 
@@ -53,17 +95,22 @@ async def list_following_ids(conn: asyncpg.Connection, account_id: int, *, max_i
 async def _list_related(conn: asyncpg.Connection, wanted: str, given: str, account_id: int, max_id: int | None,
                         since_id: int | None, limit: int) -> list[int]:
     rows = await conn.fetch(
-        f"SELECT {wanted} AS id FROM follows WHERE {given} = $1 AND ($2::bigint IS NULL OR {wanted} < $2) "
+        f"SELECT {wanted} AS id FROM follows WHERE {given} = $1 AND state = 'accepted' "
+        f"AND ($2::bigint IS NULL OR {wanted} < $2) "
         f"AND ($3::bigint IS NULL OR {wanted} > $3) ORDER BY {wanted} DESC LIMIT $4",
         account_id, max_id, since_id, limit)
     return [r["id"] for r in rows]
 
 
 async def list_relationships(conn: asyncpg.Connection, viewer_id: int,
-                             other_ids: list[int]) -> dict[int, tuple[bool, bool]]:
-    """For each other account: (viewer follows it, it follows viewer)."""
+                             other_ids: list[int]) -> dict[int, tuple[bool, bool, bool]]:
+    """For each other account: (viewer follows it, it follows viewer, viewer's follow awaits approval)."""
     rows = await conn.fetch(
-        "SELECT a.id, EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followed_id = a.id) AS following, "
-        "EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = a.id AND f.followed_id = $1) AS followed_by "
+        "SELECT a.id, EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followed_id = a.id "
+        "AND f.state = 'accepted') AS following, "
+        "EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = a.id AND f.followed_id = $1 "
+        "AND f.state = 'accepted') AS followed_by, "
+        "EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followed_id = a.id "
+        "AND f.state = 'pending') AS requested "
         "FROM accounts a WHERE a.id = ANY($2::bigint[])", viewer_id, other_ids)
-    return {r["id"]: (r["following"], r["followed_by"]) for r in rows}
+    return {r["id"]: (r["following"], r["followed_by"], r["requested"]) for r in rows}

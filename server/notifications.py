@@ -29,12 +29,14 @@ class Notification:
 
 async def insert_notification(conn: asyncpg.Connection, *, account_id: int, type: str, from_account_id: int,
                               post_id: int | None, now: datetime) -> None:
-    """Nobody is notified of their own actions, and the same like or boost notifies once."""
+    """Nobody is notified of their own actions, the same like or boost notifies once, and only people of this
+    node are notified (remote accounts hear of it through their own server)."""
     if account_id == from_account_id:
         return
     await conn.execute(
         "INSERT INTO notifications (id, account_id, type, from_account_id, post_id, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        "SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $2 AND domain IS NULL) "
+        "ON CONFLICT DO NOTHING",
         new_id(now), account_id, type, from_account_id, post_id, now)
 
 

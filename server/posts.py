@@ -16,7 +16,7 @@ from server.ids import new_id
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 _COLUMNS = ("id, account_id, source_text, content_html, spoiler_text, visibility, voice, organisation_id, language, "
-            "in_reply_to_id, reblog_of_id, created_at, edited_at, deleted_at")
+            "in_reply_to_id, reblog_of_id, created_at, edited_at, deleted_at, uri, url, in_reply_to_uri")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,10 @@ class Post:
     created_at: datetime
     edited_at: datetime | None
     deleted_at: datetime | None
+    # Remote posts: their id on the wire, their page, and the parent we may not have fetched.
+    uri: str | None = None
+    url: str | None = None
+    in_reply_to_uri: str | None = None
 
 
 @dataclass(frozen=True)
@@ -169,3 +173,50 @@ async def search_tags(conn: asyncpg.Connection, query: str, limit: int, offset: 
     rows = await conn.fetch("SELECT tag FROM post_tags WHERE tag LIKE $1 || '%' GROUP BY tag "
                             "ORDER BY count(*) DESC, tag LIMIT $2 OFFSET $3", pattern, limit, offset)
     return [r["tag"] for r in rows]
+
+
+async def get_post_by_uri(conn: asyncpg.Connection, uri: str, *, include_deleted: bool = False) -> Post | None:
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM posts WHERE uri = $1"
+                              + ("" if include_deleted else " AND deleted_at IS NULL"), uri)
+    return _post(row) if row else None
+
+
+async def upsert_remote_post(conn: asyncpg.Connection, *, account_id: int, uri: str, url: str | None,
+                             content_html: str, spoiler_text: str, visibility: str, language: str,
+                             in_reply_to_id: int | None, in_reply_to_uri: str | None, tags: Sequence[str],
+                             mention_ids: Sequence[int], published: datetime, updated: datetime | None,
+                             now: datetime) -> tuple[Post, bool]:
+    """Store a remote Note (or refresh it after an Update); (post, created). Remote posts have personal voice
+    unless our own extension says otherwise, which only our nodes send (a later issue verifies it)."""
+    existing = await get_post_by_uri(conn, uri, include_deleted=True)
+    if existing is not None:
+        if existing.deleted_at is not None or existing.account_id != account_id:
+            return existing, False
+        if content_html != existing.content_html or spoiler_text != existing.spoiler_text:
+            await conn.execute(
+                "INSERT INTO post_edits (id, post_id, source_text, content_html, spoiler_text, created_at) "
+                "VALUES ($1, $2, '', $3, $4, $5)", new_id(now), existing.id, existing.content_html,
+                existing.spoiler_text, existing.edited_at or existing.created_at)
+            row = await conn.fetchrow(f"UPDATE posts SET content_html = $2, spoiler_text = $3, edited_at = $4 "
+                                      f"WHERE id = $1 RETURNING {_COLUMNS}", existing.id, content_html, spoiler_text,
+                                      updated or now)
+            await _replace_tags_and_mentions(conn, existing.id, tags, mention_ids)
+            return _post(row), False
+        return existing, False
+    row = await conn.fetchrow(
+        f"INSERT INTO posts (id, account_id, content_html, spoiler_text, visibility, voice, language, in_reply_to_id, "
+        f"in_reply_to_uri, uri, url, created_at) VALUES ($1, $2, $3, $4, $5, 'personal', $6, $7, $8, $9, $10, $11) "
+        f"RETURNING {_COLUMNS}", new_id(published if published <= now else now), account_id, content_html,
+        spoiler_text, visibility, language, in_reply_to_id, in_reply_to_uri, uri, url, published)
+    post = _post(row)
+    await _replace_tags_and_mentions(conn, post.id, tags, mention_ids)
+    return post, True
+
+
+async def insert_remote_boost(conn: asyncpg.Connection, *, account_id: int, post: Post, uri: str,
+                              now: datetime) -> Post | None:
+    row = await conn.fetchrow(
+        f"INSERT INTO posts (id, account_id, visibility, voice, language, reblog_of_id, uri, created_at) "
+        f"VALUES ($1, $2, $3, 'personal', $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING {_COLUMNS}",
+        new_id(now), account_id, post.visibility, post.language, post.id, uri, now)
+    return _post(row) if row else None

@@ -173,17 +173,22 @@ async def favourite(conn: asyncpg.Connection, viewer: Account, post_id: int, now
 
 
 async def unfavourite(conn: asyncpg.Connection, viewer: Account, post_id: int, now: datetime) -> None:
+    like_uri = await reactions.get_like_uri(conn, viewer.id, post_id)
     if await reactions.delete_favourite(conn, viewer.id, post_id):
-        await events.record_event(conn, "favourite.deleted", post_id, viewer.id, now)
+        await events.record_event(conn, "favourite.deleted", post_id, viewer.id, now, {"like_uri": like_uri})
 
 
 async def follow(conn: asyncpg.Connection, viewer: Account, target: Account, now: datetime) -> None:
-    if await follows.insert_follow(conn, viewer.id, target.id, now):
+    """Follow; a remote account's follow waits for its server's Accept, which federation/ receives."""
+    state = "accepted" if target.is_local else "pending"
+    if await follows.insert_follow(conn, viewer.id, target.id, now, state=state):
         await notifications.insert_notification(conn, account_id=target.id, type="follow",
                                                 from_account_id=viewer.id, post_id=None, now=now)
         await events.record_event(conn, "follow.created", target.id, viewer.id, now)
 
 
 async def unfollow(conn: asyncpg.Connection, viewer: Account, target: Account, now: datetime) -> None:
+    existing = await follows.get_follow_state(conn, viewer.id, target.id)
     if await follows.delete_follow(conn, viewer.id, target.id):
-        await events.record_event(conn, "follow.deleted", target.id, viewer.id, now)
+        await events.record_event(conn, "follow.deleted", target.id, viewer.id, now,
+                                  {"follow_uri": existing[1] if existing else None})

@@ -24,7 +24,8 @@ DEFAULT_LIMIT = 20
 # $1 is always the viewer's account id, or NULL for someone not signed in.
 _VISIBLE = """(p.visibility IN ('public', 'unlisted')
   OR p.account_id = $1
-  OR (p.visibility = 'private' AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followed_id = p.account_id))
+  OR (p.visibility = 'private' AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1
+      AND f.followed_id = p.account_id AND f.state = 'accepted'))
   OR EXISTS (SELECT 1 FROM post_mentions m WHERE m.post_id = p.id AND m.account_id = $1))"""
 
 
@@ -89,13 +90,19 @@ async def _page_ids(conn: asyncpg.Connection, viewer_id: int | None, where: str,
 
 
 async def home_ids(conn: asyncpg.Connection, viewer_id: int, page: Page) -> list[int]:
-    where = ("p.account_id = $1 OR p.account_id IN (SELECT followed_id FROM follows WHERE follower_id = $1) "
+    where = ("p.account_id = $1 OR p.account_id IN (SELECT followed_id FROM follows WHERE follower_id = $1 "
+             "AND state = 'accepted') "
              "OR EXISTS (SELECT 1 FROM post_mentions m WHERE m.post_id = p.id AND m.account_id = $1)")
     return await _page_ids(conn, viewer_id, where, [], page)
 
 
 async def public_ids(conn: asyncpg.Connection, viewer_id: int | None, page: Page) -> list[int]:
     return await _page_ids(conn, viewer_id, "p.visibility = 'public' AND p.reblog_of_id IS NULL", [], page)
+
+
+async def local_public_ids(conn: asyncpg.Connection, viewer_id: int | None, page: Page) -> list[int]:
+    where = ("p.visibility = 'public' AND p.reblog_of_id IS NULL AND p.uri IS NULL")
+    return await _page_ids(conn, viewer_id, where, [], page)
 
 
 async def account_ids(conn: asyncpg.Connection, viewer_id: int | None, account_id: int, page: Page, *,
@@ -233,8 +240,8 @@ class AccountStats:
 async def account_stats(conn: asyncpg.Connection, account_ids: Sequence[int]) -> dict[int, AccountStats]:
     rows = await conn.fetch(
         """SELECT a.id,
-             (SELECT count(*) FROM follows f WHERE f.followed_id = a.id) AS followers,
-             (SELECT count(*) FROM follows f WHERE f.follower_id = a.id) AS following,
+             (SELECT count(*) FROM follows f WHERE f.followed_id = a.id AND f.state = 'accepted') AS followers,
+             (SELECT count(*) FROM follows f WHERE f.follower_id = a.id AND f.state = 'accepted') AS following,
              (SELECT count(*) FROM posts p WHERE p.account_id = a.id AND p.deleted_at IS NULL
                 AND p.visibility IN ('public', 'unlisted')) AS statuses,
              (SELECT max(p.created_at) FROM posts p WHERE p.account_id = a.id AND p.deleted_at IS NULL) AS last_status_at

@@ -25,10 +25,10 @@ async def _target(call: ApiCall) -> Account:
     return account
 
 
-def relationship_json(other_id: int, following: bool, followed_by: bool) -> dict[str, Any]:
+def relationship_json(other_id: int, following: bool, followed_by: bool, requested: bool = False) -> dict[str, Any]:
     return {"id": str(other_id), "following": following, "showing_reblogs": following, "notifying": False,
             "languages": None, "followed_by": followed_by, "blocking": False, "blocked_by": False, "muting": False,
-            "muting_notifications": False, "requested": False, "requested_by": False, "domain_blocking": False,
+            "muting_notifications": False, "requested": requested, "requested_by": False, "domain_blocking": False,
             "endorsed": False, "note": ""}
 
 
@@ -69,10 +69,11 @@ async def get_account(call: ApiCall) -> Response:
 async def lookup(call: ApiCall) -> Response:
     acct = (call.params.str("acct") or "").strip().lstrip("@")
     username, _, host = acct.partition("@")
-    if host and host.lower() != call.deps.settings.domain:
-        raise not_found()  # remote accounts arrive with federation
     async with connection(call.deps.pool) as conn:
-        account = await accounts.get_account_by_username(conn, username) if username else None
+        if host and host.lower() != call.deps.settings.domain:
+            account = await accounts.get_remote_account(conn, username, host)
+        else:
+            account = await accounts.get_account_by_username(conn, username) if username else None
         if account is None or account.disabled_at is not None:
             raise not_found()
         return json_response(await render_account(conn, call.deps.settings, account))
@@ -132,8 +133,7 @@ async def _relationship(call: ApiCall, other_id: int) -> Response:
     viewer = call.need_account()
     async with connection(call.deps.pool) as conn:
         found = await follows.list_relationships(conn, viewer.id, [other_id])
-    following_it, followed_by = found.get(other_id, (False, False))
-    return json_response(relationship_json(other_id, following_it, followed_by))
+    return json_response(relationship_json(other_id, *found.get(other_id, (False, False, False))))
 
 
 @api(scope="write:follows")

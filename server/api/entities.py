@@ -50,22 +50,23 @@ def bio_html(bio: str) -> str:
 def account_json(settings: Settings, account: Account, stats: AccountStats | None,
                  org: Organisation | None) -> dict[str, Any]:
     stats = stats or AccountStats(0, 0, 0, None)
-    avatar = f"{settings.base_url}/static/avatar.png"
+    avatar = account.avatar_url or f"{settings.base_url}/static/avatar.png"
     header = f"{settings.base_url}/static/header.png"
+    local = account.is_local
     return {
         "id": str(account.id),
         "username": account.username,
-        "acct": account.username,
+        "acct": account.acct,
         "display_name": account.display_name,
         "locked": False,
-        "bot": False,
+        "bot": account.actor_type in ("Service", "Application"),
         "discoverable": True,
         "indexable": True,
         "group": False,
         "created_at": iso(account.created_at.replace(hour=0, minute=0, second=0, microsecond=0)),
-        "note": bio_html(account.bio),
-        "url": f"{settings.base_url}/@{account.username}",
-        "uri": account_uri(settings, account.username),
+        "note": bio_html(account.bio) if local else account.bio,  # remote bios are sanitised HTML already
+        "url": f"{settings.base_url}/@{account.username}" if local else (account.profile_url or account.actor_uri),
+        "uri": account_uri(settings, account.username) if local else account.actor_uri,
         "avatar": avatar,
         "avatar_static": avatar,
         "header": header,
@@ -130,10 +131,15 @@ def _status_json(settings: Settings, view: PostView, account_entities: dict[int,
     post = view.post
     author = view.author
     is_boost = post.reblog_of_id is not None
+    if post.uri:
+        uri, url = post.uri, None if is_boost else (post.url or post.uri)
+    else:
+        uri = status_uri(settings, author.username, post.id) + ("/activity" if is_boost else "")
+        url = None if is_boost else f"{settings.base_url}/@{author.username}/{post.id}"
     return {
         "id": str(post.id),
-        "uri": status_uri(settings, author.username, post.id) + ("/activity" if is_boost else ""),
-        "url": None if is_boost else f"{settings.base_url}/@{author.username}/{post.id}",
+        "uri": uri,
+        "url": url,
         "created_at": iso(post.created_at),
         "edited_at": iso(post.edited_at),
         "account": account_entities[author.id],
@@ -144,8 +150,9 @@ def _status_json(settings: Settings, view: PostView, account_entities: dict[int,
         "spoiler_text": post.spoiler_text,
         "media_attachments": [attachment_json(settings, a) for a in view.attachments],
         "application": None,
-        "mentions": [{"id": str(m.id), "username": m.username, "acct": m.username,
-                      "url": f"{settings.base_url}/@{m.username}"} for m in view.mentions],
+        "mentions": [{"id": str(m.id), "username": m.username, "acct": m.acct,
+                      "url": f"{settings.base_url}/@{m.username}" if m.is_local else (m.profile_url or m.actor_uri)}
+                     for m in view.mentions],
         "tags": [{"name": t, "url": f"{settings.base_url}/tags/{t}"} for t in view.tags],
         "emojis": [],
         "reblogs_count": view.reblogs_count,

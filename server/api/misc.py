@@ -11,6 +11,8 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
+from federation import resolver
+from federation.webfinger import parse_handle
 from server import accounts, markers, posts
 from server.api.entities import iso, render_accounts, render_status_ids
 from server.api.http import ApiCall, ApiError, api, json_response
@@ -30,9 +32,12 @@ async def search(call: ApiCall) -> Response:
     viewer_id = call.account.id if call.account else None
     result: dict[str, list[Any]] = {"accounts": [], "statuses": [], "hashtags": []}
     base = call.deps.settings.base_url
+    resolved = await resolve_remote(call, query) if call.params.bool("resolve") and call.account else None
     async with connection(call.deps.pool) as conn:
         if not kind or kind == "accounts":
             found = await accounts.search_accounts(conn, query, limit, offset)
+            if resolved is not None:
+                found = [resolved, *[a for a in found if a.id != resolved.id]]
             result["accounts"] = await render_accounts(conn, call.deps.settings, found)
         if not kind or kind == "hashtags":
             result["hashtags"] = [{"name": t, "url": f"{base}/tags/{t}", "history": [], "following": False}
@@ -41,6 +46,20 @@ async def search(call: ApiCall) -> Response:
             ids = await posts.search_post_ids(conn, query, viewer_id, limit, offset)
             result["statuses"] = await render_status_ids(conn, call.deps.settings, ids, viewer_id)
     return json_response(result)
+
+
+async def resolve_remote(call: ApiCall, query: str) -> accounts.Account | None:
+    """`@user@host` (or an actor URL) of another server, looked up there and cached here."""
+    fed = call.request.app.state.federation
+    try:
+        if query.startswith(("https://", "http://")):
+            return await resolver.fetch_actor(fed, query)
+        handle = parse_handle(query)
+        if handle is None or handle[1] == call.deps.settings.domain:
+            return None
+        return await resolver.resolve_handle(fed, *handle)
+    except resolver.ResolveError:
+        return None
 
 
 @api(scope="read:accounts")

@@ -1,0 +1,67 @@
+"""Follow, Accept, Reject and Block from other servers."""
+
+from __future__ import annotations
+
+from federation import delivery, vocab
+from federation.context import Federation
+from federation.inbound.common import local_account
+from federation.vocab import Activity
+from server import follows, notifications, uris
+from server.accounts import Account
+from server.db.pool import transaction
+
+
+async def handle_follow(fed: Federation, activity: Activity, sender: Account) -> None:
+    """Accept at once (no account here requires approval yet) and tell the follower's server so."""
+    settings = fed.deps.settings
+    now = fed.deps.now()
+    async with transaction(fed.deps.pool) as conn:
+        target = await local_account(conn, settings, activity.object_id)
+        if target is None or target.disabled_at is not None:
+            return
+        created = await follows.insert_follow(conn, sender.id, target.id, now, state="accepted",
+                                              follow_uri=activity.id)
+        if not created:
+            await follows.set_follow_uri(conn, sender.id, target.id, activity.id)
+        else:
+            await notifications.insert_notification(conn, account_id=target.id, type="follow",
+                                                    from_account_id=sender.id, post_id=None, now=now)
+        accept = vocab.accept_to_json(settings, uris.actor(settings, target.username),
+                                      {"id": activity.id, "actor": activity.actor, "object": activity.object_id})
+        await delivery.enqueue(conn, accept, signer_id=target.id, inboxes=[str(sender.inbox_uri)], now=now)
+
+
+async def _our_follow(fed: Federation, activity: Activity, sender: Account) -> Account | None:
+    """The local follower named by an Accept/Reject of our Follow (embedded, or by the Follow's id)."""
+    settings = fed.deps.settings
+    follow = activity.object_doc
+    follower_uri = None
+    if follow is not None:
+        follower_uri = follow.get("actor") if isinstance(follow.get("actor"), str) else None
+    elif activity.object_id and "#follows/" in activity.object_id:
+        follower_uri = activity.object_id.split("#", 1)[0]
+    async with transaction(fed.deps.pool) as conn:
+        return await local_account(conn, settings, follower_uri)
+
+
+async def handle_accept(fed: Federation, activity: Activity, sender: Account) -> None:
+    follower = await _our_follow(fed, activity, sender)
+    if follower is not None:
+        async with transaction(fed.deps.pool) as conn:
+            await follows.accept_follow(conn, follower.id, sender.id)
+
+
+async def handle_reject(fed: Federation, activity: Activity, sender: Account) -> None:
+    follower = await _our_follow(fed, activity, sender)
+    if follower is not None:
+        async with transaction(fed.deps.pool) as conn:
+            await follows.delete_follow(conn, follower.id, sender.id)
+
+
+async def handle_block(fed: Federation, activity: Activity, sender: Account) -> None:
+    """A remote account blocked one of ours: the follows between them end (Mastodon does the same)."""
+    async with transaction(fed.deps.pool) as conn:
+        target = await local_account(conn, fed.deps.settings, activity.object_id)
+        if target is not None:
+            await follows.delete_follow(conn, sender.id, target.id)
+            await follows.delete_follow(conn, target.id, sender.id)

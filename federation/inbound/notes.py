@@ -1,0 +1,81 @@
+"""Create of Notes (and Questions, Articles shown as Notes): replies, mentions and posts of accounts we follow."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from federation import resolver, vocab
+from federation.context import Federation
+from federation.inbound.common import local_account, post_by_uri
+from federation.vocab import Activity
+from server import accounts, follows, notifications, posts
+from server.accounts import Account
+from server.db.pool import transaction
+
+log = logging.getLogger("ambtenaar.federation")
+
+
+async def note_document(fed: Federation, activity: Activity, sender: Account) -> Mapping[str, Any] | None:
+    """The object as its origin says it is: an embedded copy is trusted only from the object's own host."""
+    doc = activity.object_doc
+    object_id = activity.object_id
+    if object_id is None:
+        return None
+    if doc is None or vocab.host_of(object_id) != vocab.host_of(str(sender.actor_uri)):
+        try:
+            doc = await resolver.fetch_object(fed, object_id)
+        except resolver.ResolveError as exc:
+            log.info("could not fetch object", extra={"object": object_id, "reason": str(exc)})
+            return None
+    return doc
+
+
+async def store_note(fed: Federation, note: vocab.RemoteNote, author: Account) -> posts.Post | None:
+    """Keep a remote note when it concerns someone here; notify the people it mentions or answers."""
+    settings = fed.deps.settings
+    now = fed.deps.now()
+    async with transaction(fed.deps.pool) as conn:
+        parent = await post_by_uri(conn, settings, note.in_reply_to)
+        mentioned: list[Account] = []
+        for href in note.mentions:
+            found = await local_account(conn, settings, href) or await accounts.get_account_by_actor_uri(conn, href)
+            if found is not None:
+                mentioned.append(found)
+        concerns_us = any(m.is_local for m in mentioned) or parent is not None \
+            or await follows.exists_local_follower_of(conn, author.id)
+        if not concerns_us:
+            return None
+        visibility = vocab.visibility_of(note.to, note.cc, author.followers_uri)
+        post, created = await posts.upsert_remote_post(
+            conn, account_id=author.id, uri=note.id, url=note.url, content_html=note.content_html,
+            spoiler_text=note.summary, visibility=visibility, language=note.language,
+            in_reply_to_id=parent.id if parent else None, in_reply_to_uri=note.in_reply_to,
+            tags=note.hashtags, mention_ids=[m.id for m in mentioned], published=note.published or now,
+            updated=note.updated, now=now)
+        if created:
+            notified = set()
+            for person in mentioned:
+                if person.is_local and person.id not in notified:
+                    notified.add(person.id)
+                    await notifications.insert_notification(conn, account_id=person.id, type="mention",
+                                                            from_account_id=author.id, post_id=post.id, now=now)
+            if parent is not None and parent.account_id not in notified:
+                await notifications.insert_notification(conn, account_id=parent.account_id, type="mention",
+                                                        from_account_id=author.id, post_id=post.id, now=now)
+        return post
+
+
+async def handle_create(fed: Federation, activity: Activity, sender: Account) -> None:
+    doc = await note_document(fed, activity, sender)
+    if doc is None:
+        return
+    try:
+        note = vocab.parse_note(doc)
+    except vocab.InvalidActivity as exc:
+        log.info("ignored object", extra={"activity": activity.id, "reason": str(exc)})
+        return
+    if note.attributed_to != sender.actor_uri:
+        return  # one may only create one's own notes
+    await store_note(fed, note, sender)

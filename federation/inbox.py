@@ -1,0 +1,188 @@
+"""Receiving activities: every check in a fixed order, then one stored row, then 202.
+
+Owns: the inbox pipeline (size 413 -> content type 415 -> JSON 400 -> signature 401 (key refreshed once) ->
+signer owns the actor 401 -> parse 400 -> duplicate 202 -> inbox_items row, commit, NOTIFY, 202) and the
+inbox_items table. A request whose signature cannot be verified is answered 401, never 202: senders that try
+RFC 9421 first (Fedify) fall back to draft-cavage only on an error. Never: side effects of an activity inline;
+federation/inbound/ handlers run after the commit, in the worker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+
+from federation import resolver, signatures, vocab
+from federation.context import Federation
+from server import accounts
+from server.accounts import Account
+from server.db.pool import connection, transaction
+
+log = logging.getLogger("ambtenaar.federation")
+MAX_BODY = 256 * 1024
+CLOCK_SKEW = timedelta(hours=1)
+ACCEPTED_TYPES = ("application/activity+json", "application/ld+json", "application/json")
+NOTIFY_CHANNEL = "ambtenaar_inbox"
+_COLUMNS = "id, activity_uri, actor_uri, activity, attempts"
+
+
+class InboxRefusal(Exception):
+    """A request the inbox answers with a 4xx status and a reason."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    id: int
+    activity_uri: str
+    actor_uri: str
+    activity: dict[str, Any]
+    attempts: int
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY:
+        raise InboxRefusal(413, f"the body is larger than {MAX_BODY} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise InboxRefusal(413, f"the body is larger than {MAX_BODY} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise InboxRefusal(400, "the request body was cut off") from None
+    return b"".join(chunks)
+
+
+def public_url(fed: Federation, request: Request) -> str:
+    """The URL the sender signed: our public base URL, whatever proxy sits in front."""
+    query = f"?{request.url.query}" if request.url.query else ""
+    return f"{fed.deps.settings.base_url}{request.url.path}{query}"
+
+
+async def verify_signer(fed: Federation, request: Request, body: bytes) -> Account:
+    """The remote account whose key signed this request; its key is refetched once if it does not verify."""
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    try:
+        key_id = signatures.signature_key_id(headers)
+    except signatures.SignatureError as exc:
+        raise InboxRefusal(401, str(exc)) from None
+    if not key_id:
+        raise InboxRefusal(401, "the request is not signed (no Signature or Signature-Input header)")
+    url = public_url(fed, request)
+    now = fed.deps.now()
+    refreshed = False
+    while True:
+        try:
+            signer = await resolver.actor_for_key(fed, key_id, refresh=refreshed)
+        except resolver.ResolveError as exc:
+            raise InboxRefusal(401, f"the signing key {key_id} could not be fetched: {exc}") from None
+        if not signer.public_key_pem:
+            raise InboxRefusal(401, f"the actor of key {key_id} publishes no public key")
+        try:
+            public_key = signatures.load_public_key(signer.public_key_pem)
+            signatures.verify_request(request.method, url, headers, body, public_key, now, CLOCK_SKEW)
+            return signer
+        except (signatures.SignatureExpired, signatures.DigestMismatch, signatures.HeaderNotSigned,
+                signatures.SignatureMissing) as exc:
+            raise InboxRefusal(401, str(exc)) from None
+        except signatures.SignatureError as exc:
+            if refreshed:
+                raise InboxRefusal(401, str(exc)) from None
+            refreshed = True  # the actor may have rotated its key: fetch it once more
+
+
+async def insert_item(conn: asyncpg.Connection, activity: vocab.Activity, now: datetime) -> bool:
+    """Store the activity unless its id was seen before; True when it is new."""
+    status = await conn.execute(
+        "INSERT INTO inbox_items (activity_uri, actor_uri, activity, received_at, next_attempt_at) "
+        "VALUES ($1, $2, $3, $4, $4) ON CONFLICT (activity_uri) DO NOTHING",
+        activity.id, activity.actor, dict(activity.raw), now)
+    return status.endswith(" 1")
+
+
+async def _is_unknown_actor_deleting_itself(fed: Federation, doc: Any) -> bool:
+    """Mastodon sends Delete{Person} for accounts whose key is already gone; for actors we never knew, drop it."""
+    if not isinstance(doc, dict) or doc.get("type") != "Delete" or doc.get("actor") != doc.get("object"):
+        return False
+    async with connection(fed.deps.pool) as conn:
+        return await accounts.get_account_by_actor_uri(conn, str(doc.get("actor"))) is None
+
+
+async def receive(request: Request) -> Response:
+    fed: Federation = request.app.state.federation
+    try:
+        body = await _read_body(request)
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in ACCEPTED_TYPES:
+            raise InboxRefusal(415, "the content type must be application/activity+json or application/ld+json")
+        try:
+            doc = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise InboxRefusal(400, "the body is not JSON") from None
+        if await _is_unknown_actor_deleting_itself(fed, doc):
+            return Response(status_code=202)
+        signer = await verify_signer(fed, request, body)
+        try:
+            activity = vocab.parse_activity(doc)
+        except vocab.InvalidActivity as exc:
+            raise InboxRefusal(400, f"invalid activity: {exc}") from None
+        if activity.actor != signer.actor_uri:
+            raise InboxRefusal(401, "the signing key does not belong to the activity's actor")
+        if vocab.host_of(activity.id) != vocab.host_of(activity.actor):
+            raise InboxRefusal(400, "the activity id is not on the actor's host")
+        async with transaction(fed.deps.pool) as conn:
+            if await insert_item(conn, activity, fed.deps.now()):
+                await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+    except InboxRefusal as refusal:
+        log.info("inbox refused", extra={"status": refusal.status, "reason": refusal.reason,
+                                         "path": request.url.path})
+        return JSONResponse({"error": refusal.reason}, status_code=refusal.status)
+    return Response(status_code=202)
+
+
+async def shared_inbox(request: Request) -> Response:
+    return await receive(request)
+
+
+async def personal_inbox(request: Request) -> Response:
+    return await receive(request)
+
+
+async def claim_items(conn: asyncpg.Connection, now: datetime, limit: int = 20) -> list[InboxItem]:
+    rows = await conn.fetch(
+        f"""UPDATE inbox_items SET locked_until = $1 + interval '2 minutes', attempts = attempts + 1
+            WHERE id IN (SELECT id FROM inbox_items WHERE state = 'pending' AND next_attempt_at <= $1
+                         AND (locked_until IS NULL OR locked_until < $1)
+                         ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
+            RETURNING {_COLUMNS}""", now, limit)
+    return [InboxItem(**dict(r)) for r in sorted(rows, key=lambda r: r["id"])]
+
+
+async def finish_item(conn: asyncpg.Connection, item_id: int) -> None:
+    await conn.execute("UPDATE inbox_items SET state = 'done', locked_until = NULL WHERE id = $1", item_id)
+
+
+async def fail_item(conn: asyncpg.Connection, item: InboxItem, error: str, now: datetime) -> None:
+    """Retry later with backoff; after 8 attempts (about a day) give up and keep the error."""
+    if item.attempts >= 8:
+        await conn.execute("UPDATE inbox_items SET state = 'failed', last_error = $2, locked_until = NULL "
+                           "WHERE id = $1", item.id, error[:1024])
+        return
+    delay = timedelta(seconds=30 * 4 ** (item.attempts - 1))
+    await conn.execute("UPDATE inbox_items SET next_attempt_at = $2, last_error = $3, locked_until = NULL "
+                       "WHERE id = $1", item.id, now + delay, error[:1024])

@@ -1,0 +1,45 @@
+"""Our posts and actors as the JSON other servers fetch or receive: loads what vocab's converters need.
+
+Owns: gathering author, parent, mentions, tags and attachments of a post for `vocab.note_to_json`, and the
+actor document with its key and organisation. Never: HTTP.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from federation import keys, vocab
+from server import accounts, media, organisations, posts
+from server.accounts import Account
+from server.config import Settings
+from server.posts import Post
+
+
+async def parent_uri(conn: asyncpg.Connection, settings: Settings, post: Post) -> str | None:
+    if post.in_reply_to_id is None:
+        return post.in_reply_to_uri
+    parent = await posts.get_post(conn, post.in_reply_to_id, include_deleted=True)
+    if parent is None:
+        return post.in_reply_to_uri
+    parent_author = await accounts.get_account(conn, parent.account_id)
+    assert parent_author is not None
+    return vocab.post_uri(settings, parent, parent_author)
+
+
+async def note_json(conn: asyncpg.Connection, settings: Settings, post: Post, author: Account, *,
+                    with_context: bool = True) -> dict[str, Any]:
+    mentioned_ids = await posts.list_mentioned_account_ids(conn, post.id)
+    mentioned = list((await accounts.list_accounts_by_ids(conn, mentioned_ids)).values())
+    tags = (await posts.list_tags(conn, [post.id])).get(post.id, [])
+    attachments = (await media.list_for_posts(conn, [post.id])).get(post.id, [])
+    ctx = vocab.NoteContext(author=author, in_reply_to_uri=await parent_uri(conn, settings, post),
+                            mentioned=mentioned, tags=tags, attachments=attachments)
+    return vocab.note_to_json(settings, post, ctx, with_context=with_context)
+
+
+async def actor_json(conn: asyncpg.Connection, settings: Settings, account: Account) -> dict[str, Any]:
+    key = await keys.account_key(conn, settings, account)
+    org = await organisations.get_organisation(conn, account.organisation_id) if account.organisation_id else None
+    return vocab.actor_to_json(settings, account, key.public_key_pem, org)

@@ -1,0 +1,188 @@
+"""Turning outbox events into activities and deliveries: who must hear about each change, addressed as Mastodon does.
+
+Owns: the mapping event kind -> activity and recipients (followers' shared inboxes, mentioned actors, the author
+of a replied-to or liked post; never ourselves). Never: HTTP (delivery.py sends).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+
+from federation import delivery, objects, vocab
+from federation.context import Federation
+from server import accounts, events, follows, posts, reactions, uris
+from server.accounts import Account
+from server.config import Settings
+from server.db.pool import transaction
+from server.events import Event
+
+log = logging.getLogger("ambtenaar.federation")
+Built = tuple[dict[str, Any], list[str]] | None
+Builder = Callable[[asyncpg.Connection, Settings, Event, Account], Awaitable[Built]]
+
+
+def inbox_of(account: Account) -> str | None:
+    return account.inbox_uri if not account.is_local and account.gone_at is None else None
+
+
+async def _post_audience(conn: asyncpg.Connection, post: posts.Post, author: Account) -> list[str]:
+    """Followers (unless direct), mentioned remote actors, and the author of the post replied to."""
+    inboxes: list[str] = []
+    if post.visibility != "direct":
+        inboxes += await follows.list_follower_inboxes(conn, author.id)
+    mentioned = await accounts.list_accounts_by_ids(conn, await posts.list_mentioned_account_ids(conn, post.id))
+    inboxes += [i for i in (inbox_of(a) for a in mentioned.values()) if i]
+    if post.in_reply_to_id is not None and post.visibility != "direct":
+        parent = await posts.get_post(conn, post.in_reply_to_id, include_deleted=True)
+        parent_author = await accounts.get_account(conn, parent.account_id) if parent else None
+        if parent_author is not None and inbox_of(parent_author):
+            inboxes.append(str(inbox_of(parent_author)))
+    return inboxes
+
+
+async def _note(conn: asyncpg.Connection, settings: Settings, event: Event, author: Account
+                ) -> tuple[posts.Post, dict[str, Any]] | None:
+    post = await posts.get_post(conn, event.subject_id, include_deleted=True)
+    if post is None or post.reblog_of_id is not None:
+        return None
+    return post, await objects.note_json(conn, settings, post, author)
+
+
+async def post_created(conn: asyncpg.Connection, settings: Settings, event: Event, author: Account) -> Built:
+    found = await _note(conn, settings, event, author)
+    if found is None or found[0].deleted_at is not None:
+        return None
+    post, note = found
+    return vocab.create_to_json(settings, note), await _post_audience(conn, post, author)
+
+
+async def post_updated(conn: asyncpg.Connection, settings: Settings, event: Event, author: Account) -> Built:
+    found = await _note(conn, settings, event, author)
+    if found is None or found[0].deleted_at is not None:
+        return None
+    post, note = found
+    return vocab.update_note_to_json(settings, note, post.edited_at or event.created_at), \
+        await _post_audience(conn, post, author)
+
+
+async def post_deleted(conn: asyncpg.Connection, settings: Settings, event: Event, author: Account) -> Built:
+    post = await posts.get_post(conn, event.subject_id, include_deleted=True)
+    if post is None or post.reblog_of_id is not None:
+        return None
+    activity = vocab.delete_to_json(settings, uris.actor(settings, author.username),
+                                    vocab.post_uri(settings, post, author))
+    return activity, await _post_audience(conn, post, author)
+
+
+async def _boost(conn: asyncpg.Connection, settings: Settings, event: Event, booster: Account
+                 ) -> tuple[dict[str, Any], list[str]] | None:
+    boost = await posts.get_post(conn, event.subject_id, include_deleted=True)
+    if boost is None or boost.reblog_of_id is None:
+        return None
+    original = await posts.get_post(conn, boost.reblog_of_id, include_deleted=True)
+    original_author = await accounts.get_account(conn, original.account_id) if original else None
+    if original is None or original_author is None:
+        return None
+    announce = vocab.announce_to_json(settings, boost, booster, vocab.post_uri(settings, original, original_author),
+                                      vocab.account_actor_uri(settings, original_author))
+    inboxes = await follows.list_follower_inboxes(conn, booster.id)
+    if inbox_of(original_author):
+        inboxes.append(str(inbox_of(original_author)))
+    return announce, inboxes
+
+
+async def boost_created(conn: asyncpg.Connection, settings: Settings, event: Event, booster: Account) -> Built:
+    return await _boost(conn, settings, event, booster)
+
+
+async def boost_deleted(conn: asyncpg.Connection, settings: Settings, event: Event, booster: Account) -> Built:
+    found = await _boost(conn, settings, event, booster)
+    if found is None:
+        return None
+    announce, inboxes = found
+    return vocab.undo_to_json(settings, uris.actor(settings, booster.username), announce), inboxes
+
+
+async def _liked(conn: asyncpg.Connection, settings: Settings, event: Event
+                 ) -> tuple[posts.Post, Account] | None:
+    post = await posts.get_post(conn, event.subject_id, include_deleted=True)
+    author = await accounts.get_account(conn, post.account_id) if post else None
+    if post is None or author is None or author.is_local:
+        return None  # likes of our own posts stay here, as on Mastodon
+    return post, author
+
+
+async def favourite_created(conn: asyncpg.Connection, settings: Settings, event: Event, liker: Account) -> Built:
+    found = await _liked(conn, settings, event)
+    if found is None:
+        return None
+    post, author = found
+    like_uri = uris.activity(settings, liker.username, "likes", f"{post.id}-{event.id}")
+    await reactions.set_like_uri(conn, liker.id, post.id, like_uri)
+    like = vocab.like_to_json(settings, liker, post.id, vocab.post_uri(settings, post, author)) | {"id": like_uri}
+    return like, [str(inbox_of(author))]
+
+
+async def favourite_deleted(conn: asyncpg.Connection, settings: Settings, event: Event, liker: Account) -> Built:
+    found = await _liked(conn, settings, event)
+    like_uri = event.detail.get("like_uri")
+    if found is None or not like_uri:
+        return None
+    post, author = found
+    like = vocab.like_to_json(settings, liker, post.id, vocab.post_uri(settings, post, author)) | {"id": like_uri}
+    return vocab.undo_to_json(settings, uris.actor(settings, liker.username), like), [str(inbox_of(author))]
+
+
+async def follow_created(conn: asyncpg.Connection, settings: Settings, event: Event, follower: Account) -> Built:
+    target = await accounts.get_account(conn, event.subject_id)
+    if target is None or target.is_local or not inbox_of(target):
+        return None
+    follow_uri = uris.activity(settings, follower.username, "follows", event.id)
+    await follows.set_follow_uri(conn, follower.id, target.id, follow_uri)
+    return vocab.follow_to_json(settings, follower, str(target.actor_uri), follow_uri), [str(inbox_of(target))]
+
+
+async def follow_deleted(conn: asyncpg.Connection, settings: Settings, event: Event, follower: Account) -> Built:
+    target = await accounts.get_account(conn, event.subject_id)
+    follow_uri = event.detail.get("follow_uri")
+    if target is None or target.is_local or not inbox_of(target) or not follow_uri:
+        return None
+    follow = vocab.follow_to_json(settings, follower, str(target.actor_uri), str(follow_uri))
+    return vocab.undo_to_json(settings, uris.actor(settings, follower.username), follow), [str(inbox_of(target))]
+
+
+async def account_updated(conn: asyncpg.Connection, settings: Settings, event: Event, account: Account) -> Built:
+    actor = await objects.actor_json(conn, settings, account)
+    return vocab.update_actor_to_json(settings, actor, event.created_at), \
+        await follows.list_follower_inboxes(conn, account.id)
+
+
+BUILDERS: dict[str, Builder] = {
+    "post.created": post_created, "post.updated": post_updated, "post.deleted": post_deleted,
+    "boost.created": boost_created, "boost.deleted": boost_deleted,
+    "favourite.created": favourite_created, "favourite.deleted": favourite_deleted,
+    "follow.created": follow_created, "follow.deleted": follow_deleted,
+    "account.updated": account_updated,
+}
+
+
+async def process_events(fed: Federation, limit: int = 50) -> int:
+    """Turn pending events into deliveries in one transaction: a crash redoes the batch, never half of it."""
+    settings = fed.deps.settings
+    async with transaction(fed.deps.pool) as conn:
+        batch = await events.claim_events(conn, limit)
+        for event in batch:
+            actor = await accounts.get_account(conn, event.actor_id)
+            builder = BUILDERS.get(event.kind)
+            if actor is None or not actor.is_local or builder is None:
+                continue
+            built = await builder(conn, settings, event, actor)
+            if built is not None:
+                activity, inboxes = built
+                await delivery.enqueue(conn, activity, signer_id=actor.id, inboxes=inboxes, now=fed.deps.now())
+        await events.mark_processed(conn, [e.id for e in batch], fed.deps.now())
+    return len(batch)

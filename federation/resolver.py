@@ -1,0 +1,159 @@
+"""Fetching remote actors and objects with signed GETs, and keeping them in the accounts and posts cache.
+
+Owns: WebFinger lookups of `user@host`, actor fetches (authority follows origin: a document must come from the
+host of its id), and object fetches. Never: stores posts (federation/inbound/ does, through server/).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote
+
+from federation import keys, signatures, vocab
+from federation.context import Federation
+from federation.netguard import NetguardError
+from server import accounts
+from server.accounts import Account, RemoteProfile
+from server.db.pool import connection, transaction
+
+log = logging.getLogger("ambtenaar.federation")
+ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+STALE_AFTER = timedelta(days=1)
+MAX_DOCUMENT = 1024 * 1024
+
+
+class ResolveError(Exception):
+    """A remote actor or object could not be fetched or is not what it claims to be."""
+
+
+async def signed_get_json(fed: Federation, url: str) -> Mapping[str, Any]:
+    """GET an ActivityStreams document, signed by the instance actor (for servers in authorized-fetch mode)."""
+    settings = fed.deps.settings
+    async with connection(fed.deps.pool) as conn:
+        key = await keys.instance_key(conn, settings)
+    private_key = fed.private_key(key.private_key_pem)
+
+    def headers_for(hop_url: str) -> dict[str, str]:
+        base = {"Accept": ACCEPT}
+        return {**base, **signatures.sign_request_cavage("GET", hop_url, base, None, private_key, key.key_id,
+                                                         fed.deps.now())}
+
+    try:
+        result = await fed.client.get(url, headers_for=headers_for, max_bytes=MAX_DOCUMENT)
+    except NetguardError as exc:
+        raise ResolveError(f"could not fetch {url}: {exc}") from exc
+    if result.status == 410:
+        raise ResolveError(f"{url} is gone (410)")
+    if result.status != 200:
+        raise ResolveError(f"{url} answered {result.status}")
+    try:
+        doc = json.loads(result.body)
+    except (ValueError, UnicodeDecodeError):
+        raise ResolveError(f"{url} did not answer JSON") from None
+    if not isinstance(doc, Mapping):
+        raise ResolveError(f"{url} did not answer a JSON object")
+    # Authority follows origin: whatever the document says its id is, it must live where we fetched it.
+    doc_id = doc.get("id")
+    if not isinstance(doc_id, str) or vocab.host_of(doc_id) != vocab.host_of(str(result.url)):
+        raise ResolveError(f"{url} answered a document whose id is on another host")
+    return doc
+
+
+def profile_of(actor: vocab.RemoteActor) -> RemoteProfile:
+    return RemoteProfile(
+        actor_uri=actor.id, username=actor.preferred_username, domain=vocab.host_of(actor.id),
+        actor_type=actor.type, display_name=actor.name, summary_html=actor.summary_html, profile_url=actor.url,
+        inbox_uri=actor.inbox, shared_inbox_uri=actor.shared_inbox, followers_uri=actor.followers,
+        key_id=actor.key_id, public_key_pem=actor.public_key_pem, avatar_url=actor.icon_url,
+        manually_approves_followers=actor.manually_approves_followers)
+
+
+async def fetch_actor(fed: Federation, actor_uri: str, *, refresh: bool = False) -> Account:
+    """The remote actor, from the cache unless stale (or `refresh`), else fetched and stored."""
+    now = fed.deps.now()
+    async with connection(fed.deps.pool) as conn:
+        cached = await accounts.get_account_by_actor_uri(conn, actor_uri)
+    if cached is not None and not cached.is_local and not refresh and cached.fetched_at \
+            and now - cached.fetched_at < STALE_AFTER:
+        return cached
+    if cached is not None and cached.is_local:
+        return cached
+    try:
+        doc = await signed_get_json(fed, actor_uri)
+        actor = vocab.parse_actor(doc)
+    except (ResolveError, vocab.InvalidActivity) as exc:
+        if cached is not None:
+            log.info("keeping cached actor", extra={"actor": actor_uri, "reason": str(exc)})
+            return cached
+        raise ResolveError(str(exc)) from exc
+    if actor.id != actor_uri:
+        raise ResolveError(f"{actor_uri} answered an actor with another id")
+    async with transaction(fed.deps.pool) as conn:
+        return await accounts.upsert_remote_account(conn, profile_of(actor), now)
+
+
+async def actor_for_key(fed: Federation, key_id: str, *, refresh: bool = False) -> Account:
+    """The actor that owns a keyId: Mastodon's keyId is `<actor>#main-key`; others put the key in its own doc."""
+    if not refresh:
+        async with connection(fed.deps.pool) as conn:
+            known = await accounts.get_account_by_key_id(conn, key_id)
+        if known is not None:
+            return known
+    actor_uri = key_id.split("#", 1)[0]
+    account = await fetch_actor(fed, actor_uri, refresh=True)
+    if account.key_id != key_id:
+        # The keyId is a separate document (e.g. /key): it names its owner, who must name it back.
+        doc = await signed_get_json(fed, key_id)
+        owner = doc.get("owner") if isinstance(doc.get("owner"), str) else None
+        if owner is None:
+            raise ResolveError(f"the key {key_id} names no owner")
+        account = await fetch_actor(fed, owner, refresh=True)
+        if account.key_id != key_id:
+            raise ResolveError(f"the actor {owner} does not list the key {key_id}")
+    return account
+
+
+async def webfinger(fed: Federation, username: str, host: str) -> str:
+    """The actor URI behind `username@host`."""
+    resource = quote(f"acct:{username}@{host}", safe=":@")
+    schemes = ["https"] + (["http"] if fed.deps.settings.allow_private_addresses else [])
+    last_error: Exception | None = None
+    for scheme in schemes:
+        url = f"{scheme}://{host}/.well-known/webfinger?resource={resource}"
+        try:
+            result = await fed.client.get(url, headers_for=lambda _u: {"Accept": "application/jrd+json"},
+                                          max_bytes=256 * 1024)
+        except NetguardError as exc:
+            last_error = exc
+            continue
+        if result.status != 200:
+            raise ResolveError(f"{username}@{host} was not found ({result.status})")
+        try:
+            jrd = json.loads(result.body)
+        except (ValueError, UnicodeDecodeError):
+            raise ResolveError(f"{host} answered WebFinger with something that is not JSON") from None
+        links = jrd.get("links") if isinstance(jrd, Mapping) else None
+        for link in links if isinstance(links, list) else []:
+            if isinstance(link, Mapping) and link.get("rel") == "self" and isinstance(link.get("href"), str) \
+                    and "activity+json" in str(link.get("type", "")) + " activity+json":
+                return str(link["href"])
+        raise ResolveError(f"{username}@{host} has no ActivityPub actor")
+    raise ResolveError(f"could not reach {host}: {last_error}")
+
+
+async def resolve_handle(fed: Federation, username: str, host: str) -> Account:
+    """Find (and cache) a remote account by its handle; the WebFinger host must agree with the actor's."""
+    async with connection(fed.deps.pool) as conn:
+        cached = await accounts.get_remote_account(conn, username, host)
+    if cached is not None and cached.fetched_at and fed.deps.now() - cached.fetched_at < STALE_AFTER:
+        return cached
+    actor_uri = await webfinger(fed, username, host)
+    return await fetch_actor(fed, actor_uri, refresh=True)
+
+
+async def fetch_object(fed: Federation, uri: str) -> Mapping[str, Any]:
+    return await signed_get_json(fed, uri)

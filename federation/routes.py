@@ -1,0 +1,177 @@
+"""The ActivityPub URL table: actors, their collections, our objects, the shared inbox and our JSON-LD terms.
+
+Owns: content negotiation (ActivityStreams JSON for servers, a redirect to the page for browsers) and paging of
+collections. Never: business logic; inbox handling lives in federation/inbox.py.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from federation import inbox, keys, objects, vocab
+from server import accounts, follows, posts, timelines, uris
+from server.accounts import Account
+from server.db.pool import connection
+from server.deps import Deps
+from server.timelines import Page
+
+AP_TYPES = ("application/activity+json", "application/ld+json")
+AP_MEDIA_TYPE = "application/activity+json"
+PAGE_SIZE = 20
+
+
+def wants_activity_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "").lower()
+    return any(t in accept for t in AP_TYPES)
+
+
+def ap_response(doc: Any, status: int = 200) -> Response:
+    return Response(json.dumps(doc, ensure_ascii=False), status_code=status, media_type=AP_MEDIA_TYPE,
+                    headers={"Vary": "Accept", "Cache-Control": "max-age=60"})
+
+
+def not_found() -> Response:
+    return JSONResponse({"error": "Record not found"}, status_code=404)
+
+
+async def _local(request: Request) -> Account | None:
+    deps: Deps = request.app.state.deps
+    async with connection(deps.pool) as conn:
+        account = await accounts.get_account_by_username(conn, request.path_params["username"])
+    return account if account and account.disabled_at is None else None
+
+
+async def actor(request: Request) -> Response:
+    account = await _local(request)
+    if account is None:
+        return not_found()
+    if not wants_activity_json(request):
+        return RedirectResponse(f"/@{account.username}", status_code=302, headers={"Vary": "Accept"})
+    deps: Deps = request.app.state.deps
+    async with connection(deps.pool) as conn:
+        return ap_response(await objects.actor_json(conn, deps.settings, account))
+
+
+async def instance_actor(request: Request) -> Response:
+    deps: Deps = request.app.state.deps
+    async with connection(deps.pool) as conn:
+        key = await keys.instance_key(conn, deps.settings)
+    return ap_response(vocab.instance_actor_to_json(deps.settings, key.public_key_pem))
+
+
+async def status(request: Request) -> Response:
+    account = await _local(request)
+    raw = str(request.path_params["post_id"])
+    if account is None or not raw.isdigit() or len(raw) > 19:
+        return not_found()
+    if not wants_activity_json(request):
+        return RedirectResponse(f"/@{account.username}/{raw}", status_code=302, headers={"Vary": "Accept"})
+    deps: Deps = request.app.state.deps
+    async with connection(deps.pool) as conn:
+        post = await posts.get_post(conn, int(raw))
+        # Only public and unlisted posts are served to anyone who asks; others travel by delivery alone.
+        if post is None or post.account_id != account.id or post.reblog_of_id is not None \
+                or post.visibility not in ("public", "unlisted"):
+            return not_found()
+        return ap_response(await objects.note_json(conn, deps.settings, post, account))
+
+
+async def outbox(request: Request) -> Response:
+    account = await _local(request)
+    if account is None:
+        return not_found()
+    deps: Deps = request.app.state.deps
+    settings = deps.settings
+    collection_id = uris.outbox(settings, account.username)
+    async with connection(deps.pool) as conn:
+        if request.query_params.get("page") != "true":
+            total = (await timelines.account_stats(conn, [account.id]))[account.id].statuses
+            return ap_response({"@context": vocab.context(settings),
+                                **vocab.ordered_collection(collection_id, total, f"{collection_id}?page=true")})
+        raw_max = request.query_params.get("max_id", "")
+        page = Page(max_id=int(raw_max) if raw_max.isdigit() and len(raw_max) < 20 else None, limit=PAGE_SIZE)
+        ids = await timelines.account_ids(conn, None, account.id, page, exclude_reblogs=True)
+        found = await posts.list_posts(conn, ids)
+        items = []
+        for post_id in ids:
+            post = found[post_id]
+            if post.visibility not in ("public", "unlisted"):
+                continue
+            note = await objects.note_json(conn, settings, post, account, with_context=False)
+            items.append({k: v for k, v in vocab.create_to_json(settings, note).items() if k != "@context"})
+    next_page = f"{collection_id}?page=true&max_id={ids[-1]}" if len(ids) >= PAGE_SIZE else None
+    page_id = f"{collection_id}?page=true" + (f"&max_id={raw_max}" if raw_max else "")
+    return ap_response({"@context": vocab.context(settings),
+                        **vocab.collection_page(page_id, collection_id, items, next_page)})
+
+
+async def _follow_collection(request: Request, followers_side: bool) -> Response:
+    account = await _local(request)
+    if account is None:
+        return not_found()
+    deps: Deps = request.app.state.deps
+    settings = deps.settings
+    collection_id = (uris.followers if followers_side else uris.following)(settings, account.username)
+    async with connection(deps.pool) as conn:
+        counts = await follows.count_follows(conn, account.id)
+        total = counts[0] if followers_side else counts[1]
+        if request.query_params.get("page") != "true":
+            return ap_response(vocab.ordered_collection(collection_id, total, f"{collection_id}?page=true"))
+        raw_max = request.query_params.get("max_id", "")
+        max_id = int(raw_max) if raw_max.isdigit() and len(raw_max) < 20 else None
+        lister = follows.list_follower_ids if followers_side else follows.list_following_ids
+        ids = await lister(conn, account.id, max_id=max_id, since_id=None, limit=PAGE_SIZE)
+        people = await accounts.list_accounts_by_ids(conn, ids)
+    items = [vocab.account_actor_uri(settings, people[i]) for i in ids if i in people]
+    next_page = f"{collection_id}?page=true&max_id={ids[-1]}" if len(ids) >= PAGE_SIZE else None
+    page_id = f"{collection_id}?page=true" + (f"&max_id={raw_max}" if raw_max else "")
+    return ap_response(vocab.collection_page(page_id, collection_id, items, next_page))
+
+
+async def followers(request: Request) -> Response:
+    return await _follow_collection(request, followers_side=True)
+
+
+async def following(request: Request) -> Response:
+    return await _follow_collection(request, followers_side=False)
+
+
+async def featured(request: Request) -> Response:
+    account = await _local(request)
+    if account is None:
+        return not_found()
+    settings = request.app.state.deps.settings
+    return ap_response({"@context": "https://www.w3.org/ns/activitystreams",
+                        "id": uris.featured(settings, account.username), "type": "OrderedCollection",
+                        "totalItems": 0, "orderedItems": []})
+
+
+async def terms(request: Request) -> Response:
+    """Our JSON-LD context document: the extension terms every document also defines inline."""
+    settings = request.app.state.deps.settings
+    ns = uris.context_document(settings) + "#"
+    return JSONResponse({"@context": {
+        "ambtenaar": ns,
+        "voice": {"@id": "ambtenaar:voice",
+                  "rdfs:comment": "official: spoken on behalf of the organisation; personal: personal capacity"},
+    }}, media_type="application/ld+json")
+
+
+ROUTES = [
+    Route("/actor", instance_actor, methods=["GET"]),
+    Route("/actor/inbox", inbox.shared_inbox, methods=["POST"]),
+    Route("/inbox", inbox.shared_inbox, methods=["POST"]),
+    Route("/ns", terms, methods=["GET"]),
+    Route("/users/{username}", actor, methods=["GET"]),
+    Route("/users/{username}/inbox", inbox.personal_inbox, methods=["POST"]),
+    Route("/users/{username}/outbox", outbox, methods=["GET"]),
+    Route("/users/{username}/followers", followers, methods=["GET"]),
+    Route("/users/{username}/following", following, methods=["GET"]),
+    Route("/users/{username}/collections/featured", featured, methods=["GET"]),
+    Route("/users/{username}/statuses/{post_id}", status, methods=["GET"]),
+]

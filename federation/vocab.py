@@ -1,0 +1,512 @@
+"""ActivityStreams on the wire: our records to JSON, and remote JSON to frozen dataclasses.
+
+Owns: the only reading of remote JSON (`parse_*`, which normalise "IRI, object or array" and raise
+InvalidActivity naming the field) and the shape of everything we send (`*_to_json`, addressed as Mastodon does).
+Never: touches the database or the network.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+import nh3
+
+from server import uris
+from server.accounts import Account
+from server.config import Settings
+from server.media import Attachment
+from server.organisations import Organisation
+from server.posts import Post
+
+AS_PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+PUBLIC_ALIASES = {AS_PUBLIC, "as:Public", "Public"}
+ACTOR_TYPES = ("Person", "Service", "Application", "Group", "Organization")
+NOTE_TYPES = ("Note", "Question", "Article", "Page", "Event", "Video", "Image")
+MAX_CONTENT = 100_000
+# The tags and attributes Mastodon keeps of remote HTML.
+ALLOWED_TAGS = {"p", "br", "span", "a", "del", "pre", "code", "em", "strong", "b", "i", "u", "ul", "ol", "li",
+                "blockquote", "h1", "h2", "h3", "h4", "h5", "h6"}
+ALLOWED_ATTRIBUTES = {"a": {"href", "translate"}, "span": {"translate"},
+                      "ol": {"start", "reversed"}, "li": {"value"}}
+ALLOWED_CLASSES = {"span": {"h-card", "mention", "hashtag", "u-url", "invisible", "ellipsis"},
+                   "a": {"h-card", "mention", "hashtag", "u-url", "u-uid"}}
+
+
+class InvalidActivity(ValueError):
+    """Remote JSON that does not have the shape we need; the message names the field."""
+
+
+def context(settings: Settings) -> list[Any]:
+    return ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1", {
+        "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+        "sensitive": "as:sensitive",
+        "Hashtag": "as:Hashtag",
+        "toot": "http://joinmastodon.org/ns#",
+        "featured": {"@id": "toot:featured", "@type": "@id"},
+        "discoverable": "toot:discoverable",
+        "indexable": "toot:indexable",
+        "blurhash": "toot:blurhash",
+        "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
+        "schema": "http://schema.org#",
+        "PropertyValue": "schema:PropertyValue",
+        "value": "schema:value",
+        "ambtenaar": uris.context_document(settings) + "#",
+        "voice": "ambtenaar:voice",
+    }]
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sanitise_html(html: str) -> str:
+    """Remote HTML reduced to what Mastodon keeps: no scripts, styles, images or event handlers."""
+    return nh3.clean(html[:MAX_CONTENT], tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                     url_schemes={"http", "https", "mailto"}, link_rel="nofollow noopener noreferrer",
+                     allowed_classes=ALLOWED_CLASSES)
+
+
+# ---------------------------------------------------------------- outgoing
+
+
+def actor_to_json(settings: Settings, account: Account, public_key_pem: str,
+                  organisation: Organisation | None) -> dict[str, Any]:
+    name = account.username
+    actor_id = uris.actor(settings, name)
+    summary = "".join(f"<p>{_escape(p)}</p>" for p in account.bio.split("\n\n") if p.strip())
+    attachment = []
+    if organisation is not None:
+        label = "Organisatie" if account.is_organisation else "Ambtenaar bij"
+        attachment.append({"type": "PropertyValue", "name": label,
+                           "value": f'<a href="{_escape(settings.base_url)}/orgs/{organisation.slug}" '
+                                    f'rel="me nofollow noopener noreferrer" target="_blank">{_escape(organisation.name)}</a>'})
+    return {
+        "@context": context(settings),
+        "id": actor_id,
+        "type": "Organization" if account.is_organisation else "Person",
+        "preferredUsername": name,
+        "name": account.display_name or name,
+        "summary": summary,
+        "url": uris.profile(settings, name),
+        "published": iso(account.created_at),
+        "inbox": uris.inbox(settings, name),
+        "outbox": uris.outbox(settings, name),
+        "followers": uris.followers(settings, name),
+        "following": uris.following(settings, name),
+        "featured": uris.featured(settings, name),
+        "endpoints": {"sharedInbox": uris.shared_inbox(settings)},
+        "manuallyApprovesFollowers": False,
+        "discoverable": True,
+        "indexable": True,
+        "icon": {"type": "Image", "mediaType": "image/png", "url": f"{settings.base_url}/static/avatar.png"},
+        "attachment": attachment,
+        "publicKey": {"id": uris.key_id(settings, name), "owner": actor_id, "publicKeyPem": public_key_pem},
+    }
+
+
+def instance_actor_to_json(settings: Settings, public_key_pem: str) -> dict[str, Any]:
+    actor_id = uris.instance_actor(settings)
+    return {
+        "@context": context(settings),
+        "id": actor_id,
+        "type": "Application",
+        "preferredUsername": settings.domain.split(":")[0],
+        "name": "Ambtenaar Online",
+        "url": f"{settings.base_url}/about",
+        "inbox": f"{actor_id}/inbox",
+        "outbox": f"{actor_id}/outbox",
+        "endpoints": {"sharedInbox": uris.shared_inbox(settings)},
+        "manuallyApprovesFollowers": True,
+        "publicKey": {"id": uris.instance_key_id(settings), "owner": actor_id, "publicKeyPem": public_key_pem},
+    }
+
+
+@dataclass(frozen=True)
+class Audience:
+    to: list[str]
+    cc: list[str]
+
+
+def audience(visibility: str, followers_uri: str, mentioned: Sequence[str]) -> Audience:
+    """Addressing as Mastodon does it: visibility is read back from where Public and the followers stand."""
+    mentioned = list(dict.fromkeys(mentioned))
+    if visibility == "public":
+        return Audience([AS_PUBLIC], [followers_uri, *mentioned])
+    if visibility == "unlisted":
+        return Audience([followers_uri], [AS_PUBLIC, *mentioned])
+    if visibility == "private":
+        return Audience([followers_uri], mentioned)
+    return Audience(mentioned, [])
+
+
+@dataclass(frozen=True)
+class NoteContext:
+    """What a Note needs besides the post: the URIs of its parent and of the people and tags it names."""
+
+    author: Account
+    in_reply_to_uri: str | None
+    mentioned: Sequence[Account]
+    tags: Sequence[str]
+    attachments: Sequence[Attachment] = field(default_factory=tuple)
+
+
+def account_actor_uri(settings: Settings, account: Account) -> str:
+    return account.actor_uri or uris.actor(settings, account.username)
+
+
+def post_uri(settings: Settings, post: Post, author: Account) -> str:
+    return post.uri or uris.status(settings, author.username, post.id)
+
+
+def note_to_json(settings: Settings, post: Post, ctx: NoteContext, *, with_context: bool = True) -> dict[str, Any]:
+    author = ctx.author
+    mentioned_uris = [account_actor_uri(settings, m) for m in ctx.mentioned]
+    addressed = audience(post.visibility, uris.followers(settings, author.username), mentioned_uris)
+    tags: list[dict[str, Any]] = [
+        {"type": "Mention", "href": account_actor_uri(settings, m),
+         "name": f"@{m.username}@{m.domain or settings.domain}"} for m in ctx.mentioned]
+    tags += [{"type": "Hashtag", "href": f"{settings.base_url}/tags/{t}", "name": f"#{t}"} for t in ctx.tags]
+    note: dict[str, Any] = {
+        "id": post_uri(settings, post, author),
+        "type": "Note",
+        "summary": post.spoiler_text or None,
+        "inReplyTo": ctx.in_reply_to_uri,
+        "published": iso(post.created_at),
+        "url": uris.post_page(settings, author.username, post.id),
+        "attributedTo": uris.actor(settings, author.username),
+        "to": addressed.to,
+        "cc": addressed.cc,
+        "sensitive": bool(post.spoiler_text),
+        "content": post.content_html,
+        "contentMap": {post.language: post.content_html},
+        "attachment": [{"type": "Document", "mediaType": a.content_type,
+                        "url": f"{settings.base_url}/media/{a.file_name}", "name": a.description or None,
+                        "blurhash": a.blurhash, "width": a.width, "height": a.height,
+                        "focalPoint": [a.focus_x, a.focus_y]} for a in ctx.attachments],
+        "tag": tags,
+        "voice": post.voice,
+    }
+    if post.edited_at:
+        note["updated"] = iso(post.edited_at)
+    if with_context:
+        note = {"@context": context(settings), **note}
+    return note
+
+
+def create_to_json(settings: Settings, note: dict[str, Any]) -> dict[str, Any]:
+    return {"@context": context(settings), "id": f"{note['id']}/activity", "type": "Create",
+            "actor": note["attributedTo"], "published": note["published"], "to": note["to"], "cc": note["cc"],
+            "object": {k: v for k, v in note.items() if k != "@context"}}
+
+
+def update_note_to_json(settings: Settings, note: dict[str, Any], edited_at: datetime) -> dict[str, Any]:
+    return {"@context": context(settings), "id": f"{note['id']}#updates/{int(edited_at.timestamp())}",
+            "type": "Update", "actor": note["attributedTo"], "published": iso(edited_at), "to": note["to"],
+            "cc": note["cc"], "object": {k: v for k, v in note.items() if k != "@context"}}
+
+
+def delete_to_json(settings: Settings, actor_uri: str, object_uri: str) -> dict[str, Any]:
+    return {"@context": context(settings), "id": f"{object_uri}#delete", "type": "Delete", "actor": actor_uri,
+            "to": [AS_PUBLIC], "object": {"id": object_uri, "type": "Tombstone", "atomUri": object_uri}}
+
+
+def announce_to_json(settings: Settings, boost: Post, booster: Account, original_uri: str,
+                     original_author_uri: str) -> dict[str, Any]:
+    booster_uri = uris.actor(settings, booster.username)
+    to, cc = ([AS_PUBLIC], [original_author_uri, uris.followers(settings, booster.username)]) \
+        if boost.visibility == "public" else ([uris.followers(settings, booster.username)],
+                                              [AS_PUBLIC, original_author_uri])
+    return {"@context": context(settings), "id": f"{uris.status(settings, booster.username, boost.id)}/activity",
+            "type": "Announce", "actor": booster_uri, "published": iso(boost.created_at), "to": to, "cc": cc,
+            "object": original_uri}
+
+
+def like_to_json(settings: Settings, liker: Account, post_id: int, object_uri: str) -> dict[str, Any]:
+    return {"@context": context(settings), "id": uris.activity(settings, liker.username, "likes", post_id),
+            "type": "Like", "actor": uris.actor(settings, liker.username), "object": object_uri}
+
+
+def follow_to_json(settings: Settings, follower: Account, target_uri: str, follow_id: str) -> dict[str, Any]:
+    return {"@context": context(settings), "id": follow_id, "type": "Follow",
+            "actor": uris.actor(settings, follower.username), "object": target_uri}
+
+
+def undo_to_json(settings: Settings, actor_uri: str, inner: dict[str, Any]) -> dict[str, Any]:
+    body = {k: v for k, v in inner.items() if k != "@context"}
+    return {"@context": context(settings), "id": f"{inner['id']}/undo", "type": "Undo", "actor": actor_uri,
+            "object": body}
+
+
+def accept_to_json(settings: Settings, actor_uri: str, follow: Mapping[str, Any], *, reject: bool = False
+                   ) -> dict[str, Any]:
+    kind = "Reject" if reject else "Accept"
+    return {"@context": context(settings), "id": f"{actor_uri}#{kind.lower()}s/{_slug(str(follow['id']))}",
+            "type": kind, "actor": actor_uri,
+            "object": {"id": follow["id"], "type": "Follow", "actor": follow["actor"], "object": follow["object"]}}
+
+
+def update_actor_to_json(settings: Settings, actor_json: dict[str, Any], now: datetime) -> dict[str, Any]:
+    body = {k: v for k, v in actor_json.items() if k != "@context"}
+    return {"@context": context(settings), "id": f"{actor_json['id']}#updates/{int(now.timestamp())}",
+            "type": "Update", "actor": actor_json["id"], "to": [AS_PUBLIC], "cc": [actor_json["followers"]],
+            "object": body}
+
+
+def ordered_collection(collection_id: str, total: int, first: str | None = None) -> dict[str, Any]:
+    doc: dict[str, Any] = {"@context": "https://www.w3.org/ns/activitystreams", "id": collection_id,
+                           "type": "OrderedCollection", "totalItems": total}
+    if first:
+        doc["first"] = first
+    return doc
+
+
+def collection_page(page_id: str, part_of: str, items: list[Any], next_page: str | None) -> dict[str, Any]:
+    doc: dict[str, Any] = {"@context": "https://www.w3.org/ns/activitystreams", "id": page_id,
+                           "type": "OrderedCollectionPage", "partOf": part_of, "orderedItems": items}
+    if next_page:
+        doc["next"] = next_page
+    return doc
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text)[-60:].strip("-")
+
+
+# ---------------------------------------------------------------- incoming
+
+
+def host_of(uri: str) -> str:
+    return (urlsplit(uri).netloc or "").lower()
+
+
+def _first(value: Any) -> Any:
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
+
+def _iri(doc: Mapping[str, Any], name: str, *, required: bool = True) -> str | None:
+    """A field that may hold an IRI, an object with an id, or a one-element array of either."""
+    value = _first(doc.get(name))
+    if isinstance(value, Mapping):
+        value = value.get("id") or value.get("href")
+    if value is None:
+        if required:
+            raise InvalidActivity(f"{name} is missing")
+        return None
+    if not isinstance(value, str) or not value.startswith(("https://", "http://")) or len(value) > 2048:
+        raise InvalidActivity(f"{name} must be an http(s) IRI")
+    return value
+
+
+def _iris(doc: Mapping[str, Any], name: str) -> list[str]:
+    value = doc.get(name)
+    items = value if isinstance(value, list) else [value] if value is not None else []
+    found = []
+    for item in items[:1000]:
+        if isinstance(item, Mapping):
+            item = item.get("id") or item.get("href")
+        if isinstance(item, str):
+            found.append(item)
+    return found
+
+
+def _text(doc: Mapping[str, Any], name: str, limit: int = MAX_CONTENT) -> str:
+    value = doc.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = next((v for v in value if isinstance(v, str)), "")
+    if not isinstance(value, str):
+        raise InvalidActivity(f"{name} must be text")
+    return value[:limit]
+
+
+def _types(doc: Mapping[str, Any]) -> list[str]:
+    value = doc.get("type")
+    items = value if isinstance(value, list) else [value]
+    return [t for t in items if isinstance(t, str)]
+
+
+def _time(doc: Mapping[str, Any], name: str) -> datetime | None:
+    value = doc.get(name)
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Activity:
+    """The envelope every inbound activity shares; `object_doc` is the embedded object when one was sent."""
+
+    id: str
+    type: str
+    actor: str
+    object_id: str | None
+    object_doc: Mapping[str, Any] | None
+    object_type: str | None
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    raw: Mapping[str, Any]
+
+
+def parse_activity(doc: Any) -> Activity:
+    if not isinstance(doc, Mapping):
+        raise InvalidActivity("the activity must be a JSON object")
+    types = _types(doc)
+    if not types:
+        raise InvalidActivity("type is missing")
+    activity_id = _iri(doc, "id")
+    actor = _iri(doc, "actor")
+    obj = _first(doc.get("object"))
+    object_doc = obj if isinstance(obj, Mapping) else None
+    object_id: str | None = None
+    if isinstance(obj, str):
+        object_id = obj
+    elif object_doc is not None:
+        object_id = object_doc.get("id") if isinstance(object_doc.get("id"), str) else None
+    object_types = _types(object_doc) if object_doc is not None else []
+    return Activity(id=str(activity_id), type=types[0], actor=str(actor), object_id=object_id,
+                    object_doc=object_doc, object_type=object_types[0] if object_types else None,
+                    to=tuple(_iris(doc, "to")), cc=tuple(_iris(doc, "cc")), raw=doc)
+
+
+@dataclass(frozen=True)
+class RemoteActor:
+    id: str
+    type: str
+    preferred_username: str
+    name: str
+    summary_html: str
+    url: str | None
+    inbox: str
+    shared_inbox: str | None
+    followers: str | None
+    key_id: str | None
+    public_key_pem: str | None
+    icon_url: str | None
+    manually_approves_followers: bool
+
+
+def parse_actor(doc: Any) -> RemoteActor:
+    if not isinstance(doc, Mapping):
+        raise InvalidActivity("the actor must be a JSON object")
+    types = _types(doc)
+    if not any(t in ACTOR_TYPES for t in types):
+        raise InvalidActivity("type must be an actor type (Person, Service, Application, Group, Organization)")
+    actor_id = str(_iri(doc, "id"))
+    username = _text(doc, "preferredUsername", 200).strip()
+    if not username:
+        raise InvalidActivity("preferredUsername is missing")
+    key = doc.get("publicKey")
+    key = _first(key)
+    key_id = key.get("id") if isinstance(key, Mapping) and isinstance(key.get("id"), str) else None
+    key_pem = key.get("publicKeyPem") if isinstance(key, Mapping) and isinstance(key.get("publicKeyPem"), str) \
+        else None
+    if isinstance(key, Mapping) and isinstance(key.get("owner"), str) and key["owner"] != actor_id:
+        raise InvalidActivity("publicKey.owner is not the actor")
+    endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), Mapping) else {}
+    shared = endpoints.get("sharedInbox") if isinstance(endpoints.get("sharedInbox"), str) else None
+    icon = _first(doc.get("icon"))
+    icon_url = None
+    if isinstance(icon, Mapping):
+        icon_url = _first(icon.get("url"))
+        icon_url = icon_url.get("href") if isinstance(icon_url, Mapping) else icon_url
+    elif isinstance(icon, str):
+        icon_url = icon
+    url = _first(doc.get("url"))
+    url = url.get("href") if isinstance(url, Mapping) else url
+    return RemoteActor(
+        id=actor_id, type=next(t for t in types if t in ACTOR_TYPES), preferred_username=username,
+        name=_text(doc, "name", 500).strip(), summary_html=sanitise_html(_text(doc, "summary")),
+        url=url if isinstance(url, str) else None, inbox=str(_iri(doc, "inbox")), shared_inbox=shared,
+        followers=_iri(doc, "followers", required=False), key_id=key_id, public_key_pem=key_pem,
+        icon_url=icon_url if isinstance(icon_url, str) and icon_url.startswith("http") else None,
+        manually_approves_followers=doc.get("manuallyApprovesFollowers") is True)
+
+
+@dataclass(frozen=True)
+class RemoteNote:
+    id: str
+    attributed_to: str
+    content_html: str
+    summary: str
+    sensitive: bool
+    in_reply_to: str | None
+    published: datetime | None
+    updated: datetime | None
+    url: str | None
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    mentions: tuple[str, ...]
+    hashtags: tuple[str, ...]
+    language: str
+
+
+def parse_note(doc: Any) -> RemoteNote:
+    if not isinstance(doc, Mapping):
+        raise InvalidActivity("the object must be a JSON object")
+    types = _types(doc)
+    if not any(t in NOTE_TYPES for t in types):
+        raise InvalidActivity("the object must be a Note (or Question, Article, Page)")
+    content = _text(doc, "content")
+    content_map = doc.get("contentMap")
+    language = "und"
+    if isinstance(content_map, Mapping) and content_map:
+        language, mapped = next(iter(content_map.items()))
+        if not content and isinstance(mapped, str):
+            content = mapped[:MAX_CONTENT]
+    if "Article" in types or "Page" in types:
+        title = _text(doc, "name", 500)
+        url_value = _first(doc.get("url"))
+        link = url_value if isinstance(url_value, str) else None
+        if title:
+            content = f"<p><strong>{_escape(title)}</strong></p>" + (
+                f'<p><a href="{_escape(link)}">{_escape(link)}</a></p>' if link else "") + content
+    mentions, hashtags = [], []
+    tag_value = doc.get("tag")
+    for tag in (tag_value if isinstance(tag_value, list) else [tag_value] if tag_value else [])[:200]:
+        if not isinstance(tag, Mapping):
+            continue
+        if "Mention" in _types(tag) and isinstance(tag.get("href"), str):
+            mentions.append(tag["href"])
+        if "Hashtag" in _types(tag) and isinstance(tag.get("name"), str):
+            name = tag["name"].lstrip("#").lower()
+            if name and len(name) <= 100 and all(ch.isalnum() or ch == "_" for ch in name):
+                hashtags.append(name)
+    url = _first(doc.get("url"))
+    url = url.get("href") if isinstance(url, Mapping) else url
+    return RemoteNote(
+        id=str(_iri(doc, "id")), attributed_to=str(_iri(doc, "attributedTo")),
+        content_html=sanitise_html(content), summary=_text(doc, "summary", 1000),
+        sensitive=doc.get("sensitive") is True, in_reply_to=_iri(doc, "inReplyTo", required=False),
+        published=_time(doc, "published"), updated=_time(doc, "updated"),
+        url=url if isinstance(url, str) and url.startswith("http") else None,
+        to=tuple(_iris(doc, "to")), cc=tuple(_iris(doc, "cc")), mentions=tuple(dict.fromkeys(mentions)),
+        hashtags=tuple(dict.fromkeys(hashtags)), language=str(language)[:10] or "und")
+
+
+def visibility_of(to: Sequence[str], cc: Sequence[str], followers_uri: str | None) -> str:
+    """Mastodon's rule: Public in `to` is public, in `cc` unlisted; the followers collection is followers-only."""
+    if any(t in PUBLIC_ALIASES for t in to):
+        return "public"
+    if any(c in PUBLIC_ALIASES for c in cc):
+        return "unlisted"
+    if followers_uri and (followers_uri in to or followers_uri in cc):
+        return "private"
+    if any(t.endswith("/followers") for t in (*to, *cc)):
+        return "private"
+    return "direct"

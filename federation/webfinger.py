@@ -1,0 +1,90 @@
+"""Discovery: WebFinger (RFC 7033) and host-meta, so that `@anna@gemeente-ede.nl` resolves to an actor.
+
+Owns: /.well-known/webfinger and /.well-known/host-meta, and parsing a handle. Never: signs or stores anything.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from server import accounts, uris
+from server.db.pool import connection
+from server.deps import Deps
+
+JRD = "application/jrd+json"
+
+
+def parse_handle(handle: str) -> tuple[str, str] | None:
+    """`acct:anna@host`, `@anna@host` or `anna@host` as (username, host); None when it is not one."""
+    text = handle.strip()
+    if text.lower().startswith("acct:"):
+        text = text[5:]
+    text = text.lstrip("@")
+    username, sep, host = text.partition("@")
+    if not sep or not username or not host or "@" in host or "/" in host:
+        return None
+    return username, host.lower()
+
+
+def _username_for(resource: str, deps: Deps) -> str | None:
+    settings = deps.settings
+    handle = parse_handle(resource) if not resource.startswith(("http://", "https://")) else None
+    if handle:
+        username, host = handle
+        return username if host == settings.domain else None
+    parts = urlsplit(resource)
+    if parts.netloc.lower() != settings.domain:
+        return None
+    for prefix in ("/users/", "/@"):
+        if parts.path.startswith(prefix):
+            rest = parts.path[len(prefix):]
+            return rest if rest and "/" not in rest else None
+    return None
+
+
+async def webfinger(request: Request) -> Response:
+    deps: Deps = request.app.state.deps
+    resource = unquote(request.query_params.get("resource", "")).strip()
+    if not resource or len(resource) > 500:
+        return JSONResponse({"error": "the resource parameter is required, e.g. acct:anna@" + deps.settings.domain},
+                            status_code=400)
+    if not resource.startswith(("acct:", "http://", "https://")) and parse_handle(resource) is None:
+        return JSONResponse({"error": "resource must be acct:user@host or an actor URL"}, status_code=400)
+    settings = deps.settings
+    if resource in (uris.instance_actor(settings), f"acct:{settings.domain.split(':')[0]}@{settings.domain}"):
+        return JSONResponse({"subject": f"acct:{settings.domain.split(':')[0]}@{settings.domain}",
+                             "aliases": [uris.instance_actor(settings)],
+                             "links": [{"rel": "self", "type": "application/activity+json",
+                                        "href": uris.instance_actor(settings)}]}, media_type=JRD)
+    username = _username_for(resource, deps)
+    account = None
+    if username:
+        async with connection(deps.pool) as conn:
+            account = await accounts.get_account_by_username(conn, username)
+    if account is None or account.disabled_at is not None:
+        return JSONResponse({"error": "no such account here"}, status_code=404)
+    name = account.username
+    return JSONResponse({
+        "subject": f"acct:{name}@{settings.domain}",
+        "aliases": [uris.profile(settings, name), uris.actor(settings, name)],
+        "links": [
+            {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": uris.profile(settings, name)},
+            {"rel": "self", "type": "application/activity+json", "href": uris.actor(settings, name)},
+            {"rel": "http://ostatus.org/schema/1.0/subscribe",
+             "template": f"{settings.base_url}/authorize_interaction?uri={{uri}}"},
+        ]}, media_type=JRD, headers={"Access-Control-Allow-Origin": "*"})
+
+
+async def host_meta(request: Request) -> Response:
+    base = request.app.state.deps.settings.base_url
+    xml = ('<?xml version="1.0" encoding="UTF-8"?>\n<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">\n'
+           f'  <Link rel="lrdd" template="{base}/.well-known/webfinger?resource={{uri}}"/>\n</XRD>\n')
+    return Response(xml, media_type="application/xrd+xml")
+
+
+ROUTES = [Route("/.well-known/webfinger", webfinger, methods=["GET"]),
+          Route("/.well-known/host-meta", host_meta, methods=["GET"])]

@@ -1,0 +1,89 @@
+"""The background loops of federation: received activities, outbox events, deliveries.
+
+Owns: running the three queues until told to stop, woken by PostgreSQL NOTIFY and a slow poll as fallback, so
+any number of workers in any number of processes cooperate through the database alone (SKIP LOCKED).
+Never: decides what an item means (inbound handlers, outbox and delivery do).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import asyncpg
+
+from federation import delivery, inbox, outbox, vocab
+from federation.context import Federation
+from federation.inbound import HANDLERS
+from server import accounts
+from server.db.pool import connection, transaction
+
+log = logging.getLogger("ambtenaar.worker")
+POLL_SECONDS = 2.0
+CHANNELS = (inbox.NOTIFY_CHANNEL, delivery.NOTIFY_CHANNEL, "ambtenaar_outbox")
+
+
+async def process_inbox(fed: Federation, limit: int = 20) -> int:
+    async with transaction(fed.deps.pool) as conn:
+        items = await inbox.claim_items(conn, fed.deps.now(), limit)
+    for item in items:
+        try:
+            activity = vocab.parse_activity(item.activity)
+            async with connection(fed.deps.pool) as conn:
+                sender = await accounts.get_account_by_actor_uri(conn, item.actor_uri)
+            handler = HANDLERS.get(activity.type)
+            if sender is not None and handler is not None:
+                await handler(fed, activity, sender)
+            async with connection(fed.deps.pool) as conn:
+                await inbox.finish_item(conn, item.id)
+        except Exception as exc:  # one bad item must not stop the queue; it is retried with backoff
+            log.warning("inbox item failed", extra={"activity": item.activity_uri, "error": repr(exc)})
+            async with connection(fed.deps.pool) as conn:
+                await inbox.fail_item(conn, item, repr(exc), fed.deps.now())
+    return len(items)
+
+
+class Worker:
+    """One cooperating worker; `ambtenaar serve` runs one in-process, `ambtenaar worker` runs them alone."""
+
+    def __init__(self, fed: Federation, *, delivery_batch: int = 200) -> None:
+        self.fed = fed
+        self.delivery_batch = delivery_batch
+        self._wake = asyncio.Event()
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _step(self) -> int:
+        done = 0
+        for step in (lambda: outbox.process_events(self.fed), lambda: process_inbox(self.fed),
+                     lambda: delivery.run_batch(self.fed, self.delivery_batch)):
+            try:
+                done += await step()
+            except (asyncpg.PostgresError, OSError) as exc:
+                log.warning("worker step failed", extra={"error": repr(exc)})
+                await asyncio.sleep(1)
+        return done
+
+    async def run(self, stop: asyncio.Event) -> None:
+        listener: asyncpg.Connection | None = None
+        try:
+            listener = await self.fed.deps.pool.acquire()
+            for channel in CHANNELS:
+                await listener.add_listener(channel, self._on_notify)
+            while not stop.is_set():
+                self._wake.clear()
+                if await self._step():
+                    continue
+                waiter = asyncio.create_task(self._wake.wait())
+                stopper = asyncio.create_task(stop.wait())
+                await asyncio.wait({waiter, stopper}, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+                for task in (waiter, stopper):
+                    task.cancel()
+        finally:
+            if listener is not None:
+                with contextlib.suppress(Exception):
+                    for channel in CHANNELS:
+                        await listener.remove_listener(channel, self._on_notify)
+                await self.fed.deps.pool.release(listener)
