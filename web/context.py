@@ -150,6 +150,16 @@ KIND_NAMES = {"gemeente": "Municipality", "provincie": "Province", "ministerie":
 DISPLAY_TIMEZONE = "Europe/Amsterdam"
 
 
+def account_path(account: Account) -> str:
+    """Our page about an account: its profile here, or for a remote account what we know of it."""
+    return f"/@{account.username}" if account.is_local else f"/accounts/{account.id}"
+
+
+def post_path(view: Any) -> str:
+    post, author = view.post, view.author
+    return f"/@{author.username}/{post.id}" if author.is_local else f"/posts/{post.id}"
+
+
 def render(ctx: PageContext, template: str, status: int = 200, **values: Any) -> Response:
     def when(moment: datetime) -> str:
         return format_datetime(moment, "medium", tzinfo=get_timezone(DISPLAY_TIMEZONE), locale=ctx.lang)
@@ -158,7 +168,8 @@ def render(ctx: PageContext, template: str, status: int = 200, **values: Any) ->
         _=ctx.gettext, lang=ctx.lang, viewer=ctx.viewer, csrf_token=ctx.csrf_token, settings=ctx.deps.settings,
         request=ctx.request, languages=LANGUAGE_NAMES, path=ctx.request.url.path, when=when,
         visibility_name=lambda v: ctx.gettext(VISIBILITY_NAMES.get(v, v)),
-        kind_name=lambda k: ctx.gettext(KIND_NAMES.get(k, k)), **values)
+        kind_name=lambda k: ctx.gettext(KIND_NAMES.get(k, k)), account_path=account_path, post_path=post_path,
+        **values)
     return finish(HTMLResponse(html, status_code=status), ctx)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -47,27 +48,49 @@ class Node:
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    # A public name and HTTPS (interop tests against other servers); by default http://host:port.
+    public_domain: str = ""
+    scheme: str = "http"
+    tls_cert: str = ""
+    tls_key: str = ""
+    ca_bundle: str = ""
 
     @property
     def domain(self) -> str:
-        return f"{self.host}:{self.port}"
+        return self.public_domain or f"{self.host}:{self.port}"
 
     @property
     def url(self) -> str:
-        return f"http://{self.domain}"
+        return f"{self.scheme}://{self.domain}"
 
     def settings_flags(self) -> list[str]:
         flags = ["--domain", self.domain, "--data-dir", str(self.data_dir), "--host", self.host,
                  "--port", str(self.port), "--allow-private-addresses"]
         if self.database_url:
             flags += ["--database-url", self.database_url]
+        if self.scheme != "http":
+            flags += ["--scheme", self.scheme]
+        if self.tls_cert:
+            flags += ["--tls-cert", self.tls_cert, "--tls-key", self.tls_key]
+        if self.ca_bundle:
+            flags += ["--ca-bundle", self.ca_bundle]
         return flags
+
+    def verify(self) -> ssl.SSLContext | bool:
+        """What httpx needs to trust this node: the CA bundle when one is set, else httpx's default."""
+        return ssl.create_default_context(cafile=self.ca_bundle) if self.ca_bundle else True
 
     def cli(self, *args: str, stdin: str | None = None) -> CliResult:
         """Run `python -m server ARGS` against this node's database, as an admin would."""
         done = subprocess.run([sys.executable, "-m", "server", *args, *self.settings_flags()], input=stdin,
                               capture_output=True, text=True, env=node_env(self.extra_env), cwd=REPO, timeout=120)
         return CliResult(done.returncode, done.stdout, done.stderr)
+
+    def spawn(self, command: str) -> subprocess.Popen[bytes]:
+        """Another `python -m server COMMAND` process on this node's database (e.g. `worker`)."""
+        log = (self.data_dir / f"{command}-{len(list(self.data_dir.glob(command + '-*.log')))}.log").open("wb")
+        return subprocess.Popen([sys.executable, "-m", "server", command, *self.settings_flags()], stdout=log,
+                                stderr=subprocess.STDOUT, env=node_env(self.extra_env), cwd=REPO)
 
     def start(self, timeout: float = 60.0) -> Node:
         self.log_path = self.data_dir / "server.log"
@@ -80,7 +103,7 @@ class Node:
             if self.process.poll() is not None:
                 raise RuntimeError(f"node exited early:\n{self.log_path.read_text()}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/readyz", timeout=1, verify=self.verify()).status_code == 200:
                     return self
             except httpx.TransportError:
                 pass

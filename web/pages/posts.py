@@ -145,13 +145,37 @@ def _reaction(action: str) -> Callable[[Request], Awaitable[Response]]:
         async with transaction(ctx.deps.pool) as conn:
             operation = getattr(publishing, action)
             await operation(conn, ctx.viewer, post_id, ctx.now)
-        fallback = f"/@{ctx.request.path_params['username']}/{post_id}"
+        fallback = f"/posts/{post_id}"
         return redirect(ctx, safe_next(str(form.get("next", "")), fallback) + f"#post-{post_id}")
     handler.__name__ = action
     return handler
 
 
+@page()
+async def any_post_page(ctx: PageContext) -> Response:
+    """A post by its id alone: remote posts live here; local ones move to their canonical address."""
+    post_id = path_int(ctx, "post_id")
+    viewer_id = ctx.viewer.id if ctx.viewer else None
+    async with connection(ctx.deps.pool) as conn:
+        post = await timelines.get_visible_post(conn, post_id, viewer_id)
+        if post is None or post.reblog_of_id is not None:
+            raise NotFound("That post does not exist or is not visible to you.")
+        view = (await timelines.hydrate(conn, [post.id], viewer_id))[0]
+        if view.author.is_local:
+            return redirect(ctx, f"/@{view.author.username}/{post.id}")
+        ancestors, descendants = await timelines.context_ids(conn, viewer_id, post.id)
+        before = await timelines.hydrate(conn, ancestors, viewer_id)
+        after = await timelines.hydrate(conn, descendants, viewer_id)
+        history = await posts.list_post_edits(conn, post.id)
+    return render(ctx, "post.html", view=view, author=view.author, ancestors=before, descendants=after,
+                  history=history, composer=composer_values(ctx, reply_to=post.id) if ctx.viewer else None)
+
+
 ROUTES = [
+    Route("/posts/{post_id}", any_post_page, methods=["GET"]),
+    *[Route(f"/posts/{{post_id}}/{name}", _reaction(action), methods=["POST"])
+      for name, action in (("like", "favourite"), ("unlike", "unfavourite"), ("boost", "boost"),
+                           ("unboost", "unboost"))],
     Route("/compose", compose_form, methods=["GET"]),
     Route("/compose", compose_submit, methods=["POST"]),
     Route("/@{username}/{post_id}", post_page, methods=["GET"]),

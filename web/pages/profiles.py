@@ -11,7 +11,9 @@ from starlette.routing import Route
 from server import accounts, follows, oauth, organisations, publishing, timelines
 from server.db.pool import connection, transaction
 from server.errors import DomainError, NotFound
-from web.context import LANG_COOKIE, PageContext, read_form, redirect, render
+from federation import resolver
+from federation.webfinger import parse_handle
+from web.context import LANG_COOKIE, PageContext, account_path, read_form, redirect, render
 from web.handlers import page, path_int
 from web.pages.timelines import older_link, page_bounds
 
@@ -24,31 +26,74 @@ async def _account(ctx: PageContext) -> accounts.Account:
     return account
 
 
+async def _account_by_id(ctx: PageContext) -> accounts.Account:
+    async with connection(ctx.deps.pool) as conn:
+        account = await accounts.get_account(conn, path_int(ctx, "account_id"))
+    if account is None or account.disabled_at is not None:
+        raise NotFound("There is no account with that name here.")
+    return account
+
+
 @page()
 async def profile(ctx: PageContext) -> Response:
-    account = await _account(ctx)
+    return await _profile(ctx, await _account(ctx))
+
+
+@page()
+async def account_page(ctx: PageContext) -> Response:
+    """What we know of any account by its id; local accounts move to their own address."""
+    account = await _account_by_id(ctx)
+    if account.is_local:
+        return redirect(ctx, f"/@{account.username}")
+    return await _profile(ctx, account)
+
+
+async def _profile(ctx: PageContext, account: accounts.Account) -> Response:
     viewer_id = ctx.viewer.id if ctx.viewer else None
     async with connection(ctx.deps.pool) as conn:
         org = await organisations.get_organisation(conn, account.organisation_id) if account.organisation_id else None
         ids = await timelines.account_ids(conn, viewer_id, account.id, page_bounds(ctx))
         views = await timelines.hydrate(conn, ids, viewer_id)
         followers, following = await follows.count_follows(conn, account.id)
-        is_following = bool(viewer_id) and await follows.exists_follow(conn, viewer_id, account.id)  # type: ignore[arg-type]
+        state = await follows.get_follow_state(conn, viewer_id, account.id) if viewer_id else None
     return render(ctx, "profile.html", account=account, organisation=org, views=views, older=older_link(ctx, ids),
-                  followers=followers, following=following, is_following=is_following)
+                  followers=followers, following=following, is_following=state is not None,
+                  follow_pending=state is not None and state[0] == "pending")
 
 
-def _follow_action(action: str):  # type: ignore[no-untyped-def]
+def _follow_action(action: str, by_id: bool = False):  # type: ignore[no-untyped-def]
     @page(signed_in=True)
     async def handler(ctx: PageContext) -> Response:
         assert ctx.viewer is not None
-        target = await _account(ctx)
+        target = await (_account_by_id(ctx) if by_id else _account(ctx))
         await read_form(ctx)
         async with transaction(ctx.deps.pool) as conn:
             await getattr(publishing, action)(conn, ctx.viewer, target, ctx.now)
-        return redirect(ctx, f"/@{target.username}")
+        return redirect(ctx, account_path(target))
     handler.__name__ = action
     return handler
+
+
+@page()
+async def search(ctx: PageContext) -> Response:
+    """Find people here, or on other servers by their handle (@name@server) or profile URL."""
+    query = ctx.request.query_params.get("q", "").strip()[:300]
+    found: list[accounts.Account] = []
+    problem = None
+    if query:
+        if ctx.viewer is not None and (query.startswith(("http://", "https://")) or parse_handle(query)):
+            fed = ctx.request.app.state.federation
+            handle = parse_handle(query)
+            try:
+                if handle is None:
+                    found.append(await resolver.fetch_actor(fed, query))
+                elif handle[1] != ctx.deps.settings.domain:
+                    found.append(await resolver.resolve_handle(fed, *handle))
+            except resolver.ResolveError:
+                problem = ctx.gettext("No account was found at that address.")
+        async with connection(ctx.deps.pool) as conn:
+            found += [a for a in await accounts.search_accounts(conn, query, 20) if a.id not in {f.id for f in found}]
+    return render(ctx, "search.html", query=query, found=found, problem=problem)
 
 
 async def _render_settings(ctx: PageContext, values: dict[str, str], status: int = 200, **extra: object) -> Response:
@@ -97,6 +142,10 @@ ROUTES = [
     Route("/@{username}", profile, methods=["GET"]),
     Route("/@{username}/follow", _follow_action("follow"), methods=["POST"]),
     Route("/@{username}/unfollow", _follow_action("unfollow"), methods=["POST"]),
+    Route("/accounts/{account_id}", account_page, methods=["GET"]),
+    Route("/accounts/{account_id}/follow", _follow_action("follow", by_id=True), methods=["POST"]),
+    Route("/accounts/{account_id}/unfollow", _follow_action("unfollow", by_id=True), methods=["POST"]),
+    Route("/search", search, methods=["GET"]),
     Route("/settings", settings_form, methods=["GET"]),
     Route("/settings", settings_submit, methods=["POST"]),
     Route("/settings/tokens/{token_id}/revoke", revoke_token, methods=["POST"]),
