@@ -155,6 +155,19 @@ async def follow_deleted(conn: asyncpg.Connection, settings: Settings, event: Ev
     return vocab.undo_to_json(settings, uris.actor(settings, follower.username), follow), [str(inbox_of(target))]
 
 
+async def follow_decided(conn: asyncpg.Connection, settings: Settings, event: Event, account: Account) -> Built:
+    """Accept or Reject of a follow request that waited for the person's approval."""
+    follower = await accounts.get_account(conn, event.subject_id)
+    follow_uri = event.detail.get("follow_uri")
+    if follower is None or follower.is_local or not inbox_of(follower) or not follow_uri:
+        return None
+    answer = vocab.accept_to_json(settings, uris.actor(settings, account.username),
+                                  {"id": follow_uri, "actor": follower.actor_uri,
+                                   "object": uris.actor(settings, account.username)},
+                                  reject=event.kind == "follow.rejected")
+    return answer, [str(inbox_of(follower))]
+
+
 async def account_updated(conn: asyncpg.Connection, settings: Settings, event: Event, account: Account) -> Built:
     actor = await objects.actor_json(conn, settings, account)
     return vocab.update_actor_to_json(settings, actor, event.created_at), \
@@ -166,6 +179,7 @@ BUILDERS: dict[str, Builder] = {
     "boost.created": boost_created, "boost.deleted": boost_deleted,
     "favourite.created": favourite_created, "favourite.deleted": favourite_deleted,
     "follow.created": follow_created, "follow.deleted": follow_deleted,
+    "follow.authorized": follow_decided, "follow.rejected": follow_decided,
     "account.updated": account_updated,
 }
 

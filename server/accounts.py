@@ -178,7 +178,7 @@ async def list_organisation_members(conn: asyncpg.Connection, organisation_id: i
 
 
 async def update_profile(conn: asyncpg.Connection, account: Account, *, display_name: str, bio: str,
-                         default_voice: str, language: str) -> Account:
+                         default_voice: str, language: str, locked: bool | None = None) -> Account:
     if len(display_name) > 100:
         raise Invalid("A display name may be at most 100 characters.")
     if len(bio) > 1000:
@@ -188,8 +188,10 @@ async def update_profile(conn: asyncpg.Connection, account: Account, *, display_
     if language not in ("nl", "en"):
         raise Invalid("The language must be nl or en.")
     row = await conn.fetchrow(
-        f"UPDATE accounts SET display_name = $2, bio = $3, default_voice = $4, language = $5 WHERE id = $1 "
-        f"RETURNING {_COLUMNS}", account.id, display_name.strip(), bio.strip(), default_voice, language)
+        f"UPDATE accounts SET display_name = $2, bio = $3, default_voice = $4, language = $5, "
+        f"manually_approves_followers = $6 WHERE id = $1 RETURNING {_COLUMNS}", account.id, display_name.strip(),
+        bio.strip(), default_voice, language,
+        account.manually_approves_followers if locked is None else locked)
     return _account(row)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 
 KINDS = frozenset({"post.created", "post.updated", "post.deleted", "boost.created", "boost.deleted",
-                   "favourite.created", "favourite.deleted", "follow.created", "follow.deleted",
+                   "favourite.created", "favourite.deleted", "follow.created", "follow.deleted", "follow.authorized", "follow.rejected",
                    "account.updated"})
 
 

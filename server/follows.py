@@ -114,3 +114,9 @@ async def list_relationships(conn: asyncpg.Connection, viewer_id: int,
         "AND f.state = 'pending') AS requested "
         "FROM accounts a WHERE a.id = ANY($2::bigint[])", viewer_id, other_ids)
     return {r["id"]: (r["following"], r["followed_by"], r["requested"]) for r in rows}
+
+
+async def list_pending_follower_ids(conn: asyncpg.Connection, account_id: int, limit: int = 80) -> list[int]:
+    rows = await conn.fetch("SELECT follower_id FROM follows WHERE followed_id = $1 AND state = 'pending' "
+                            "ORDER BY created_at DESC LIMIT $2", account_id, limit)
+    return [r["follower_id"] for r in rows]

@@ -180,9 +180,10 @@ async def unfavourite(conn: asyncpg.Connection, viewer: Account, post_id: int, n
 
 async def follow(conn: asyncpg.Connection, viewer: Account, target: Account, now: datetime) -> None:
     """Follow; a remote account's follow waits for its server's Accept, which federation/ receives."""
-    state = "accepted" if target.is_local else "pending"
+    state = "accepted" if target.is_local and not target.manually_approves_followers else "pending"
     if await follows.insert_follow(conn, viewer.id, target.id, now, state=state):
-        await notifications.insert_notification(conn, account_id=target.id, type="follow",
+        await notifications.insert_notification(conn, account_id=target.id,
+                                                type="follow" if state == "accepted" else "follow_request",
                                                 from_account_id=viewer.id, post_id=None, now=now)
         await events.record_event(conn, "follow.created", target.id, viewer.id, now)
 
@@ -192,3 +193,19 @@ async def unfollow(conn: asyncpg.Connection, viewer: Account, target: Account, n
     if await follows.delete_follow(conn, viewer.id, target.id):
         await events.record_event(conn, "follow.deleted", target.id, viewer.id, now,
                                   {"follow_uri": existing[1] if existing else None})
+
+
+async def decide_follow_request(conn: asyncpg.Connection, account: Account, follower: Account, *, accept: bool,
+                                now: datetime) -> None:
+    """Approve or refuse a waiting follower; a remote follower's server is told with Accept or Reject."""
+    existing = await follows.get_follow_state(conn, follower.id, account.id)
+    if existing is None or existing[0] != "pending":
+        raise NotFound("There is no follow request from that account.")
+    if accept:
+        await follows.accept_follow(conn, follower.id, account.id)
+        await notifications.insert_notification(conn, account_id=account.id, type="follow",
+                                                from_account_id=follower.id, post_id=None, now=now)
+    else:
+        await follows.delete_follow(conn, follower.id, account.id)
+    await events.record_event(conn, "follow.authorized" if accept else "follow.rejected", follower.id, account.id,
+                              now, {"follow_uri": existing[1]})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from federation import delivery, vocab
 from federation.context import Federation
 from federation.inbound.common import local_account
@@ -12,20 +14,25 @@ from server.db.pool import transaction
 
 
 async def handle_follow(fed: Federation, activity: Activity, sender: Account) -> None:
-    """Accept at once (no account here requires approval yet) and tell the follower's server so."""
+    """Accept at once, or, for an account that approves followers itself, keep the request and answer later."""
     settings = fed.deps.settings
     now = fed.deps.now()
     async with transaction(fed.deps.pool) as conn:
         target = await local_account(conn, settings, activity.object_id)
         if target is None or target.disabled_at is not None:
             return
-        created = await follows.insert_follow(conn, sender.id, target.id, now, state="accepted",
-                                              follow_uri=activity.id)
-        if not created:
-            await follows.set_follow_uri(conn, sender.id, target.id, activity.id)
-        else:
-            await notifications.insert_notification(conn, account_id=target.id, type="follow",
+        existing = await follows.get_follow_state(conn, sender.id, target.id)
+        state = "pending" if target.manually_approves_followers and existing is None else "accepted"
+        if existing is None:
+            await follows.insert_follow(conn, sender.id, target.id, now, state=state, follow_uri=activity.id)
+            await notifications.insert_notification(conn, account_id=target.id,
+                                                    type="follow_request" if state == "pending" else "follow",
                                                     from_account_id=sender.id, post_id=None, now=now)
+        else:
+            await follows.set_follow_uri(conn, sender.id, target.id, activity.id)
+            state = existing[0]
+        if state == "pending":
+            return  # publishing.decide_follow_request sends Accept or Reject when the person decides
         accept = vocab.accept_to_json(settings, uris.actor(settings, target.username),
                                       {"id": activity.id, "actor": activity.actor, "object": activity.object_id})
         await delivery.enqueue(conn, accept, signer_id=target.id, inboxes=[str(sender.inbox_uri)], now=now)
@@ -37,7 +44,10 @@ async def _our_follow(fed: Federation, activity: Activity, sender: Account) -> A
     follow = activity.object_doc
     follower_uri = None
     if follow is not None:
-        follower_uri = follow.get("actor") if isinstance(follow.get("actor"), str) else None
+        actor = follow.get("actor")
+        # Fedify embeds the whole follower actor in the Follow it accepts, not just the actor's IRI.
+        actor = actor.get("id") if isinstance(actor, Mapping) else actor
+        follower_uri = actor if isinstance(actor, str) else None
     elif activity.object_id and "#follows/" in activity.object_id:
         follower_uri = activity.object_id.split("#", 1)[0]
     async with transaction(fed.deps.pool) as conn:

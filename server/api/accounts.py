@@ -53,7 +53,7 @@ async def update_credentials(call: ApiCall) -> Response:
             conn, account, display_name=params.str("display_name", account.display_name) or "",
             bio=params.str("note", account.bio) or "",
             default_voice=params.str("default_voice") or str(source.get("default_voice") or account.default_voice),
-            language=language)
+            language=language, locked=params.bool("locked", account.manually_approves_followers))
         entity = await render_account(conn, call.deps.settings, updated)
     return json_response(credential_account_json(entity, updated))
 
@@ -169,7 +169,35 @@ async def relationships(call: ApiCall) -> Response:
     return json_response([relationship_json(i, *found[i]) for i in ids if i in found])
 
 
+@api(scope="read:follows")
+async def follow_requests(call: ApiCall) -> Response:
+    account = call.need_account()
+    limit = call.params.int("limit", 40, minimum=1, maximum=80) or 40
+    async with connection(call.deps.pool) as conn:
+        ids = await follows.list_pending_follower_ids(conn, account.id, limit)
+        people = await accounts.list_accounts_by_ids(conn, ids)
+        return json_response(await render_accounts(conn, call.deps.settings, [people[i] for i in ids if i in people]))
+
+
+def _decide(accept: bool):  # type: ignore[no-untyped-def]
+    @api(scope="write:follows")
+    async def handler(call: ApiCall) -> Response:
+        account = call.need_account()
+        async with transaction(call.deps.pool) as conn:
+            follower = await accounts.get_account(conn, call.path_id())
+            if follower is None:
+                raise not_found()
+            await publishing.decide_follow_request(conn, account, follower, accept=accept, now=call.deps.now())
+            found = await follows.list_relationships(conn, account.id, [follower.id])
+        return json_response(relationship_json(follower.id, *found.get(follower.id, (False, False, False))))
+    handler.__name__ = "authorize" if accept else "reject"
+    return handler
+
+
 ROUTES = [
+    Route("/api/v1/follow_requests", follow_requests, methods=["GET"]),
+    Route("/api/v1/follow_requests/{id}/authorize", _decide(True), methods=["POST"]),
+    Route("/api/v1/follow_requests/{id}/reject", _decide(False), methods=["POST"]),
     Route("/api/v1/accounts/verify_credentials", verify_credentials, methods=["GET"]),
     Route("/api/v1/accounts/update_credentials", update_credentials, methods=["PATCH", "PUT", "POST"]),
     Route("/api/v1/accounts/lookup", lookup, methods=["GET"]),

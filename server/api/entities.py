@@ -58,7 +58,7 @@ def account_json(settings: Settings, account: Account, stats: AccountStats | Non
         "username": account.username,
         "acct": account.acct,
         "display_name": account.display_name,
-        "locked": False,
+        "locked": account.manually_approves_followers,
         "bot": account.actor_type in ("Service", "Application"),
         "discoverable": True,
         "indexable": True,

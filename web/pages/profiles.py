@@ -100,14 +100,32 @@ async def _render_settings(ctx: PageContext, values: dict[str, str], status: int
     assert ctx.viewer is not None
     async with connection(ctx.deps.pool) as conn:
         tokens = await oauth.list_tokens(conn, ctx.viewer.id)
-    return render(ctx, "settings.html", status=status, values=values, tokens=tokens, **extra)
+        pending_ids = await follows.list_pending_follower_ids(conn, ctx.viewer.id)
+        pending = list((await accounts.list_accounts_by_ids(conn, pending_ids)).values())
+    return render(ctx, "settings.html", status=status, values=values, tokens=tokens, requests=pending, **extra)
+
+
+def _follow_request(accept: bool):  # type: ignore[no-untyped-def]
+    @page(signed_in=True)
+    async def handler(ctx: PageContext) -> Response:
+        assert ctx.viewer is not None
+        await read_form(ctx)
+        async with transaction(ctx.deps.pool) as conn:
+            follower = await accounts.get_account(conn, path_int(ctx, "account_id"))
+            if follower is None:
+                raise NotFound("There is no account with that name here.")
+            await publishing.decide_follow_request(conn, ctx.viewer, follower, accept=accept, now=ctx.now)
+        return redirect(ctx, "/settings#follow-requests")
+    handler.__name__ = "accept_follower" if accept else "reject_follower"
+    return handler
 
 
 @page(signed_in=True)
 async def settings_form(ctx: PageContext) -> Response:
     assert ctx.viewer is not None
     return await _render_settings(ctx, {"display_name": ctx.viewer.display_name, "bio": ctx.viewer.bio,
-                                        "default_voice": ctx.viewer.default_voice, "language": ctx.viewer.language})
+                                        "default_voice": ctx.viewer.default_voice, "language": ctx.viewer.language,
+                                        "locked": "on" if ctx.viewer.manually_approves_followers else ""})
 
 
 @page(signed_in=True)
@@ -115,11 +133,12 @@ async def settings_submit(ctx: PageContext) -> Response:
     assert ctx.viewer is not None
     form = await read_form(ctx)
     values = {name: str(form.get(name, "")) for name in ("display_name", "bio", "default_voice", "language")}
+    values["locked"] = "on" if form.get("locked") else ""
     try:
         async with transaction(ctx.deps.pool) as conn:
             updated = await accounts.update_profile(conn, ctx.viewer, display_name=values["display_name"],
                                                     bio=values["bio"], default_voice=values["default_voice"],
-                                                    language=values["language"])
+                                                    language=values["language"], locked=bool(values["locked"]))
     except DomainError as error:
         return await _render_settings(ctx, values, error.http_status, error=error.translated(ctx.gettext))
     ctx.extra_cookies[LANG_COOKIE] = updated.language
@@ -149,4 +168,6 @@ ROUTES = [
     Route("/settings", settings_form, methods=["GET"]),
     Route("/settings", settings_submit, methods=["POST"]),
     Route("/settings/tokens/{token_id}/revoke", revoke_token, methods=["POST"]),
+    Route("/settings/follow-requests/{account_id}/accept", _follow_request(True), methods=["POST"]),
+    Route("/settings/follow-requests/{account_id}/reject", _follow_request(False), methods=["POST"]),
 ]
