@@ -184,3 +184,10 @@ async def run_batch(fed: Federation, limit: int = 200) -> int:
             else:
                 await record(conn, item, *result, fed.deps.now())
     return len(items)
+
+
+async def delete_old(conn: asyncpg.Connection, now: datetime, keep: timedelta = timedelta(days=7)) -> None:
+    """Housekeeping: finished deliveries are kept a week, then removed with activities nobody points at."""
+    await conn.execute("DELETE FROM deliveries WHERE state <> 'pending' AND created_at < $1", now - keep)
+    await conn.execute("DELETE FROM outbound_activities a WHERE a.created_at < $1 AND NOT EXISTS "
+                       "(SELECT 1 FROM deliveries d WHERE d.activity_id = a.id)", now - keep)

@@ -186,3 +186,8 @@ async def fail_item(conn: asyncpg.Connection, item: InboxItem, error: str, now: 
     delay = timedelta(seconds=30 * 4 ** (item.attempts - 1))
     await conn.execute("UPDATE inbox_items SET next_attempt_at = $2, last_error = $3, locked_until = NULL "
                        "WHERE id = $1", item.id, now + delay, error[:1024])
+
+
+async def delete_old_items(conn: asyncpg.Connection, now: datetime, keep: timedelta = timedelta(days=7)) -> None:
+    """Housekeeping: handled items are kept a week (for duplicate detection and debugging), then removed."""
+    await conn.execute("DELETE FROM inbox_items WHERE state <> 'pending' AND received_at < $1", now - keep)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 
 import asyncpg
 
 from federation import delivery, inbox, outbox, vocab
 from federation.context import Federation
 from federation.inbound import HANDLERS
-from server import accounts
+from server import accounts, idempotency, oauth, ratelimits, sessions
 from server.db.pool import connection, transaction
 
 log = logging.getLogger("ambtenaar.worker")
@@ -44,6 +45,22 @@ async def process_inbox(fed: Federation, limit: int = 20) -> int:
     return len(items)
 
 
+HOUSEKEEPING_EVERY = 600.0
+
+
+async def housekeeping(fed: Federation) -> None:
+    """Remove what has served its purpose, so that no table grows without end."""
+    now = fed.deps.now()
+    settings = fed.deps.settings
+    async with connection(fed.deps.pool) as conn:
+        await sessions.delete_expired(conn, now, timedelta(seconds=settings.login_window_seconds))
+        await idempotency.delete_expired(conn, now)
+        await oauth.delete_expired_codes(conn, now)
+        await ratelimits.delete_old(conn, now - timedelta(hours=1))
+        await inbox.delete_old_items(conn, now)
+        await delivery.delete_old(conn, now)
+
+
 class Worker:
     """One cooperating worker; `ambtenaar serve` runs one in-process, `ambtenaar worker` runs them alone."""
 
@@ -68,11 +85,19 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         listener: asyncpg.Connection | None = None
+        last_housekeeping = 0.0
+        loop = asyncio.get_running_loop()
         try:
             listener = await self.fed.deps.pool.acquire()
             for channel in CHANNELS:
                 await listener.add_listener(channel, self._on_notify)
             while not stop.is_set():
+                if loop.time() - last_housekeeping > HOUSEKEEPING_EVERY:
+                    last_housekeeping = loop.time()
+                    try:
+                        await housekeeping(self.fed)
+                    except (asyncpg.PostgresError, OSError) as exc:
+                        log.warning("housekeeping failed", extra={"error": repr(exc)})
                 self._wake.clear()
                 if await self._step():
                     continue

@@ -27,3 +27,7 @@ async def insert_key(conn: asyncpg.Connection, account_id: int, key: str, post_i
     await conn.execute("DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2", account_id, key)
     await conn.execute("INSERT INTO idempotency_keys (account_id, key, post_id, created_at) VALUES ($1, $2, $3, $4)",
                        account_id, key, post_id, now)
+
+
+async def delete_expired(conn: asyncpg.Connection, now: datetime) -> None:
+    await conn.execute("DELETE FROM idempotency_keys WHERE created_at < $1", now - KEEP_FOR)

@@ -235,3 +235,7 @@ async def list_all_tokens(conn: asyncpg.Connection) -> list[tuple[AccessToken, s
         username = values.pop("username")
         result.append((_token(values), username))
     return result
+
+
+async def delete_expired_codes(conn: asyncpg.Connection, now: datetime) -> None:
+    await conn.execute("DELETE FROM oauth_codes WHERE expires_at < $1", now - timedelta(days=1))

@@ -71,3 +71,9 @@ async def authenticate(conn: asyncpg.Connection, *, username: str, password: str
         raise Invalid("The username or password is wrong.")
     await delete_failures(conn, keys[:1])
     return account
+
+
+async def delete_expired(conn: asyncpg.Connection, now: datetime, window: timedelta) -> None:
+    """Housekeeping: sessions past their end and failed sign-ins older than the throttle window."""
+    await conn.execute("DELETE FROM web_sessions WHERE expires_at < $1", now)
+    await conn.execute("DELETE FROM login_failures WHERE failed_at < $1", now - window)

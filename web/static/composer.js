@@ -8,7 +8,9 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!text || !counter) continue;
     const template = document.documentElement.lang === "nl" ? "nog {n} tekens" : "{n} characters left";
     const update = () => {
-      const left = max - text.value.trim().length - (spoiler ? spoiler.value.trim().length : 0);
+      // Count characters as the server does (code points), not UTF-16 units: an emoji is one character.
+      const count = (value) => [...value.trim()].length;
+      const left = max - count(text.value) - (spoiler ? count(spoiler.value) : 0);
       counter.textContent = template.replace("{n}", String(left));
       counter.classList.toggle("over", left < 0);
     };
