@@ -29,18 +29,25 @@ def inbox_of(account: Account) -> str | None:
     return account.inbox_uri if not account.is_local and account.gone_at is None else None
 
 
+def post_inbox_of(account: Account) -> str | None:
+    """Where posts go: the shared inbox when there is one, as for followers, so that a server hears an activity once
+    (Fedify dedupes per inbox: a reply sent to both the parent author's personal inbox and the shared inbox of the
+    same server was processed twice)."""
+    return (account.shared_inbox_uri or account.inbox_uri) if inbox_of(account) else None
+
+
 async def _post_audience(conn: asyncpg.Connection, post: posts.Post, author: Account) -> list[str]:
     """Followers (unless direct), mentioned remote actors, and the author of the post replied to."""
     inboxes: list[str] = []
     if post.visibility != "direct":
         inboxes += await follows.list_follower_inboxes(conn, author.id)
     mentioned = await accounts.list_accounts_by_ids(conn, await posts.list_mentioned_account_ids(conn, post.id))
-    inboxes += [i for i in (inbox_of(a) for a in mentioned.values()) if i]
+    inboxes += [i for i in (post_inbox_of(a) for a in mentioned.values()) if i]
     if post.in_reply_to_id is not None and post.visibility != "direct":
         parent = await posts.get_post(conn, post.in_reply_to_id, include_deleted=True)
         parent_author = await accounts.get_account(conn, parent.account_id) if parent else None
-        if parent_author is not None and inbox_of(parent_author):
-            inboxes.append(str(inbox_of(parent_author)))
+        if parent_author is not None and post_inbox_of(parent_author):
+            inboxes.append(str(post_inbox_of(parent_author)))
     return inboxes
 
 
@@ -90,8 +97,8 @@ async def _boost(conn: asyncpg.Connection, settings: Settings, event: Event, boo
     announce = vocab.announce_to_json(settings, boost, booster, vocab.post_uri(settings, original, original_author),
                                       vocab.account_actor_uri(settings, original_author))
     inboxes = await follows.list_follower_inboxes(conn, booster.id)
-    if inbox_of(original_author):
-        inboxes.append(str(inbox_of(original_author)))
+    if post_inbox_of(original_author):
+        inboxes.append(str(post_inbox_of(original_author)))
     return announce, inboxes
 
 

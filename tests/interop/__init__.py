@@ -1,0 +1,1 @@
+"""Interop tests against independent server software (the Fedify peer harness beside the repository)."""

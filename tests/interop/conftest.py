@@ -1,0 +1,64 @@
+"""Our node as gemeente.test (real HTTPS on 127.0.0.2:443) with alice, an official, and Fedify peers beside it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests import factories
+from tests.helpers.database import TestPostgres
+from tests.helpers.nodes import Node
+from tests.interop.peers import OUR_ADDRESS, OUR_HOST, SYSTEM_CA_BUNDLE, Peer, peers_dir
+
+
+@pytest.fixture(scope="module")
+def gemeente(postgres: TestPostgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    certs = peers_dir() / "certs"
+    node = Node(database_url=postgres.fresh_database(), data_dir=tmp_path_factory.mktemp("gemeente.test"),
+                host=OUR_ADDRESS, port=443, public_domain=OUR_HOST, scheme="https",
+                tls_cert=str(certs / f"{OUR_HOST}.crt"), tls_key=str(certs / f"{OUR_HOST}.key"),
+                ca_bundle=str(SYSTEM_CA_BUNDLE)).start()
+    try:
+        factories.organisation(node)
+        factories.person(node, "alice", org="gemeente-ede", display_name="Alice de Vries")
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="module")
+def alice(gemeente: Node) -> Iterator[httpx.Client]:
+    """alice's Mastodon client API session on gemeente.test."""
+    token = gemeente.cli("token", "create", "--username", "alice", "--scopes", "read write follow")
+    assert token.code == 0, token.err
+    with httpx.Client(base_url=gemeente.url, verify=gemeente.verify(), timeout=30,
+                      headers={"Authorization": f"Bearer {token.out.strip()}"}) as client:
+        yield client
+
+
+def _peer(host: str, *options: str) -> Iterator[Peer]:
+    peer = Peer(host).start(*options)
+    try:
+        yield peer
+    finally:
+        peer.stop()
+
+
+@pytest.fixture(scope="module")
+def burger(gemeente: Node) -> Iterator[Peer]:
+    """A Fedify peer as Fedify ships: RFC 9421 on the first knock."""
+    yield from _peer("burger.test")
+
+
+@pytest.fixture(scope="module")
+def burger2(gemeente: Node) -> Iterator[Peer]:
+    """A Fedify peer that signs with draft-cavage first, as Mastodon does."""
+    yield from _peer("burger2.test", "--first-knock", "cavage")
+
+
+@pytest.fixture(scope="module")
+def burger3(gemeente: Node) -> Iterator[Peer]:
+    """A Fedify peer whose account approves followers by hand, and whose posts need a signed GET."""
+    yield from _peer("burger3.test", "--manual-approval", "--authorized-fetch")
