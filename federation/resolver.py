@@ -6,6 +6,7 @@ host of its id), and object fetches. Never: stores posts (federation/inbound/ do
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Mapping
@@ -16,7 +17,7 @@ from urllib.parse import quote
 from federation import keys, signatures, vocab
 from federation.context import Federation
 from federation.netguard import NetguardError
-from server import accounts
+from server import accounts, text
 from server.accounts import Account, RemoteProfile
 from server.db.pool import connection, transaction
 
@@ -157,3 +158,31 @@ async def resolve_handle(fed: Federation, username: str, host: str) -> Account:
 
 async def fetch_object(fed: Federation, uri: str) -> Mapping[str, Any]:
     return await signed_get_json(fed, uri)
+
+
+async def resolve_mentions(fed: Federation, body: str, *, limit: int = 5, timeout: float = 8.0) -> None:
+    """Look up the remote @user@host handles of a text we do not know yet, so the post can mention them.
+
+    Best effort and bounded: a handle that cannot be found stays plain text, as on Mastodon.
+    """
+    domain = fed.deps.settings.domain
+    unknown = []
+    async with connection(fed.deps.pool) as conn:
+        for mention in text.find_mentions(body):
+            if mention.host and mention.host != domain \
+                    and await accounts.get_remote_account(conn, mention.username, mention.host) is None:
+                unknown.append(mention)
+    if not unknown:
+        return
+
+    async def one(username: str, host: str) -> None:
+        try:
+            await resolve_handle(fed, username, host)
+        except ResolveError as exc:
+            log.info("mention not resolved", extra={"handle": f"{username}@{host}", "reason": str(exc)})
+
+    try:
+        async with asyncio.timeout(timeout):
+            await asyncio.gather(*(one(m.username, str(m.host)) for m in unknown[:limit]))
+    except TimeoutError:
+        log.info("mention lookups timed out", extra={"count": len(unknown)})

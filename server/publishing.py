@@ -57,17 +57,25 @@ def check_text(settings: Settings, body: str, spoiler_text: str, *, has_media: b
 
 
 async def _render(conn: asyncpg.Connection, settings: Settings, body: str) -> tuple[text.RenderedText, list[int]]:
-    """Render the text, linking only @mentions of accounts that exist here."""
-    wanted = [m for m in text.find_mentions(body) if m.host in (None, settings.domain)]
-    found = await accounts.list_accounts_by_usernames(conn, [m.username for m in wanted])
-    urls: dict[str, str] = {}
-    for account in found:
-        url = f"{settings.base_url}/@{account.username}"
-        urls[account.username.lower()] = url
-        urls[f"{account.username.lower()}@{settings.domain}"] = url
+    """Render the text, linking @mentions of accounts that exist here or that we know on other servers.
+
+    Remote handles must already be in the accounts cache: the edges (web, API) look unknown ones up first
+    (federation.resolver.resolve_mentions), so that publishing itself never waits on the network.
+    """
+    found: dict[str, Account] = {}
+    local_wanted = [m.username for m in text.find_mentions(body) if m.host in (None, settings.domain)]
+    for account in await accounts.list_accounts_by_usernames(conn, local_wanted):
+        found[account.username.lower()] = account
+        found[f"{account.username.lower()}@{settings.domain}"] = account
+    for mention in text.find_mentions(body):
+        if mention.host and mention.host != settings.domain:
+            remote = await accounts.get_remote_account(conn, mention.username, mention.host)
+            if remote is not None and remote.gone_at is None:
+                found[mention.handle.lower()] = remote
+    urls = {handle: f"{settings.base_url}/@{a.username}" if a.is_local else (a.profile_url or str(a.actor_uri))
+            for handle, a in found.items()}
     rendered = text.render(body, settings.base_url, urls)
-    mentioned = {a.username.lower(): a.id for a in found}
-    return rendered, sorted({mentioned[m.username.lower()] for m in rendered.mentions})
+    return rendered, sorted({found[m.handle.lower()].id for m in rendered.mentions})
 
 
 async def create_post(conn: asyncpg.Connection, settings: Settings, author: Account, draft: Draft,

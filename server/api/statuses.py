@@ -11,6 +11,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
+from federation import resolver
 from server import idempotency, posts, publishing, timelines
 from server.api.entities import attachment_json, iso, render_account, render_accounts, render_status_ids
 from server.api.http import ApiCall, ApiError, api, json_response, not_found
@@ -62,6 +63,7 @@ async def create(call: ApiCall) -> Response:
                   visibility=params.str("visibility") or "public", voice=params.str("voice") or None,
                   in_reply_to_id=params.id("in_reply_to_id"), language=params.str("language") or None,
                   media_ids=_media_ids(call))
+    await resolver.resolve_mentions(call.request.app.state.federation, draft.text)
     now = call.deps.now()
     async with transaction(call.deps.pool) as conn:
         if key:
@@ -111,6 +113,7 @@ async def edit(call: ApiCall) -> Response:
     post = await _visible(call)
     if call.params.values.get("poll"):
         raise ApiError(422, "Validation failed: polls are not supported on this server")
+    await resolver.resolve_mentions(call.request.app.state.federation, call.params.str("status") or "")
     async with transaction(call.deps.pool) as conn:
         await publishing.edit_post(conn, call.deps.settings, author, post.id,
                                    body=call.params.str("status", post.source_text) or "",

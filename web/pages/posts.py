@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from federation import resolver
 from server import accounts, posts, publishing, timelines
 from server.db.pool import connection, transaction
 from server.errors import DomainError, NotFound
@@ -54,7 +55,7 @@ async def compose_form(ctx: PageContext) -> Response:
     if target:
         assert ctx.viewer is not None
         values["visibility"] = target.post.visibility
-        values["text"] = f"@{target.author.username} " if target.author.id != ctx.viewer.id else ""
+        values["text"] = f"@{target.author.acct} " if target.author.id != ctx.viewer.id else ""
     return render(ctx, "compose.html", composer=values, reply_to=target)
 
 
@@ -65,6 +66,7 @@ async def compose_submit(ctx: PageContext) -> Response:
     values = composer_values(ctx, form)
     try:
         reply_to = await _reply_target(ctx, values["in_reply_to_id"])
+        await resolver.resolve_mentions(ctx.request.app.state.federation, str(values["text"]))
         draft = Draft(text=str(values["text"]), spoiler_text=str(values["spoiler_text"]),
                       visibility=str(values["visibility"]), voice=str(values["voice"]) or None,
                       in_reply_to_id=reply_to.post.id if reply_to else None)
