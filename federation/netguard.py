@@ -4,14 +4,18 @@ Owns: the HTTP engine (one aiohttp session per process, created in the lifespan,
 policy (no loopback, private, link-local, multicast, unspecified, reserved or carrier-grade NAT address unless
 `allow_private_addresses`), the limits (body size, total time, connect time, redirects, POSTs in flight per host,
 idle connections kept) and the error hierarchy below. Never: signs, parses JSON, retries, or decides what a status
-means (delivery's `classify` does); never follows a redirect on its own.
+means (delivery's `classify` does); never lets the engine follow a redirect unchecked.
 
-Engine, chosen by measurement (`bench/delivery_client.py`, 2 cores, TLS sink in another process, 2 KB POSTs to
-200 loopback hosts; figures in the pull request and docs/): plain aiohttp. One shared httpx client collapses under
-concurrency (httpcore's pool checks every connection for every waiting request: encode/httpx#3215), and httpx with
-one client per host or httpx-aiohttp still spend several times aiohttp's CPU per request. aiohttp is the only engine
-that gets close to the CPU floor, and it exposes the two hooks the address policy needs (a resolver and a socket
-factory). httpx stays a dependency for tests and other uses; nothing here imports it.
+Engine, chosen by measurement: plain aiohttp. `bench/delivery_client.py` (2 cores shared with other work, load
+average 5-9; TLS sink in its own process; 2 KB POSTs to 200 loopback hosts; median of 3) gave, in client CPU per
+request on kept-alive connections at 1 / 64 / 200 in flight: httpx with one shared client 16,800 / 8,300 /
+18,300 us (25-64 req/s, timeouts at 200: its pool scans every pooled connection per request, encode/httpx#3215, so
+it is slow even with one request in flight once 200 connections are pooled); httpx with one client per host
+1,380 / 1,500 / 1,700 us; httpx-aiohttp 840 / 770 / 775 us; aiohttp 336 / 276 / 307 us; this module on aiohttp
+386 / 290 / 305 us (the guard costs 0-50 us). New TCP+TLS per request costs 2,500-5,500 us with every engine, which
+is why idle connections are kept. aiohttp is also the only engine with the two hooks the address policy needs (a
+resolver and a socket factory), so it is used directly; httpx-aiohttp would only add its 2.5x cost. Nothing here
+imports httpx.
 
 Rebinding: a name is resolved once, by `_GuardedResolver` through `loop.getaddrinfo`, and every address it returns is
 checked; if any is refused the request is refused. aiohttp then connects to exactly those checked IPs (the
@@ -24,8 +28,8 @@ used (`trust_env=False`): a proxy would connect on our behalf to anything.
 Redirects: `get` follows at most `max_redirects` (3) hops itself, putting every hop through the same URL and address
 checks and asking `headers_for(url)` for each hop's headers, so a signed fetch is signed again for the new
 host/path. When fixed headers are given instead, `Authorization`, `Proxy-Authorization`, `Cookie`, `Signature` and
-`Signature-Input` are dropped as soon as the scheme, host or port changes. `post` never follows redirects: a 3xx is
-returned as it came. Cookies are never stored or sent (a dummy cookie jar).
+`Signature-Input` are dropped as soon as the scheme, host or port changes, and stay off for later hops. `post` never
+follows redirects: a 3xx is returned as it came. Cookies are never stored or sent (a dummy cookie jar).
 """
 
 from __future__ import annotations
@@ -65,8 +69,11 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "signature", "signature-input"})
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
-_PRIVATE_NETWORKS = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"))
+_PRIVATE_NETWORKS = tuple(ipaddress.ip_network(n)
+                          for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"))
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+_HINT = " (federation only contacts public addresses unless allow_private_addresses is set, for tests and demos)"
 
 AddrInfo = tuple[Any, ...]
 GetAddrInfo = Callable[[str, int], Awaitable[Sequence[AddrInfo]]]
@@ -181,7 +188,7 @@ def _parse(url: str | URL, *, allow_private_addresses: bool) -> URL:
         else:
             reason = address_refusal(host)
             if reason:
-                raise AddressNotAllowed(f"refusing {parsed.human_repr()[:200]}: {host} is a {reason}")
+                raise AddressNotAllowed(f"refusing {parsed.human_repr()[:200]}: {host} is a {reason}{_HINT}")
     return parsed.with_fragment(None)
 
 
@@ -224,7 +231,7 @@ async def resolve_checked(host: str, port: int, *, allow_private_addresses: bool
         if not allow_private_addresses:
             reason = address_refusal(address)
             if reason:
-                raise AddressNotAllowed(f"refusing host {host!r}: it resolves to {address}, a {reason}")
+                raise AddressNotAllowed(f"refusing host {host!r}: it resolves to {address}, a {reason}{_HINT}")
         if info[0] == socket.AF_INET6 and len(info[4]) >= 4 and info[4][3] and "%" not in address:
             address = f"{address}%{info[4][3]}"
         addresses.append(address)
@@ -293,6 +300,25 @@ class _BoundedIdleConnector(aiohttp.TCPConnector):
         return len(conns) if isinstance(conns, dict) else 0
 
 
+def tls_context(extra_ca_bundle: str = "") -> ssl.SSLContext:
+    """The usual public CAs (certifi's list, as httpx uses), plus the CAs in `extra_ca_bundle` if given.
+
+    For the `ca_bundle` setting: pass the result as `verify=` so private CAs are trusted on top of the public ones.
+    """
+    try:
+        import certifi
+    except ImportError:
+        context = ssl.create_default_context()
+    else:
+        context = ssl.create_default_context(cafile=certifi.where())
+    if extra_ca_bundle:
+        if os.path.isdir(extra_ca_bundle):
+            context.load_verify_locations(capath=extra_ca_bundle)
+        else:
+            context.load_verify_locations(cafile=extra_ca_bundle)
+    return context
+
+
 def _ssl_context(verify: ssl.SSLContext | str | bool) -> ssl.SSLContext | bool:
     if isinstance(verify, ssl.SSLContext):
         return verify
@@ -302,11 +328,7 @@ def _ssl_context(verify: ssl.SSLContext | str | bool) -> ssl.SSLContext | bool:
         if os.path.isdir(verify):
             return ssl.create_default_context(capath=verify)
         return ssl.create_default_context(cafile=verify)
-    try:
-        import certifi  # httpx depends on it, so it is there; the same CA list httpx would use
-    except ImportError:
-        return ssl.create_default_context()
-    return ssl.create_default_context(cafile=certifi.where())
+    return tls_context()
 
 
 def _headers(response: aiohttp.ClientResponse) -> dict[str, str]:
@@ -397,8 +419,9 @@ class OutgoingClient:
     """Every outgoing federation request; create once per process (in the lifespan, inside the running loop) and
     `await aclose()` at shutdown, or use `async with`.
 
-    `verify` is True (certifi's CA list), a path to a CA bundle file or directory, an `ssl.SSLContext`, or False
-    (tests only). `keepalive_seconds=0` opens a new connection for every request.
+    `verify` is True (certifi's CA list), a path to a CA bundle file or directory (trusted instead of the public CAs),
+    an `ssl.SSLContext` (e.g. `tls_context(settings.ca_bundle)`: public CAs plus extra ones), or False (tests only).
+    `keepalive_seconds=0` opens a new connection for every request.
     """
 
     def __init__(self, *, user_agent: str, allow_private_addresses: bool = False,
@@ -451,18 +474,23 @@ class OutgoingClient:
         """GET `url`, following up to `max_redirects` redirects, each hop checked; the body is capped at max_bytes.
 
         `headers_for(hop_url)` builds the headers of each hop (so a signed fetch is signed per hop); a plain mapping
-        is sent as it is, less credentials once the redirect leaves the first origin. `timeout` covers all hops.
+        is sent as it is, less credentials once a redirect left the first origin. The Host header is always the
+        hop URL's host (with `:port` when not the scheme's default); a caller's Host is ignored, so sign that one.
+        `timeout` covers all hops. Any status is returned; only transport failures and limits raise.
         """
         first = _parse(url, allow_private_addresses=self.allow_private_addresses)
         current = first
+        left_origin = False
         try:
             async with asyncio.timeout(self.timeout if timeout is None else timeout):
                 for _ in range(max_redirects + 1):
+                    # Once a redirect left the first origin, fixed credentials stay off, even if a later hop returns.
+                    left_origin = left_origin or _origin(current) != _origin(first)
                     if headers_for is None:
                         headers: Mapping[str, str] = {}
                     elif callable(headers_for):
                         headers = headers_for(str(current))
-                    elif _origin(current) == _origin(first):
+                    elif not left_origin:
                         headers = headers_for
                     else:
                         headers = {k: v for k, v in headers_for.items() if k.lower() not in CREDENTIAL_HEADERS}

@@ -23,7 +23,7 @@ from starlette.staticfiles import StaticFiles
 from federation import nodeinfo, webfinger
 from federation import routes as federation_routes
 from federation.context import Federation
-from federation.netguard import OutgoingClient
+from federation.netguard import OutgoingClient, tls_context
 from federation.worker import Worker
 from server import __version__, health
 from server.api.cors import ApiCors
@@ -59,7 +59,7 @@ def outgoing_client(settings: Settings) -> OutgoingClient:
     """The one outgoing HTTP client of a process; tests may point it at their own CA with AMBTENAAR_CA_BUNDLE."""
     return OutgoingClient(user_agent=f"AmbtenaarOnline/{__version__} (+{settings.base_url}/)",
                           allow_private_addresses=settings.allow_private_addresses,
-                          verify=settings.ca_bundle or True)
+                          verify=tls_context(settings.ca_bundle))
 
 
 def create_app(settings: Settings) -> Starlette:
