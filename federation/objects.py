@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from federation import keys, vocab
-from server import accounts, media, organisations, posts
+from server import accounts, media, organisations, posts, uris, voice
 from server.accounts import Account
 from server.config import Settings
 from server.posts import Post
@@ -34,8 +34,15 @@ async def note_json(conn: asyncpg.Connection, settings: Settings, post: Post, au
     mentioned = list((await accounts.list_accounts_by_ids(conn, mentioned_ids)).values())
     tags = (await posts.list_tags(conn, [post.id])).get(post.id, [])
     attachments = (await media.list_for_posts(conn, [post.id])).get(post.id, [])
+    organisation = await organisations.get_organisation(conn, post.organisation_id) if post.organisation_id else None
+    org_account = await accounts.get_organisation_account(conn, organisation.id) if organisation else None
+    if post.voice == "official" and organisation is None and post.voice_organisation_name:
+        line = f"{voice.OFFICIAL_MARK} {post.voice_organisation_name}"  # a remote official post we relay
+    else:
+        line = voice.line(post.voice, post.language, organisation)
     ctx = vocab.NoteContext(author=author, in_reply_to_uri=await parent_uri(conn, settings, post),
-                            mentioned=mentioned, tags=tags, attachments=attachments)
+                            mentioned=mentioned, tags=tags, attachments=attachments, voice_line=line,
+                            voice_organisation_uri=uris.actor(settings, org_account.username) if org_account else None)
     return vocab.note_to_json(settings, post, ctx, with_context=with_context)
 
 

@@ -14,7 +14,7 @@ import asyncpg
 
 from federation import delivery, objects, vocab
 from federation.context import Federation
-from server import accounts, events, follows, posts, reactions, uris
+from server import accounts, events, follows, posts, reactions, timelines, uris
 from server.accounts import Account
 from server.config import Settings
 from server.db.pool import transaction
@@ -34,6 +34,17 @@ def post_inbox_of(account: Account) -> str | None:
     (Fedify dedupes per inbox: a reply sent to both the parent author's personal inbox and the shared inbox of the
     same server was processed twice)."""
     return (account.shared_inbox_uri or account.inbox_uri) if inbox_of(account) else None
+
+
+async def _reach(conn: asyncpg.Connection, post: posts.Post, author: Account) -> list[str]:
+    """Everyone who may have the post: its audience, and the followers of local accounts that boosted it (so an
+    edit or delete reaches those who saw it through the organisation's boost, as Mastodon's reach does)."""
+    inboxes = await _post_audience(conn, post, author)
+    if post.visibility in ("public", "unlisted"):
+        for booster in await timelines.list_reblogged_by(conn, post.id, limit=1000):
+            if booster.is_local:
+                inboxes += await follows.list_follower_inboxes(conn, booster.id)
+    return inboxes
 
 
 async def _post_audience(conn: asyncpg.Connection, post: posts.Post, author: Account) -> list[str]:
@@ -73,7 +84,7 @@ async def post_updated(conn: asyncpg.Connection, settings: Settings, event: Even
         return None
     post, note = found
     return vocab.update_note_to_json(settings, note, post.edited_at or event.created_at), \
-        await _post_audience(conn, post, author)
+        await _reach(conn, post, author)
 
 
 async def post_deleted(conn: asyncpg.Connection, settings: Settings, event: Event, author: Account) -> Built:
@@ -82,7 +93,7 @@ async def post_deleted(conn: asyncpg.Connection, settings: Settings, event: Even
         return None
     activity = vocab.delete_to_json(settings, uris.actor(settings, author.username),
                                     vocab.post_uri(settings, post, author))
-    return activity, await _post_audience(conn, post, author)
+    return activity, await _reach(conn, post, author)
 
 
 async def _boost(conn: asyncpg.Connection, settings: Settings, event: Event, booster: Account

@@ -57,6 +57,8 @@ def context(settings: Settings) -> list[Any]:
         "value": "schema:value",
         "ambtenaar": uris.context_document(settings) + "#",
         "voice": "ambtenaar:voice",
+        "voiceOrganisation": {"@id": "ambtenaar:voiceOrganisation", "@type": "@id"},
+        "voiceLine": "ambtenaar:voiceLine",
     }]
 
 
@@ -153,6 +155,8 @@ class NoteContext:
     mentioned: Sequence[Account]
     tags: Sequence[str]
     attachments: Sequence[Attachment] = field(default_factory=tuple)
+    voice_line: str = ""  # e.g. "🏛 Namens Gemeente Ede": the visible first line Mastodon readers see
+    voice_organisation_uri: str | None = None  # the organisation's actor, for official voice
 
 
 def account_actor_uri(settings: Settings, account: Account) -> str:
@@ -171,6 +175,8 @@ def note_to_json(settings: Settings, post: Post, ctx: NoteContext, *, with_conte
         {"type": "Mention", "href": account_actor_uri(settings, m),
          "name": f"@{m.username}@{m.domain or settings.domain}"} for m in ctx.mentioned]
     tags += [{"type": "Hashtag", "href": f"{settings.base_url}/tags/{t}", "name": f"#{t}"} for t in ctx.tags]
+    line_html = f"<p>{_escape(ctx.voice_line)}</p>" if ctx.voice_line else ""
+    content = line_html + post.content_html
     note: dict[str, Any] = {
         "id": post_uri(settings, post, author),
         "type": "Note",
@@ -182,15 +188,18 @@ def note_to_json(settings: Settings, post: Post, ctx: NoteContext, *, with_conte
         "to": addressed.to,
         "cc": addressed.cc,
         "sensitive": bool(post.spoiler_text),
-        "content": post.content_html,
-        "contentMap": {post.language: post.content_html},
+        "content": content,
+        "contentMap": {post.language: content},
         "attachment": [{"type": "Document", "mediaType": a.content_type,
                         "url": f"{settings.base_url}/media/{a.file_name}", "name": a.description or None,
                         "blurhash": a.blurhash, "width": a.width, "height": a.height,
                         "focalPoint": [a.focus_x, a.focus_y]} for a in ctx.attachments],
         "tag": tags,
         "voice": post.voice,
+        "voiceLine": line_html,
     }
+    if post.voice == "official" and ctx.voice_organisation_uri:
+        note["voiceOrganisation"] = ctx.voice_organisation_uri
     if post.edited_at:
         note["updated"] = iso(post.edited_at)
     if with_context:
@@ -454,6 +463,17 @@ class RemoteNote:
     mentions: tuple[str, ...]
     hashtags: tuple[str, ...]
     language: str
+    voice: str | None = None  # our extension: official or personal; None from other software
+    voice_organisation_uri: str | None = None
+
+
+def _strip_voice_line(content: str, doc: Mapping[str, Any]) -> str:
+    """Our nodes show the voice from the term, so the visible line our senders add is taken off again; only
+    that exact prefix, nothing else."""
+    voice_line = doc.get("voiceLine")
+    if isinstance(voice_line, str) and voice_line and content.startswith(voice_line):
+        return content[len(voice_line):]
+    return content
 
 
 def parse_note(doc: Any) -> RemoteNote:
@@ -489,6 +509,9 @@ def parse_note(doc: Any) -> RemoteNote:
                 hashtags.append(name)
     url = _first(doc.get("url"))
     url = url.get("href") if isinstance(url, Mapping) else url
+    voice = doc.get("voice") if doc.get("voice") in ("official", "personal") else None
+    if voice is not None:
+        content = _strip_voice_line(content, doc)
     return RemoteNote(
         id=str(_iri(doc, "id")), attributed_to=str(_iri(doc, "attributedTo")),
         content_html=sanitise_html(content), summary=_text(doc, "summary", 1000),
@@ -496,7 +519,8 @@ def parse_note(doc: Any) -> RemoteNote:
         published=_time(doc, "published"), updated=_time(doc, "updated"),
         url=url if isinstance(url, str) and url.startswith("http") else None,
         to=tuple(_iris(doc, "to")), cc=tuple(_iris(doc, "cc")), mentions=tuple(dict.fromkeys(mentions)),
-        hashtags=tuple(dict.fromkeys(hashtags)), language=str(language)[:10] or "und")
+        hashtags=tuple(dict.fromkeys(hashtags)), language=str(language)[:10] or "und", voice=voice,
+        voice_organisation_uri=_iri(doc, "voiceOrganisation", required=False) if voice == "official" else None)
 
 
 def visibility_of(to: Sequence[str], cc: Sequence[str], followers_uri: str | None) -> str:

@@ -17,7 +17,8 @@ from server.ids import new_id
 
 KINDS = ("gemeente", "provincie", "ministerie", "waterschap", "uitvoeringsorganisatie", "other")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
-_COLUMNS = "id, slug, name, kind, website, created_at"
+_COLUMNS = ("id, slug, name, kind, website, created_at, auto_boost, official_label_nl, official_label_en, "
+            "personal_label_nl, personal_label_en")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,11 @@ class Organisation:
     kind: str
     website: str
     created_at: datetime
+    auto_boost: bool = True
+    official_label_nl: str | None = None
+    official_label_en: str | None = None
+    personal_label_nl: str | None = None
+    personal_label_en: str | None = None
 
 
 def validate(name: str, slug: str, kind: str, website: str) -> None:
@@ -73,3 +79,27 @@ async def list_organisations(conn: asyncpg.Connection) -> list[Organisation]:
 async def list_organisations_by_ids(conn: asyncpg.Connection, organisation_ids: list[int]) -> dict[int, Organisation]:
     rows = await conn.fetch(f"SELECT {_COLUMNS} FROM organisations WHERE id = ANY($1::bigint[])", organisation_ids)
     return {r["id"]: Organisation(**dict(r)) for r in rows}
+
+
+async def update_voice_settings(conn: asyncpg.Connection, organisation: Organisation, *, auto_boost: bool | None,
+                                labels: dict[str, str | None]) -> Organisation:
+    """Switch automatic boosts and set the organisation's own voice wording (None keeps, "" resets)."""
+    allowed = {"official_label_nl", "official_label_en", "personal_label_nl", "personal_label_en"}
+    for name, value in labels.items():
+        if name not in allowed:
+            raise Invalid("Unknown wording setting %(name)s.", name=name)
+        if value and len(value) > 100:
+            raise Invalid("A voice label may be at most 100 characters.")
+        if value and name.startswith("official") and "{org}" not in value:
+            raise Invalid("An official voice label must contain {org}, where the organisation's name goes.")
+    current = {name: getattr(organisation, name) for name in allowed}
+    for name, value in labels.items():
+        if value is not None:
+            current[name] = value.strip() or None
+    row = await conn.fetchrow(
+        f"UPDATE organisations SET auto_boost = $2, official_label_nl = $3, official_label_en = $4, "
+        f"personal_label_nl = $5, personal_label_en = $6 WHERE id = $1 RETURNING {_COLUMNS}",
+        organisation.id, organisation.auto_boost if auto_boost is None else auto_boost,
+        current["official_label_nl"], current["official_label_en"], current["personal_label_nl"],
+        current["personal_label_en"])
+    return Organisation(**dict(row))

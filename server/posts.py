@@ -16,7 +16,8 @@ from server.ids import new_id
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 _COLUMNS = ("id, account_id, source_text, content_html, spoiler_text, visibility, voice, organisation_id, language, "
-            "in_reply_to_id, reblog_of_id, created_at, edited_at, deleted_at, uri, url, in_reply_to_uri")
+            "in_reply_to_id, reblog_of_id, created_at, edited_at, deleted_at, uri, url, in_reply_to_uri, voice_declared, "
+            "voice_organisation_uri, voice_organisation_name")
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,11 @@ class Post:
     uri: str | None = None
     url: str | None = None
     in_reply_to_uri: str | None = None
+    # Whether the post said its voice (ours always do; other software does not), and for a remote official post
+    # the organisation actor it speaks for.
+    voice_declared: bool = True
+    voice_organisation_uri: str | None = None
+    voice_organisation_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -185,9 +191,10 @@ async def upsert_remote_post(conn: asyncpg.Connection, *, account_id: int, uri: 
                              content_html: str, spoiler_text: str, visibility: str, language: str,
                              in_reply_to_id: int | None, in_reply_to_uri: str | None, tags: Sequence[str],
                              mention_ids: Sequence[int], published: datetime, updated: datetime | None,
-                             now: datetime) -> tuple[Post, bool]:
-    """Store a remote Note (or refresh it after an Update); (post, created). Remote posts have personal voice
-    unless our own extension says otherwise, which only our nodes send (a later issue verifies it)."""
+                             now: datetime, voice: str | None = None, voice_organisation_uri: str | None = None,
+                             voice_organisation_name: str | None = None) -> tuple[Post, bool]:
+    """Store a remote Note (or refresh it after an Update); (post, created). A post without our voice term is
+    stored as personal and marked undeclared; an edit never changes the voice it was published with."""
     existing = await get_post_by_uri(conn, uri, include_deleted=True)
     if existing is not None:
         if existing.deleted_at is not None or existing.account_id != account_id:
@@ -203,11 +210,15 @@ async def upsert_remote_post(conn: asyncpg.Connection, *, account_id: int, uri: 
             await _replace_tags_and_mentions(conn, existing.id, tags, mention_ids)
             return _post(row), False
         return existing, False
+    official = voice == "official" and voice_organisation_uri is not None
     row = await conn.fetchrow(
         f"INSERT INTO posts (id, account_id, content_html, spoiler_text, visibility, voice, language, in_reply_to_id, "
-        f"in_reply_to_uri, uri, url, created_at) VALUES ($1, $2, $3, $4, $5, 'personal', $6, $7, $8, $9, $10, $11) "
-        f"RETURNING {_COLUMNS}", new_id(published if published <= now else now), account_id, content_html,
-        spoiler_text, visibility, language, in_reply_to_id, in_reply_to_uri, uri, url, published)
+        f"in_reply_to_uri, uri, url, created_at, voice_declared, voice_organisation_uri, voice_organisation_name) "
+        f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING {_COLUMNS}",
+        new_id(published if published <= now else now), account_id, content_html, spoiler_text, visibility,
+        "official" if official else "personal", language, in_reply_to_id, in_reply_to_uri, uri, url, published,
+        voice in ("official", "personal"), voice_organisation_uri if official else None,
+        voice_organisation_name if official else None)
     post = _post(row)
     await _replace_tags_and_mentions(conn, post.id, tags, mention_ids)
     return post, True

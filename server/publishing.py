@@ -15,7 +15,7 @@ from datetime import datetime
 
 import asyncpg
 
-from server import accounts, events, follows, media, notifications, posts, reactions, text, timelines
+from server import accounts, events, follows, media, notifications, organisations, posts, reactions, text, timelines
 from server.accounts import Account
 from server.config import Settings
 from server.errors import Forbidden, Invalid, NotFound
@@ -103,7 +103,21 @@ async def create_post(conn: asyncpg.Connection, settings: Settings, author: Acco
         await notifications.insert_notification(conn, account_id=mentioned_id, type="mention",
                                                 from_account_id=author.id, post_id=post.id, now=now)
     await events.record_event(conn, "post.created", post.id, author.id, now)
+    await _organisation_boost(conn, post, author, now)
     return post
+
+
+async def _organisation_boost(conn: asyncpg.Connection, post: Post, author: Account, now: datetime) -> None:
+    """The organisation's own account boosts what its officials say on its behalf, never personal posts."""
+    if post.voice != "official" or post.organisation_id is None or post.visibility not in ("public", "unlisted"):
+        return
+    organisation = await organisations.get_organisation(conn, post.organisation_id)
+    org_account = await accounts.get_organisation_account(conn, post.organisation_id)
+    if organisation is None or not organisation.auto_boost or org_account is None or org_account.id == author.id:
+        return
+    boost_post = await posts.insert_boost(conn, account_id=org_account.id, post=post, now=now)
+    if boost_post is not None:
+        await events.record_event(conn, "boost.created", boost_post.id, org_account.id, now)
 
 
 async def _own_post(conn: asyncpg.Connection, author: Account, post_id: int) -> Post:

@@ -32,10 +32,13 @@ async def note_document(fed: Federation, activity: Activity, sender: Account) ->
     return doc
 
 
-async def store_note(fed: Federation, note: vocab.RemoteNote, author: Account) -> posts.Post | None:
-    """Keep a remote note when it concerns someone here; notify the people it mentions or answers."""
+async def store_note(fed: Federation, note: vocab.RemoteNote, author: Account, *,
+                     wanted: bool = False) -> posts.Post | None:
+    """Keep a remote note when it concerns someone here (or `wanted`: a boost by someone followed here);
+    notify the people it mentions or answers."""
     settings = fed.deps.settings
     now = fed.deps.now()
+    organisation_name = await _voice_organisation_name(fed, note, author)  # before the transaction: may fetch
     async with transaction(fed.deps.pool) as conn:
         parent = await post_by_uri(conn, settings, note.in_reply_to)
         mentioned: list[Account] = []
@@ -43,7 +46,8 @@ async def store_note(fed: Federation, note: vocab.RemoteNote, author: Account) -
             found = await local_account(conn, settings, href) or await accounts.get_account_by_actor_uri(conn, href)
             if found is not None:
                 mentioned.append(found)
-        concerns_us = any(m.is_local for m in mentioned) or parent is not None \
+        known = await posts.get_post_by_uri(conn, note.id, include_deleted=True) is not None
+        concerns_us = wanted or known or any(m.is_local for m in mentioned) or parent is not None \
             or await follows.exists_local_follower_of(conn, author.id)
         if not concerns_us:
             return None
@@ -53,7 +57,9 @@ async def store_note(fed: Federation, note: vocab.RemoteNote, author: Account) -
             spoiler_text=note.summary, visibility=visibility, language=note.language,
             in_reply_to_id=parent.id if parent else None, in_reply_to_uri=note.in_reply_to,
             tags=note.hashtags, mention_ids=[m.id for m in mentioned], published=note.published or now,
-            updated=note.updated, now=now)
+            updated=note.updated, now=now, voice=note.voice,
+            voice_organisation_uri=note.voice_organisation_uri if organisation_name else None,
+            voice_organisation_name=organisation_name)
         if created:
             notified = set()
             for person in mentioned:
@@ -65,6 +71,22 @@ async def store_note(fed: Federation, note: vocab.RemoteNote, author: Account) -
                 await notifications.insert_notification(conn, account_id=parent.account_id, type="mention",
                                                         from_account_id=author.id, post_id=post.id, now=now)
         return post
+
+
+async def _voice_organisation_name(fed: Federation, note: vocab.RemoteNote, author: Account) -> str | None:
+    """The name of the organisation an official post speaks for, as its actor says, when its own node vouches.
+
+    The organisation actor must live on the author's node: a server may speak for its own organisations only.
+    Whether the organisation itself is verified is the badges' business (docs/federation.md).
+    """
+    uri = note.voice_organisation_uri
+    if note.voice != "official" or not uri or vocab.host_of(uri) != vocab.host_of(str(author.actor_uri)):
+        return None
+    try:
+        organisation = await resolver.fetch_actor(fed, uri)
+    except resolver.ResolveError:
+        return None
+    return organisation.display_name or organisation.username if organisation.actor_type == "Organization" else None
 
 
 async def handle_create(fed: Federation, activity: Activity, sender: Account) -> None:
@@ -79,3 +101,16 @@ async def handle_create(fed: Federation, activity: Activity, sender: Account) ->
     if note.attributed_to != sender.actor_uri:
         return  # one may only create one's own notes
     await store_note(fed, note, sender)
+
+
+async def fetch_and_store(fed: Federation, object_id: str) -> posts.Post | None:
+    """A post we do not have yet, from its origin (for a boost of it by someone followed here)."""
+    try:
+        note = vocab.parse_note(await resolver.fetch_object(fed, object_id))
+        author = await resolver.fetch_actor(fed, note.attributed_to)
+    except (resolver.ResolveError, vocab.InvalidActivity) as exc:
+        log.info("boosted object not fetched", extra={"object": object_id, "reason": str(exc)})
+        return None
+    if vocab.host_of(note.id) != vocab.host_of(str(author.actor_uri)):
+        return None
+    return await store_note(fed, note, author, wanted=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from federation.context import Federation
 from federation.inbound.common import local_account, post_by_uri
+from federation.inbound.notes import fetch_and_store
 from federation.vocab import Activity
 from server import follows, notifications, posts, reactions
 from server.accounts import Account
@@ -23,6 +24,12 @@ async def handle_like(fed: Federation, activity: Activity, sender: Account) -> N
 
 async def handle_announce(fed: Federation, activity: Activity, sender: Account) -> None:
     now = fed.deps.now()
+    async with transaction(fed.deps.pool) as conn:
+        post = await post_by_uri(conn, fed.deps.settings, activity.object_id)
+        followed_here = await follows.exists_local_follower_of(conn, sender.id)
+    if post is None and followed_here and activity.object_id:
+        # Someone here follows the booster: the boosted post belongs in their timeline, so fetch it from its origin.
+        await fetch_and_store(fed, activity.object_id)
     async with transaction(fed.deps.pool) as conn:
         post = await post_by_uri(conn, fed.deps.settings, activity.object_id)
         if post is None or post.reblog_of_id is not None or post.visibility not in ("public", "unlisted"):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -62,7 +64,10 @@ def test_readiness_reports_a_pending_migration(postgres: TestPostgres, tmp_path:
         node.stop()
 
 
-def test_serve_without_database_url_runs_an_embedded_postgres_and_stops_it(tmp_path: Path) -> None:
+def test_serve_without_database_url_runs_an_embedded_postgres_and_stops_it() -> None:
+    # Not pytest's tmp_path: pytest keeps its base folder at mode 700, which the `pgserver` system user that
+    # runs the embedded PostgreSQL cannot enter (and other pytest sessions reset the mode pgserver widens).
+    tmp_path = Path(tempfile.mkdtemp(prefix="ambtenaar-test-embedded-"))
     node = Node(database_url="", data_dir=tmp_path / "data").start(timeout=120)
     pid_file = tmp_path / "data" / "postgres" / "postmaster.pid"
     try:
@@ -79,3 +84,4 @@ def test_serve_without_database_url_runs_an_embedded_postgres_and_stops_it(tmp_p
     while pid_file.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not pid_file.exists(), "the embedded PostgreSQL kept running after the node stopped"
+    shutil.rmtree(tmp_path, ignore_errors=True)
