@@ -6,12 +6,13 @@ actor document with its key and organisation. Never: HTTP.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 import asyncpg
 
-from federation import keys, vocab
-from server import accounts, media, organisations, posts, uris, voice
+from federation import badge_proofs, keys, signatures, vocab
+from server import accounts, badges, media, organisations, posts, uris, voice
 from server.accounts import Account
 from server.config import Settings
 from server.posts import Post
@@ -46,7 +47,28 @@ async def note_json(conn: asyncpg.Connection, settings: Settings, post: Post, au
     return vocab.note_to_json(settings, post, ctx, with_context=with_context)
 
 
-async def actor_json(conn: asyncpg.Connection, settings: Settings, account: Account) -> dict[str, Any]:
+async def actor_json(conn: asyncpg.Connection, settings: Settings, account: Account,
+                     now: datetime | None = None) -> dict[str, Any]:
+    """The actor document; a valid badge adds the profile field Mastodon shows and the badge signed by the
+    organisation's own key."""
+    now = now or datetime.now(timezone.utc)
     key = await keys.account_key(conn, settings, account)
     org = await organisations.get_organisation(conn, account.organisation_id) if account.organisation_id else None
-    return vocab.actor_to_json(settings, account, key.public_key_pem, org)
+    badge = None
+    if org is not None and not account.is_organisation:
+        found = (await badges.list_active_for_accounts(conn, [account.id], badges.local_date(now))).get(account.id)
+        badge = found if found is not None and found.organisation_id == org.id else None
+    if badge is None or org is None:
+        return vocab.actor_to_json(settings, account, key.public_key_pem, org)
+    verification = badges.badge_url(settings.base_url, badge.id)
+    text = f"{org.name} — {badge.function_title}" + (f" ({badge.unit})" if badge.unit else "")
+    org_account = await accounts.get_organisation_account(conn, org.id)
+    signed = None
+    if org_account is not None:
+        org_key = await keys.account_key(conn, settings, org_account)
+        document = badge_proofs.badge_document(
+            subject=uris.actor(settings, account.username), organisation_actor=uris.actor(settings, org_account.username),
+            organisation_name=org.name, organisation_website=org.website, function=badge.function_title,
+            unit=badge.unit, valid_from=badge.valid_from, valid_until=badge.valid_until, verification=verification)
+        signed = badge_proofs.sign(document, signatures.load_private_key(org_key.private_key_pem), org_key.key_id, now)
+    return vocab.actor_to_json(settings, account, key.public_key_pem, org, (verification, text), signed)

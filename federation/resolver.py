@@ -14,10 +14,10 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
-from federation import keys, signatures, vocab
+from federation import badge_proofs, keys, signatures, vocab
 from federation.context import Federation
 from federation.netguard import NetguardError
-from server import accounts, text
+from server import accounts, text, trust
 from server.accounts import Account, RemoteProfile
 from server.db.pool import connection, transaction
 
@@ -94,7 +94,42 @@ async def fetch_actor(fed: Federation, actor_uri: str, *, refresh: bool = False)
     if actor.id != actor_uri:
         raise ResolveError(f"{actor_uri} answered an actor with another id")
     async with transaction(fed.deps.pool) as conn:
-        return await accounts.upsert_remote_account(conn, profile_of(actor), now)
+        account = await accounts.upsert_remote_account(conn, profile_of(actor), now)
+    if actor.badge is not None or account.remote_badge is not None:
+        await evaluate_badge(fed, account, actor.badge)
+        async with connection(fed.deps.pool) as conn:
+            account = await accounts.get_account(conn, account.id) or account
+    return account
+
+
+async def evaluate_badge(fed: Federation, account: Account, badge: Mapping[str, Any] | None) -> None:
+    """Verify a remote account's badge: issued by an organisation on a node we trust, signed with that
+    organisation's key, for this account, and valid today. The verdict and its reason are stored with the account."""
+    verified, reason = False, None
+    issuer = badge_proofs.issuer_of(badge) if badge is not None else None
+    if badge is not None:
+        async with connection(fed.deps.pool) as conn:
+            trusted = issuer is not None and await trust.is_trusted(conn, vocab.host_of(issuer))
+        if issuer is None:
+            reason = "the badge names no issuing organisation"
+        elif not trusted:
+            reason = f"{vocab.host_of(issuer)} is not a trusted issuer on this node"
+        else:
+            try:
+                organisation = await fetch_actor(fed, issuer)
+                key = signatures.load_public_key(organisation.public_key_pem or "")
+            except (ResolveError, signatures.SignatureError) as exc:
+                reason = f"the issuing organisation could not be checked: {exc}"
+            else:
+                if organisation.actor_type != "Organization":
+                    reason = "the issuer is not an organisation"
+                else:
+                    result = badge_proofs.check(badge, subject=str(account.actor_uri), issuer_key=key,
+                                                issuer_key_id=organisation.key_id,
+                                                today=fed.deps.now().date())
+                    verified, reason = result.verified, result.reason or None
+    async with transaction(fed.deps.pool) as conn:
+        await accounts.update_remote_badge(conn, account.id, badge, verified, reason)
 
 
 async def actor_for_key(fed: Federation, key_id: str, *, refresh: bool = False) -> Account:

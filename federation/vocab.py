@@ -59,6 +59,19 @@ def context(settings: Settings) -> list[Any]:
         "voice": "ambtenaar:voice",
         "voiceOrganisation": {"@id": "ambtenaar:voiceOrganisation", "@type": "@id"},
         "voiceLine": "ambtenaar:voiceLine",
+        "ambtenaarBadge": "ambtenaar:badge",
+        "AmbtenaarBadge": "ambtenaar:AmbtenaarBadge",
+        "subject": {"@id": "ambtenaar:subject", "@type": "@id"},
+        "organisation": "ambtenaar:organisation",
+        "website": {"@id": "ambtenaar:website", "@type": "@id"},
+        "function": "ambtenaar:function",
+        "unit": "ambtenaar:unit",
+        "validFrom": "ambtenaar:validFrom",
+        "validUntil": "ambtenaar:validUntil",
+        "verification": {"@id": "ambtenaar:verification", "@type": "@id"},
+        "proof": "ambtenaar:proof",
+        "creator": {"@id": "ambtenaar:creator", "@type": "@id"},
+        "signatureValue": "ambtenaar:signatureValue",
     }]
 
 
@@ -76,12 +89,20 @@ def sanitise_html(html: str) -> str:
 # ---------------------------------------------------------------- outgoing
 
 
-def actor_to_json(settings: Settings, account: Account, public_key_pem: str,
-                  organisation: Organisation | None) -> dict[str, Any]:
+def actor_to_json(settings: Settings, account: Account, public_key_pem: str, organisation: Organisation | None,
+                  badge_field: tuple[str, str] | None = None,
+                  badge_doc: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """`badge_field` is (verification URL, text) for the profile field Mastodon shows; `badge_doc` the signed
+    badge for machines (federation/badge_proofs.py)."""
     name = account.username
     actor_id = uris.actor(settings, name)
     summary = "".join(f"<p>{_escape(p)}</p>" for p in account.bio.split("\n\n") if p.strip())
     attachment = []
+    if badge_field is not None:
+        url, text = badge_field
+        attachment.append({"type": "PropertyValue", "name": "Ambtenaar",
+                           "value": f'<a href="{_escape(url)}" rel="me nofollow noopener noreferrer" '
+                                    f'target="_blank">{_escape(text)}</a>'})
     if organisation is not None:
         label = "Organisatie" if account.is_organisation else "Ambtenaar bij"
         attachment.append({"type": "PropertyValue", "name": label,
@@ -108,6 +129,7 @@ def actor_to_json(settings: Settings, account: Account, public_key_pem: str,
         "icon": {"type": "Image", "mediaType": "image/png", "url": f"{settings.base_url}/static/avatar.png"},
         "attachment": attachment,
         "publicKey": {"id": uris.key_id(settings, name), "owner": actor_id, "publicKeyPem": public_key_pem},
+        **({"ambtenaarBadge": dict(badge_doc)} if badge_doc else {}),
     }
 
 
@@ -408,6 +430,7 @@ class RemoteActor:
     public_key_pem: str | None
     icon_url: str | None
     manually_approves_followers: bool
+    badge: Mapping[str, Any] | None = None  # our `ambtenaarBadge` term, unverified (federation/badge_proofs.py)
 
 
 def parse_actor(doc: Any) -> RemoteActor:
@@ -444,7 +467,8 @@ def parse_actor(doc: Any) -> RemoteActor:
         url=url if isinstance(url, str) else None, inbox=str(_iri(doc, "inbox")), shared_inbox=shared,
         followers=_iri(doc, "followers", required=False), key_id=key_id, public_key_pem=key_pem,
         icon_url=icon_url if isinstance(icon_url, str) and icon_url.startswith("http") else None,
-        manually_approves_followers=doc.get("manuallyApprovesFollowers") is True)
+        manually_approves_followers=doc.get("manuallyApprovesFollowers") is True,
+        badge=doc.get("ambtenaarBadge") if isinstance(doc.get("ambtenaarBadge"), Mapping) else None)
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,7 @@ class Worker:
     def __init__(self, fed: Federation, *, delivery_batch: int = 200) -> None:
         self.fed = fed
         self.delivery_batch = delivery_batch
+        self.sender = delivery.Sender(fed, max_in_flight=delivery_batch)
         self._wake = asyncio.Event()
 
     def _on_notify(self, *_: object) -> None:
@@ -75,7 +76,7 @@ class Worker:
     async def _step(self) -> int:
         done = 0
         for step in (lambda: outbox.process_events(self.fed), lambda: process_inbox(self.fed),
-                     lambda: delivery.run_batch(self.fed, self.delivery_batch)):
+                     self.sender.step):
             try:
                 done += await step()
             except (asyncpg.PostgresError, OSError) as exc:
@@ -107,6 +108,8 @@ class Worker:
                 for task in (waiter, stopper):
                     task.cancel()
         finally:
+            with contextlib.suppress(asyncpg.PostgresError, OSError):
+                await self.sender.drain()
             if listener is not None:
                 with contextlib.suppress(Exception):
                     for channel in CHANNELS:

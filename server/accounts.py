@@ -7,8 +7,10 @@ Never: builds ActivityStreams JSON or calls HTTP; password hashing lives in serv
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -26,7 +28,7 @@ RESERVED_USERNAMES = frozenset({"admin", "administrator", "root", "support", "ap
 _COLUMNS = ("id, username, email, display_name, bio, kind, organisation_id, org_role, is_admin, is_moderator, "
             "default_voice, language, created_at, disabled_at, domain, actor_uri, actor_type, profile_url, inbox_uri, "
             "shared_inbox_uri, followers_uri, key_id, public_key_pem, avatar_url, manually_approves_followers, "
-            "fetched_at, gone_at")
+            "fetched_at, gone_at, remote_badge, remote_badge_verified, remote_badge_reason")
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,10 @@ class Account:
     manually_approves_followers: bool = False
     fetched_at: datetime | None = None
     gone_at: datetime | None = None
+    # A remote actor's ambtenaar badge as received, and our verdict on it (federation/badge_proofs.py).
+    remote_badge: dict[str, Any] | None = None
+    remote_badge_verified: bool = False
+    remote_badge_reason: str | None = None
 
     @property
     def name(self) -> str:
@@ -276,6 +282,13 @@ async def upsert_remote_account(conn: asyncpg.Connection, profile: RemoteProfile
         profile.followers_uri, profile.key_id, profile.public_key_pem, profile.avatar_url,
         profile.manually_approves_followers, now)
     return _account(row)
+
+
+async def update_remote_badge(conn: asyncpg.Connection, account_id: int, badge: Mapping[str, Any] | None,
+                              verified: bool, reason: str | None) -> None:
+    await conn.execute("UPDATE accounts SET remote_badge = $2, remote_badge_verified = $3, remote_badge_reason = $4 "
+                       "WHERE id = $1 AND domain IS NOT NULL", account_id, dict(badge) if badge else None, verified,
+                       reason)
 
 
 async def mark_gone(conn: asyncpg.Connection, account_id: int, now: datetime) -> None:

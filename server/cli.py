@@ -12,12 +12,13 @@ import json
 import secrets
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, NoReturn, TypeVar
 
 import asyncpg
 
-from server import accounts, invites, oauth, organisations, passwords, scopes
+from server import (accounts, audit, badges, invites, oauth, org_verification, organisations, passwords, scopes,
+                    trust)
 from server.config import SPECS, Settings, SettingsError, add_setting_flags, load_settings, trusted_proxy_list
 from server.db.migrate import migrate
 from server.db.pgembed import EmbeddedDatabaseError, EmbeddedPostgres
@@ -62,6 +63,9 @@ def build_parser() -> Parser:
     org_create.add_argument("--kind", required=True, choices=organisations.KINDS)
     org_create.add_argument("--website", default="", help="the organisation's website, e.g. https://www.ede.nl")
     command("list", "list organisations", org).add_argument("--json", action="store_true")
+    org_verify = command("verify", "check that the organisation's website vouches for its account here "
+                         "(a rel=\"me\" link, or /.well-known/ambtenaar-online.json) and record it", org)
+    org_verify.add_argument("slug", help="the organisation's slug")
 
     user = commands.add_parser("user", help="accounts of officials").add_subparsers(
         dest="action", required=True, metavar="ACTION", parser_class=Parser)
@@ -87,6 +91,38 @@ def build_parser() -> Parser:
     token_revoke = command("revoke", "revoke a token by its id (see token list)", token)
     token_revoke.add_argument("--id", required=True, dest="token_id")
     command("list", "list active tokens", token).add_argument("--json", action="store_true")
+
+    badge = commands.add_parser("badge", help="verified badges of officials").add_subparsers(
+        dest="action", required=True, metavar="ACTION", parser_class=Parser)
+    badge_issue = command("issue", "issue a verified badge to a member of an organisation", badge)
+    badge_issue.add_argument("--username", required=True, help="the official")
+    badge_issue.add_argument("--function", required=True, help="function title, e.g. 'Teamleider ICT'")
+    badge_issue.add_argument("--unit", default="", help="organisation unit (optional)")
+    badge_issue.add_argument("--valid-from", help="first valid day, YYYY-MM-DD (default: today)")
+    badge_issue.add_argument("--valid-until", help="last valid day, YYYY-MM-DD (default: no end)")
+    badge_issue.add_argument("--by", required=True, help="username of the organisation admin (or instance admin)")
+    badge_change = command("change", "change or renew an official's badge", badge)
+    badge_change.add_argument("--username", required=True, help="the official")
+    badge_change.add_argument("--function", help="new function title")
+    badge_change.add_argument("--unit", help="new organisation unit ('' for none)")
+    badge_change.add_argument("--valid-until", help="new last valid day, YYYY-MM-DD, or 'none' for no end")
+    badge_change.add_argument("--by", required=True, help="username of the organisation admin (or instance admin)")
+    badge_revoke = command("revoke", "revoke an official's badge, with a reason shown on its verification page",
+                           badge)
+    badge_revoke.add_argument("--username", required=True, help="the official")
+    badge_revoke.add_argument("--reason", required=True)
+    badge_revoke.add_argument("--by", required=True, help="username of the organisation admin (or instance admin)")
+    badge_list = command("list", "list an organisation's badges, revoked ones included", badge)
+    badge_list.add_argument("--org", required=True, help="slug of the organisation")
+    badge_list.add_argument("--json", action="store_true")
+
+    trust_cmd = commands.add_parser("trust", help="government nodes whose badges this node trusts").add_subparsers(
+        dest="action", required=True, metavar="ACTION", parser_class=Parser)
+    # dest differs from the --domain setting, which every command also accepts.
+    command("add", "trust badges issued by organisations on DOMAIN", trust_cmd).add_argument(
+        "trusted_domain", metavar="DOMAIN")
+    command("remove", "stop trusting badges from DOMAIN", trust_cmd).add_argument("trusted_domain", metavar="DOMAIN")
+    command("list", "list trusted nodes", trust_cmd).add_argument("--json", action="store_true")
 
     admin = commands.add_parser("admin", help="instance administrators").add_subparsers(
         dest="action", required=True, metavar="ACTION", parser_class=Parser)
@@ -156,6 +192,96 @@ async def cmd_org_list(conn: asyncpg.Connection, settings: Settings, args: argpa
     if args.json:
         return json.dumps([{"slug": o.slug, "name": o.name, "kind": o.kind, "website": o.website} for o in orgs])
     return "\n".join(f"{o.slug}\t{o.kind}\t{o.name}\t{o.website}" for o in orgs)
+
+
+async def cmd_org_verify(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    from federation.websites import verify_website
+    from server.app import outgoing_client
+
+    org = await _organisation(conn, args.slug)
+    org_verification.check_website(org.website)
+    org_account = await accounts.get_organisation_account(conn, org.id)
+    async with outgoing_client(settings) as client:
+        proof = await verify_website(client, organisation=org,
+                                     org_username=org_account.username if org_account else None,
+                                     base_url=settings.base_url, domain=settings.domain)
+    await org_verification.record_verification(conn, org, proof, actor=None, now=utc_now())
+    return f"Verified {org.slug}: {proof.detail}"
+
+
+async def _local_account(conn: asyncpg.Connection, username: str) -> accounts.Account:
+    account = await accounts.get_account_by_username(conn, username.lstrip("@"))
+    if account is None:
+        raise NotFound("There is no account @%(username)s here.", username=username.lstrip("@")[:40])
+    return account
+
+
+def _date(value: str | None, flag: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise CliError(f"{flag} must be a date as YYYY-MM-DD, not {value[:40]!r}") from None
+
+
+def _badge_line(badge: badges.Badge, settings: Settings, username: str, today: date) -> str:
+    until = badge.valid_until.isoformat() if badge.valid_until else "-"
+    return (f"{badge.id}\t@{username}\t{badge.function_title}\t{badge.unit or '-'}\t{badge.valid_from.isoformat()}\t"
+            f"{until}\t{badge.status(today)}\t{badges.badge_url(settings.base_url, badge.id)}")
+
+
+async def cmd_badge_issue(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    valid_from, valid_until = _date(args.valid_from, "--valid-from"), _date(args.valid_until, "--valid-until")
+    by = await _local_account(conn, args.by)
+    official = await _local_account(conn, args.username)
+    badge = await badges.issue(conn, actor=by, official=official, function_title=args.function, unit=args.unit,
+                               valid_from=valid_from, valid_until=valid_until, now=utc_now())
+    return f"Issued badge to @{official.username} ({badge.organisation_name}): " \
+           f"{badges.badge_url(settings.base_url, badge.id)}"
+
+
+async def _current_badge(conn: asyncpg.Connection, username: str) -> tuple[accounts.Account, badges.Badge]:
+    official = await _local_account(conn, username)
+    badge = await badges.get_current_badge(conn, official.id)
+    if badge is None:
+        raise NotFound("@%(username)s has no badge that is not revoked.", username=official.username)
+    return official, badge
+
+
+async def cmd_badge_change(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    no_end = args.valid_until is not None and args.valid_until.strip().lower() == "none"
+    valid_until = None if no_end else _date(args.valid_until, "--valid-until")
+    if args.function is None and args.unit is None and args.valid_until is None:
+        raise CliError("nothing to change: give --function, --unit or --valid-until")
+    by = await _local_account(conn, args.by)
+    official, badge = await _current_badge(conn, args.username)
+    badge = await badges.change(conn, badge, actor=by, function_title=args.function, unit=args.unit,
+                                valid_until=valid_until, clear_valid_until=no_end, now=utc_now())
+    return f"Changed the badge of @{official.username}: {badges.badge_url(settings.base_url, badge.id)}"
+
+
+async def cmd_badge_revoke(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    by = await _local_account(conn, args.by)
+    official, badge = await _current_badge(conn, args.username)
+    await badges.revoke(conn, badge, actor=by, reason=args.reason, now=utc_now())
+    return f"Revoked the badge of @{official.username}: {badges.badge_url(settings.base_url, badge.id)}"
+
+
+async def cmd_badge_list(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    org = await _organisation(conn, args.org)
+    found = await badges.list_organisation_badges(conn, org.id)
+    names = {a.id: a.username for a in (await accounts.list_accounts_by_ids(conn, [b.account_id for b in found]))
+             .values()}
+    today = badges.local_date(utc_now())
+    if args.json:
+        return json.dumps([{
+            "id": str(b.id), "username": names.get(b.account_id), "organisation": org.slug,
+            "function": b.function_title, "unit": b.unit or None, "valid_from": b.valid_from.isoformat(),
+            "valid_until": b.valid_until.isoformat() if b.valid_until else None, "status": b.status(today),
+            "revoked_at": b.revoked_at.isoformat() if b.revoked_at else None, "revoked_reason": b.revoked_reason,
+            "url": badges.badge_url(settings.base_url, b.id)} for b in found])
+    return "\n".join(_badge_line(b, settings, names.get(b.account_id, "?"), today) for b in found)
 
 
 async def cmd_user_create(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
@@ -237,6 +363,25 @@ async def cmd_token_list(conn: asyncpg.Connection, settings: Settings, args: arg
     return "\n".join(f"{r['id']}\t{r['username'] or '-'}\t{r['app']}\t{r['scopes']}" for r in rows)
 
 
+async def cmd_trust_add(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    domain = await trust.insert_trusted(conn, args.trusted_domain, None, utc_now())
+    await audit.record(conn, actor_id=None, action="trust.added", subject_type="domain", subject_id=domain,
+                       detail={}, now=utc_now())
+    return f"Badges from {domain} are now trusted (existing remote accounts are checked again when refetched)"
+
+
+async def cmd_trust_remove(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    domain = await trust.delete_trusted(conn, args.trusted_domain)
+    await audit.record(conn, actor_id=None, action="trust.removed", subject_type="domain", subject_id=domain,
+                       detail={}, now=utc_now())
+    return f"Badges from {domain} are no longer trusted"
+
+
+async def cmd_trust_list(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    found = await trust.list_trusted(conn)
+    return json.dumps(found) if args.json else "\n".join(found)
+
+
 async def cmd_migrate(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
     return "Database schema is up to date"
 
@@ -246,10 +391,18 @@ DATABASE_COMMANDS: dict[tuple[str, str | None], Callable[[asyncpg.Connection, Se
     ("migrate", None): cmd_migrate,
     ("org", "create"): cmd_org_create,
     ("org", "list"): cmd_org_list,
+    ("org", "verify"): cmd_org_verify,
+    ("badge", "issue"): cmd_badge_issue,
+    ("badge", "change"): cmd_badge_change,
+    ("badge", "revoke"): cmd_badge_revoke,
+    ("badge", "list"): cmd_badge_list,
     ("user", "create"): cmd_user_create,
     ("user", "invite"): cmd_user_invite,
     ("user", "list"): cmd_user_list,
     ("admin", "create"): cmd_admin_create,
+    ("trust", "add"): cmd_trust_add,
+    ("trust", "remove"): cmd_trust_remove,
+    ("trust", "list"): cmd_trust_list,
     ("token", "create"): cmd_token_create,
     ("token", "revoke"): cmd_token_revoke,
     ("token", "list"): cmd_token_list,

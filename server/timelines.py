@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
 import asyncpg
 
-from server import accounts, media, organisations, posts
+from server import accounts, badges, media, organisations, posts
 from server.accounts import Account
 from server.organisations import Organisation
 from server.posts import Post
@@ -60,6 +60,7 @@ class PostView:
     reblogged: bool = False
     mentions: tuple[Account, ...] = field(default_factory=tuple)
     attachments: tuple[media.Attachment, ...] = field(default_factory=tuple)
+    badge: badges.Badge | None = None  # the author's badge, when it is valid today
 
     @property
     def shown(self) -> PostView:
@@ -206,6 +207,8 @@ async def hydrate(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_id: 
            FROM posts p WHERE p.id = ANY($1::bigint[])""", all_ids, viewer_id)}
     tags = await posts.list_tags(conn, all_ids)
     attachments = await media.list_for_posts(conn, all_ids)
+    author_badges = await badges.list_active_for_accounts(conn, [p.account_id for p in by_id.values()],
+                                                          badges.local_date(datetime.now(timezone.utc)))
     mentions: dict[int, list[Account]] = {}
     for r in mention_rows:
         person = people.get(r["account_id"])
@@ -224,7 +227,8 @@ async def hydrate(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_id: 
             in_reply_to_account=people.get(parent.account_id) if parent else None,
             tags=tuple(tags.get(post.id, [])), replies_count=c["replies"], reblogs_count=c["reblogs"],
             favourites_count=c["favourites"], favourited=c["favourited"], reblogged=c["reblogged"],
-            mentions=tuple(mentions.get(post.id, [])), attachments=tuple(attachments.get(post.id, [])))
+            mentions=tuple(mentions.get(post.id, [])), attachments=tuple(attachments.get(post.id, [])),
+            badge=author_badges.get(post.account_id))
 
     return [view(by_id[i]) for i in post_ids if i in by_id]
 

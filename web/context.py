@@ -13,13 +13,13 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
 import nh3
-from babel.dates import format_datetime, get_timezone
+from babel.dates import format_date, format_datetime, get_timezone
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from starlette.datastructures import FormData
@@ -164,9 +164,12 @@ def render(ctx: PageContext, template: str, status: int = 200, **values: Any) ->
     def when(moment: datetime) -> str:
         return format_datetime(moment, "medium", tzinfo=get_timezone(DISPLAY_TIMEZONE), locale=ctx.lang)
 
+    def day(value: date) -> str:
+        return format_date(value, "long", locale=ctx.lang)
+
     html = environment().get_template(template).render(
         _=ctx.gettext, lang=ctx.lang, viewer=ctx.viewer, csrf_token=ctx.csrf_token, settings=ctx.deps.settings,
-        request=ctx.request, languages=LANGUAGE_NAMES, path=ctx.request.url.path, when=when,
+        request=ctx.request, languages=LANGUAGE_NAMES, path=ctx.request.url.path, when=when, day=day,
         visibility_name=lambda v: ctx.gettext(VISIBILITY_NAMES.get(v, v)),
         kind_name=lambda k: ctx.gettext(KIND_NAMES.get(k, k)), account_path=account_path, post_path=post_path,
         **values)

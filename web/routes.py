@@ -8,7 +8,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from web.pages import auth, oauth, posts, profiles, timelines
+from web.pages import admin, auth, badges, oauth, posts, profiles, timelines
 
 
 def routes() -> list[BaseRoute]:
@@ -19,4 +19,6 @@ def routes() -> list[BaseRoute]:
         *timelines.ROUTES,
         *posts.ROUTES,
         *profiles.ROUTES,
+        *badges.ROUTES,
+        *admin.ROUTES,
     ]

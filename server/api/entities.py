@@ -7,14 +7,15 @@ Owns: the shape of every entity, including our additive extensions (`voice` and 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from html import escape
 from typing import Any
 
 import asyncpg
 
-from server import accounts, media, organisations, timelines
+from server import accounts, badges, media, organisations, timelines
 from server.accounts import Account
+from server.badges import Badge
 from server.config import Settings
 from server.media import Attachment
 from server.notifications import Notification
@@ -48,8 +49,11 @@ def bio_html(bio: str) -> str:
 
 
 def account_json(settings: Settings, account: Account, stats: AccountStats | None,
-                 org: Organisation | None) -> dict[str, Any]:
+                 org: Organisation | None, badge: Badge | None = None, today: date | None = None) -> dict[str, Any]:
     stats = stats or AccountStats(0, 0, 0, None)
+    # A badge counts only for the organisation the account belongs to now.
+    badge = badge if badge is not None and org is not None and badge.organisation_id == org.id else None
+    today = today or badges.local_date(datetime.now(timezone.utc))
     avatar = account.avatar_url or f"{settings.base_url}/static/avatar.png"
     header = f"{settings.base_url}/static/header.png"
     local = account.is_local
@@ -80,14 +84,34 @@ def account_json(settings: Settings, account: Account, stats: AccountStats | Non
         "emojis": [],
         "roles": [],
         "fields": [],
-        # Our extension: who this official is. Badge verification (function, validity) arrives with badges.
+        # Our extension: who this official is, and their badge (verified only while it is valid today).
         "ambtenaar": {
             "organisation": organisation_json(settings, org),
             "role": "organisation" if account.is_organisation else ROLE_NAMES.get(account.org_role or "", None),
-            "function": None,
-            "verified": False,
-        } if org else None,
+            "function": badge.function_title if badge else None,
+            "unit": (badge.unit or None) if badge else None,
+            "verified": badge is not None and badge.is_valid(today),
+            "badge_status": badge.status(today) if badge else None,
+            "badge_url": badges.badge_url(settings.base_url, badge.id) if badge else None,
+            "valid_from": badge.valid_from.isoformat() if badge else None,
+            "valid_until": badge.valid_until.isoformat() if badge and badge.valid_until else None,
+        } if org else remote_badge_json(account),
     }
+
+
+def remote_badge_json(account: Account) -> dict[str, Any] | None:
+    """The badge another node claims for its account, with our verdict (verified only from trusted issuers)."""
+    claimed = account.remote_badge
+    if not claimed:
+        return None
+    organisation = claimed.get("organisation") if isinstance(claimed.get("organisation"), dict) else {}
+    return {"organisation": {"slug": None, "name": organisation.get("name"), "kind": None,
+                             "website": organisation.get("website"), "url": organisation.get("id")},
+            "role": None, "function": claimed.get("function"), "unit": claimed.get("unit"),
+            "verified": account.remote_badge_verified,
+            "badge_status": "valid" if account.remote_badge_verified else "unverified",
+            "unverified_reason": account.remote_badge_reason, "badge_url": claimed.get("verification"),
+            "valid_from": claimed.get("validFrom"), "valid_until": claimed.get("validUntil")}
 
 
 async def render_accounts(conn: asyncpg.Connection, settings: Settings,
@@ -95,7 +119,10 @@ async def render_accounts(conn: asyncpg.Connection, settings: Settings,
     stats = await timelines.account_stats(conn, [a.id for a in people])
     org_ids = [a.organisation_id for a in people if a.organisation_id]
     orgs = await organisations.list_organisations_by_ids(conn, org_ids) if org_ids else {}
-    return [account_json(settings, a, stats.get(a.id), orgs.get(a.organisation_id) if a.organisation_id else None)
+    current = await badges.list_current_for_accounts(conn, [a.id for a in people if a.is_local and a.organisation_id])
+    today = badges.local_date(datetime.now(timezone.utc))
+    return [account_json(settings, a, stats.get(a.id), orgs.get(a.organisation_id) if a.organisation_id else None,
+                         current.get(a.id), today)
             for a in people]
 
 
@@ -171,8 +198,11 @@ def _status_json(settings: Settings, view: PostView, account_entities: dict[int,
         "pinned": False,
         "filtered": [],
         # Our extensions: the voice the post speaks in, and for official voice the organisation it speaks for.
-        "voice": post.voice,
-        "organisation": organisation_json(settings, view.organisation) if view.organisation else None,
+        "voice": post.voice if post.voice_declared else None,
+        "organisation": organisation_json(settings, view.organisation) if view.organisation else (
+            {"slug": None, "name": post.voice_organisation_name, "kind": None, "website": None,
+             "url": post.voice_organisation_uri} if post.voice == "official" and post.voice_organisation_name
+            else None),
     }
 
 

@@ -8,7 +8,7 @@ share a sign-in unless they ask for one.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +65,19 @@ def browser(node: Node) -> Iterator[Browser]:
             yield launched
         finally:
             launched.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item,
+                               call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """When a browser test fails, show the end of its node's log: a page that never arrives is often explained
+    there."""
+    report = yield
+    node = getattr(item, "funcargs", {}).get("node")
+    if report.failed and isinstance(node, Node) and node.log_path and node.log_path.exists():
+        tail = node.log_path.read_text(errors="replace").splitlines()[-80:]
+        report.sections.append(("node server.log (last 80 lines)", "\n".join(tail)))
+    return report
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
@@ -18,6 +19,7 @@ require_chromium()
 pytestmark = pytest.mark.browser
 
 LANGUAGES = ("nl", "en")
+OOB = "urn:ietf:wg:oauth:2.0:oob"
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class Site:
     answer_id: int
     edited_id: int  # anna, personal, with a content warning, edited once
     invite_path: str
+    authorize_path: str  # a registered app asking for access (OAuth2, out-of-band redirect)
 
 
 def _posted(response_location: str) -> int:
@@ -65,10 +68,15 @@ def site(node: Node) -> Site:
         assert bert.post("/@anna/follow").status_code == 303
         assert bert.post(f"/@anna/{root_id}/boost").status_code == 303
         assert bert.post(f"/@anna/{root_id}/like").status_code == 303
+        app = anna.http.post("/api/v1/apps", data={"client_name": "Raadsinformatie", "scopes": "read write",
+                                                   "redirect_uris": OOB, "website": "https://example.org"})
+        assert app.status_code == 200, app.text
+        authorize_path = "/oauth/authorize?" + urlencode({"response_type": "code", "client_id": app.json()["client_id"],
+                                                         "redirect_uri": OOB, "scope": "read write"})
     finally:
         anna.close()
         bert.close()
-    return Site(node, root_id, reply_id, answer_id, edited_id, invite_path)
+    return Site(node, root_id, reply_id, answer_id, edited_id, invite_path, authorize_path)
 
 
 # (name, who looks, path template, expected status). Paths are filled in with the Site's fields.
@@ -83,6 +91,8 @@ PAGES = [
     ("organisation", None, "/orgs/gemeente-ede", 200),
     ("hashtag", None, "/tags/parkeren", 200),
     ("invite", None, "{invite_path}", 200),
+    ("search", None, "/search", 200),
+    ("search without results", None, "/search?q=niemand", 200),
     ("page not found", None, "/deze-pagina-bestaat-niet", 404),
     ("post not found", None, "/@anna/999999", 404),
     ("home", "anna", "/", 200),
@@ -96,6 +106,8 @@ PAGES = [
     ("organisation", "anna", "/orgs/gemeente-ede", 200),
     ("hashtag", "anna", "/tags/parkeren", 200),
     ("settings", "anna", "/settings", 200),
+    ("search with results", "anna", "/search?q=bert", 200),
+    ("allow an app", "anna", "{authorize_path}", 200),
     ("page not found", "anna", "/deze-pagina-bestaat-niet", 404),
     ("compose by a non-member", "bert", "/compose", 200),
 ]
@@ -175,6 +187,18 @@ def test_refusals_shown_in_forms_have_no_wcag_violations(site: Site, visitors: C
     expect(page.get_by_role("alert")).to_be_visible()
     violations = axe_violations(page)
     assert not violations, f"refused post ({language}):\n" + "\n".join(violations)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_app_authorization_code_page_has_no_wcag_violations(site: Site,
+                                                            visitors: Callable[[str, str | None], Page],
+                                                            language: str) -> None:
+    page = visitors(language, "anna")
+    page.goto(site.authorize_path)
+    page.locator("form.consent button[value=allow]").click()
+    expect(page.locator("#code")).not_to_have_value("")
+    violations = axe_violations(page)
+    assert not violations, f"authorization code ({language}):\n" + "\n".join(violations)
 
 
 def test_the_check_itself_notices_violations(visitors: Callable[[str, str | None], Page]) -> None:

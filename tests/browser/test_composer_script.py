@@ -41,6 +41,8 @@ def test_counter_counts_down_while_typing_without_csp_errors(ede: Node,
     page.locator("#spoiler_text").press_sequentially("Let op")  # a content warning counts too
     expect(counter).to_have_text("nog 489 tekens")
     expect(counter).not_to_have_class(re.compile(r"\bover\b"))
+    page.locator("#text").fill("Fiets 🚲")  # an emoji is one character, as the server counts
+    expect(counter).to_have_text("nog 487 tekens")
     page.locator("#text").fill("x" * 500)
     expect(counter).to_have_text("nog -6 tekens")
     expect(counter).to_have_class(re.compile(r"\bover\b"))

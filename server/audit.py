@@ -1,0 +1,52 @@
+"""The audit log: who did what to which thing, and when, for the steps an organisation must be able to account for.
+
+Owns: the audit_log table and its SQL. Never: UPDATE or DELETE (the table's trigger refuses them too); rows are
+written inside the caller's transaction, so a refused step leaves no entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+_COLUMNS = "id, at, actor_account_id, action, subject_type, subject_id, detail"
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    at: datetime
+    actor_account_id: int | None
+    action: str
+    subject_type: str
+    subject_id: str
+    detail: dict[str, Any]
+
+
+async def record(conn: asyncpg.Connection, *, actor_id: int | None, action: str, subject_type: str,
+                 subject_id: int | str, detail: Mapping[str, Any] | None, now: datetime) -> Entry:
+    """Append one entry; `actor_id` is None when an operator acted at the command line without an account."""
+    row = await conn.fetchrow(
+        f"INSERT INTO audit_log (at, actor_account_id, action, subject_type, subject_id, detail) "
+        f"VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_COLUMNS}",
+        now, actor_id, action, subject_type, str(subject_id), dict(detail or {}))
+    return Entry(**dict(row))
+
+
+async def list_entries(conn: asyncpg.Connection, *, subject_type: str | None = None,
+                       subject_id: int | str | None = None, actor_id: int | None = None,
+                       action_prefix: str | None = None, before_id: int | None = None,
+                       limit: int = 100) -> list[Entry]:
+    """Newest first, optionally for one subject, one actor or one family of actions (e.g. "badge.")."""
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM audit_log "
+        f"WHERE ($1::text IS NULL OR subject_type = $1) AND ($2::text IS NULL OR subject_id = $2) "
+        f"AND ($3::bigint IS NULL OR actor_account_id = $3) AND ($4::text IS NULL OR starts_with(action, $4)) "
+        f"AND ($5::bigint IS NULL OR id < $5) ORDER BY id DESC LIMIT $6",
+        subject_type, None if subject_id is None else str(subject_id), actor_id, action_prefix, before_id,
+        max(1, min(limit, 1000)))
+    return [Entry(**dict(r)) for r in rows]
