@@ -26,5 +26,6 @@ def test_official_answers_a_remote_question_with_a_mention(gemeente: Node, burge
                lambda ns: any("dinsdag" in n["status"]["content"] for n in ns), what="bert's mention notification")
     thread = eventually(lambda: bert.get(f"/api/v1/statuses/{question['id']}/context").json(),
                         lambda c: len(c["descendants"]) == 1, what="the answer in bert's thread")
-    assert thread["descendants"][0]["organisation"] is None  # voice of remote posts is not trusted (badges issue)
+    answer_there = thread["descendants"][0]
+    assert answer_there["voice"] == "official" and answer_there["organisation"]["name"] == "Gemeente Ede"
     assert scalar(burger.database_url, "SELECT count(*) FROM posts WHERE uri = $1", answer["uri"]) == 1
