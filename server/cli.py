@@ -18,7 +18,7 @@ from typing import Any, NoReturn, TypeVar
 import asyncpg
 
 from server import (accounts, audit, badges, invites, oauth, org_verification, organisations, passwords, scopes,
-                    trust)
+                    trust, voice)
 from server.config import SPECS, Settings, SettingsError, add_setting_flags, load_settings, trusted_proxy_list
 from server.db.migrate import migrate
 from server.db.pgembed import EmbeddedDatabaseError, EmbeddedPostgres
@@ -66,6 +66,14 @@ def build_parser() -> Parser:
     org_verify = command("verify", "check that the organisation's website vouches for its account here "
                          "(a rel=\"me\" link, or /.well-known/ambtenaar-online.json) and record it", org)
     org_verify.add_argument("slug", help="the organisation's slug")
+    org_update = command("update", "the organisation's voice wording and whether its account boosts official "
+                         "posts", org)
+    org_update.add_argument("slug", help="the organisation's slug")
+    org_update.add_argument("--auto-boost", dest="auto_boost", default=None, action=argparse.BooleanOptionalAction,
+                            help="the organisation's account boosts its officials' official-voice posts")
+    for label in ("official_label_nl", "official_label_en", "personal_label_nl", "personal_label_en"):
+        org_update.add_argument("--" + label.replace("_", "-"), dest=label, default=None,
+                                help="wording of the visible voice line ({org} is the name; empty resets)")
 
     user = commands.add_parser("user", help="accounts of officials").add_subparsers(
         dest="action", required=True, metavar="ACTION", parser_class=Parser)
@@ -192,6 +200,17 @@ async def cmd_org_list(conn: asyncpg.Connection, settings: Settings, args: argpa
     if args.json:
         return json.dumps([{"slug": o.slug, "name": o.name, "kind": o.kind, "website": o.website} for o in orgs])
     return "\n".join(f"{o.slug}\t{o.kind}\t{o.name}\t{o.website}" for o in orgs)
+
+
+async def cmd_org_update(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    org = await _organisation(conn, args.slug)
+    labels = {name: getattr(args, name) for name in ("official_label_nl", "official_label_en", "personal_label_nl",
+                                                     "personal_label_en")}
+    updated = await organisations.update_voice_settings(conn, org, auto_boost=args.auto_boost, labels=labels)
+    await audit.record(conn, actor_id=None, action="organisation.voice_settings", subject_type="organisation",
+                       subject_id=org.id, detail={"auto_boost": updated.auto_boost, **labels}, now=utc_now())
+    return (f"{updated.slug}: automatic boosts {'on' if updated.auto_boost else 'off'}; official line "
+            f"\"{voice.line('official', 'nl', updated)}\" / \"{voice.line('official', 'en', updated)}\"")
 
 
 async def cmd_org_verify(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
@@ -392,6 +411,7 @@ DATABASE_COMMANDS: dict[tuple[str, str | None], Callable[[asyncpg.Connection, Se
     ("org", "create"): cmd_org_create,
     ("org", "list"): cmd_org_list,
     ("org", "verify"): cmd_org_verify,
+    ("org", "update"): cmd_org_update,
     ("badge", "issue"): cmd_badge_issue,
     ("badge", "change"): cmd_badge_change,
     ("badge", "revoke"): cmd_badge_revoke,

@@ -433,3 +433,29 @@ def test_admin_page_runs_the_website_check(node: Node, website: _Website) -> Non
     assert scalar(node.database_url, "SELECT verified_by FROM organisations WHERE slug = 'ede-site'") == \
         account_id(node, "beheer")
     assert admin.post("/admin/organisations/ede-site/verify", {"csrf_token": "vals"}).status_code == 403
+
+
+def test_website_snippet_and_feed_list_valid_badges_with_rel_me(node: Node) -> None:
+    snippet = httpx.get(f"{node.url}/orgs/gemeente-ede/officials.html")
+    assert snippet.status_code == 200 and snippet.headers["content-type"].startswith("text/html")
+    assert f'<a rel="me" href="{node.url}/@vera">Vera de Vries</a>' in snippet.text and "Woordvoerder" in snippet.text
+    feed = httpx.get(f"{node.url}/orgs/gemeente-ede/officials.json").json()
+    vera = next(o for o in feed["officials"] if o["handle"] == f"@vera@{node.domain}")
+    assert vera["function"] == "Woordvoerder" and vera["badge"].startswith(f"{node.url}/badges/")
+    assert httpx.get(f"{node.url}/orgs/bestaat-niet/officials.json").status_code == 404
+    issue(node, "web2", function="Webredacteur")
+    assert node.cli("badge", "revoke", "--username", "web2", "--reason", "Weg", "--by", "kees").code == 0
+    assert "web2" not in httpx.get(f"{node.url}/orgs/gemeente-ede/officials.html").text
+
+
+def test_org_update_sets_wording_and_automatic_boosts(node: Node) -> None:
+    result = node.cli("org", "update", "gemeente-ede", "--no-auto-boost", "--official-label-nl",
+                      "Namens {org} (team communicatie)")
+    assert result.code == 0 and "Namens Gemeente Ede (team communicatie)" in result.out
+    row = fetch(node.database_url, "SELECT auto_boost, official_label_nl FROM organisations WHERE slug = 'gemeente-ede'")
+    assert row == [{"auto_boost": False, "official_label_nl": "Namens {org} (team communicatie)"}]
+    bad = node.cli("org", "update", "gemeente-ede", "--official-label-en", "Official")
+    assert bad.code == 1 and "must contain {org}" in bad.err
+    assert node.cli("org", "update", "gemeente-ede", "--auto-boost", "--official-label-nl", "").code == 0
+    assert fetch(node.database_url, "SELECT auto_boost, official_label_nl FROM organisations "
+                 "WHERE slug = 'gemeente-ede'") == [{"auto_boost": True, "official_label_nl": None}]

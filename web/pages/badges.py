@@ -8,6 +8,7 @@ revoke forms, and /admin/badges (a signed-in manager's way in). Never: SQL, or d
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from html import escape
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -222,7 +223,52 @@ async def admin_badges(ctx: PageContext) -> Response:
     raise Forbidden("Only the organisation's admins and instance admins may manage its badges.")
 
 
+async def _valid_officials(ctx: PageContext) -> tuple[organisations.Organisation, list[dict[str, Any]]]:
+    """The organisation's officials whose badges are valid today, for its own website to list."""
+    async with connection(ctx.deps.pool) as conn:
+        org = await organisations.get_organisation_by_slug(conn, ctx.request.path_params["slug"])
+        if org is None:
+            raise NotFound("There is no organisation with that name here.")
+        today = badges.local_date(ctx.now)
+        found = [b for b in await badges.list_organisation_badges(conn, org.id, include_revoked=False)
+                 if b.is_valid(today)]
+        people = await accounts.list_accounts_by_ids(conn, [b.account_id for b in found])
+    base = ctx.deps.settings.base_url
+    officials = [{"name": people[b.account_id].name, "handle": f"@{people[b.account_id].username}@{ctx.deps.settings.domain}",
+                  "profile": f"{base}/@{people[b.account_id].username}", "function": b.function_title,
+                  "unit": b.unit or None, "badge": badges.badge_url(base, b.id), "valid_from": b.valid_from.isoformat(),
+                  "valid_until": b.valid_until.isoformat() if b.valid_until else None}
+                 for b in found if b.account_id in people]
+    return org, sorted(officials, key=lambda o: str(o["name"]).lower())
+
+
+@page()
+async def officials_json(ctx: PageContext) -> Response:
+    """A feed for the organisation's website: who speaks for it here, with links to check each badge."""
+    org, officials = await _valid_officials(ctx)
+    return JSONResponse({"organisation": {"name": org.name, "slug": org.slug, "website": org.website or None},
+                         "node": ctx.deps.settings.domain, "officials": officials},
+                        headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "max-age=300"})
+
+
+@page()
+async def officials_snippet(ctx: PageContext) -> Response:
+    """An HTML fragment to paste into the organisation's own website. Its rel="me" links make Mastodon's green
+    check on an official's "Ambtenaar" field mean: the organisation's own site vouches for this account."""
+    org, officials = await _valid_officials(ctx)
+    items = "\n".join(
+        f'  <li><a rel="me" href="{escape(o["profile"])}">{escape(o["name"])}</a> '
+        f'({escape(o["handle"])}), {escape(o["function"])}'
+        + (f", {escape(o['unit'])}" if o["unit"] else "")
+        + f' — <a href="{escape(o["badge"])}">badge</a></li>' for o in officials)
+    html = (f'<ul class="ambtenaar-online-officials" aria-label="{escape(org.name)} op de Fediverse">\n'
+            f"{items}\n</ul>\n")
+    return Response(html, media_type="text/html; charset=utf-8", headers={"Cache-Control": "max-age=300"})
+
+
 ROUTES = [
+    Route("/orgs/{slug}/officials.json", officials_json, methods=["GET"]),
+    Route("/orgs/{slug}/officials.html", officials_snippet, methods=["GET"]),
     Route("/badges/{badge_id}.json", badge_json_page, methods=["GET"]),
     Route("/badges/{badge_id}", badge_page, methods=["GET"]),
     Route("/orgs/{slug}/badges", manage, methods=["GET"]),
