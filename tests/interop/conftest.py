@@ -23,6 +23,9 @@ def gemeente(postgres: TestPostgres, tmp_path_factory: pytest.TempPathFactory) -
     try:
         factories.organisation(node)
         factories.person(node, "alice", org="gemeente-ede", display_name="Alice de Vries")
+        factories.person(node, "kees", org="gemeente-ede", role="org-admin")
+        issued = node.cli("badge", "issue", "--username", "alice", "--function", "Woordvoerder", "--by", "kees")
+        assert issued.code == 0, issued.err
         yield node
     finally:
         node.stop()

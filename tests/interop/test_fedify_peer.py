@@ -7,6 +7,8 @@ Skipped, with the reason, on machines where the peer harness is not set up (see 
 
 from __future__ import annotations
 
+import json
+
 import uuid
 from datetime import datetime, timezone
 from typing import Any
@@ -68,6 +70,9 @@ def test_peer_looks_up_alice(burger: Peer) -> None:
     assert {c["check"] for c in found["checks"] if c["ok"]} >= {
         "publicKey", "publicKey.owner is the actor", "key dereferenceable by keyId without a signature",
         f"WebFinger acct:alice@{OUR_HOST} points back to the actor", "WebFinger by actor URL gives the acct: handle"}
+    # The badge's profile field survives Fedify's JSON-LD parsing (our extension terms are defined inline).
+    parsed = json.dumps(found.get("parsed") or found.get("document"), ensure_ascii=False)
+    assert "Ambtenaar" in parsed and "Gemeente Ede — Woordvoerder" in parsed, parsed[:2000]
 
 
 def test_conversation_with_a_peer(gemeente: Node, alice: httpx.Client, burger: Peer) -> None:
@@ -88,6 +93,8 @@ def test_conversation_with_a_peer(gemeente: Node, alice: httpx.Client, burger: P
     assert_verified(created[0])
     assert created[0]["object_type"] == "Note" and "Spreekuur" in created[0]["content"]
     assert created[0]["activity"]["object"]["voice"] == "official"
+    # What a Mastodon reader sees: the voice as the first line of the content, as Fedify parsed it.
+    assert created[0]["content"].startswith("<p>🏛 Namens Gemeente Ede</p>"), created[0]["content"]
 
     reply = burger.call("POST", "/reply", object_id=post["uri"], text="Wanneer gaat dit in?")
     assert reply["ok"] and all(d["status"] == 202 for d in reply["sent"]["deliveries"]), reply
