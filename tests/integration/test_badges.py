@@ -459,3 +459,16 @@ def test_org_update_sets_wording_and_automatic_boosts(node: Node) -> None:
     assert node.cli("org", "update", "gemeente-ede", "--auto-boost", "--official-label-nl", "").code == 0
     assert fetch(node.database_url, "SELECT auto_boost, official_label_nl FROM organisations "
                  "WHERE slug = 'gemeente-ede'") == [{"auto_boost": True, "official_label_nl": None}]
+
+
+def test_instance_admin_keeps_the_trust_list_on_the_web(node: Node) -> None:
+    admin = signed_in(node, "beheer")
+    assert admin.post("/admin/trust/add", {"domain": "https://Ministerie.example/"}).status_code == 303
+    page = admin.get("/admin/organisations").text
+    assert "ministerie.example" in page
+    assert node.cli("trust", "list", "--json").out.strip() == '["ministerie.example"]'
+    assert admin.post("/admin/trust/add", {"domain": "geen domein!"}).status_code == 422
+    assert admin.post("/admin/trust/remove", {"domain": "ministerie.example"}).status_code == 303
+    assert node.cli("trust", "list", "--json").out.strip() == "[]"
+    assert signed_in(node, "kees").post("/admin/trust/add", {"domain": "x.example"}).status_code == 403
+    assert node.cli("trust", "list", "--json").out.strip() == "[]"

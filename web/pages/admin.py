@@ -1,6 +1,6 @@
 """Pages for instance admins: the organisations of this node and the check of their websites.
 
-Owns: /admin/organisations and its verify action. Never: SQL, or deciding what a website proves
+Owns: /admin/organisations with its verify action, and the list of trusted badge issuers. Never: SQL, or deciding what a website proves
 (server/org_verification.py does; federation/websites.py fetches).
 """
 
@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from federation.websites import verify_website
-from server import accounts, org_verification, organisations
+from server import accounts, audit, org_verification, organisations, trust
 from server.db.pool import connection, transaction
 from server.errors import DomainError, Forbidden, NotFound
 from web.context import PageContext, read_form, redirect, render
@@ -26,11 +26,32 @@ async def _render(ctx: PageContext, *, status: int = 200, error: str | None = No
     async with connection(ctx.deps.pool) as conn:
         orgs = await organisations.list_organisations(conn)
         verified = await org_verification.list_verifications(conn)
+        trusted = await trust.list_trusted(conn)
     done = ctx.request.query_params.get("verified", "")
     notice = ctx.gettext("The website of %(org)s vouches for its account here.", org=next(
         (o.name for o in orgs if o.slug == done), done)) if done else None
     return render(ctx, "admin_organisations.html", status=status, organisations=orgs, verified=verified,
-                  error=error, notice=notice)
+                  error=error, notice=notice, trusted=trusted)
+
+
+def _trust_action(add: bool):  # type: ignore[no-untyped-def]
+    @page(signed_in=True)
+    async def handler(ctx: PageContext) -> Response:
+        form = await read_form(ctx)
+        _require_admin(ctx)
+        assert ctx.viewer is not None
+        raw = str(form.get("domain", ""))[:300]
+        try:
+            async with transaction(ctx.deps.pool) as conn:
+                domain = await (trust.insert_trusted(conn, raw, ctx.viewer.id, ctx.now) if add
+                                else trust.delete_trusted(conn, raw))
+                await audit.record(conn, actor_id=ctx.viewer.id, action="trust.added" if add else "trust.removed",
+                                   subject_type="domain", subject_id=domain, detail={}, now=ctx.now)
+        except DomainError as error:
+            return await _render(ctx, status=error.http_status, error=error.translated(ctx.gettext))
+        return redirect(ctx, "/admin/organisations#trusted")
+    handler.__name__ = "trust_add" if add else "trust_remove"
+    return handler
 
 
 @page(signed_in=True)
@@ -66,4 +87,6 @@ async def verify(ctx: PageContext) -> Response:
 ROUTES = [
     Route("/admin/organisations", organisations_page, methods=["GET"]),
     Route("/admin/organisations/{slug}/verify", verify, methods=["POST"]),
+    Route("/admin/trust/add", _trust_action(True), methods=["POST"]),
+    Route("/admin/trust/remove", _trust_action(False), methods=["POST"]),
 ]
