@@ -102,6 +102,26 @@ async def fetch_actor(fed: Federation, actor_uri: str, *, refresh: bool = False)
     return account
 
 
+async def _verification_page_agrees(fed: Federation, badge: Mapping[str, Any]) -> tuple[bool, str | None]:
+    """The issuing node's verification page has the last word: a badge revoked since it was signed is not valid.
+
+    Only a page on the issuer's own host counts; when it cannot be fetched the signed badge stands.
+    """
+    page = badge.get("verification")
+    issuer = badge_proofs.issuer_of(badge)
+    if not isinstance(page, str) or issuer is None or vocab.host_of(page) != vocab.host_of(issuer):
+        return True, None
+    try:
+        result = await fed.client.get(page, headers_for=lambda _u: {"Accept": "application/json"},
+                                      max_bytes=64 * 1024)
+        status = json.loads(result.body).get("status") if result.status == 200 else None
+    except (NetguardError, ValueError, UnicodeDecodeError, AttributeError):
+        return True, None
+    if status in ("revoked", "expired", "not_yet_valid"):
+        return False, f"the issuing node's verification page says the badge is {status.replace('_', ' ')}"
+    return True, None
+
+
 async def evaluate_badge(fed: Federation, account: Account, badge: Mapping[str, Any] | None) -> None:
     """Verify a remote account's badge: issued by an organisation on a node we trust, signed with that
     organisation's key, for this account, and valid today. The verdict and its reason are stored with the account."""
@@ -128,6 +148,8 @@ async def evaluate_badge(fed: Federation, account: Account, badge: Mapping[str, 
                                                 issuer_key_id=organisation.key_id,
                                                 today=fed.deps.now().date())
                     verified, reason = result.verified, result.reason or None
+                    if verified:
+                        verified, reason = await _verification_page_agrees(fed, badge)
     async with transaction(fed.deps.pool) as conn:
         await accounts.update_remote_badge(conn, account.id, badge, verified, reason)
 
