@@ -73,7 +73,7 @@ def domain_of(inbox: str) -> str:
 
 
 def spread_by_domain(inboxes: Iterable[str]) -> list[tuple[str, str]]:
-    """(inbox, domain) pairs in a stable order that takes one per domain in turn (a.example/1, b.example/1, a.example/2, ...).
+    """(inbox, domain) pairs in a stable order taking one per domain in turn (a.example/1, b.example/1, a.example/2).
 
     Workers claim due rows in insertion order, so this keeps every claim spread over many hosts: a host's inboxes
     do not crowd one claim (where the per-host limit of the network guard would throttle it and open up to 8

@@ -480,7 +480,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             serve(settings)
             return 0
         if args.command == "worker":
-            asyncio.run(run_worker(settings))
+            # uvloop, like `serve` (uvicorn[standard]): plain asyncio keeps a 256 KiB buffer per TLS connection,
+            # which a fan-out to thousands of inboxes turns into hundreds of megabytes (docs/benchmarks.md).
+            import uvloop
+
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                runner.run(run_worker(settings))
             return 0
         handler = DATABASE_COMMANDS[(args.command, getattr(args, "action", None))]
         output = asyncio.run(_with_database(settings, lambda conn: handler(conn, settings, args)))
