@@ -31,9 +31,10 @@ TYPICAL = (
 )
 LONG = (
     "Bewonersavond over de herinrichting van het Marktplein op 12 maart om 19:30 in het stadhuis. U kunt vooraf "
-    "vragen sturen naar participatie@gemeente-x.nl of bellen met 14 0318. Wie niet kan komen, kijkt "
-    "later terug op https://www.gemeente-x.nl/marktplein en reageren tot 1 april. Het college neemt daarna "
-    "een besluit over de varianten; de gemeenteraad bespreekt het voorstel in mei. Kosten: € 1.250.000. #Marktplein #Participatie met @raadsgriffie@gemeente-x.nl en @wijkraad@mastodon.nl ok"
+    "vragen sturen naar participatie@gemeente-x.nl of bellen met 14 0318. Wie niet kan komen, kijkt later terug "
+    "op https://www.gemeente-x.nl/marktplein en reageert tot 1 april. Het college neemt daarna een besluit over "
+    "de varianten; de gemeenteraad bespreekt het voorstel in mei. Kosten: € 1.250.000. #Marktplein #Participatie "
+    "met @raadsgriffie@gemeente-x.nl en @wijkraad@mastodon.nl, tot dan!"
 )
 
 THEMES = ["parkeerbeleid", "windpark noord", "begroting", "zonneweide", "azc", "omgevingsvisie", "marktplein",

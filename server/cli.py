@@ -17,8 +17,9 @@ from typing import Any, NoReturn, TypeVar
 
 import asyncpg
 
-from server import (accounts, audit, badges, invites, oauth, org_verification, organisations, passwords, scopes,
-                    trust, voice)
+import moderation.policy as policy
+from server import (accounts, audit, badges, invites, oauth, org_verification, organisations, passwords,
+                    policy_settings, scopes, trust, voice)
 from server.config import SPECS, Settings, SettingsError, add_setting_flags, load_settings, trusted_proxy_list
 from server.db.migrate import migrate
 from server.db.pgembed import EmbeddedDatabaseError, EmbeddedPostgres
@@ -123,6 +124,19 @@ def build_parser() -> Parser:
     badge_list = command("list", "list an organisation's badges, revoked ones included", badge)
     badge_list.add_argument("--org", required=True, help="slug of the organisation")
     badge_list.add_argument("--json", action="store_true")
+
+    policy_cmd = commands.add_parser("policy", help="an organisation's checks before a post is published").add_subparsers(
+        dest="action", required=True, metavar="ACTION", parser_class=Parser)
+    policy_set = command("set", "switch a check on (warn, hold, block) or off, with its options", policy_cmd)
+    policy_set.add_argument("slug", help="the organisation's slug")
+    policy_set.add_argument("check", help="the check's id (see `ambtenaar policy list SLUG`)")
+    # dest differs from "action", which names the subcommand itself.
+    policy_set.add_argument("--action", dest="policy_action", required=True, choices=policy_settings.ACTIONS)
+    policy_set.add_argument("--option", action="append", default=[], metavar="NAME=JSON",
+                            help='an option as NAME=VALUE, the value JSON or plain text, e.g. topics=\'["parkeren"]\'')
+    policy_list = command("list", "the checks there are, and which the organisation has switched on", policy_cmd)
+    policy_list.add_argument("slug", help="the organisation's slug")
+    policy_list.add_argument("--json", action="store_true")
 
     trust_cmd = commands.add_parser("trust", help="government nodes whose badges this node trusts").add_subparsers(
         dest="action", required=True, metavar="ACTION", parser_class=Parser)
@@ -382,6 +396,43 @@ async def cmd_token_list(conn: asyncpg.Connection, settings: Settings, args: arg
     return "\n".join(f"{r['id']}\t{r['username'] or '-'}\t{r['app']}\t{r['scopes']}" for r in rows)
 
 
+def _option(text: str) -> tuple[str, Any]:
+    name, sep, raw = text.partition("=")
+    if not sep or not name.strip():
+        raise CliError(f"--option must look like NAME=VALUE, not {text!r}")
+    try:
+        return name.strip(), json.loads(raw)
+    except ValueError:
+        return name.strip(), raw
+
+
+async def cmd_policy_set(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    org = await _organisation(conn, args.slug)
+    options = dict(_option(o) for o in args.option)
+    current = {r.check_id: policy.CheckSetting(r.action, r.options)
+               for r in await policy_settings.list_settings(conn, org.id)}
+    current[args.check] = policy.CheckSetting(args.policy_action, options)
+    try:
+        policy.PolicySettings(current)  # validates the check id, the action it allows and its options
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    await policy_settings.upsert_setting(conn, org.id, args.check, args.policy_action, options)
+    await audit.record(conn, actor_id=None, action="policy.setting", subject_type="organisation", subject_id=org.id,
+                       detail={"check": args.check, "action": args.policy_action, "options": options}, now=utc_now())
+    return f"{org.slug}: {args.check} is {args.policy_action}"
+
+
+async def cmd_policy_list(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    org = await _organisation(conn, args.slug)
+    chosen = {r.check_id: r for r in await policy_settings.list_settings(conn, org.id)}
+    rows = [{"check": c.id, "rule": c.rule_id, "actions": sorted(c.actions),
+             "action": chosen[c.id].action if c.id in chosen else "off",
+             "options": chosen[c.id].options if c.id in chosen else {}} for c in policy.CATALOGUE]
+    if args.json:
+        return json.dumps(rows)
+    return "\n".join(f"{r['check']}\t{r['action']}\t{json.dumps(r['options'])}" for r in rows)
+
+
 async def cmd_trust_add(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
     domain = await trust.insert_trusted(conn, args.trusted_domain, None, utc_now())
     await audit.record(conn, actor_id=None, action="trust.added", subject_type="domain", subject_id=domain,
@@ -420,6 +471,8 @@ DATABASE_COMMANDS: dict[tuple[str, str | None], Callable[[asyncpg.Connection, Se
     ("user", "invite"): cmd_user_invite,
     ("user", "list"): cmd_user_list,
     ("admin", "create"): cmd_admin_create,
+    ("policy", "set"): cmd_policy_set,
+    ("policy", "list"): cmd_policy_list,
     ("trust", "add"): cmd_trust_add,
     ("trust", "remove"): cmd_trust_remove,
     ("trust", "list"): cmd_trust_list,

@@ -6,9 +6,10 @@ be published (server/publishing.py does), builds ActivityStreams JSON, or calls 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -17,7 +18,7 @@ from server.ids import new_id
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 _COLUMNS = ("id, account_id, source_text, content_html, spoiler_text, visibility, voice, organisation_id, language, "
             "in_reply_to_id, reblog_of_id, created_at, edited_at, deleted_at, uri, url, in_reply_to_uri, voice_declared, "
-            "voice_organisation_uri, voice_organisation_name")
+            "voice_organisation_uri, voice_organisation_name, state, policy_findings, review_note")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,10 @@ class Post:
     voice_declared: bool = True
     voice_organisation_uri: str | None = None
     voice_organisation_name: str | None = None
+    # The organisation's policy checks: a held post waits for a reviewer; a rejected one stays private.
+    state: str = "published"
+    policy_findings: list[dict[str, Any]] | None = None
+    review_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,13 +68,14 @@ def _post(row: asyncpg.Record) -> Post:
 async def insert_post(conn: asyncpg.Connection, *, account_id: int, source_text: str, content_html: str,
                       spoiler_text: str, visibility: str, voice: str, organisation_id: int | None, language: str,
                       in_reply_to_id: int | None, tags: Sequence[str], mention_ids: Sequence[int],
-                      now: datetime) -> Post:
+                      now: datetime, state: str = "published",
+                      policy_findings: Sequence[Mapping[str, Any]] | None = None) -> Post:
     row = await conn.fetchrow(
         f"INSERT INTO posts (id, account_id, source_text, content_html, spoiler_text, visibility, voice, "
-        f"organisation_id, language, in_reply_to_id, created_at) "
-        f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {_COLUMNS}",
+        f"organisation_id, language, in_reply_to_id, created_at, state, policy_findings) "
+        f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {_COLUMNS}",
         new_id(now), account_id, source_text, content_html, spoiler_text, visibility, voice, organisation_id,
-        language, in_reply_to_id, now)
+        language, in_reply_to_id, now, state, [dict(f) for f in policy_findings] if policy_findings else None)
     post = _post(row)
     await _replace_tags_and_mentions(conn, post.id, tags, mention_ids)
     return post
@@ -231,3 +237,25 @@ async def insert_remote_boost(conn: asyncpg.Connection, *, account_id: int, post
         f"VALUES ($1, $2, $3, 'personal', $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING {_COLUMNS}",
         new_id(now), account_id, post.visibility, post.language, post.id, uri, now)
     return _post(row) if row else None
+
+
+async def update_state(conn: asyncpg.Connection, post_id: int, state: str, *, note: str | None) -> Post | None:
+    """Move a held post to published or rejected (only from held: a decision is made once)."""
+    row = await conn.fetchrow(f"UPDATE posts SET state = $2, review_note = $3 WHERE id = $1 AND state = 'held' "
+                              f"AND deleted_at IS NULL RETURNING {_COLUMNS}", post_id, state, note)
+    return _post(row) if row else None
+
+
+async def list_held(conn: asyncpg.Connection, organisation_id: int, limit: int = 100) -> list[int]:
+    """Held posts of the organisation's members, oldest first: the reviewers' queue."""
+    rows = await conn.fetch("SELECT p.id FROM posts p JOIN accounts a ON a.id = p.account_id WHERE p.state = 'held' "
+                            "AND p.deleted_at IS NULL AND a.organisation_id = $1 ORDER BY p.id LIMIT $2",
+                            organisation_id, limit)
+    return [r["id"] for r in rows]
+
+
+async def count_official_since(conn: asyncpg.Connection, organisation_id: int, since: datetime) -> int:
+    """Official-voice posts of an organisation since a moment (for its hourly limit)."""
+    return int(await conn.fetchval("SELECT count(*) FROM posts WHERE organisation_id = $1 AND voice = 'official' "
+                                   "AND created_at > $2 AND deleted_at IS NULL AND reblog_of_id IS NULL",
+                                   organisation_id, since) or 0)

@@ -4,21 +4,25 @@ Owns: the rules a post must meet (length, visibility, voice, reply target) and t
 edit, delete, boost, like and follow. Never: sends anything to other servers; it writes outbox events and
 federation/ picks them up.
 
-The organisation's policy checks (moderation.policy) will run between validation and storage; until they exist
-every valid post is published at once.
+The organisation's policy checks (moderation.policy, a pure library) run between validation and storage: a post
+passes, waits for the author's confirmation (warn), waits for a reviewer (hold: stored, not public, not federated)
+or is refused (block). Every run with an enabled check is written to the audit log.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
-from server import accounts, events, follows, media, notifications, organisations, posts, reactions, text, timelines
+import moderation.policy as policy
+from server import (accounts, audit, events, follows, media, notifications, organisations, policy_settings, posts,
+                    reactions, text, timelines)
 from server.accounts import Account
 from server.config import Settings
-from server.errors import Forbidden, Invalid, NotFound
+from server.errors import DomainError, Forbidden, Invalid, NotFound
 from server.posts import Post
 
 
@@ -31,6 +35,7 @@ class Draft:
     in_reply_to_id: int | None = None
     language: str | None = None
     media_ids: tuple[int, ...] = ()
+    confirm_policy: bool = False  # the author confirms the policy warnings shown before
 
 
 def choose_voice(author: Account, requested: str | None) -> str:
@@ -54,6 +59,77 @@ def check_text(settings: Settings, body: str, spoiler_text: str, *, has_media: b
                       max=settings.max_post_length, length=length)
     if "\x00" in body or "\x00" in spoiler_text:
         raise Invalid("The text contains a character that cannot be stored.")
+
+
+class PolicyStopped(DomainError):
+    """The organisation's checks stopped the post; the verdict says why, in Dutch and English."""
+
+    http_status = 422
+    prefix = ""
+
+    def __init__(self, verdict: policy.Verdict) -> None:
+        self.verdict = verdict
+        super().__init__(self.prefix + " " + "; ".join(f.message_en for f in verdict.findings
+                                                       if f.action in self.shown_actions))
+
+    shown_actions: tuple[str, ...] = ("block",)
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        dutch = gettext("Personal capacity") == "Op persoonlijke titel"
+        messages = [f.message_nl if dutch else f.message_en for f in self.verdict.findings
+                    if f.action in self.shown_actions]
+        return f"{gettext(self.prefix)} " + "; ".join(messages)
+
+
+class PolicyBlocked(PolicyStopped):
+    """A check the organisation set to block found something: the post cannot be published as it is."""
+
+    prefix = "Not published:"
+    shown_actions = ("block",)
+
+
+class PolicyNeedsConfirmation(PolicyStopped):
+    """A check the organisation set to warn found something: the author must confirm before the post goes on."""
+
+    prefix = "Please confirm:"
+    shown_actions = ("warn",)
+
+
+async def _policy_verdict(conn: asyncpg.Connection, author: Account, draft: Draft, voice: str, language: str,
+                          now: datetime) -> policy.Verdict | None:
+    """Run the author's organisation's enabled checks, or None when it has switched none on."""
+    if author.organisation_id is None:
+        return None
+    rows = await policy_settings.list_settings(conn, author.organisation_id)
+    if not rows:
+        return None
+    try:
+        checks = policy.PolicySettings({r.check_id: policy.CheckSetting(r.action, r.options) for r in rows})
+    except ValueError as exc:
+        raise Invalid("The organisation's policy settings are not valid: %(reason)s", reason=str(exc)) from None
+    organisation = await organisations.get_organisation(conn, author.organisation_id)
+    attachments = []
+    for media_id in draft.media_ids:
+        found = await media.get_attachment(conn, media_id)
+        if found is not None:
+            attachments.append(policy.Attachment(found.description, found.content_type))
+    recent = await posts.count_official_since(conn, author.organisation_id, now - timedelta(hours=1))
+    draft_for_checks = policy.PostDraft(
+        text=draft.text, voice=voice, now=now, spoiler_text=draft.spoiler_text, visibility=draft.visibility,
+        attachments=tuple(attachments), in_reply_to=draft.in_reply_to_id is not None,
+        author=policy.Author(author.username, author.org_role or "member"),
+        organisation=organisation.slug if organisation else "", language=language,
+        recent_official_posts_last_hour=recent)
+    return policy.evaluate(draft_for_checks, checks)
+
+
+async def record_policy_refusal(conn: asyncpg.Connection, author: Account, stopped: PolicyStopped,
+                                now: datetime) -> None:
+    """The audit entry of a refused post; the edges call it in a transaction of its own, since the refusal rolls
+    back the post's transaction."""
+    await audit.record(conn, actor_id=author.id, action=f"policy.{stopped.verdict.outcome}"
+                       if isinstance(stopped, PolicyBlocked) else "policy.needs_confirmation",
+                       subject_type="account", subject_id=author.id, detail=stopped.verdict.to_json(), now=now)
 
 
 async def _render(conn: asyncpg.Connection, settings: Settings, body: str) -> tuple[text.RenderedText, list[int]]:
@@ -92,19 +168,85 @@ async def create_post(conn: asyncpg.Connection, settings: Settings, author: Acco
         target = await timelines.get_visible_post(conn, draft.in_reply_to_id, author.id)
         if target is None or target.reblog_of_id is not None:
             raise NotFound("The post you are replying to does not exist or is not visible to you.")
+    verdict = await _policy_verdict(conn, author, draft, voice, language, now)
+    if verdict is not None and verdict.outcome == "block":
+        raise PolicyBlocked(verdict)
+    if verdict is not None and verdict.requires_confirmation and not draft.confirm_policy:
+        raise PolicyNeedsConfirmation(verdict)
+    held = verdict is not None and verdict.outcome == "hold"
     rendered, mention_ids = await _render(conn, settings, draft.text)
     post = await posts.insert_post(
         conn, account_id=author.id, source_text=draft.text.strip(), content_html=rendered.html,
         spoiler_text=draft.spoiler_text.strip(), visibility=draft.visibility, voice=voice,
         organisation_id=author.organisation_id if voice == "official" else None, language=language,
-        in_reply_to_id=draft.in_reply_to_id, tags=rendered.tags, mention_ids=mention_ids, now=now)
+        in_reply_to_id=draft.in_reply_to_id, tags=rendered.tags, mention_ids=mention_ids, now=now,
+        state="held" if held else "published",
+        policy_findings=policy.findings_to_json(verdict.findings) if verdict and verdict.findings else None)
     await media.attach_to_post(conn, author.id, post.id, list(draft.media_ids))
+    if verdict is not None:
+        await audit.record(conn, actor_id=author.id, action="policy.held" if held else "policy.checked",
+                           subject_type="post", subject_id=post.id,
+                           detail={**verdict.to_json(), "confirmed": draft.confirm_policy}, now=now)
+    if not held:
+        await _announce(conn, post, author, mention_ids, now)
+    return post
+
+
+async def _announce(conn: asyncpg.Connection, post: Post, author: Account, mention_ids: list[int],
+                    now: datetime) -> None:
+    """What publication sets going: notifications, the outbox event, the organisation's boost."""
     for mentioned_id in mention_ids:
         await notifications.insert_notification(conn, account_id=mentioned_id, type="mention",
                                                 from_account_id=author.id, post_id=post.id, now=now)
     await events.record_event(conn, "post.created", post.id, author.id, now)
     await _organisation_boost(conn, post, author, now)
-    return post
+
+
+def may_review(reviewer: Account, author: Account) -> bool:
+    """Four eyes: a reviewer or organisation admin of the author's organisation (or an instance admin), never the
+    author."""
+    if reviewer.id == author.id:
+        return False
+    if reviewer.is_admin:
+        return True
+    return reviewer.organisation_id is not None and reviewer.organisation_id == author.organisation_id \
+        and reviewer.org_role in ("reviewer", "org_admin")
+
+
+async def _held(conn: asyncpg.Connection, reviewer: Account, post_id: int) -> tuple[Post, Account]:
+    post = await posts.get_post(conn, post_id)
+    author = await accounts.get_account(conn, post.account_id) if post else None
+    if post is None or author is None or post.state != "held":
+        raise NotFound("There is no held post with that id.")
+    if not may_review(reviewer, author):
+        raise Forbidden("Only a reviewer of the author's organisation, not the author, may decide on this post.")
+    return post, author
+
+
+async def approve_held(conn: asyncpg.Connection, reviewer: Account, post_id: int, now: datetime) -> Post:
+    """Publish a held post now: it federates at this moment."""
+    post, author = await _held(conn, reviewer, post_id)
+    published = await posts.update_state(conn, post.id, "published", note=None)
+    assert published is not None
+    await audit.record(conn, actor_id=reviewer.id, action="review.approved", subject_type="post", subject_id=post.id,
+                       detail={"author": author.username}, now=now)
+    await _announce(conn, published, author, await posts.list_mentioned_account_ids(conn, post.id), now)
+    return published
+
+
+async def reject_held(conn: asyncpg.Connection, reviewer: Account, post_id: int, reason: str, now: datetime, *,
+                      changes_requested: bool = False) -> Post:
+    """Keep a held post private with the reviewer's reason (or a request for changes)."""
+    if not reason.strip():
+        raise Invalid("Give a reason, so that the author knows what to change.")
+    post, author = await _held(conn, reviewer, post_id)
+    rejected = await posts.update_state(conn, post.id, "rejected", note=reason.strip()[:1000])
+    assert rejected is not None
+    await audit.record(conn, actor_id=reviewer.id,
+                       action="review.changes_requested" if changes_requested else "review.rejected",
+                       subject_type="post", subject_id=post.id, detail={"author": author.username,
+                                                                         "reason": reason.strip()[:1000]}, now=now)
+    return rejected
 
 
 async def _organisation_boost(conn: asyncpg.Connection, post: Post, author: Account, now: datetime) -> None:
@@ -130,16 +272,32 @@ async def _own_post(conn: asyncpg.Connection, author: Account, post_id: int) -> 
 
 
 async def edit_post(conn: asyncpg.Connection, settings: Settings, author: Account, post_id: int, *, body: str,
-                    spoiler_text: str, now: datetime) -> Post:
+                    spoiler_text: str, now: datetime, confirm_policy: bool = False) -> Post:
     """Change the words of a post; its voice and visibility stay as published."""
     post = await _own_post(conn, author, post_id)
     check_text(settings, body, spoiler_text)
+    # An edit runs the organisation's checks again, on the words as they will be.
+    draft = Draft(text=body, spoiler_text=spoiler_text, visibility=post.visibility, voice=post.voice,
+                  in_reply_to_id=post.in_reply_to_id, language=post.language, confirm_policy=confirm_policy)
+    verdict = await _policy_verdict(conn, author, draft, post.voice, post.language, now)
+    if verdict is not None and verdict.outcome == "block":
+        raise PolicyBlocked(verdict)
+    if verdict is not None and verdict.requires_confirmation and not confirm_policy:
+        raise PolicyNeedsConfirmation(verdict)
+    if verdict is not None and verdict.outcome == "hold" and post.state == "published":
+        raise Invalid("This change would need a reviewer's approval. Delete the post and write it again, so that "
+                      "a reviewer can approve the new version.")
+    if verdict is not None:
+        await audit.record(conn, actor_id=author.id, action="policy.checked_edit", subject_type="post",
+                           subject_id=post.id, detail={**verdict.to_json(), "confirmed": confirm_policy}, now=now)
     rendered, mention_ids = await _render(conn, settings, body)
     if body.strip() == post.source_text and spoiler_text.strip() == post.spoiler_text:
         return post
     updated = await posts.update_post_content(conn, post, source_text=body.strip(), content_html=rendered.html,
                                               spoiler_text=spoiler_text.strip(), tags=rendered.tags,
                                               mention_ids=mention_ids, now=now)
+    if updated.state != "published":
+        return updated  # a held post is not out yet: nothing to tell anyone
     # Mastodon tells those who boosted a post that it changed under their name.
     for booster in await timelines.list_reblogged_by(conn, post.id, limit=1000):
         await notifications.insert_notification(conn, account_id=booster.id, type="update",

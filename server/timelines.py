@@ -22,11 +22,10 @@ MAX_LIMIT = 40
 DEFAULT_LIMIT = 20
 
 # $1 is always the viewer's account id, or NULL for someone not signed in.
-_VISIBLE = """(p.visibility IN ('public', 'unlisted')
-  OR p.account_id = $1
+_VISIBLE = """(p.account_id = $1 OR (p.state = 'published' AND (p.visibility IN ('public', 'unlisted')
   OR (p.visibility = 'private' AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1
       AND f.followed_id = p.account_id AND f.state = 'accepted'))
-  OR EXISTS (SELECT 1 FROM post_mentions m WHERE m.post_id = p.id AND m.account_id = $1))"""
+  OR EXISTS (SELECT 1 FROM post_mentions m WHERE m.post_id = p.id AND m.account_id = $1))))"""
 
 
 @dataclass(frozen=True)
@@ -198,7 +197,8 @@ async def hydrate(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_id: 
     orgs = await organisations.list_organisations_by_ids(conn, [o for o in org_ids if o is not None])
     counts = {r["id"]: r for r in await conn.fetch(
         """SELECT p.id,
-             (SELECT count(*) FROM posts r WHERE r.in_reply_to_id = p.id AND r.deleted_at IS NULL) AS replies,
+             (SELECT count(*) FROM posts r WHERE r.in_reply_to_id = p.id AND r.deleted_at IS NULL
+                AND r.state = 'published') AS replies,
              (SELECT count(*) FROM posts b WHERE b.reblog_of_id = p.id AND b.deleted_at IS NULL) AS reblogs,
              (SELECT count(*) FROM favourites f WHERE f.post_id = p.id) AS favourites,
              EXISTS (SELECT 1 FROM favourites f WHERE f.post_id = p.id AND f.account_id = $2) AS favourited,
@@ -247,7 +247,7 @@ async def account_stats(conn: asyncpg.Connection, account_ids: Sequence[int]) ->
              (SELECT count(*) FROM follows f WHERE f.followed_id = a.id AND f.state = 'accepted') AS followers,
              (SELECT count(*) FROM follows f WHERE f.follower_id = a.id AND f.state = 'accepted') AS following,
              (SELECT count(*) FROM posts p WHERE p.account_id = a.id AND p.deleted_at IS NULL
-                AND p.visibility IN ('public', 'unlisted')) AS statuses,
+                AND p.state = 'published' AND p.visibility IN ('public', 'unlisted')) AS statuses,
              (SELECT max(p.created_at) FROM posts p WHERE p.account_id = a.id AND p.deleted_at IS NULL) AS last_status_at
            FROM accounts a WHERE a.id = ANY($1::bigint[])""", list(account_ids))
     return {r["id"]: AccountStats(r["followers"], r["following"], r["statuses"], r["last_status_at"]) for r in rows}

@@ -8,13 +8,14 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from web.pages import admin, auth, badges, oauth, posts, profiles, timelines
+from web.pages import admin, auth, badges, oauth, posts, profiles, review, timelines
 
 
 def routes() -> list[BaseRoute]:
     return [
         Mount("/static", app=StaticFiles(packages=[("web", "static")]), name="static"),
         *auth.ROUTES,
+        *review.ROUTES,
         *oauth.ROUTES,
         *timelines.ROUTES,
         *posts.ROUTES,

@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from federation import resolver
 from server import idempotency, posts, publishing, timelines
+from server.i18n import translations
 from server.api.entities import attachment_json, iso, render_account, render_accounts, render_status_ids
 from server.api.http import ApiCall, ApiError, api, json_response, not_found
 from server.db.pool import connection, transaction
@@ -62,21 +63,38 @@ async def create(call: ApiCall) -> Response:
     draft = Draft(text=params.str("status") or "", spoiler_text=params.str("spoiler_text") or "",
                   visibility=params.str("visibility") or "public", voice=params.str("voice") or None,
                   in_reply_to_id=params.id("in_reply_to_id"), language=params.str("language") or None,
-                  media_ids=_media_ids(call))
+                  media_ids=_media_ids(call), confirm_policy=params.bool("confirm_policy"))
     await resolver.resolve_mentions(call.request.app.state.federation, draft.text)
     now = call.deps.now()
-    async with transaction(call.deps.pool) as conn:
-        if key:
-            await idempotency.lock_key(conn, author.id, key)
-            earlier = await idempotency.get_post_id(conn, author.id, key, now)
-            if earlier is not None:
-                post_id = earlier
+    try:
+        async with transaction(call.deps.pool) as conn:
+            if key:
+                await idempotency.lock_key(conn, author.id, key)
+                earlier = await idempotency.get_post_id(conn, author.id, key, now)
+                if earlier is not None:
+                    post_id = earlier
+                else:
+                    post_id = (await publishing.create_post(conn, call.deps.settings, author, draft, now)).id
+                    await idempotency.insert_key(conn, author.id, key, post_id, now)
             else:
                 post_id = (await publishing.create_post(conn, call.deps.settings, author, draft, now)).id
-                await idempotency.insert_key(conn, author.id, key, post_id, now)
-        else:
-            post_id = (await publishing.create_post(conn, call.deps.settings, author, draft, now)).id
+            post = await posts.get_post(conn, post_id)
+    except publishing.PolicyStopped as stopped:
+        async with transaction(call.deps.pool) as conn:
+            await publishing.record_policy_refusal(conn, author, stopped, now)
+        return _policy_answer(call, stopped.translated(translations(call.lang).gettext), stopped.verdict.to_json())
+    if post is not None and post.state == "held":
+        gettext = translations(call.lang).gettext
+        return _policy_answer(call, gettext("Held for review: your post is saved and will be published when a "
+                                            "reviewer of your organisation approves it."),
+                              {"outcome": "hold", "status_id": str(post.id), "findings": post.policy_findings or []})
     return json_response(await _render_one(call, post_id))
+
+
+def _policy_answer(call: ApiCall, message: str, policy: dict[str, Any]) -> Response:
+    """Posts the organisation's checks stopped: 422, so that apps show the reason and never show it as published
+    (docs/client-api.md)."""
+    return json_response({"error": message, "policy": policy}, status=422)
 
 
 @api(scope="read:statuses", auth="optional")

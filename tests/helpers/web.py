@@ -36,7 +36,7 @@ class WebClient:
     def login(self, username: str, password: str) -> httpx.Response:
         return self.post("/login", {"username": username, "password": password, "next": "/"})
 
-    def compose(self, text: str, **fields: str) -> httpx.Response:
+    def compose(self, text: str = "", **fields: str) -> httpx.Response:
         return self.post("/compose", {"text": text, "visibility": "public", **fields})
 
     def close(self) -> None:

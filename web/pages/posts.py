@@ -69,9 +69,17 @@ async def compose_submit(ctx: PageContext) -> Response:
         await resolver.resolve_mentions(ctx.request.app.state.federation, str(values["text"]))
         draft = Draft(text=str(values["text"]), spoiler_text=str(values["spoiler_text"]),
                       visibility=str(values["visibility"]), voice=str(values["voice"]) or None,
-                      in_reply_to_id=reply_to.post.id if reply_to else None)
+                      in_reply_to_id=reply_to.post.id if reply_to else None,
+                      confirm_policy=form.get("confirm_policy") == "yes")
         async with transaction(ctx.deps.pool) as conn:
             post = await publishing.create_post(conn, ctx.deps.settings, ctx.viewer, draft, ctx.now)
+    except publishing.PolicyStopped as stopped:
+        async with transaction(ctx.deps.pool) as conn:
+            await publishing.record_policy_refusal(conn, ctx.viewer, stopped, ctx.now)
+        # Without JavaScript the page itself is the confirmation step: the findings, and a box to tick.
+        return render(ctx, "compose.html", status=stopped.http_status, composer=values, reply_to=None,
+                      error=stopped.translated(ctx.gettext),
+                      confirm=isinstance(stopped, publishing.PolicyNeedsConfirmation))
     except DomainError as error:
         return render(ctx, "compose.html", status=error.http_status, composer=values, reply_to=None,
                       error=error.translated(ctx.gettext))

@@ -1,0 +1,127 @@
+"""An organisation's checks before a post leaves the node: block, warn and confirm, hold and review, audit."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests import factories
+from tests.helpers.database import fetch, scalar
+from tests.helpers.nodes import Node
+from tests.helpers.web import WebClient
+
+VALID_BSN = "111222333"  # passes the elfproef
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ede(node: Node) -> None:
+    factories.organisation(node)
+    factories.person(node, "anna", org="gemeente-ede")
+    factories.person(node, "rita", org="gemeente-ede", role="reviewer")
+    factories.person(node, "bert")
+    for check, action, options in (
+            ("personal-data.bsn", "block", []),
+            ("deliberation", "warn", ["topics=" + json.dumps([{"terms": ["parkeerbeleid"]}])]),
+            ("four-eyes", "hold", [])):
+        result = node.cli("policy", "set", "gemeente-ede", check, "--action", action,
+                          *[arg for option in options for arg in ("--option", option)])
+        assert result.code == 0, result.err
+
+
+@pytest.fixture()
+def anna(node: Node) -> Iterator[httpx.Client]:
+    token = node.cli("token", "create", "--username", "anna", "--scopes", "read write").out.strip()
+    with httpx.Client(base_url=node.url, headers={"Authorization": f"Bearer {token}"}) as client:
+        yield client
+
+
+def count_posts(node: Node) -> int:
+    return int(scalar(node.database_url, "SELECT count(*) FROM posts"))
+
+
+def test_a_bsn_is_blocked_with_the_reason_and_nothing_is_stored(node: Node, anna: httpx.Client) -> None:
+    before = count_posts(node)
+    response = anna.post("/api/v1/statuses", json={"status": f"Klant met BSN {VALID_BSN} belde", "voice": "personal"})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["policy"]["outcome"] == "block" and body["error"].startswith("Niet gepubliceerd:")  # anna: Dutch
+    assert VALID_BSN not in body["error"]  # the number is not echoed back
+    assert count_posts(node) == before
+    assert scalar(node.database_url, "SELECT count(*) FROM audit_log WHERE action = 'policy.block'") >= 1
+    not_a_bsn = anna.post("/api/v1/statuses", json={"status": "Bel ons op nummer 123456788", "voice": "personal"})
+    assert not_a_bsn.status_code == 200
+
+
+def test_a_warning_needs_confirmation(node: Node, anna: httpx.Client) -> None:
+    first = anna.post("/api/v1/statuses", json={"status": "Over het parkeerbeleid straks meer", "voice": "personal"})
+    assert first.status_code == 422 and first.json()["policy"]["requires_confirmation"] is True
+    confirmed = anna.post("/api/v1/statuses", json={"status": "Over het parkeerbeleid straks meer",
+                                                    "voice": "personal", "confirm_policy": True})
+    assert confirmed.status_code == 200
+    entry = fetch(node.database_url, "SELECT detail FROM audit_log WHERE action = 'policy.checked' "
+                  "AND subject_id = $1", confirmed.json()["id"])
+    assert entry and json.loads(entry[0]["detail"])["confirmed"] is True
+
+
+def test_official_posts_wait_for_a_second_pair_of_eyes(node: Node, anna: httpx.Client) -> None:
+    held = anna.post("/api/v1/statuses", json={"status": "De markt verhuist naar het Museumplein", "voice": "official"})
+    assert held.status_code == 422 and held.json()["policy"]["outcome"] == "hold"
+    post_id = held.json()["policy"]["status_id"]
+    assert scalar(node.database_url, "SELECT state FROM posts WHERE id = $1", int(post_id)) == "held"
+    assert httpx.get(f"{node.url}/api/v1/statuses/{post_id}").status_code == 404  # not public
+    assert scalar(node.database_url, "SELECT count(*) FROM outbox_events WHERE subject_id = $1",
+                  int(post_id)) == 0  # not federated
+    assert anna.get(f"/api/v1/statuses/{post_id}").status_code == 200  # the author sees it
+
+    own = WebClient(node.url, language="en")
+    own.login("anna", factories.PASSWORD)
+    assert own.get("/review").status_code == 403  # an official is no reviewer
+    reviewer = WebClient(node.url, language="en")
+    reviewer.login("rita", factories.PASSWORD)
+    queue = reviewer.get("/review")
+    assert queue.status_code == 200, queue.text[-3000:]
+    assert "De markt verhuist" in queue.text and "Goedkeuren en publiceren" in queue.text, queue.text[-3000:]
+    assert reviewer.post(f"/review/{post_id}/approve").status_code == 303
+    assert scalar(node.database_url, "SELECT state FROM posts WHERE id = $1", int(post_id)) == "published"
+    assert scalar(node.database_url, "SELECT count(*) FROM outbox_events WHERE subject_id = $1 "
+                  "AND kind = 'post.created'", int(post_id)) == 1
+    assert httpx.get(f"{node.url}/api/v1/statuses/{post_id}").status_code == 200
+    actions = [r["action"] for r in fetch(node.database_url, "SELECT action FROM audit_log WHERE subject_id = $1 "
+                                          "ORDER BY id", post_id)]
+    assert actions == ["policy.held", "review.approved"]
+
+
+def test_reviewer_rejects_with_a_reason_and_authors_cannot_review_themselves(node: Node, anna: httpx.Client) -> None:
+    post_id = anna.post("/api/v1/statuses", json={"status": "Ongelukkig geformuleerd", "voice": "official"}
+                        ).json()["policy"]["status_id"]
+    reviewer = WebClient(node.url, language="en")
+    reviewer.login("rita", factories.PASSWORD)
+    assert reviewer.post(f"/review/{post_id}/reject", {"reason": ""}).status_code == 422
+    assert reviewer.post(f"/review/{post_id}/changes", {"reason": "Graag zakelijker"}).status_code == 303
+    assert fetch(node.database_url, "SELECT state, review_note FROM posts WHERE id = $1", int(post_id)) == [
+        {"state": "rejected", "review_note": "Graag zakelijker"}]
+    author = WebClient(node.url, language="en")
+    author.login("anna", factories.PASSWORD)
+    page = author.get(f"/@anna/{post_id}").text
+    assert "niet goedgekeurd" in page and "Graag zakelijker" in page  # anna reads Dutch
+    assert httpx.get(f"{node.url}/api/v1/statuses/{post_id}").status_code == 404
+
+
+def test_the_web_composer_asks_for_confirmation_without_javascript(node: Node) -> None:
+    author = WebClient(node.url, language="en")
+    author.login("anna", factories.PASSWORD)
+    text = "Mijn mening over het parkeerbeleid"
+    asked = author.compose(text, voice="personal")
+    assert asked.status_code == 422 and 'name="confirm_policy"' in asked.text
+    assert author.compose(text, voice="personal", confirm_policy="yes").status_code == 303
+
+
+def test_checks_are_off_for_other_organisations_and_bad_settings_are_refused(node: Node) -> None:
+    bert = WebClient(node.url)
+    bert.login("bert", factories.PASSWORD)
+    assert bert.compose(f"Mijn BSN is {VALID_BSN}", voice="personal").status_code == 303  # no organisation
+    refused = node.cli("policy", "set", "gemeente-ede", "bestaat-niet", "--action", "warn")
+    assert refused.code == 1 and "unknown check" in refused.err
