@@ -76,7 +76,7 @@ async def status(request: Request) -> Response:
         post = await posts.get_post(conn, int(raw))
         # Only public and unlisted posts are served to anyone who asks; others travel by delivery alone.
         if post is None or post.account_id != account.id or post.reblog_of_id is not None \
-                or post.visibility not in ("public", "unlisted"):
+                or post.visibility not in ("public", "unlisted") or post.state != "published":
             return not_found()
         return ap_response(await objects.note_json(conn, deps.settings, post, account))
 
