@@ -50,3 +50,23 @@ async def list_entries(conn: asyncpg.Connection, *, subject_type: str | None = N
         subject_type, None if subject_id is None else str(subject_id), actor_id, action_prefix, before_id,
         max(1, min(limit, 1000)))
     return [Entry(**dict(r)) for r in rows]
+
+
+async def list_for_organisation(conn: asyncpg.Connection, organisation_id: int, *, action_prefix: str | None = None,
+                                since: datetime | None = None, until: datetime | None = None,
+                                limit: int = 1000) -> list[Entry]:
+    """What concerns one organisation (its settings, its badges, its members' posts and accounts), newest first."""
+    rows = await conn.fetch(
+        f"""SELECT {_COLUMNS} FROM audit_log l
+            WHERE (($2::text IS NULL OR starts_with(l.action, $2))
+              AND ($3::timestamptz IS NULL OR l.at >= $3) AND ($4::timestamptz IS NULL OR l.at < $4))
+              AND ((l.subject_type = 'organisation' AND l.subject_id = ($1::bigint)::text)
+                OR (l.subject_type = 'post' AND EXISTS (SELECT 1 FROM posts p JOIN accounts a ON a.id = p.account_id
+                      WHERE p.id::text = l.subject_id AND a.organisation_id = $1::bigint))
+                OR (l.subject_type = 'account' AND EXISTS (SELECT 1 FROM accounts a
+                      WHERE a.id::text = l.subject_id AND a.organisation_id = $1::bigint))
+                OR (l.subject_type = 'badge' AND EXISTS (SELECT 1 FROM badges b
+                      WHERE b.id::text = l.subject_id AND b.organisation_id = $1::bigint)))
+            ORDER BY l.id DESC LIMIT $5""",
+        organisation_id, action_prefix or None, since, until, max(1, min(limit, 10_000)))
+    return [Entry(**dict(r)) for r in rows]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from web.pages import admin, auth, badges, oauth, posts, profiles, review, timelines
+from web.pages import admin, audit, auth, badges, oauth, posts, profiles, review, timelines
 
 
 def routes() -> list[BaseRoute]:
@@ -16,6 +16,7 @@ def routes() -> list[BaseRoute]:
         Mount("/static", app=StaticFiles(packages=[("web", "static")]), name="static"),
         *auth.ROUTES,
         *review.ROUTES,
+        *audit.ROUTES,
         *oauth.ROUTES,
         *timelines.ROUTES,
         *posts.ROUTES,

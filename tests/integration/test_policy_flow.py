@@ -125,3 +125,22 @@ def test_checks_are_off_for_other_organisations_and_bad_settings_are_refused(nod
     assert bert.compose(f"Mijn BSN is {VALID_BSN}", voice="personal").status_code == 303  # no organisation
     refused = node.cli("policy", "set", "gemeente-ede", "bestaat-niet", "--action", "warn")
     assert refused.code == 1 and "unknown check" in refused.err
+
+
+def test_organisation_admins_read_filter_and_export_the_audit_log(node: Node, anna: httpx.Client) -> None:
+    anna.post("/api/v1/statuses", json={"status": "Weer een officieel bericht", "voice": "official"})
+    factories.person(node, "kees", org="gemeente-ede", role="org-admin")
+    admin = WebClient(node.url, language="en")
+    admin.login("kees", factories.PASSWORD)
+    page = admin.get("/orgs/gemeente-ede/audit", params={"action": "policy."})
+    assert page.status_code == 200 and "policy.held" in page.text and "policy.setting" in page.text
+    exported = admin.get("/orgs/gemeente-ede/audit", params={"format": "json", "action": "policy.held"}).json()
+    assert exported and {e["action"] for e in exported} == {"policy.held"} and exported[0]["actor"] == "anna"
+    assert exported[0]["detail"]["outcome"] == "hold"
+    table = admin.get("/orgs/gemeente-ede/audit", params={"format": "csv"})
+    assert table.headers["content-type"].startswith("text/csv")
+    assert table.text.splitlines()[0] == "id,at,actor,action,subject_type,subject_id,detail"
+    assert admin.get("/orgs/gemeente-ede/audit", params={"from": "gisteren"}).status_code == 422
+    reviewer = WebClient(node.url)
+    reviewer.login("rita", factories.PASSWORD)
+    assert reviewer.get("/orgs/gemeente-ede/audit").status_code == 403
