@@ -123,6 +123,13 @@ async def _policy_verdict(conn: asyncpg.Connection, author: Account, draft: Draf
     return policy.evaluate(draft_for_checks, checks)
 
 
+async def preview_policy(conn: asyncpg.Connection, author: Account, draft: Draft,
+                         now: datetime) -> policy.Verdict | None:
+    """What the organisation's checks would say of this draft, stored nowhere: for the composer, as one types."""
+    voice = choose_voice(author, draft.voice)
+    return await _policy_verdict(conn, author, draft, voice, draft.language or author.language, now)
+
+
 async def record_policy_refusal(conn: asyncpg.Connection, author: Account, stopped: PolicyStopped,
                                 now: datetime) -> None:
     """The audit entry of a refused post; the edges call it in a transaction of its own, since the refusal rolls

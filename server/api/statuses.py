@@ -196,7 +196,22 @@ async def reblogged_by(call: ApiCall) -> Response:
     return await _who(call, favourites=False)
 
 
+@api(scope="write:statuses")
+async def policy_preview(call: ApiCall) -> Response:
+    """Our extension: the organisation's findings for a draft before it is sent (nothing is stored)."""
+    author = call.need_account()
+    draft = Draft(text=call.params.str("status") or "", spoiler_text=call.params.str("spoiler_text") or "",
+                  visibility=call.params.str("visibility") or "public", voice=call.params.str("voice") or None,
+                  in_reply_to_id=call.params.id("in_reply_to_id"), language=call.params.str("language") or None,
+                  media_ids=_media_ids(call))
+    async with connection(call.deps.pool) as conn:
+        verdict = await publishing.preview_policy(conn, author, draft, call.deps.now())
+    return json_response(verdict.to_json() if verdict else {"outcome": "pass", "requires_confirmation": False,
+                                                           "findings": []})
+
+
 ROUTES = [
+    Route("/api/v1/ambtenaar/policy/preview", policy_preview, methods=["POST"]),
     Route("/api/v1/statuses", create, methods=["POST"]),
     Route("/api/v1/statuses/{id}", show, methods=["GET"]),
     Route("/api/v1/statuses/{id}", delete, methods=["DELETE"]),

@@ -144,3 +144,14 @@ def test_organisation_admins_read_filter_and_export_the_audit_log(node: Node, an
     reviewer = WebClient(node.url)
     reviewer.login("rita", factories.PASSWORD)
     assert reviewer.get("/orgs/gemeente-ede/audit").status_code == 403
+
+
+def test_preview_shows_findings_before_sending_and_stores_nothing(node: Node, anna: httpx.Client) -> None:
+    before = count_posts(node)
+    preview = anna.post("/api/v1/ambtenaar/policy/preview", json={"status": f"BSN {VALID_BSN}", "voice": "personal"})
+    assert preview.status_code == 200 and preview.json()["outcome"] == "block"
+    page = WebClient(node.url, language="en")
+    page.login("anna", factories.PASSWORD)
+    inline = page.post("/compose/preview", {"text": "Over het parkeerbeleid", "voice": "personal"}).json()
+    assert inline["outcome"] == "warn" and inline["findings"][0]["action"] == "warn"
+    assert count_posts(node) == before

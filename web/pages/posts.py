@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from federation import resolver
@@ -17,7 +17,7 @@ from server import accounts, posts, publishing, timelines
 from server.db.pool import connection, transaction
 from server.errors import DomainError, NotFound
 from server.publishing import Draft
-from web.context import PageContext, read_form, redirect, render, safe_next
+from web.context import PageContext, finish, read_form, redirect, render, safe_next
 from web.handlers import page, path_int
 
 VISIBILITY_CHOICES = ("public", "unlisted", "private", "direct")
@@ -161,6 +161,23 @@ def _reaction(action: str) -> Callable[[Request], Awaitable[Response]]:
     return handler
 
 
+@page(signed_in=True)
+async def compose_preview(ctx: PageContext) -> Response:
+    """The composer's script asks this as one types: the findings in the visitor's language, nothing stored."""
+    assert ctx.viewer is not None
+    form = await read_form(ctx)
+    draft = Draft(text=str(form.get("text", "")), spoiler_text=str(form.get("spoiler_text", "")),
+                  visibility=str(form.get("visibility", "public")), voice=str(form.get("voice", "")) or None)
+    try:
+        async with connection(ctx.deps.pool) as conn:
+            verdict = await publishing.preview_policy(conn, ctx.viewer, draft, ctx.now)
+    except DomainError as error:
+        return finish(JSONResponse({"error": error.translated(ctx.gettext)}, status_code=error.http_status), ctx)
+    findings = [{"action": f.action, "message": f.message_nl if ctx.lang == "nl" else f.message_en}
+                for f in (verdict.findings if verdict else ())]
+    return finish(JSONResponse({"outcome": verdict.outcome if verdict else "pass", "findings": findings}), ctx)
+
+
 @page()
 async def any_post_page(ctx: PageContext) -> Response:
     """A post by its id alone: remote posts live here; local ones move to their canonical address."""
@@ -188,6 +205,7 @@ ROUTES = [
                            ("unboost", "unboost"))],
     Route("/compose", compose_form, methods=["GET"]),
     Route("/compose", compose_submit, methods=["POST"]),
+    Route("/compose/preview", compose_preview, methods=["POST"]),
     Route("/@{username}/{post_id}", post_page, methods=["GET"]),
     Route("/@{username}/{post_id}/edit", edit_form, methods=["GET"]),
     Route("/@{username}/{post_id}/edit", edit_submit, methods=["POST"]),

@@ -18,4 +18,31 @@ document.addEventListener("DOMContentLoaded", () => {
     if (spoiler) spoiler.addEventListener("input", update);
     update();
   }
+
+
+  // The organisation's checks, shown inline while typing (the server checks again on publish; without
+  // JavaScript the composer page itself shows the findings after submitting).
+  for (const form of document.querySelectorAll("form.composer[action='/compose']")) {
+    const box = document.createElement("div");
+    box.className = "policy-preview";
+    box.setAttribute("aria-live", "polite");
+    form.querySelector("textarea[name=text]").closest("p").after(box);
+    let timer = null;
+    const check = async () => {
+      const data = new FormData(form);
+      try {
+        const answer = await fetch("/compose/preview", {method: "POST", body: new URLSearchParams(data),
+                                                         credentials: "same-origin"});
+        if (!answer.ok) return;
+        const result = await answer.json();
+        box.replaceChildren(...result.findings.map((finding) => {
+          const line = document.createElement("p");
+          line.className = "finding finding-" + finding.action;
+          line.textContent = finding.message;
+          return line;
+        }));
+      } catch (error) { /* offline or refused: the server checks on publish anyway */ }
+    };
+    form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(check, 400); });
+  }
 });
