@@ -443,9 +443,11 @@ def test_website_snippet_and_feed_list_valid_badges_with_rel_me(node: Node) -> N
     vera = next(o for o in feed["officials"] if o["handle"] == f"@vera@{node.domain}")
     assert vera["function"] == "Woordvoerder" and vera["badge"].startswith(f"{node.url}/badges/")
     assert httpx.get(f"{node.url}/orgs/bestaat-niet/officials.json").status_code == 404
-    issue(node, "web2", function="Webredacteur")
-    assert node.cli("badge", "revoke", "--username", "web2", "--reason", "Weg", "--by", "kees").code == 0
-    assert "web2" not in httpx.get(f"{node.url}/orgs/gemeente-ede/officials.html").text
+    factories.person(node, "snippet", org="gemeente-ede")
+    issue(node, "snippet", function="Webredacteur")
+    assert "@snippet" in httpx.get(f"{node.url}/orgs/gemeente-ede/officials.html").text
+    assert node.cli("badge", "revoke", "--username", "snippet", "--reason", "Weg", "--by", "kees").code == 0
+    assert "@snippet" not in httpx.get(f"{node.url}/orgs/gemeente-ede/officials.html").text
 
 
 def test_org_update_sets_wording_and_automatic_boosts(node: Node) -> None:
