@@ -19,7 +19,7 @@ import asyncpg
 
 import moderation.policy as policy
 from server import (accounts, audit, badges, invites, oauth, org_verification, organisations, passwords,
-                    policy_settings, scopes, trust, voice)
+                    policy_settings, posts, publishing, scopes, trust, voice)
 from server.config import SPECS, Settings, SettingsError, add_setting_flags, load_settings, trusted_proxy_list
 from server.db.migrate import migrate
 from server.db.pgembed import EmbeddedDatabaseError, EmbeddedPostgres
@@ -127,16 +127,27 @@ def build_parser() -> Parser:
 
     policy_cmd = commands.add_parser("policy", help="an organisation's checks before a post is published").add_subparsers(
         dest="action", required=True, metavar="ACTION", parser_class=Parser)
-    policy_set = command("set", "switch a check on (warn, hold, block) or off, with its options", policy_cmd)
-    policy_set.add_argument("slug", help="the organisation's slug")
-    policy_set.add_argument("check", help="the check's id (see `ambtenaar policy list SLUG`)")
+    policy_set = command("set", "switch a check on (warn, hold, block) or off, with its parameters", policy_cmd)
+    policy_set.add_argument("--org", required=True, help="the organisation's slug")
+    policy_set.add_argument("--check", required=True, help="the check's id (see `ambtenaar policy list --org SLUG`)")
     # dest differs from "action", which names the subcommand itself.
     policy_set.add_argument("--action", dest="policy_action", required=True, choices=policy_settings.ACTIONS)
-    policy_set.add_argument("--option", action="append", default=[], metavar="NAME=JSON",
-                            help='an option as NAME=VALUE, the value JSON or plain text, e.g. topics=\'["parkeren"]\'')
+    policy_set.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                            help='a parameter, the value JSON or plain text, e.g. topics=\'[{"terms": ["parkeren"]}]\'')
     policy_list = command("list", "the checks there are, and which the organisation has switched on", policy_cmd)
-    policy_list.add_argument("slug", help="the organisation's slug")
+    policy_list.add_argument("--org", required=True, help="the organisation's slug")
     policy_list.add_argument("--json", action="store_true")
+
+    review_cmd = commands.add_parser("review", help="posts held by the policy checks").add_subparsers(
+        dest="action", required=True, metavar="ACTION", parser_class=Parser)
+    review_list = command("list", "held posts of an organisation, oldest first", review_cmd)
+    review_list.add_argument("--org", required=True, help="the organisation's slug")
+    review_list.add_argument("--json", action="store_true")
+    for decision in ("approve", "reject"):
+        review_decide = command(decision, f"{decision} a held post as a reviewer of its organisation", review_cmd)
+        review_decide.add_argument("post_id", metavar="POST_ID")
+        review_decide.add_argument("--by", required=True, help="the reviewer's username")
+        review_decide.add_argument("--reason", default="", help="why (required to reject)")
 
     trust_cmd = commands.add_parser("trust", help="government nodes whose badges this node trusts").add_subparsers(
         dest="action", required=True, metavar="ACTION", parser_class=Parser)
@@ -399,7 +410,7 @@ async def cmd_token_list(conn: asyncpg.Connection, settings: Settings, args: arg
 def _option(text: str) -> tuple[str, Any]:
     name, sep, raw = text.partition("=")
     if not sep or not name.strip():
-        raise CliError(f"--option must look like NAME=VALUE, not {text!r}")
+        raise CliError(f"--param must look like KEY=VALUE, not {text!r}")
     try:
         return name.strip(), json.loads(raw)
     except ValueError:
@@ -407,8 +418,8 @@ def _option(text: str) -> tuple[str, Any]:
 
 
 async def cmd_policy_set(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
-    org = await _organisation(conn, args.slug)
-    options = dict(_option(o) for o in args.option)
+    org = await _organisation(conn, args.org)
+    options = dict(_option(o) for o in args.param)
     current = {r.check_id: policy.CheckSetting(r.action, r.options)
                for r in await policy_settings.list_settings(conn, org.id)}
     current[args.check] = policy.CheckSetting(args.policy_action, options)
@@ -423,7 +434,7 @@ async def cmd_policy_set(conn: asyncpg.Connection, settings: Settings, args: arg
 
 
 async def cmd_policy_list(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
-    org = await _organisation(conn, args.slug)
+    org = await _organisation(conn, args.org)
     chosen = {r.check_id: r for r in await policy_settings.list_settings(conn, org.id)}
     rows = [{"check": c.id, "rule": c.rule_id, "actions": sorted(c.actions),
              "action": chosen[c.id].action if c.id in chosen else "off",
@@ -431,6 +442,31 @@ async def cmd_policy_list(conn: asyncpg.Connection, settings: Settings, args: ar
     if args.json:
         return json.dumps(rows)
     return "\n".join(f"{r['check']}\t{r['action']}\t{json.dumps(r['options'])}" for r in rows)
+
+
+async def cmd_review_list(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    org = await _organisation(conn, args.org)
+    held = await posts.list_posts(conn, await posts.list_held(conn, org.id))
+    people = await accounts.list_accounts_by_ids(conn, list({p.account_id for p in held.values()}))
+    rows = [{"id": str(p.id), "author": people[p.account_id].username, "voice": p.voice,
+             "created_at": p.created_at.isoformat(), "text": p.source_text, "findings": p.policy_findings or []}
+            for p in sorted(held.values(), key=lambda p: p.id)]
+    if args.json:
+        return json.dumps(rows, ensure_ascii=False)
+    return "\n".join(f"{r['id']}\t@{r['author']}\t{r['voice']}\t{r['text'][:60]}" for r in rows)
+
+
+async def cmd_review_decide(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    reviewer = await accounts.get_account_by_username(conn, args.by)
+    if reviewer is None:
+        raise NotFound("There is no account with that name here.")
+    if not str(args.post_id).isdigit() or len(str(args.post_id)) > 19:
+        raise CliError("POST_ID must be the number `ambtenaar review list` shows")
+    if args.action == "approve":
+        await publishing.approve_held(conn, reviewer, int(args.post_id), utc_now())
+        return f"Published post {args.post_id}"
+    await publishing.reject_held(conn, reviewer, int(args.post_id), args.reason, utc_now())
+    return f"Rejected post {args.post_id}"
 
 
 async def cmd_trust_add(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
@@ -473,6 +509,9 @@ DATABASE_COMMANDS: dict[tuple[str, str | None], Callable[[asyncpg.Connection, Se
     ("admin", "create"): cmd_admin_create,
     ("policy", "set"): cmd_policy_set,
     ("policy", "list"): cmd_policy_list,
+    ("review", "list"): cmd_review_list,
+    ("review", "approve"): cmd_review_decide,
+    ("review", "reject"): cmd_review_decide,
     ("trust", "add"): cmd_trust_add,
     ("trust", "remove"): cmd_trust_remove,
     ("trust", "list"): cmd_trust_list,

@@ -26,8 +26,8 @@ def ede(node: Node) -> None:
             ("personal-data.bsn", "block", []),
             ("deliberation", "warn", ["topics=" + json.dumps([{"terms": ["parkeerbeleid"]}])]),
             ("four-eyes", "hold", [])):
-        result = node.cli("policy", "set", "gemeente-ede", check, "--action", action,
-                          *[arg for option in options for arg in ("--option", option)])
+        result = node.cli("policy", "set", "--org", "gemeente-ede", "--check", check, "--action", action,
+                          *[arg for option in options for arg in ("--param", option)])
         assert result.code == 0, result.err
 
 
@@ -123,7 +123,7 @@ def test_checks_are_off_for_other_organisations_and_bad_settings_are_refused(nod
     bert = WebClient(node.url)
     bert.login("bert", factories.PASSWORD)
     assert bert.compose(f"Mijn BSN is {VALID_BSN}", voice="personal").status_code == 303  # no organisation
-    refused = node.cli("policy", "set", "gemeente-ede", "bestaat-niet", "--action", "warn")
+    refused = node.cli("policy", "set", "--org", "gemeente-ede", "--check", "bestaat-niet", "--action", "warn")
     assert refused.code == 1 and "unknown check" in refused.err
 
 
@@ -155,3 +155,18 @@ def test_preview_shows_findings_before_sending_and_stores_nothing(node: Node, an
     inline = page.post("/compose/preview", {"text": "Over het parkeerbeleid", "voice": "personal"}).json()
     assert inline["outcome"] == "warn" and inline["findings"][0]["action"] == "warn"
     assert count_posts(node) == before
+
+
+
+def test_reviewers_decide_from_the_cli(node: Node, anna: httpx.Client) -> None:
+    post_id = anna.post("/api/v1/statuses", json={"status": "Via de opdrachtregel", "voice": "official"}
+                        ).json()["policy"]["status_id"]
+    listed = json.loads(node.cli("review", "list", "--org", "gemeente-ede", "--json").out)
+    assert post_id in [row["id"] for row in listed]
+    assert node.cli("review", "approve", post_id, "--by", "anna").code == 1  # not her own post
+    assert node.cli("review", "reject", post_id, "--by", "rita").code == 1  # a rejection needs a reason
+    assert node.cli("review", "approve", post_id, "--by", "rita").code == 0
+    assert scalar(node.database_url, "SELECT state FROM posts WHERE id = $1", int(post_id)) == "published"
+    assert node.cli("review", "approve", post_id, "--by", "rita").code == 1  # decided once
+    listed = node.cli("policy", "list", "--org", "gemeente-ede", "--json")
+    assert {r["check"]: r["action"] for r in json.loads(listed.out)}["four-eyes"] == "hold"
