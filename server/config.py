@@ -48,7 +48,8 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("secret_key", str, "", "secret for cookies and tokens; generated and stored in the data dir when empty"),
     SettingSpec("default_language", str, "nl", "language of pages when the visitor states none", LANGUAGES),
     SettingSpec("max_post_length", int, 500, "maximum characters in a post"),
-    SettingSpec("registrations", str, "invite", "how accounts are made: by invite only, or closed", REGISTRATION_MODES),
+    SettingSpec("registrations", str, "invite", "how accounts are made: by invite link only, or closed (invite links"
+                " stop working; admins still create accounts with the CLI)", REGISTRATION_MODES),
     SettingSpec("allow_private_addresses", bool, False, "let federation reach loopback and private addresses (tests, demos)"),
     SettingSpec("trusted_proxies", str, "127.0.0.1", "comma-separated proxy addresses whose X-Forwarded-* headers are honoured"),
     SettingSpec("tls_cert", str, "", "certificate file to serve HTTPS directly"),

@@ -85,3 +85,15 @@ def test_serve_without_database_url_runs_an_embedded_postgres_and_stops_it() -> 
         time.sleep(0.1)
     assert not pid_file.exists(), "the embedded PostgreSQL kept running after the node stopped"
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_closed_registrations_stop_invite_links(postgres: TestPostgres, tmp_path: Path) -> None:
+    node = Node(database_url=postgres.fresh_database(), data_dir=tmp_path,
+                extra_env={"AMBTENAAR_REGISTRATIONS": "closed"}).start()
+    try:
+        assert node.cli("org", "create", "--name", "Gemeente Ede", "--slug", "gemeente-ede", "--kind",
+                        "gemeente").code == 0
+        link = node.cli("user", "invite", "--org", "gemeente-ede").out.strip()
+        assert httpx.get(link).status_code == 403
+    finally:
+        node.stop()

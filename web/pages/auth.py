@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from server import invites, organisations, sessions
 from server.db.pool import connection, transaction
-from server.errors import DomainError, NotFound
+from server.errors import DomainError, Forbidden, NotFound
 from web.context import (LANG_COOKIE, SESSION_COOKIE, PageContext, client_address, read_form, redirect, render,
                          safe_next, set_cookie)
 from web.handlers import page
@@ -60,7 +60,14 @@ async def logout(ctx: PageContext) -> Response:
     return response
 
 
+def _require_invites_open(ctx: PageContext) -> None:
+    """With registrations closed, invite links stop working; admins still create accounts with the CLI."""
+    if ctx.deps.settings.registrations == "closed":
+        raise Forbidden("This node does not take new accounts at the moment.")
+
+
 async def _invite_page(ctx: PageContext, token: str, status: int = 200, **values: object) -> Response:
+    _require_invites_open(ctx)
     async with connection(ctx.deps.pool) as conn:
         invite = await invites.get_usable_invite(conn, token, ctx.now)
         organisation = await organisations.get_organisation(conn, invite.organisation_id)
@@ -78,6 +85,7 @@ async def invite_form(ctx: PageContext) -> Response:
 async def invite_submit(ctx: PageContext) -> Response:
     token = ctx.request.path_params["token"]
     form = await read_form(ctx)
+    _require_invites_open(ctx)
     values = {"username": str(form.get("username", "")).strip()[:100],
               "display_name": str(form.get("display_name", "")).strip()[:200],
               "email": str(form.get("email", "")).strip()[:300]}
