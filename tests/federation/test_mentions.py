@@ -21,7 +21,7 @@ def test_official_answers_a_remote_question_with_a_mention(gemeente: Node, burge
     answer = anna.post("/api/v1/statuses", json={"status": f"@bert@{burger.domain} Elke dinsdag van 9 tot 12.",
                                                  "in_reply_to_id": local_copy["id"], "voice": "official"}).json()
     assert answer["mentions"] and answer["mentions"][0]["acct"] == f"bert@{burger.domain}"
-    assert f'class="u-url mention">@<span>bert</span>' in answer["content"]
+    assert 'class="u-url mention">@<span>bert</span>' in answer["content"]
     eventually(lambda: bert.get("/api/v1/notifications", params={"types[]": "mention"}).json(),
                lambda ns: any("dinsdag" in n["status"]["content"] for n in ns), what="bert's mention notification")
     thread = eventually(lambda: bert.get(f"/api/v1/statuses/{question['id']}/context").json(),

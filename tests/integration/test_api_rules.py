@@ -78,7 +78,11 @@ def test_invalid_and_revoked_tokens_are_401(ede: Node) -> None:
     token = token_for(ede, "anna")
     token_id = [line.split("\t")[0] for line in ede.cli("token", "list").out.splitlines()
                 if line.split("\t")[1] == "anna"][-1]  # the newest: the one just made
+    assert httpx.get(f"{ede.url}/api/v1/accounts/verify_credentials",
+                     headers={"Authorization": f"Bearer {token}"}).status_code == 200
     assert ede.cli("token", "revoke", "--id", token_id).code == 0
+    assert httpx.get(f"{ede.url}/api/v1/accounts/verify_credentials",
+                     headers={"Authorization": f"Bearer {token}"}).status_code == 401
     remaining = [line for line in ede.cli("token", "list").out.splitlines() if line.startswith(token_id)]
     assert remaining == []
     assert ede.cli("token", "revoke", "--id", token_id).code == 1
@@ -239,7 +243,7 @@ def test_deny_redirects_with_access_denied(ede: Node) -> None:
 def test_authorize_refuses_bad_requests_on_the_page(ede: Node) -> None:
     app = register(ede, "https://app.example/callback", scopes="read")
     person = WebClient(ede.url, language="en")
-    assert person.get(f"/oauth/authorize?client_id=unknown&redirect_uri=x").status_code == 422
+    assert person.get("/oauth/authorize?client_id=unknown&redirect_uri=x").status_code == 422
     bad_redirect = person.get("/oauth/authorize?" + urlencode({"client_id": app["client_id"],
                                                                "redirect_uri": "https://evil.example/"}))
     assert bad_redirect.status_code == 422 and "redirect_uri" in bad_redirect.text

@@ -67,7 +67,7 @@ def test_rel_me_links_to_the_organisation_prove_it(html: str) -> None:
     f'<a href="{BASE}/@gemeente_ede">no rel</a>',
     f'<a rel="me" href="{BASE}/@iemand_anders">someone else</a>',
     '<a rel="me" href="https://elders.example/@gemeente_ede">other server</a>',
-    f'<a rel="me" href="http://ambt.example.nl/@gemeente_ede">other scheme</a>',
+    '<a rel="me" href="http://ambt.example.nl/@gemeente_ede">other scheme</a>',
     f'<!-- <a rel="me" href="{BASE}/@gemeente_ede"> --><p>commented out</p>',
 ])
 def test_other_links_prove_nothing(html: str) -> None:
