@@ -8,7 +8,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from web.pages import admin, audit, auth, badges, oauth, posts, profiles, review, timelines
+from web.pages import admin, audit, auth, badges, oauth, policy, posts, profiles, review, timelines
 
 
 def routes() -> list[BaseRoute]:
@@ -17,6 +17,7 @@ def routes() -> list[BaseRoute]:
         *auth.ROUTES,
         *review.ROUTES,
         *audit.ROUTES,
+        *policy.ROUTES,
         *oauth.ROUTES,
         *timelines.ROUTES,
         *posts.ROUTES,

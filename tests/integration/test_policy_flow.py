@@ -170,3 +170,26 @@ def test_reviewers_decide_from_the_cli(node: Node, anna: httpx.Client) -> None:
     assert node.cli("review", "approve", post_id, "--by", "rita").code == 1  # decided once
     listed = node.cli("policy", "list", "--org", "gemeente-ede", "--json")
     assert {r["check"]: r["action"] for r in json.loads(listed.out)}["four-eyes"] == "hold"
+
+
+def test_organisation_admins_switch_checks_on_the_web(node: Node) -> None:
+    factories.person(node, "beheerder", org="gemeente-ede", role="org-admin")
+    admin = WebClient(node.url, language="en")
+    admin.login("beheerder", factories.PASSWORD)
+    page = admin.get("/orgs/gemeente-ede/policy")
+    assert page.status_code == 200 and "link-denylist" in page.text
+    bad = admin.post("/orgs/gemeente-ede/policy", {"action-link-denylist": "block",
+                                                   "options-link-denylist": "{not json"})
+    assert bad.status_code == 422 and "geen geldige JSON" in bad.text  # the admin reads Dutch
+    saved = admin.post("/orgs/gemeente-ede/policy", {
+        "action-link-denylist": "block", "options-link-denylist": '{"domains": ["nepnieuws.example"]}',
+        "action-four-eyes": "hold", "action-personal-data.bsn": "block",
+        "action-deliberation": "warn", "options-deliberation": json.dumps({"topics": [{"terms": ["parkeerbeleid"]}]})})
+    assert saved.status_code == 303
+    listed = {r["check"]: r for r in json.loads(node.cli("policy", "list", "--org", "gemeente-ede", "--json").out)}
+    assert listed["link-denylist"]["action"] == "block" and listed["link-denylist"]["options"] == {
+        "domains": ["nepnieuws.example"]}
+    assert listed["four-eyes"]["action"] == "hold"
+    reviewer = WebClient(node.url)
+    reviewer.login("rita", factories.PASSWORD)
+    assert reviewer.get("/orgs/gemeente-ede/policy").status_code == 403
