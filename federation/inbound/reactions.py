@@ -66,7 +66,5 @@ async def handle_undo(fed: Federation, activity: Activity, sender: Account) -> N
             boost = await posts.get_post_by_uri(conn, inner_id)
             if boost is not None and boost.account_id == sender.id and boost.reblog_of_id is not None:
                 await posts.delete_post(conn, boost.id, now)
-        if inner_type == "Block":
-            return  # nothing was kept of the block itself
 
 

@@ -23,9 +23,12 @@ def test_sign_in_sets_a_secure_session_cookie_and_sign_out_ends_it(node: Node) -
     cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith("ao_session="))
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
     assert client.get("/settings").status_code == 200
+    token = cookie.split(";")[0].split("=", 1)[1]
+    stored = "SELECT count(*) FROM web_sessions WHERE token_hash = sha256(convert_to($1, 'UTF8'))"
+    assert scalar(node.database_url, stored, token) == 1
     assert client.post("/logout").status_code == 303
     assert client.get("/settings").status_code == 303  # back to sign-in
-    assert scalar(node.database_url, "SELECT count(*) FROM web_sessions") >= 0
+    assert scalar(node.database_url, stored, token) == 0  # the session is gone on the server, not only the cookie
 
 
 def test_wrong_password_shows_a_message_on_the_page(node: Node) -> None:
