@@ -28,7 +28,7 @@ RESERVED_USERNAMES = frozenset({"admin", "administrator", "root", "support", "ap
 _COLUMNS = ("id, username, email, display_name, bio, kind, organisation_id, org_role, is_admin, is_moderator, "
             "default_voice, language, created_at, disabled_at, domain, actor_uri, actor_type, profile_url, inbox_uri, "
             "shared_inbox_uri, followers_uri, key_id, public_key_pem, avatar_url, manually_approves_followers, "
-            "fetched_at, gone_at, remote_badge, remote_badge_verified, remote_badge_reason")
+            "fetched_at, gone_at, remote_badge, remote_badge_verified, remote_badge_reason, silenced_at, suspended_at")
 
 
 @dataclass(frozen=True)
@@ -65,10 +65,21 @@ class Account:
     remote_badge: dict[str, Any] | None = None
     remote_badge_verified: bool = False
     remote_badge_reason: str | None = None
+    # Moderators' limits (moderation/): silenced posts reach followers only; suspended is gone from view.
+    silenced_at: datetime | None = None
+    suspended_at: datetime | None = None
 
     @property
     def name(self) -> str:
         return self.display_name or self.username
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
+
+    @property
+    def is_silenced(self) -> bool:
+        return self.silenced_at is not None
 
     @property
     def is_local(self) -> bool:
@@ -299,3 +310,26 @@ async def get_first_admin(conn: asyncpg.Connection) -> Account | None:
     row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM accounts WHERE is_admin AND disabled_at IS NULL ORDER BY id "
                               f"LIMIT 1")
     return _account(row) if row else None
+
+
+async def update_silenced(conn: asyncpg.Connection, account_id: int, silenced_at: datetime | None) -> Account | None:
+    """Limit an account (a time) or lift the limit (None); moderation/ decides and audits."""
+    row = await conn.fetchrow(f"UPDATE accounts SET silenced_at = $2 WHERE id = $1 RETURNING {_COLUMNS}",
+                              account_id, silenced_at)
+    return _account(row) if row else None
+
+
+async def update_suspended(conn: asyncpg.Connection, account_id: int, suspended_at: datetime | None) -> Account | None:
+    """Suspend an account (a time) or lift the suspension (None); moderation/ decides and audits."""
+    row = await conn.fetchrow(f"UPDATE accounts SET suspended_at = $2 WHERE id = $1 RETURNING {_COLUMNS}",
+                              account_id, suspended_at)
+    return _account(row) if row else None
+
+
+async def update_domain_limits(conn: asyncpg.Connection, domain: str, *, silenced_at: datetime | None,
+                               suspended_at: datetime | None) -> int:
+    """Apply a domain policy to every known account of the domain (new ones get it in upsert_remote_account's
+    caller); returns how many accounts changed."""
+    status = await conn.execute("UPDATE accounts SET silenced_at = $2, suspended_at = $3 "
+                                "WHERE domain = lower($1)", domain, silenced_at, suspended_at)
+    return int(status.split()[-1])

@@ -1,7 +1,8 @@
 """What a viewer may see, and in what order: home, public, profile, hashtag, organisation and thread timelines.
 
 Owns: the visibility rule (public and unlisted for everyone; followers-only for followers; direct for the
-mentioned; everything for the author) and the read queries over posts, follows and favourites that apply it.
+mentioned; everything for the author; moderators' limits on authors: silenced for followers only, suspended for
+no one) and the read queries over posts, follows and favourites that apply it.
 Never: writes anything.
 """
 
@@ -22,10 +23,18 @@ MAX_LIMIT = 40
 DEFAULT_LIMIT = 20
 
 # $1 is always the viewer's account id, or NULL for someone not signed in.
-_VISIBLE = """(p.account_id = $1 OR (p.state = 'published' AND (p.visibility IN ('public', 'unlisted')
-  OR (p.visibility = 'private' AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1
-      AND f.followed_id = p.account_id AND f.state = 'accepted'))
-  OR EXISTS (SELECT 1 FROM post_mentions m WHERE m.post_id = p.id AND m.account_id = $1))))"""
+_FOLLOWS_AUTHOR = """EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1
+      AND f.followed_id = p.account_id AND f.state = 'accepted')"""
+_MENTIONS_VIEWER = "EXISTS (SELECT 1 FROM post_mentions m WHERE m.post_id = p.id AND m.account_id = $1)"
+# Moderators' limits: a suspended author's posts (and boosts of them) are shown to no one; a silenced author's
+# posts only to followers and the people mentioned, whatever their visibility.
+_NOT_LIMITED = f"""NOT EXISTS (SELECT 1 FROM accounts pa WHERE pa.id = p.account_id AND (pa.suspended_at IS NOT NULL
+      OR (pa.silenced_at IS NOT NULL AND NOT {_FOLLOWS_AUTHOR} AND NOT {_MENTIONS_VIEWER})))
+  AND (p.reblog_of_id IS NULL OR NOT EXISTS (SELECT 1 FROM posts rp JOIN accounts ra ON ra.id = rp.account_id
+      WHERE rp.id = p.reblog_of_id AND ra.suspended_at IS NOT NULL))"""
+_VISIBLE = f"""(p.account_id = $1 OR (p.state = 'published' AND {_NOT_LIMITED} AND (p.visibility IN ('public', 'unlisted')
+  OR (p.visibility = 'private' AND {_FOLLOWS_AUTHOR})
+  OR {_MENTIONS_VIEWER})))"""
 
 
 @dataclass(frozen=True)
