@@ -19,7 +19,7 @@ import nh3
 from server import uris
 from server.accounts import Account
 from server.config import Settings
-from server.media import Attachment
+from server.media import Attachment, RemoteImage
 from server.organisations import Organisation
 from server.posts import Post
 
@@ -489,6 +489,38 @@ class RemoteNote:
     language: str
     voice: str | None = None  # our extension: official or personal; None from other software
     voice_organisation_uri: str | None = None
+    attachments: tuple[RemoteImage, ...] = ()
+
+
+_IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
+
+
+def _dimension(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 100_000 else 0
+
+
+def parse_attachments(doc: Mapping[str, Any]) -> tuple[RemoteImage, ...]:
+    """At most four images with an http(s) address; other media types (video, audio) are left out for now."""
+    value = doc.get("attachment")
+    found: list[RemoteImage] = []
+    for item in (value if isinstance(value, list) else [value] if value else [])[:20]:
+        if not isinstance(item, Mapping) or not any(t in ("Document", "Image") for t in _types(item)):
+            continue
+        url = _first(item.get("url"))
+        url = url.get("href") if isinstance(url, Mapping) else url
+        media_type = item.get("mediaType")
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")) or len(url) > 2048:
+            continue
+        if media_type not in _IMAGE_TYPES:
+            continue
+        blur, name = item.get("blurhash"), item.get("name")
+        found.append(RemoteImage(
+            url=url, media_type=str(media_type), description=name[:1500] if isinstance(name, str) else "",
+            blurhash=blur if isinstance(blur, str) and len(blur) <= 100 and blur.isprintable() else "",
+            width=_dimension(item.get("width")), height=_dimension(item.get("height"))))
+        if len(found) == 4:
+            break
+    return tuple(found)
 
 
 def _strip_voice_line(content: str, doc: Mapping[str, Any]) -> str:
@@ -544,7 +576,8 @@ def parse_note(doc: Any) -> RemoteNote:
         url=url if isinstance(url, str) and url.startswith("http") else None,
         to=tuple(_iris(doc, "to")), cc=tuple(_iris(doc, "cc")), mentions=tuple(dict.fromkeys(mentions)),
         hashtags=tuple(dict.fromkeys(hashtags)), language=str(language)[:10] or "und", voice=voice,
-        voice_organisation_uri=_iri(doc, "voiceOrganisation", required=False) if voice == "official" else None)
+        voice_organisation_uri=_iri(doc, "voiceOrganisation", required=False) if voice == "official" else None,
+        attachments=parse_attachments(doc))
 
 
 def visibility_of(to: Sequence[str], cc: Sequence[str], followers_uri: str | None) -> str:

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from federation import nodeinfo, webfinger
+from federation import media_proxy, nodeinfo, webfinger
 from federation import routes as federation_routes
 from federation.context import Federation
 from federation.netguard import OutgoingClient, tls_context
@@ -101,6 +101,7 @@ def create_app(settings: Settings) -> Starlette:
 
     return Starlette(
         routes=[*health.ROUTES, *webfinger.ROUTES, *nodeinfo.ROUTES, *federation_routes.ROUTES, *api_routes(),
+                *media_proxy.ROUTES,
                 Mount("/media", app=StaticFiles(directory=media_dir(settings.data_dir), check_dir=False)),
                 *web_routes()],
         middleware=[Middleware(SecurityHeaders, https=settings.scheme == "https"), Middleware(ApiCors)],

@@ -1,6 +1,7 @@
 """Images attached to posts: checked, re-encoded without metadata, stored in the data dir.
 
-Owns: the media_attachments table and the files under `<data_dir>/media`. Re-encoding with Pillow drops EXIF
+Owns: the media_attachments table and the files under `<data_dir>/media` (remote posts' images are rows with a
+`remote_url` and no file; the media proxy caches them under `<data_dir>/media-proxy`). Re-encoding with Pillow drops EXIF
 (location, camera serial numbers): officials photograph in public places, and that metadata should not travel.
 Never: serves files (web does) or decides who may see them.
 """
@@ -8,6 +9,7 @@ Never: serves files (web does) or decides who may see them.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +18,8 @@ import asyncpg
 import blurhash
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from server import uris
+from server.config import Settings
 from server.errors import Invalid, NotFound
 from server.ids import new_id
 
@@ -28,7 +32,7 @@ FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": (
            "GIF": ("image/png", "png")}
 SUPPORTED_MIME_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
 _COLUMNS = ("id, account_id, post_id, content_type, file_name, width, height, preview_width, preview_height, blurhash, "
-            "description, focus_x, focus_y, created_at")
+            "description, focus_x, focus_y, created_at, remote_url")
 
 
 @dataclass(frozen=True)
@@ -47,10 +51,31 @@ class Attachment:
     focus_x: float
     focus_y: float
     created_at: datetime
+    remote_url: str | None = None  # a remote post's image: shown only through the media proxy, never stored here
 
     @property
     def preview_name(self) -> str:
         return f"{self.id}-small.{self.file_name.rsplit('.', 1)[1]}"
+
+
+@dataclass(frozen=True)
+class RemoteImage:
+    """An image a remote post links to, as its server describes it (federation/vocab.py parses it)."""
+
+    url: str
+    media_type: str
+    description: str
+    blurhash: str
+    width: int
+    height: int
+
+
+def public_url(settings: Settings, attachment: Attachment, *, preview: bool = False) -> str:
+    """Where pages and apps load an image: our own file, or a remote one through the media proxy."""
+    if attachment.remote_url:
+        return uris.proxied_media(settings, attachment.remote_url, preview=preview)
+    name = attachment.preview_name if preview else attachment.file_name
+    return f"{settings.base_url}/media/{name}"
 
 
 def media_dir(data_dir: str) -> Path:
@@ -187,3 +212,16 @@ async def list_for_posts(conn: asyncpg.Connection, post_ids: list[int]) -> dict[
     for r in rows:
         result.setdefault(r["post_id"], []).append(Attachment(**dict(r)))
     return result
+
+
+async def replace_remote_attachments(conn: asyncpg.Connection, account_id: int, post_id: int,
+                                     images: Sequence[RemoteImage], now: datetime) -> None:
+    """A remote post's images as its latest version lists them (a create or an edit)."""
+    await conn.execute("DELETE FROM media_attachments WHERE post_id = $1 AND remote_url IS NOT NULL", post_id)
+    for image in images[:4]:
+        await conn.execute(
+            "INSERT INTO media_attachments (id, account_id, post_id, content_type, file_name, width, height, "
+            "preview_width, preview_height, blurhash, description, created_at, remote_url) "
+            "VALUES ($1, $2, $3, $4, '', $5, $6, 0, 0, $7, $8, $9, $10)",
+            new_id(now), account_id, post_id, image.media_type, image.width, image.height, image.blurhash,
+            image.description[:MAX_DESCRIPTION], now, image.url)

@@ -1,9 +1,14 @@
 """The URLs that identify our actors and objects on the wire; they never change once published.
 
-Owns: the shape of every ActivityPub id we mint. Never: routing (federation/routes.py mounts these paths).
+Owns: the shape of every ActivityPub id we mint, and of media-proxy URLs (signed, so the proxy is not open). Never: routing (federation/routes.py mounts these paths).
 """
 
 from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
 
 from server.config import Settings
 
@@ -67,3 +72,26 @@ def instance_key_id(settings: Settings) -> str:
 
 def context_document(settings: Settings) -> str:
     return f"{settings.base_url}/ns"
+
+
+def _media_signature(settings: Settings, remote_url: str) -> str:
+    key = hashlib.sha256(b"media-proxy\0" + settings.secret_key.encode()).digest()
+    return hmac.new(key, remote_url.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def proxied_media(settings: Settings, remote_url: str, *, preview: bool = False) -> str:
+    """Where our pages and apps load a remote image: through our proxy, never from the remote server itself."""
+    encoded = base64.urlsafe_b64encode(remote_url.encode()).decode().rstrip("=")
+    suffix = "?size=small" if preview else ""
+    return f"{settings.base_url}/media/proxy/{_media_signature(settings, remote_url)}/{encoded}{suffix}"
+
+
+def proxied_media_target(settings: Settings, signature: str, encoded: str) -> str | None:
+    """The remote URL a proxy path stands for, or None when we did not sign it."""
+    try:
+        remote_url = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    if not hmac.compare_digest(signature, _media_signature(settings, remote_url)):
+        return None
+    return remote_url

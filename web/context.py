@@ -26,7 +26,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from server import sessions
+from server import media, sessions
 from server.accounts import Account
 from server.db.pool import connection
 from server.deps import Deps
@@ -172,7 +172,7 @@ def render(ctx: PageContext, template: str, status: int = 200, **values: Any) ->
         request=ctx.request, languages=LANGUAGE_NAMES, path=ctx.request.url.path, when=when, day=day,
         visibility_name=lambda v: ctx.gettext(VISIBILITY_NAMES.get(v, v)),
         kind_name=lambda k: ctx.gettext(KIND_NAMES.get(k, k)), account_path=account_path, post_path=post_path,
-        **values)
+        media_url=lambda a, preview=False: media.public_url(ctx.deps.settings, a, preview=preview), **values)
     return finish(HTMLResponse(html, status_code=status), ctx)
 
 

@@ -10,7 +10,7 @@ from federation import resolver, vocab
 from federation.context import Federation
 from federation.inbound.common import local_account, post_by_uri
 from federation.vocab import Activity
-from server import accounts, follows, notifications, posts
+from server import accounts, follows, media, notifications, posts
 from server.accounts import Account
 from server.db.pool import transaction
 
@@ -60,6 +60,8 @@ async def store_note(fed: Federation, note: vocab.RemoteNote, author: Account, *
             updated=note.updated, now=now, voice=note.voice,
             voice_organisation_uri=note.voice_organisation_uri if organisation_name else None,
             voice_organisation_name=organisation_name)
+        if post.account_id == author.id and post.deleted_at is None:
+            await media.replace_remote_attachments(conn, author.id, post.id, note.attachments, now)
         if created:
             notified = set()
             for person in mentioned:

@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from server import accounts, badges, media, organisations, timelines
+from server import accounts, badges, media, organisations, timelines, uris
 from server.accounts import Account
 from server.badges import Badge
 from server.config import Settings
@@ -54,7 +54,9 @@ def account_json(settings: Settings, account: Account, stats: AccountStats | Non
     # A badge counts only for the organisation the account belongs to now.
     badge = badge if badge is not None and org is not None and badge.organisation_id == org.id else None
     today = today or badges.local_date(datetime.now(timezone.utc))
-    avatar = account.avatar_url or f"{settings.base_url}/static/avatar.png"
+    # A remote avatar only through our media proxy: apps never load it from the remote server.
+    avatar = (uris.proxied_media(settings, account.avatar_url) if account.avatar_url and not account.is_local
+              else f"{settings.base_url}/static/avatar.png")
     header = f"{settings.base_url}/static/header.png"
     local = account.is_local
     return {
@@ -140,17 +142,20 @@ def credential_account_json(base: dict[str, Any], account: Account) -> dict[str,
 
 
 def attachment_json(settings: Settings, attachment: Attachment) -> dict[str, Any]:
-    url = f"{settings.base_url}/media/{attachment.file_name}"
-    preview = f"{settings.base_url}/media/{attachment.preview_name}"
+    """Remote images are given with our proxy's URLs (apps never load them from the remote server) and their
+    original address in `remote_url`, as Mastodon does."""
     def size(width: int, height: int) -> dict[str, Any]:
         return {"width": width, "height": height, "size": f"{width}x{height}", "aspect": width / max(height, 1)}
 
-    return {"id": str(attachment.id), "type": "image", "url": url, "preview_url": preview, "remote_url": None,
-            "preview_remote_url": None, "text_url": None,
-            "meta": {"original": size(attachment.width, attachment.height),
-                     "small": size(attachment.preview_width, attachment.preview_height),
-                     "focus": {"x": attachment.focus_x, "y": attachment.focus_y}},
-            "description": attachment.description or None, "blurhash": attachment.blurhash}
+    meta: dict[str, Any] = {"focus": {"x": attachment.focus_x, "y": attachment.focus_y}}
+    if attachment.width and attachment.height:
+        meta["original"] = size(attachment.width, attachment.height)
+    if attachment.preview_width and attachment.preview_height:
+        meta["small"] = size(attachment.preview_width, attachment.preview_height)
+    return {"id": str(attachment.id), "type": "image", "url": media.public_url(settings, attachment),
+            "preview_url": media.public_url(settings, attachment, preview=True),
+            "remote_url": attachment.remote_url, "preview_remote_url": None, "text_url": None, "meta": meta,
+            "description": attachment.description or None, "blurhash": attachment.blurhash or None}
 
 
 def _status_json(settings: Settings, view: PostView, account_entities: dict[int, dict[str, Any]],
