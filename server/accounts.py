@@ -333,3 +333,13 @@ async def update_domain_limits(conn: asyncpg.Connection, domain: str, *, silence
     status = await conn.execute("UPDATE accounts SET silenced_at = $2, suspended_at = $3 "
                                 "WHERE domain = lower($1)", domain, silenced_at, suspended_at)
     return int(status.split()[-1])
+
+
+async def update_clear_remote_profiles(conn: asyncpg.Connection, account_ids: list[int]) -> None:
+    """Forget what a remote actor told us about itself (name, bio, avatar, badge) when moderation purges it; the
+    row stays (its actor URI and key), and fetched_at is cleared so that the profile is fetched anew if the
+    account is ever restored."""
+    await conn.execute(
+        "UPDATE accounts SET display_name = '', bio = '', avatar_url = NULL, remote_badge = NULL, "
+        "remote_badge_verified = false, remote_badge_reason = NULL, fetched_at = NULL "
+        "WHERE id = ANY($1::bigint[]) AND domain IS NOT NULL", account_ids)

@@ -120,3 +120,10 @@ async def list_pending_follower_ids(conn: asyncpg.Connection, account_id: int, l
     rows = await conn.fetch("SELECT follower_id FROM follows WHERE followed_id = $1 AND state = 'pending' "
                             "ORDER BY created_at DESC LIMIT $2", account_id, limit)
     return [r["follower_id"] for r in rows]
+
+
+async def delete_follows_of_accounts(conn: asyncpg.Connection, account_ids: list[int]) -> int:
+    """End every follow to or from these accounts (a suspension): nothing is sent, as Mastodon does for a domain."""
+    status = await conn.execute("DELETE FROM follows WHERE follower_id = ANY($1::bigint[]) "
+                                "OR followed_id = ANY($1::bigint[])", account_ids)
+    return int(status.split()[-1])

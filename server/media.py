@@ -225,3 +225,9 @@ async def replace_remote_attachments(conn: asyncpg.Connection, account_id: int, 
             "VALUES ($1, $2, $3, $4, '', $5, $6, 0, 0, $7, $8, $9, $10)",
             new_id(now), account_id, post_id, image.media_type, image.width, image.height, image.blurhash,
             image.description[:MAX_DESCRIPTION], now, image.url)
+
+
+async def delete_attachments_for_purge(conn: asyncpg.Connection, post_ids: list[int]) -> int:
+    """Attachment rows of posts being purged (remote posts: their images are links, there is no file here)."""
+    status = await conn.execute("DELETE FROM media_attachments WHERE post_id = ANY($1::bigint[])", post_ids)
+    return int(status.split()[-1])

@@ -85,3 +85,11 @@ async def clear_notifications(conn: asyncpg.Connection, account_id: int, now: da
 async def count_unread(conn: asyncpg.Connection, account_id: int, after_id: int) -> int:
     return int(await conn.fetchval("SELECT count(*) FROM notifications WHERE account_id = $1 AND id > $2 "
                                    "AND dismissed_at IS NULL", account_id, after_id) or 0)
+
+
+async def delete_notifications_for_purge(conn: asyncpg.Connection, from_account_ids: list[int],
+                                         post_ids: list[int]) -> int:
+    """Notifications caused by these accounts or about these posts (before the posts are purged)."""
+    status = await conn.execute("DELETE FROM notifications WHERE from_account_id = ANY($1::bigint[]) "
+                                "OR post_id = ANY($2::bigint[])", from_account_ids, post_ids)
+    return int(status.split()[-1])

@@ -259,3 +259,30 @@ async def count_official_since(conn: asyncpg.Connection, organisation_id: int, s
     return int(await conn.fetchval("SELECT count(*) FROM posts WHERE organisation_id = $1 AND voice = 'official' "
                                    "AND created_at > $2 AND deleted_at IS NULL AND reblog_of_id IS NULL",
                                    organisation_id, since) or 0)
+
+
+async def list_post_ids_for_purge(conn: asyncpg.Connection, account_ids: Sequence[int]) -> list[int]:
+    """Everything a purge of these (remote) accounts removes: their posts and boosts, and anyone's boosts of them."""
+    rows = await conn.fetch(
+        "WITH theirs AS (SELECT id FROM posts WHERE account_id = ANY($1::bigint[])) "
+        "SELECT id FROM theirs UNION SELECT id FROM posts WHERE reblog_of_id IN (SELECT id FROM theirs)",
+        list(account_ids))
+    return [r["id"] for r in rows]
+
+
+async def delete_posts_for_purge(conn: asyncpg.Connection, post_ids: Sequence[int]) -> int:
+    """Remove posts for good, with their edits, tags and mentions (moderation's purge of a suspended account's
+    cached content; the caller removes likes, notifications and media first). Replies from others keep their
+    place as replies to a post we no longer have (its URI stays in in_reply_to_uri), as when a parent was never
+    fetched."""
+    ids = list(post_ids)
+    if not ids:
+        return 0
+    await conn.execute(
+        "UPDATE posts c SET in_reply_to_id = NULL, in_reply_to_uri = coalesce(c.in_reply_to_uri, p.uri) "
+        "FROM posts p WHERE c.in_reply_to_id = p.id AND p.id = ANY($1::bigint[]) AND NOT c.id = ANY($1::bigint[])",
+        ids)
+    for table in ("post_edits", "post_tags", "post_mentions"):
+        await conn.execute(f"DELETE FROM {table} WHERE post_id = ANY($1::bigint[])", ids)
+    status = await conn.execute("DELETE FROM posts WHERE id = ANY($1::bigint[])", ids)
+    return int(status.split()[-1])

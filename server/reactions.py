@@ -37,3 +37,10 @@ async def get_favourite_by_like_uri(conn: asyncpg.Connection, like_uri: str) -> 
     """(account id, post id) of a remote Like, for its Undo."""
     row = await conn.fetchrow("SELECT account_id, post_id FROM favourites WHERE like_uri = $1", like_uri)
     return (row["account_id"], row["post_id"]) if row else None
+
+
+async def delete_favourites_for_purge(conn: asyncpg.Connection, account_ids: list[int], post_ids: list[int]) -> int:
+    """Likes given by these accounts, and likes of these posts (before the posts are purged)."""
+    status = await conn.execute("DELETE FROM favourites WHERE account_id = ANY($1::bigint[]) "
+                                "OR post_id = ANY($2::bigint[])", account_ids, post_ids)
+    return int(status.split()[-1])
