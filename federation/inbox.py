@@ -1,7 +1,8 @@
 """Receiving activities: every check in a fixed order, then one stored row, then 202.
 
 Owns: the inbox pipeline (size 413 -> content type 415 -> JSON 400 -> signature 401 (key refreshed once) ->
-signer owns the actor 401 -> parse 400 -> duplicate 202 -> inbox_items row, commit, NOTIFY, 202) and the
+signer owns the actor 401 -> parse 400 -> rate limits per domain and actor 429 (moderation/ratelimit.py) ->
+duplicate 202 -> inbox_items row, commit, NOTIFY, 202) and the
 inbox_items table. A request whose signature cannot be verified is answered 401, never 202: senders that try
 RFC 9421 first (Fedify) fall back to draft-cavage only on an error. Never: side effects of an activity inline;
 federation/inbound/ handlers run after the commit, in the worker.
@@ -9,7 +10,6 @@ federation/inbound/ handlers run after the commit, in the worker.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,7 +21,8 @@ from starlette.responses import JSONResponse, Response
 
 from federation import resolver, signatures, vocab
 from federation.context import Federation
-from server import accounts
+from moderation import ratelimit
+from server import accounts, limits
 from server.accounts import Account
 from server.db.pool import connection, transaction
 
@@ -36,10 +37,11 @@ _COLUMNS = "id, activity_uri, actor_uri, activity, attempts"
 class InboxRefusal(Exception):
     """A request the inbox answers with a 4xx status and a reason."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.headers = headers or {}
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,9 @@ async def receive(request: Request) -> Response:
         if content_type not in ACCEPTED_TYPES:
             raise InboxRefusal(415, "the content type must be application/activity+json or application/ld+json")
         try:
-            doc = json.loads(body)
+            doc = limits.loads(body)
+        except limits.JsonTooDeep as exc:
+            raise InboxRefusal(400, str(exc)) from None
         except (ValueError, UnicodeDecodeError):
             raise InboxRefusal(400, "the body is not JSON") from None
         if await _is_unknown_actor_deleting_itself(fed, doc):
@@ -145,13 +149,18 @@ async def receive(request: Request) -> Response:
             raise InboxRefusal(401, "the signing key does not belong to the activity's actor")
         if vocab.host_of(activity.id) != vocab.host_of(activity.actor):
             raise InboxRefusal(400, "the activity id is not on the actor's host")
+        async with connection(fed.deps.pool) as conn:  # counted outside the storing transaction: a 429 counts too
+            throttled = await ratelimit.check_inbox(conn, fed.deps.settings, actor_uri=activity.actor,
+                                                    now=fed.deps.now())
+        if throttled is not None:
+            raise InboxRefusal(429, throttled.reason, {"Retry-After": str(throttled.retry_after)})
         async with transaction(fed.deps.pool) as conn:
             if await insert_item(conn, activity, fed.deps.now()):
                 await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
     except InboxRefusal as refusal:
         log.info("inbox refused", extra={"status": refusal.status, "reason": refusal.reason,
                                          "path": request.url.path})
-        return JSONResponse({"error": refusal.reason}, status_code=refusal.status)
+        return JSONResponse({"error": refusal.reason}, status_code=refusal.status, headers=refusal.headers)
     return Response(status_code=202)
 
 

@@ -7,7 +7,6 @@ host of its id), and object fetches. Never: stores posts (federation/inbound/ do
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
@@ -17,7 +16,7 @@ from urllib.parse import quote
 from federation import badge_proofs, keys, signatures, vocab
 from federation.context import Federation
 from federation.netguard import NetguardError
-from server import accounts, text, trust
+from server import accounts, limits, text, trust
 from server.accounts import Account, RemoteProfile
 from server.db.pool import connection, transaction
 
@@ -52,7 +51,7 @@ async def signed_get_json(fed: Federation, url: str) -> Mapping[str, Any]:
     if result.status != 200:
         raise ResolveError(f"{url} answered {result.status}")
     try:
-        doc = json.loads(result.body)
+        doc = limits.loads(result.body)
     except (ValueError, UnicodeDecodeError):
         raise ResolveError(f"{url} did not answer JSON") from None
     if not isinstance(doc, Mapping):
@@ -114,7 +113,7 @@ async def _verification_page_agrees(fed: Federation, badge: Mapping[str, Any]) -
     try:
         result = await fed.client.get(page, headers_for=lambda _u: {"Accept": "application/json"},
                                       max_bytes=64 * 1024)
-        status = json.loads(result.body).get("status") if result.status == 200 else None
+        status = limits.loads(result.body).get("status") if result.status == 200 else None
     except (NetguardError, ValueError, UnicodeDecodeError, AttributeError):
         return True, None
     if status in ("revoked", "expired", "not_yet_valid"):
@@ -191,7 +190,7 @@ async def webfinger(fed: Federation, username: str, host: str) -> str:
         if result.status != 200:
             raise ResolveError(f"{username}@{host} was not found ({result.status})")
         try:
-            jrd = json.loads(result.body)
+            jrd = limits.loads(result.body)
         except (ValueError, UnicodeDecodeError):
             raise ResolveError(f"{host} answered WebFinger with something that is not JSON") from None
         links = jrd.get("links") if isinstance(jrd, Mapping) else None

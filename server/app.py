@@ -29,12 +29,13 @@ from server import __version__, health
 from server.api.cors import ApiCors
 from server.api.routes import routes as api_routes
 from server.config import Settings
-from server.media import media_dir
+from server.media import MAX_BYTES as MAX_UPLOAD_BYTES, media_dir
 from server.db.migrate import migrate
 from server.db.pgembed import EmbeddedPostgres
 from server.db.pool import open_pool
 from server.deps import Deps
 from server.headers import SecurityHeaders
+from server.limits import UPLOAD_OVERHEAD, BodyLimit
 from web.context import page_context, render
 from web.routes import routes as web_routes
 
@@ -104,7 +105,8 @@ def create_app(settings: Settings) -> Starlette:
                 *media_proxy.ROUTES,
                 Mount("/media", app=StaticFiles(directory=media_dir(settings.data_dir), check_dir=False)),
                 *web_routes()],
-        middleware=[Middleware(SecurityHeaders, https=settings.scheme == "https"), Middleware(ApiCors)],
+        middleware=[Middleware(SecurityHeaders, https=settings.scheme == "https"), Middleware(ApiCors),
+                    Middleware(BodyLimit, upload=MAX_UPLOAD_BYTES + UPLOAD_OVERHEAD)],
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
     )

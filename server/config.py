@@ -59,6 +59,11 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("login_window_seconds", int, 900, "window in which failed sign-ins are counted"),
     SettingSpec("invite_days", int, 7, "days an invite link stays valid"),
     SettingSpec("api_rate_limit", int, 300, "client API requests per token (or address) per 5 minutes"),
+    SettingSpec("inbox_rate_limit_domain", int, 6000, "activities the inbox accepts from one remote domain per "
+                "inbox window (0: no limit); more are answered 429 with Retry-After"),
+    SettingSpec("inbox_rate_limit_actor", int, 1500, "activities the inbox accepts from one remote actor per inbox "
+                "window (0: no limit)"),
+    SettingSpec("inbox_rate_window_seconds", int, 300, "the inbox limits' fixed window, 1 to 3600 seconds"),
     SettingSpec("in_process_worker", bool, True, "run federation delivery inside `serve` (off when separate "
                 "`ambtenaar worker` processes do it)"),
     SettingSpec("ca_bundle", str, "", "extra CA bundle file trusted for outgoing federation requests (tests, "
@@ -87,6 +92,9 @@ class Settings:
     login_window_seconds: int = 900
     invite_days: int = 7
     api_rate_limit: int = 300
+    inbox_rate_limit_domain: int = 6000
+    inbox_rate_limit_actor: int = 1500
+    inbox_rate_window_seconds: int = 300
     in_process_worker: bool = True
     ca_bundle: str = ""
 
@@ -169,6 +177,8 @@ def settings_from(environ: Mapping[str, str], flags: Mapping[str, object] | None
         raise SettingsError("--tls-cert and --tls-key must be given together")
     if values["max_post_length"] < 1:
         raise SettingsError("--max-post-length must be at least 1")
+    if not 1 <= values["inbox_rate_window_seconds"] <= 3600:  # counters older than an hour are cleaned away
+        raise SettingsError("--inbox-rate-window-seconds must be between 1 and 3600")
     return Settings(**values)
 
 

@@ -15,7 +15,6 @@ never decides on a page it was not given.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from html.parser import HTMLParser
@@ -23,7 +22,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import asyncpg
 
-from server import audit
+from server import audit, limits
 from server.accounts import Account
 from server.errors import DomainError, Forbidden, Invalid
 from server.organisations import Organisation
@@ -144,7 +143,7 @@ def _names(node: object, domain: str, slug: str, targets: frozenset[str]) -> boo
 
 def well_known_names(body: bytes, domain: str, slug: str, targets: frozenset[str]) -> bool:
     try:
-        doc = json.loads(body.decode("utf-8"))
+        doc = limits.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         return False
     if not isinstance(doc, dict):

@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from server import accounts, oauth, ratelimits, scopes
+from server import accounts, limits, oauth, ratelimits, scopes
 from server.accounts import Account
 from server.db.pool import connection
 from server.deps import Deps
@@ -30,7 +30,7 @@ from server.i18n import choose_language, translations
 
 log = logging.getLogger("ambtenaar.api")
 MAX_JSON_BYTES = 1024 * 1024
-MAX_JSON_DEPTH = 32
+MAX_JSON_DEPTH = limits.MAX_JSON_DEPTH
 RATE_WINDOW = timedelta(minutes=5)
 
 
@@ -134,16 +134,6 @@ class Params:
         return result
 
 
-def _depth(value: Any, level: int = 0) -> int:
-    if level > MAX_JSON_DEPTH:
-        return level
-    if isinstance(value, dict):
-        return max([_depth(v, level + 1) for v in value.values()] or [level + 1])
-    if isinstance(value, list):
-        return max([_depth(v, level + 1) for v in value] or [level + 1])
-    return level
-
-
 async def read_params(request: Request) -> Params:
     params = Params()
     for key, value in request.query_params.multi_items():
@@ -157,18 +147,20 @@ async def read_params(request: Request) -> Params:
             raise ApiError(413, "The request body is too large")
         if body.strip():
             try:
-                data = json.loads(body)
+                data = limits.loads(body, max_depth=MAX_JSON_DEPTH)
+            except limits.JsonTooDeep:
+                raise ApiError(400, f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep") from None
             except (ValueError, UnicodeDecodeError):
                 raise ApiError(400, "The request body is not valid JSON") from None
             if not isinstance(data, dict):
                 raise ApiError(422, "The JSON body must be an object")
-            if _depth(data) > MAX_JSON_DEPTH:
-                raise ApiError(422, "The JSON body is nested too deeply")
             for key, value in data.items():
                 params.add(str(key), value)
     elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         try:
             form = await request.form(max_files=4, max_fields=200)
+        except limits.BodyTooLarge:
+            raise  # server/limits.py answers 413
         except Exception as exc:  # malformed multipart bodies raise several parser errors
             raise ApiError(400, f"The form body could not be read: {type(exc).__name__}") from None
         for key, value in form.multi_items():

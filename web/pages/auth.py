@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from server import invites, organisations, sessions
 from server.db.pool import connection, transaction
-from server.errors import DomainError, Forbidden, NotFound
+from server.errors import DomainError, Forbidden, NotFound, TooManyAttempts
 from web.context import (LANG_COOKIE, SESSION_COOKIE, PageContext, client_address, read_form, redirect, render,
                          safe_next, set_cookie)
 from web.handlers import page
@@ -41,8 +41,11 @@ async def login_submit(ctx: PageContext) -> Response:
                 window=timedelta(seconds=settings.login_window_seconds))
             token = await sessions.insert_session(conn, account.id, ctx.now)
     except DomainError as error:
-        return render(ctx, "login.html", status=error.http_status, error=error.translated(ctx.gettext),
-                      next=next_url, username=username)
+        response = render(ctx, "login.html", status=error.http_status, error=error.translated(ctx.gettext),
+                          next=next_url, username=username)
+        if isinstance(error, TooManyAttempts):  # failures are counted over the window: it has passed by then
+            response.headers["Retry-After"] = str(settings.login_window_seconds)
+        return response
     response = redirect(ctx, next_url)
     set_cookie(response, ctx, SESSION_COOKIE, token, int(sessions.SESSION_LIFETIME.total_seconds()))
     return response

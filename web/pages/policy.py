@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 import moderation.policy as policy
-from server import audit, badges, organisations, policy_settings
+from server import audit, badges, limits, organisations, policy_settings
 from server.db.pool import connection, transaction
 from server.errors import DomainError, Forbidden, Invalid, NotFound
 from server.organisations import Organisation
@@ -60,7 +60,7 @@ async def policy_save(ctx: PageContext) -> Response:
             action = str(form.get(f"action-{check.id}", "off"))
             raw = str(form.get(f"options-{check.id}", "")).strip()
             try:
-                options = json.loads(raw) if raw else {}
+                options = limits.loads(raw) if raw else {}
             except ValueError:
                 raise Invalid("The parameters of %(check)s are not valid JSON.", check=check.id) from None
             if not isinstance(options, dict):

@@ -1,0 +1,136 @@
+"""Limits on what a request may carry: body size on every endpoint, and the nesting depth of JSON bodies.
+
+Owns: `BodyLimit`, a pure ASGI middleware that refuses bodies above a limit with 413, both by Content-Length and
+while a chunked body streams in; and `loads()`, the one JSON parser for request bodies with a depth limit.
+Never: reads a body into memory itself (it only counts what passes) or decides what a body means.
+
+Why a middleware: the client API, OAuth, the pages and the inbox each read bodies their own way; one counter in
+front of them all means no endpoint can be made to buffer an unbounded body, including ones added later.
+Starlette's BaseHTTPMiddleware reads bodies and breaks streaming, so this is plain ASGI (CONVENTIONS, anti-pattern 6).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MAX_BODY = 1024 * 1024  # every endpoint: the client API's JSON, forms, OAuth, the inbox (which keeps its own 256 KiB)
+MAX_JSON_DEPTH = 32  # Mastodon's activities nest 4 or 5 levels; 32 leaves room for any honest document
+UPLOAD_OVERHEAD = 256 * 1024  # multipart boundaries and the other form fields next to the file
+# Endpoints that take a file: the cap follows server/media.py's limit for one image (set in server/app.py).
+UPLOAD_PATHS = ("/api/v1/media", "/api/v2/media")
+
+
+class JsonTooDeep(ValueError):
+    """A JSON document nested deeper than the limit (or so deep the parser gave up)."""
+
+
+def json_depth(value: Any) -> int:
+    """How deeply arrays and objects nest (a scalar is 0, `[]` is 1); iterative, so any depth is safe to measure."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level + 1)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def loads(body: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """`json.loads` that refuses documents nested deeper than `max_depth` with JsonTooDeep.
+
+    Python's parser recurses once per level and raises RecursionError (not ValueError) near 1,000 levels, which a
+    256 KiB body of `[` reaches easily; both cases become JsonTooDeep. Anything else that is not JSON raises
+    ValueError (or UnicodeDecodeError) as json.loads does.
+    """
+    try:
+        data = json.loads(body)
+    except RecursionError:
+        raise JsonTooDeep(f"the JSON is nested more than {max_depth} levels deep") from None
+    if json_depth(data) > max_depth:
+        raise JsonTooDeep(f"the JSON is nested more than {max_depth} levels deep")
+    return data
+
+
+class BodyTooLarge(Exception):
+    """Raised inside `BodyLimit`'s receive when a streamed body passes the limit; caught by the middleware."""
+
+
+def _is_json_path(path: str) -> bool:
+    return path.startswith(("/api/", "/oauth/token", "/oauth/revoke", "/inbox", "/users/", "/actor"))
+
+
+class BodyLimit:
+    """413 for bodies above `default` bytes (`upload` bytes on `upload_paths`), declared or streamed."""
+
+    def __init__(self, app: ASGIApp, *, default: int = MAX_BODY, upload: int = MAX_BODY,
+                 upload_paths: tuple[str, ...] = UPLOAD_PATHS) -> None:
+        self.app = app
+        self.default = default
+        self.upload = max(upload, default)
+        self.upload_paths = upload_paths
+
+    def limit_for(self, path: str) -> int:
+        return self.upload if path.rstrip("/") in self.upload_paths else self.default
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        limit = self.limit_for(path)
+        declared = next((value for name, value in scope.get("headers", []) if name == b"content-length"), None)
+        if declared is not None:
+            text = declared.decode("latin-1").strip()
+            if not text.isdigit():
+                await _refuse(send, path, 400, "The Content-Length header is not a number")
+                return
+            if int(text) > limit:
+                await _refuse(send, path, 413, f"The request body is larger than {limit} bytes")
+                return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge()
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLarge:
+            # A chunked body (no Content-Length) passed the limit while the endpoint read it. When the endpoint
+            # had already answered, there is nothing left to tell the client.
+            if not started:
+                await _refuse(send, path, 413, f"The request body is larger than {limit} bytes")
+
+
+async def _refuse(send: Send, path: str, status: int, message: str) -> None:
+    if _is_json_path(path):
+        body = json.dumps({"error": message}).encode()
+        content_type = b"application/json"
+    else:
+        body = message.encode()
+        content_type = b"text/plain; charset=utf-8"
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
