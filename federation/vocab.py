@@ -14,8 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-import nh3
-
+from moderation import sanitize
 from server import uris
 from server.accounts import Account
 from server.config import Settings
@@ -28,13 +27,6 @@ PUBLIC_ALIASES = {AS_PUBLIC, "as:Public", "Public"}
 ACTOR_TYPES = ("Person", "Service", "Application", "Group", "Organization")
 NOTE_TYPES = ("Note", "Question", "Article", "Page", "Event", "Video", "Image")
 MAX_CONTENT = 100_000
-# The tags and attributes Mastodon keeps of remote HTML.
-ALLOWED_TAGS = {"p", "br", "span", "a", "del", "pre", "code", "em", "strong", "b", "i", "u", "ul", "ol", "li",
-                "blockquote", "h1", "h2", "h3", "h4", "h5", "h6"}
-ALLOWED_ATTRIBUTES = {"a": {"href", "translate"}, "span": {"translate"},
-                      "ol": {"start", "reversed"}, "li": {"value"}}
-ALLOWED_CLASSES = {"span": {"h-card", "mention", "hashtag", "u-url", "invisible", "ellipsis"},
-                   "a": {"h-card", "mention", "hashtag", "u-url", "u-uid"}}
 
 
 class InvalidActivity(ValueError):
@@ -80,10 +72,9 @@ def iso(moment: datetime) -> str:
 
 
 def sanitise_html(html: str) -> str:
-    """Remote HTML reduced to what Mastodon keeps: no scripts, styles, images or event handlers."""
-    return nh3.clean(html[:MAX_CONTENT], tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
-                     url_schemes={"http", "https", "mailto"}, link_rel="nofollow noopener noreferrer",
-                     allowed_classes=ALLOWED_CLASSES)
+    """Remote HTML reduced to what Mastodon keeps (moderation/sanitize.py's policy): no scripts, styles, images or
+    event handlers."""
+    return sanitize.clean_remote_html(html[:MAX_CONTENT])
 
 
 # ---------------------------------------------------------------- outgoing
@@ -463,12 +454,22 @@ def parse_actor(doc: Any) -> RemoteActor:
     url = url.get("href") if isinstance(url, Mapping) else url
     return RemoteActor(
         id=actor_id, type=next(t for t in types if t in ACTOR_TYPES), preferred_username=username,
-        name=_text(doc, "name", 500).strip(), summary_html=sanitise_html(_text(doc, "summary")),
-        url=url if isinstance(url, str) else None, inbox=str(_iri(doc, "inbox")), shared_inbox=shared,
+        name=sanitize.plain_text(_text(doc, "name", 500), 500), summary_html=sanitise_html(_text(doc, "summary")),
+        url=sanitize.http_url(url), inbox=str(_iri(doc, "inbox")), shared_inbox=shared,
         followers=_iri(doc, "followers", required=False), key_id=key_id, public_key_pem=key_pem,
         icon_url=icon_url if isinstance(icon_url, str) and icon_url.startswith("http") else None,
         manually_approves_followers=doc.get("manuallyApprovesFollowers") is True,
-        badge=doc.get("ambtenaarBadge") if isinstance(doc.get("ambtenaarBadge"), Mapping) else None)
+        badge=_badge(doc.get("ambtenaarBadge")))
+
+
+def _badge(value: Any) -> Mapping[str, Any] | None:
+    """A claimed badge, kept as sent (its signature covers it) unless a link in it is not http(s): pages and apps
+    link to these, so a `javascript:` address there makes it no badge at all."""
+    if not isinstance(value, Mapping):
+        return None
+    organisation = value.get("organisation") if isinstance(value.get("organisation"), Mapping) else {}
+    links = [value.get("verification"), organisation.get("id"), organisation.get("website")]
+    return value if all(link is None or sanitize.http_url(link) for link in links) else None
 
 
 @dataclass(frozen=True)
@@ -570,7 +571,7 @@ def parse_note(doc: Any) -> RemoteNote:
         content = _strip_voice_line(content, doc)
     return RemoteNote(
         id=str(_iri(doc, "id")), attributed_to=str(_iri(doc, "attributedTo")),
-        content_html=sanitise_html(content), summary=_text(doc, "summary", 1000),
+        content_html=sanitise_html(content), summary=sanitize.plain_text(_text(doc, "summary", 1000), 1000),
         sensitive=doc.get("sensitive") is True, in_reply_to=_iri(doc, "inReplyTo", required=False),
         published=_time(doc, "published"), updated=_time(doc, "updated"),
         url=url if isinstance(url, str) and url.startswith("http") else None,
