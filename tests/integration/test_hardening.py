@@ -42,7 +42,7 @@ def anna(ede: Node) -> Iterator[httpx.Client]:
 
 
 def count(node: Node, table: str) -> int:
-    return int(scalar(node.database_url, f"SELECT count(*) FROM {table}"))  # noqa: S608 - a fixed table name
+    return int(scalar(node.database_url, f"SELECT count(*) FROM {table}"))
 
 
 def chunks(total: int, size: int = 64 * 1024) -> Iterator[bytes]:
