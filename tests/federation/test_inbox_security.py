@@ -138,3 +138,37 @@ def test_malformed_activities_never_cause_a_500_and_rejected_ones_store_nothing(
     assert response.status_code in (202, 400, 401), response.text
     if response.status_code != 202:
         assert stored(gemeente) == before
+        if isinstance(activity.get("id"), str) and isinstance(note.get("id"), str):
+            assert stored_from(gemeente, activity) == 0  # no post of its note either, not even later
+
+
+def nested_json(depth: int) -> str:
+    """Arrays and objects in turn, written as text: json.dumps itself gives up near 1,000 levels."""
+    opening = "".join("[" if level % 2 else '{"x":' for level in range(depth))
+    closing = "".join("]" if level % 2 else "}" for level in reversed(range(depth)))
+    return f'{opening}"bodem"{closing}'
+
+
+def stored_from(gemeente: Node, activity: dict[str, Any]) -> int:
+    """Rows this activity left: its inbox item and a post of its note (other examples' handling runs meanwhile)."""
+    return int(scalar(gemeente.database_url, "SELECT (SELECT count(*) FROM inbox_items WHERE activity_uri = $1) + "
+                      "(SELECT count(*) FROM posts WHERE uri = $2)", activity["id"], activity["object"]["id"]))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(depth=st.integers(min_value=1, max_value=3000), field=FIELDS)
+def test_deeply_nested_activities_are_400_and_store_nothing(gemeente: Node, burger: Node, bert_key: Any,
+                                                           depth: int, field: str) -> None:
+    """However deep the nesting (also past the parser's own recursion limit), a signed activity nested more than
+    32 levels is refused with a reason, never a 500; shallower ones are judged as usual."""
+    activity = note_activity(burger, gemeente, "Diep")
+    activity["object"][field] = "DEEP"
+    body = json.dumps(activity).replace('"DEEP"', nested_json(depth), 1).encode()
+    response = post_signed(gemeente, burger, bert_key, activity, body=body)
+    if depth + 2 > 32:  # the activity and its object are two levels already
+        assert response.status_code == 400, response.text
+        assert "nested" in response.json()["error"]
+    else:
+        assert response.status_code in (202, 400, 401), response.text
+    if response.status_code != 202:
+        assert stored_from(gemeente, activity) == 0
