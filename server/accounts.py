@@ -343,3 +343,50 @@ async def update_clear_remote_profiles(conn: asyncpg.Connection, account_ids: li
         "UPDATE accounts SET display_name = '', bio = '', avatar_url = NULL, remote_badge = NULL, "
         "remote_badge_verified = false, remote_badge_reason = NULL, fetched_at = NULL "
         "WHERE id = ANY($1::bigint[]) AND domain IS NOT NULL", account_ids)
+
+
+async def list_account_domains_under(conn: asyncpg.Connection, domain: str) -> list[str]:
+    """The distinct domains of known remote accounts that a domain policy on `domain` may cover: the domain itself
+    and its subdomains, on any port (a domain with a port covers only itself). `domain` is normalised (no LIKE
+    wildcards can occur in it)."""
+    if ":" in domain:
+        rows = await conn.fetch("SELECT DISTINCT domain FROM accounts WHERE domain = $1", domain)
+    else:
+        rows = await conn.fetch(
+            "SELECT DISTINCT domain FROM accounts WHERE domain = $1 OR domain LIKE '%.' || $1 "
+            "OR domain LIKE $1 || ':%' OR domain LIKE '%.' || $1 || ':%'", domain)
+    return sorted(r["domain"] for r in rows)
+
+
+async def list_account_ids_by_domains(conn: asyncpg.Connection, domains: list[str]) -> list[int]:
+    rows = await conn.fetch("SELECT id FROM accounts WHERE domain = ANY($1::text[]) ORDER BY id", domains)
+    return [r["id"] for r in rows]
+
+
+async def update_domain_policy_limits(conn: asyncpg.Connection, domains: list[str], *, silenced_at: datetime | None,
+                                      suspended_at: datetime | None) -> int:
+    """A domain policy's limits on the accounts of these domains: the given moment is set where the account has
+    no such limit yet (a moderator's earlier limit on one account keeps its own moment, so lifting the policy,
+    which clears only its own moment, leaves that limit in place). None leaves a column alone."""
+    if silenced_at is None and suspended_at is None:
+        return 0
+    status = await conn.execute(
+        "UPDATE accounts SET silenced_at = coalesce(silenced_at, $2), suspended_at = coalesce(suspended_at, $3) "
+        "WHERE domain = ANY($1::text[]) AND (($2::timestamptz IS NOT NULL AND silenced_at IS NULL) "
+        "OR ($3::timestamptz IS NOT NULL AND suspended_at IS NULL))", domains, silenced_at, suspended_at)
+    return int(status.split()[-1])
+
+
+async def update_lift_domain_policy_limits(conn: asyncpg.Connection, domains: list[str], limited_at: datetime) -> int:
+    """Lift the limits a domain policy set (those carrying its moment) on the accounts of these domains."""
+    status = await conn.execute(
+        "UPDATE accounts SET silenced_at = CASE WHEN silenced_at = $2 THEN NULL ELSE silenced_at END, "
+        "suspended_at = CASE WHEN suspended_at = $2 THEN NULL ELSE suspended_at END "
+        "WHERE domain = ANY($1::text[]) AND (silenced_at = $2 OR suspended_at = $2)", domains, limited_at)
+    return int(status.split()[-1])
+
+
+async def update_clear_avatars(conn: asyncpg.Connection, account_ids: list[int]) -> None:
+    """Forget remote avatars (a domain whose media this node rejects); a later fetch of the actor keeps none."""
+    await conn.execute("UPDATE accounts SET avatar_url = NULL WHERE id = ANY($1::bigint[]) AND domain IS NOT NULL",
+                       account_ids)

@@ -231,3 +231,10 @@ async def delete_attachments_for_purge(conn: asyncpg.Connection, post_ids: list[
     """Attachment rows of posts being purged (remote posts: their images are links, there is no file here)."""
     status = await conn.execute("DELETE FROM media_attachments WHERE post_id = ANY($1::bigint[])", post_ids)
     return int(status.split()[-1])
+
+
+async def delete_remote_attachments_of_accounts(conn: asyncpg.Connection, account_ids: list[int]) -> int:
+    """Forget the images of these remote accounts' posts (a domain whose media this node rejects)."""
+    status = await conn.execute("DELETE FROM media_attachments WHERE account_id = ANY($1::bigint[]) "
+                                "AND remote_url IS NOT NULL", account_ids)
+    return int(status.split()[-1])
