@@ -186,6 +186,30 @@ async def follow_decided(conn: asyncpg.Connection, settings: Settings, event: Ev
     return answer, [str(inbox_of(follower))]
 
 
+async def _block(conn: asyncpg.Connection, settings: Settings, event: Event, blocker: Account
+                 ) -> tuple[dict[str, Any], list[str]] | None:
+    """The Block as sent: its id is made from the block's row id, so the Undo of an unblock names the same one."""
+    target = await accounts.get_account(conn, event.subject_id)
+    block_id = event.detail.get("block_id")
+    if target is None or target.is_local or not inbox_of(target) or not block_id:
+        return None
+    block = vocab.block_to_json(settings, blocker, str(target.actor_uri),
+                                uris.activity(settings, blocker.username, "blocks", int(block_id)))
+    return block, [str(inbox_of(target))]
+
+
+async def block_created(conn: asyncpg.Connection, settings: Settings, event: Event, blocker: Account) -> Built:
+    return await _block(conn, settings, event, blocker)
+
+
+async def block_removed(conn: asyncpg.Connection, settings: Settings, event: Event, blocker: Account) -> Built:
+    found = await _block(conn, settings, event, blocker)
+    if found is None:
+        return None
+    block, inboxes = found
+    return vocab.undo_to_json(settings, uris.actor(settings, blocker.username), block), inboxes
+
+
 async def account_updated(conn: asyncpg.Connection, settings: Settings, event: Event, account: Account) -> Built:
     actor = await objects.actor_json(conn, settings, account)
     return vocab.update_actor_to_json(settings, actor, event.created_at), \
@@ -199,6 +223,7 @@ BUILDERS: dict[str, Builder] = {
     "follow.created": follow_created, "follow.deleted": follow_deleted,
     "follow.authorized": follow_decided, "follow.rejected": follow_decided,
     "account.updated": account_updated,
+    "block.created": block_created, "block.removed": block_removed,
 }
 
 

@@ -258,6 +258,12 @@ def follow_to_json(settings: Settings, follower: Account, target_uri: str, follo
             "actor": uris.actor(settings, follower.username), "object": target_uri}
 
 
+def block_to_json(settings: Settings, blocker: Account, target_uri: str, block_id: str) -> dict[str, Any]:
+    """Mastodon's Block: addressed to the blocked actor alone; its server ends the follows and shows nothing."""
+    return {"@context": context(settings), "id": block_id, "type": "Block",
+            "actor": uris.actor(settings, blocker.username), "object": target_uri}
+
+
 def undo_to_json(settings: Settings, actor_uri: str, inner: dict[str, Any]) -> dict[str, Any]:
     body = {k: v for k, v in inner.items() if k != "@context"}
     return {"@context": context(settings), "id": f"{inner['id']}/undo", "type": "Undo", "actor": actor_uri,

@@ -14,7 +14,9 @@ import asyncpg
 
 KINDS = frozenset({"post.created", "post.updated", "post.deleted", "boost.created", "boost.deleted",
                    "favourite.created", "favourite.deleted", "follow.created", "follow.deleted", "follow.authorized", "follow.rejected",
-                   "account.updated"})
+                   "account.updated",
+                   # a local person blocks or unblocks a remote account (server/relationships.py)
+                   "block.created", "block.removed"})
 
 
 async def record_event(conn: asyncpg.Connection, kind: str, subject_id: int, actor_id: int, now: datetime,

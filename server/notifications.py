@@ -11,10 +11,18 @@ from datetime import datetime
 
 import asyncpg
 
+from server import relationships
 from server.ids import new_id
 
 TYPES = ("mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update")
 _COLUMNS = "id, account_id, type, from_account_id, post_id, created_at"
+
+
+def _not_silenced_by_viewer() -> str:
+    """The viewer ($1) does not see notifications from accounts they mute with notifications, or block. (Built at
+    call time: relationships imports this module.)"""
+    return (f"NOT {relationships.mutes_sql('$1', 'n.from_account_id', notifications_only=True)} "
+            f"AND NOT {relationships.blocks_sql('$1', 'n.from_account_id')}")
 
 
 @dataclass(frozen=True)
@@ -29,23 +37,23 @@ class Notification:
 
 async def insert_notification(conn: asyncpg.Connection, *, account_id: int, type: str, from_account_id: int,
                               post_id: int | None, now: datetime) -> None:
-    """Nobody is notified of their own actions, the same like or boost notifies once, and only people of this
-    node are notified (remote accounts hear of it through their own server)."""
+    """Nobody is notified of their own actions, the same like or boost notifies once, only people of this node are
+    notified (remote accounts hear of it through their own server), and never by someone they block."""
     if account_id == from_account_id:
         return
     await conn.execute(
         "INSERT INTO notifications (id, account_id, type, from_account_id, post_id, created_at) "
         "SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $2 AND domain IS NULL) "
-        "ON CONFLICT DO NOTHING",
+        f"AND NOT {relationships.blocks_sql('$2', '$4')} ON CONFLICT DO NOTHING",
         new_id(now), account_id, type, from_account_id, post_id, now)
 
 
 async def list_notifications(conn: asyncpg.Connection, account_id: int, *, max_id: int | None, since_id: int | None,
                              min_id: int | None, limit: int, types: Sequence[str] = (),
                              exclude_types: Sequence[str] = ()) -> list[Notification]:
-    conditions = ["n.account_id = $1", "n.dismissed_at IS NULL",
-                  "(n.post_id IS NULL OR EXISTS (SELECT 1 FROM posts p WHERE p.id = n.post_id "
-                  "AND p.deleted_at IS NULL))"]
+    conditions = ["n.account_id = $1", "n.dismissed_at IS NULL", _not_silenced_by_viewer(),
+                  ("(n.post_id IS NULL OR EXISTS (SELECT 1 FROM posts p WHERE p.id = n.post_id "
+                   "AND p.deleted_at IS NULL))")]
     params: list[object] = [account_id]
     for op, value in (("<", max_id), (">", since_id), (">", min_id)):
         if value is not None:
@@ -83,8 +91,15 @@ async def clear_notifications(conn: asyncpg.Connection, account_id: int, now: da
 
 
 async def count_unread(conn: asyncpg.Connection, account_id: int, after_id: int) -> int:
-    return int(await conn.fetchval("SELECT count(*) FROM notifications WHERE account_id = $1 AND id > $2 "
-                                   "AND dismissed_at IS NULL", account_id, after_id) or 0)
+    return int(await conn.fetchval("SELECT count(*) FROM notifications n WHERE n.account_id = $1 AND n.id > $2 "
+                                   f"AND n.dismissed_at IS NULL AND {_not_silenced_by_viewer()}",
+                                   account_id, after_id) or 0)
+
+
+async def delete_notifications_from(conn: asyncpg.Connection, account_id: int, from_account_id: int) -> None:
+    """A block takes away what the blocked account caused (Mastodon clears them too), so unblocking brings none back."""
+    await conn.execute("DELETE FROM notifications WHERE account_id = $1 AND from_account_id = $2",
+                       account_id, from_account_id)
 
 
 async def delete_notifications_for_purge(conn: asyncpg.Connection, from_account_ids: list[int],

@@ -286,3 +286,13 @@ async def delete_posts_for_purge(conn: asyncpg.Connection, post_ids: Sequence[in
         await conn.execute(f"DELETE FROM {table} WHERE post_id = ANY($1::bigint[])", ids)
     status = await conn.execute("DELETE FROM posts WHERE id = ANY($1::bigint[])", ids)
     return int(status.split()[-1])
+
+
+async def get_root_id(conn: asyncpg.Connection, post_id: int) -> int:
+    """The first post of the thread a post belongs to (the topmost one we have), deleted or not."""
+    return int(await conn.fetchval(
+        """WITH RECURSIVE up(id, parent, depth) AS (
+             SELECT id, in_reply_to_id, 0 FROM posts WHERE id = $1
+             UNION ALL SELECT p.id, p.in_reply_to_id, up.depth + 1 FROM posts p JOIN up ON p.id = up.parent
+             WHERE up.depth < 200)
+           SELECT id FROM up ORDER BY depth DESC LIMIT 1""", post_id) or post_id)

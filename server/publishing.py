@@ -19,7 +19,7 @@ import asyncpg
 
 import moderation.policy as policy
 from server import (accounts, audit, events, follows, media, notifications, organisations, policy_settings, posts,
-                    reactions, text, timelines)
+                    reactions, relationships, text, timelines)
 from server.accounts import Account
 from server.config import Settings
 from server.errors import DomainError, Forbidden, Invalid, NotFound
@@ -367,6 +367,7 @@ async def unfavourite(conn: asyncpg.Connection, viewer: Account, post_id: int, n
 
 async def follow(conn: asyncpg.Connection, viewer: Account, target: Account, now: datetime) -> None:
     """Follow; a remote account's follow waits for its server's Accept, which federation/ receives."""
+    await relationships.check_may_follow(conn, viewer, target)
     state = "accepted" if target.is_local and not target.manually_approves_followers else "pending"
     if await follows.insert_follow(conn, viewer.id, target.id, now, state=state):
         await notifications.insert_notification(conn, account_id=target.id,

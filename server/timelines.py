@@ -2,7 +2,9 @@
 
 Owns: the visibility rule (public and unlisted for everyone; followers-only for followers; direct for the
 mentioned; everything for the author; moderators' limits on authors: silenced for followers only, suspended for
-no one) and the read queries over posts, follows and favourites that apply it.
+no one; nothing of an author who blocks the viewer) and the read queries over posts, follows and favourites that
+apply it, with the viewer's own mutes and blocks (relationships.py) and replies hidden from threads
+(hidden_replies.py) left out where Mastodon leaves them out.
 Never: writes anything.
 """
 
@@ -14,7 +16,7 @@ from datetime import datetime, timezone
 
 import asyncpg
 
-from server import accounts, badges, media, organisations, posts
+from server import accounts, badges, hidden_replies, media, organisations, posts, relationships
 from server.accounts import Account
 from server.organisations import Organisation
 from server.posts import Post
@@ -32,9 +34,24 @@ _NOT_LIMITED = f"""NOT EXISTS (SELECT 1 FROM accounts pa WHERE pa.id = p.account
       OR (pa.silenced_at IS NOT NULL AND NOT {_FOLLOWS_AUTHOR} AND NOT {_MENTIONS_VIEWER})))
   AND (p.reblog_of_id IS NULL OR NOT EXISTS (SELECT 1 FROM posts rp JOIN accounts ra ON ra.id = rp.account_id
       WHERE rp.id = p.reblog_of_id AND ra.suspended_at IS NOT NULL))"""
-_VISIBLE = f"""(p.account_id = $1 OR (p.state = 'published' AND {_NOT_LIMITED} AND (p.visibility IN ('public', 'unlisted')
+# An author who blocks the viewer shows them nothing (Mastodon's StatusPolicy): no reading, replying, liking, boosting.
+_NOT_BLOCKED_BY_AUTHOR = f"NOT {relationships.blocks_sql('p.account_id', '$1')}"
+_VISIBLE = f"""(p.account_id = $1 OR (p.state = 'published' AND {_NOT_LIMITED} AND {_NOT_BLOCKED_BY_AUTHOR}
+  AND (p.visibility IN ('public', 'unlisted')
   OR (p.visibility = 'private' AND {_FOLLOWS_AUTHOR})
   OR {_MENTIONS_VIEWER})))"""
+# The viewer's own filter on timelines and threads: nothing written or boosted by an account they mute or block
+# or that blocks them, nor boosts of such an account's posts. Profiles apply only the blocks (Mastodon still
+# shows a muted account's posts on its profile).
+_NOT_FILTERED = f"""p.account_id NOT IN {relationships.hidden_accounts_sql('$1')}
+  AND (p.reblog_of_id IS NULL OR NOT EXISTS (SELECT 1 FROM posts fp WHERE fp.id = p.reblog_of_id
+      AND fp.account_id IN {relationships.hidden_accounts_sql('$1')}))"""
+_NOT_BLOCKED = f"""p.account_id NOT IN {relationships.blocked_accounts_sql('$1')}
+  AND (p.reblog_of_id IS NULL OR NOT EXISTS (SELECT 1 FROM posts fp WHERE fp.id = p.reblog_of_id
+      AND fp.account_id IN {relationships.blocked_accounts_sql('$1')}))"""
+# Replies the thread's author hid (with the replies below them) leave the thread, except for the one who hid them
+# and their author.
+_NOT_HIDDEN_REPLY = f"NOT {hidden_replies.hidden_for_sql('p.id', 'p.account_id', '$1')}"
 
 
 @dataclass(frozen=True)
@@ -102,22 +119,23 @@ async def home_ids(conn: asyncpg.Connection, viewer_id: int, page: Page) -> list
     where = ("p.account_id = $1 OR p.account_id IN (SELECT followed_id FROM follows WHERE follower_id = $1 "
              "AND state = 'accepted') "
              "OR EXISTS (SELECT 1 FROM post_mentions m WHERE m.post_id = p.id AND m.account_id = $1)")
-    return await _page_ids(conn, viewer_id, where, [], page)
+    return await _page_ids(conn, viewer_id, f"({where}) AND {_NOT_FILTERED}", [], page)
 
 
 async def public_ids(conn: asyncpg.Connection, viewer_id: int | None, page: Page) -> list[int]:
-    return await _page_ids(conn, viewer_id, "p.visibility = 'public' AND p.reblog_of_id IS NULL", [], page)
+    return await _page_ids(conn, viewer_id, f"p.visibility = 'public' AND p.reblog_of_id IS NULL AND {_NOT_FILTERED}",
+                           [], page)
 
 
 async def local_public_ids(conn: asyncpg.Connection, viewer_id: int | None, page: Page) -> list[int]:
-    where = ("p.visibility = 'public' AND p.reblog_of_id IS NULL AND p.uri IS NULL")
+    where = f"p.visibility = 'public' AND p.reblog_of_id IS NULL AND p.uri IS NULL AND {_NOT_FILTERED}"
     return await _page_ids(conn, viewer_id, where, [], page)
 
 
 async def account_ids(conn: asyncpg.Connection, viewer_id: int | None, account_id: int, page: Page, *,
                       exclude_replies: bool = False, exclude_reblogs: bool = False,
                       tagged: str | None = None) -> list[int]:
-    where = "p.account_id = $2 AND p.visibility <> 'direct'"
+    where = f"p.account_id = $2 AND p.visibility <> 'direct' AND {_NOT_BLOCKED}"
     params: list[object] = [account_id]
     if exclude_replies:
         where += " AND (p.in_reply_to_id IS NULL OR EXISTS (SELECT 1 FROM posts r WHERE r.id = p.in_reply_to_id " \
@@ -136,13 +154,15 @@ async def favourited_ids(conn: asyncpg.Connection, viewer_id: int, page: Page) -
 
 
 async def tag_ids(conn: asyncpg.Connection, viewer_id: int | None, tag: str, page: Page) -> list[int]:
-    where = "p.visibility = 'public' AND EXISTS (SELECT 1 FROM post_tags t WHERE t.post_id = p.id AND t.tag = $2)"
+    where = ("p.visibility = 'public' AND EXISTS (SELECT 1 FROM post_tags t WHERE t.post_id = p.id AND t.tag = $2) "
+             f"AND {_NOT_FILTERED}")
     return await _page_ids(conn, viewer_id, where, [tag.lower()], page)
 
 
 async def organisation_ids(conn: asyncpg.Connection, viewer_id: int | None, organisation_id: int,
                            page: Page) -> list[int]:
-    where = "p.voice = 'official' AND p.organisation_id = $2 AND p.visibility IN ('public', 'unlisted')"
+    where = ("p.voice = 'official' AND p.organisation_id = $2 AND p.visibility IN ('public', 'unlisted') "
+             f"AND {_NOT_FILTERED}")
     return await _page_ids(conn, viewer_id, where, [organisation_id], page)
 
 
@@ -160,14 +180,15 @@ async def context_ids(conn: asyncpg.Connection, viewer_id: int | None, post_id: 
               UNION ALL SELECT p.id, p.in_reply_to_id, up.depth + 1 FROM posts p JOIN up ON p.id = up.parent
               WHERE up.depth < 200)
             SELECT p.id FROM up JOIN posts p ON p.id = up.id
-            WHERE up.id <> $2 AND p.deleted_at IS NULL AND {_VISIBLE} ORDER BY up.depth DESC""", viewer_id, post_id)
+            WHERE up.id <> $2 AND p.deleted_at IS NULL AND {_VISIBLE} AND {_NOT_FILTERED}
+            ORDER BY up.depth DESC""", viewer_id, post_id)
     descendants = await conn.fetch(
         f"""WITH RECURSIVE down(id, path) AS (
-              SELECT id, ARRAY[id] FROM posts WHERE in_reply_to_id = $2
+              SELECT p.id, ARRAY[p.id] FROM posts p WHERE p.in_reply_to_id = $2 AND {_NOT_HIDDEN_REPLY}
               UNION ALL SELECT p.id, down.path || p.id FROM posts p JOIN down ON p.in_reply_to_id = down.id
-              WHERE array_length(down.path, 1) < 200)
+              WHERE array_length(down.path, 1) < 200 AND {_NOT_HIDDEN_REPLY})
             SELECT p.id FROM down JOIN posts p ON p.id = down.id
-            WHERE p.deleted_at IS NULL AND {_VISIBLE} ORDER BY down.path""", viewer_id, post_id)
+            WHERE p.deleted_at IS NULL AND {_VISIBLE} AND {_NOT_FILTERED} ORDER BY down.path""", viewer_id, post_id)
     return [r["id"] for r in ancestors], [r["id"] for r in descendants]
 
 
@@ -205,9 +226,10 @@ async def hydrate(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_id: 
         a.organisation_id for a in people.values() if a.organisation_id}
     orgs = await organisations.list_organisations_by_ids(conn, [o for o in org_ids if o is not None])
     counts = {r["id"]: r for r in await conn.fetch(
-        """SELECT p.id,
+        f"""SELECT p.id,
              (SELECT count(*) FROM posts r WHERE r.in_reply_to_id = p.id AND r.deleted_at IS NULL
-                AND r.state = 'published') AS replies,
+                AND r.state = 'published' AND NOT {hidden_replies.is_hidden_sql('r.id')})
+                AS replies,
              (SELECT count(*) FROM posts b WHERE b.reblog_of_id = p.id AND b.deleted_at IS NULL) AS reblogs,
              (SELECT count(*) FROM favourites f WHERE f.post_id = p.id) AS favourites,
              EXISTS (SELECT 1 FROM favourites f WHERE f.post_id = p.id AND f.account_id = $2) AS favourited,

@@ -8,7 +8,7 @@ from federation import delivery, vocab
 from federation.context import Federation
 from federation.inbound.common import local_account
 from federation.vocab import Activity
-from server import follows, notifications, uris
+from server import follows, notifications, relationships, uris
 from server.accounts import Account
 from server.db.pool import transaction
 
@@ -20,6 +20,13 @@ async def handle_follow(fed: Federation, activity: Activity, sender: Account) ->
     async with transaction(fed.deps.pool) as conn:
         target = await local_account(conn, settings, activity.object_id)
         if target is None or target.disabled_at is not None:
+            return
+        if await relationships.exists_block_between(conn, target.id, sender.id):
+            # Mastodon answers a follow across a block with Reject, and keeps nothing.
+            reject = vocab.accept_to_json(settings, uris.actor(settings, target.username),
+                                          {"id": activity.id, "actor": activity.actor, "object": activity.object_id},
+                                          reject=True)
+            await delivery.enqueue(conn, reject, signer_id=target.id, inboxes=[str(sender.inbox_uri)], now=now)
             return
         existing = await follows.get_follow_state(conn, sender.id, target.id)
         state = "pending" if target.manually_approves_followers and existing is None else "accepted"
@@ -69,9 +76,9 @@ async def handle_reject(fed: Federation, activity: Activity, sender: Account) ->
 
 
 async def handle_block(fed: Federation, activity: Activity, sender: Account) -> None:
-    """A remote account blocked one of ours: the follows between them end (Mastodon does the same)."""
+    """A remote account blocked one of ours: the follows between them end and the block is kept (so our person no
+    longer sees the blocker's posts nor can follow them), as Mastodon does; nobody is notified."""
     async with transaction(fed.deps.pool) as conn:
         target = await local_account(conn, fed.deps.settings, activity.object_id)
         if target is not None:
-            await follows.delete_follow(conn, sender.id, target.id)
-            await follows.delete_follow(conn, target.id, sender.id)
+            await relationships.record_remote_block(conn, sender, target, activity.id, fed.deps.now())

@@ -6,7 +6,7 @@ from federation.context import Federation
 from federation.inbound.common import local_account, post_by_uri
 from federation.inbound.notes import fetch_and_store
 from federation.vocab import Activity
-from server import follows, notifications, posts, reactions
+from server import follows, notifications, posts, reactions, relationships
 from server.accounts import Account
 from server.db.pool import transaction
 
@@ -17,6 +17,8 @@ async def handle_like(fed: Federation, activity: Activity, sender: Account) -> N
         post = await post_by_uri(conn, fed.deps.settings, activity.object_id)
         if post is None or post.reblog_of_id is not None:
             return
+        if await relationships.exists_block(conn, post.account_id, sender.id):
+            return  # the author blocks the liker: dropped, as the blocker asked
         if await reactions.insert_favourite(conn, sender.id, post.id, now, like_uri=activity.id):
             await notifications.insert_notification(conn, account_id=post.account_id, type="favourite",
                                                     from_account_id=sender.id, post_id=post.id, now=now)
@@ -34,6 +36,8 @@ async def handle_announce(fed: Federation, activity: Activity, sender: Account) 
         post = await post_by_uri(conn, fed.deps.settings, activity.object_id)
         if post is None or post.reblog_of_id is not None or post.visibility not in ("public", "unlisted"):
             return
+        if await relationships.exists_block(conn, post.account_id, sender.id):
+            return  # the author blocks the booster: dropped
         boost = await posts.insert_remote_boost(conn, account_id=sender.id, post=post, uri=activity.id, now=now)
         if boost is not None:
             await notifications.insert_notification(conn, account_id=post.account_id, type="reblog",
@@ -66,5 +70,13 @@ async def handle_undo(fed: Federation, activity: Activity, sender: Account) -> N
             boost = await posts.get_post_by_uri(conn, inner_id)
             if boost is not None and boost.account_id == sender.id and boost.reblog_of_id is not None:
                 await posts.delete_post(conn, boost.id, now)
+                return
+        if inner_type in ("Block", None) and inner_id:
+            if await relationships.delete_block_by_uri(conn, sender.id, inner_id) or inner_type != "Block":
+                return
+            blocked = await local_account(conn, fed.deps.settings, inner.get("object")
+                                          if inner is not None and isinstance(inner.get("object"), str) else None)
+            if blocked is not None:  # a Block we kept under another id: the embedded one names the pair
+                await relationships.delete_block(conn, sender.id, blocked.id)
 
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from starlette.responses import Response
 from starlette.routing import Route
 
 from server import accounts, follows, publishing, timelines
+from server import relationships as mutes_blocks  # `relationships` is the endpoint below
 from server.accounts import Account
 from server.api.entities import credential_account_json, render_account, render_accounts, render_status_ids
 from server.api.http import ApiCall, ApiError, api, json_response, link_header, not_found
@@ -25,11 +27,20 @@ async def _target(call: ApiCall) -> Account:
     return account
 
 
-def relationship_json(other_id: int, following: bool, followed_by: bool, requested: bool = False) -> dict[str, Any]:
+def relationship_json(other_id: int, following: bool, followed_by: bool, requested: bool = False,
+                      relations: mutes_blocks.Relations | None = None) -> dict[str, Any]:
+    rel = relations or mutes_blocks.Relations()
     return {"id": str(other_id), "following": following, "showing_reblogs": following, "notifying": False,
-            "languages": None, "followed_by": followed_by, "blocking": False, "blocked_by": False, "muting": False,
-            "muting_notifications": False, "requested": requested, "requested_by": False, "domain_blocking": False,
-            "endorsed": False, "note": ""}
+            "languages": None, "followed_by": followed_by, "blocking": rel.blocking, "blocked_by": rel.blocked_by,
+            "muting": rel.muting, "muting_notifications": rel.muting_notifications, "requested": requested,
+            "requested_by": False, "domain_blocking": False, "endorsed": False, "note": ""}
+
+
+async def relationship_entities(conn: asyncpg.Connection, viewer_id: int, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Mastodon's Relationship for each known account: follows, and the viewer's mutes and blocks either way."""
+    found = await follows.list_relationships(conn, viewer_id, ids)
+    other = await mutes_blocks.list_relations(conn, viewer_id, ids)
+    return {i: relationship_json(i, *found[i], relations=other.get(i)) for i in ids if i in found}
 
 
 @api(scope="read:accounts")
@@ -132,8 +143,8 @@ async def following(call: ApiCall) -> Response:
 async def _relationship(call: ApiCall, other_id: int) -> Response:
     viewer = call.need_account()
     async with connection(call.deps.pool) as conn:
-        found = await follows.list_relationships(conn, viewer.id, [other_id])
-    return json_response(relationship_json(other_id, *found.get(other_id, (False, False, False))))
+        found = await relationship_entities(conn, viewer.id, [other_id])
+    return json_response(found.get(other_id) or relationship_json(other_id, False, False))
 
 
 @api(scope="write:follows")
@@ -165,8 +176,8 @@ async def relationships(call: ApiCall) -> Response:
         if text.isdigit() and len(text) <= 19:
             ids.append(int(text))
     async with connection(call.deps.pool) as conn:
-        found = await follows.list_relationships(conn, viewer.id, ids)
-    return json_response([relationship_json(i, *found[i]) for i in ids if i in found])
+        found = await relationship_entities(conn, viewer.id, ids)
+    return json_response([found[i] for i in ids if i in found])
 
 
 @api(scope="read:follows")
@@ -188,8 +199,8 @@ def _decide(accept: bool):  # type: ignore[no-untyped-def]
             if follower is None:
                 raise not_found()
             await publishing.decide_follow_request(conn, account, follower, accept=accept, now=call.deps.now())
-            found = await follows.list_relationships(conn, account.id, [follower.id])
-        return json_response(relationship_json(follower.id, *found.get(follower.id, (False, False, False))))
+            found = await relationship_entities(conn, account.id, [follower.id])
+        return json_response(found.get(follower.id) or relationship_json(follower.id, False, False))
     handler.__name__ = "authorize" if accept else "reject"
     return handler
 

@@ -124,7 +124,7 @@ EMPTY_PUBLIC = ("/api/v1/custom_emojis", "/api/v1/announcements", "/api/v1/trend
                 "/api/v1/trends/statuses", "/api/v1/trends/links", "/api/v1/instance/peers",
                 "/api/v1/instance/activity", "/api/v1/instance/rules", "/api/v1/directory",
                 "/api/v1/accounts/{id}/featured_tags")
-EMPTY_PERSONAL = ("/api/v1/filters", "/api/v2/filters", "/api/v1/lists", "/api/v1/blocks", "/api/v1/mutes",
+EMPTY_PERSONAL = ("/api/v1/filters", "/api/v2/filters", "/api/v1/lists",
                   "/api/v1/domain_blocks", "/api/v1/bookmarks", "/api/v1/conversations",
                   "/api/v1/followed_tags", "/api/v1/featured_tags", "/api/v1/scheduled_statuses",
                   "/api/v1/endorsements", "/api/v2/suggestions", "/api/v1/suggestions",

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from federation import resolver
-from server import idempotency, posts, publishing, timelines
+from server import hidden_replies, idempotency, posts, publishing, timelines
 from server.i18n import translations
 from server.api.entities import attachment_json, iso, render_account, render_accounts, render_status_ids
 from server.api.http import ApiCall, ApiError, api, json_response, not_found
@@ -109,9 +109,11 @@ async def context(call: ApiCall) -> Response:
     viewer_id = call.account.id if call.account else None
     async with connection(call.deps.pool) as conn:
         ancestors, descendants = await timelines.context_ids(conn, viewer_id, post.id)
+        hidden = await hidden_replies.list_hidden_ids(conn, descendants)  # shown only to the thread's author and theirs
         return json_response({
             "ancestors": await render_status_ids(conn, call.deps.settings, ancestors, viewer_id),
-            "descendants": await render_status_ids(conn, call.deps.settings, descendants, viewer_id)})
+            "descendants": [s | {"hidden_reply": int(s["id"]) in hidden}
+                            for s in await render_status_ids(conn, call.deps.settings, descendants, viewer_id)]})
 
 
 @api(scope="write:statuses")
