@@ -8,7 +8,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from web.pages import admin, audit, auth, badges, oauth, policy, posts, profiles, review, timelines
+from web.pages import admin, audit, auth, badges, oauth, policy, posts, profiles, review, timelines, user_controls
 
 
 def routes() -> list[BaseRoute]:
@@ -20,6 +20,7 @@ def routes() -> list[BaseRoute]:
         *policy.ROUTES,
         *oauth.ROUTES,
         *timelines.ROUTES,
+        *user_controls.ROUTES,  # before posts: /@{username}/block is not a post id
         *posts.ROUTES,
         *profiles.ROUTES,
         *badges.ROUTES,

@@ -19,6 +19,7 @@ from server.errors import DomainError, NotFound
 from server.publishing import Draft
 from web.context import PageContext, finish, read_form, redirect, render, safe_next
 from web.handlers import page, path_int
+from web.pages.user_controls import thread_marks
 
 VISIBILITY_CHOICES = ("public", "unlisted", "private", "direct")
 
@@ -107,8 +108,9 @@ async def post_page(ctx: PageContext) -> Response:
         before = await timelines.hydrate(conn, ancestors, viewer_id)
         after = await timelines.hydrate(conn, descendants, viewer_id)
         history = await posts.list_post_edits(conn, view.post.id)
+        marks = await thread_marks(conn, viewer_id, view.post.id, descendants)
     return render(ctx, "post.html", view=view, author=author, ancestors=before, descendants=after, history=history,
-                  composer=composer_values(ctx, reply_to=view.post.id) if ctx.viewer else None)
+                  composer=composer_values(ctx, reply_to=view.post.id) if ctx.viewer else None, **marks)
 
 
 @page(signed_in=True)
@@ -194,8 +196,9 @@ async def any_post_page(ctx: PageContext) -> Response:
         before = await timelines.hydrate(conn, ancestors, viewer_id)
         after = await timelines.hydrate(conn, descendants, viewer_id)
         history = await posts.list_post_edits(conn, post.id)
+        marks = await thread_marks(conn, viewer_id, post.id, descendants)
     return render(ctx, "post.html", view=view, author=view.author, ancestors=before, descendants=after,
-                  history=history, composer=composer_values(ctx, reply_to=post.id) if ctx.viewer else None)
+                  history=history, composer=composer_values(ctx, reply_to=post.id) if ctx.viewer else None, **marks)
 
 
 ROUTES = [

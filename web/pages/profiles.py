@@ -8,7 +8,7 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import accounts, badges, follows, oauth, organisations, publishing, timelines
+from server import accounts, badges, follows, oauth, organisations, publishing, relationships, timelines
 from server.db.pool import connection, transaction
 from server.errors import DomainError, NotFound
 from federation import resolver
@@ -57,7 +57,10 @@ async def _profile(ctx: PageContext, account: accounts.Account) -> Response:
         followers, following = await follows.count_follows(conn, account.id)
         state = await follows.get_follow_state(conn, viewer_id, account.id) if viewer_id else None
         badge = await badges.get_current_badge(conn, account.id) if account.is_local else None
+        relations = (await relationships.list_relations(conn, viewer_id, [account.id])).get(account.id) \
+            if viewer_id and viewer_id != account.id else None
     return render(ctx, "profile.html", account=account, organisation=org, views=views, older=older_link(ctx, ids),
+                  relations=relations or relationships.Relations(),
                   followers=followers, following=following, is_following=state is not None,
                   follow_pending=state is not None and state[0] == "pending", badge=badge,
                   badge_status=badge.status(badges.local_date(ctx.now)) if badge else None)
