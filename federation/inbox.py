@@ -149,6 +149,8 @@ async def receive(request: Request) -> Response:
             raise InboxRefusal(401, "the signing key does not belong to the activity's actor")
         if vocab.host_of(activity.id) != vocab.host_of(activity.actor):
             raise InboxRefusal(400, "the activity id is not on the actor's host")
+        if signer.is_suspended:  # moderators suspended it: dropped, as Mastodon does, with 202 so it is no probe
+            return Response(status_code=202)
         async with connection(fed.deps.pool) as conn:  # counted outside the storing transaction: a 429 counts too
             throttled = await ratelimit.check_inbox(conn, fed.deps.settings, actor_uri=activity.actor,
                                                     now=fed.deps.now())

@@ -25,8 +25,12 @@ Built = tuple[dict[str, Any], list[str]] | None
 Builder = Callable[[asyncpg.Connection, Settings, Event, Account], Awaitable[Built]]
 
 
-def inbox_of(account: Account) -> str | None:
-    return account.inbox_uri if not account.is_local and account.gone_at is None else None
+def inbox_of(account: Account, *, even_if_suspended: bool = False) -> str | None:
+    """A remote account's inbox; nothing goes to an account our moderators suspended, except the Reject that
+    ends its follows and a report forwarded about it (as Mastodon does)."""
+    if account.is_local or account.gone_at is not None or (account.is_suspended and not even_if_suspended):
+        return None
+    return account.inbox_uri
 
 
 def post_inbox_of(account: Account) -> str | None:
@@ -177,13 +181,14 @@ async def follow_decided(conn: asyncpg.Connection, settings: Settings, event: Ev
     """Accept or Reject of a follow request that waited for the person's approval."""
     follower = await accounts.get_account(conn, event.subject_id)
     follow_uri = event.detail.get("follow_uri")
-    if follower is None or follower.is_local or not inbox_of(follower) or not follow_uri:
+    inbox = inbox_of(follower, even_if_suspended=event.kind == "follow.rejected") if follower else None
+    if follower is None or not inbox or not follow_uri:
         return None
     answer = vocab.accept_to_json(settings, uris.actor(settings, account.username),
                                   {"id": follow_uri, "actor": follower.actor_uri,
                                    "object": uris.actor(settings, account.username)},
                                   reject=event.kind == "follow.rejected")
-    return answer, [str(inbox_of(follower))]
+    return answer, [inbox]
 
 
 async def _block(conn: asyncpg.Connection, settings: Settings, event: Event, blocker: Account
@@ -216,6 +221,19 @@ async def account_updated(conn: asyncpg.Connection, settings: Settings, event: E
         await follows.list_follower_inboxes(conn, account.id)
 
 
+async def report_forwarded(conn: asyncpg.Connection, settings: Settings, event: Event, moderator: Account) -> Built:
+    """A report about a remote account, as a Flag from our instance actor to the account's server (its shared
+    inbox, so the server hears it once); the event carries what moderation/reports.py decided to send."""
+    target = await accounts.get_account(conn, int(event.detail.get("account_id") or 0))
+    inbox = inbox_of(target, even_if_suspended=True) if target else None
+    if target is None or not inbox or not target.actor_uri:
+        return None
+    post_uris = [str(u) for u in event.detail.get("post_uris") or [] if isinstance(u, str)]
+    flag = vocab.flag_to_json(settings, event.subject_id, [target.actor_uri, *post_uris],
+                              str(event.detail.get("comment") or ""))
+    return flag, [target.shared_inbox_uri or inbox]
+
+
 BUILDERS: dict[str, Builder] = {
     "post.created": post_created, "post.updated": post_updated, "post.deleted": post_deleted,
     "boost.created": boost_created, "boost.deleted": boost_deleted,
@@ -224,6 +242,7 @@ BUILDERS: dict[str, Builder] = {
     "follow.authorized": follow_decided, "follow.rejected": follow_decided,
     "account.updated": account_updated,
     "block.created": block_created, "block.removed": block_removed,
+    "report.forwarded": report_forwarded,
 }
 
 
@@ -240,6 +259,8 @@ async def process_events(fed: Federation, limit: int = 50) -> int:
             built = await builder(conn, settings, event, actor)
             if built is not None:
                 activity, inboxes = built
-                await delivery.enqueue(conn, activity, signer_id=actor.id, inboxes=inboxes, now=fed.deps.now())
+                # What our instance actor says (a forwarded Flag) is signed with the instance key.
+                signer_id = None if activity.get("actor") == uris.instance_actor(settings) else actor.id
+                await delivery.enqueue(conn, activity, signer_id=signer_id, inboxes=inboxes, now=fed.deps.now())
         await events.mark_processed(conn, [e.id for e in batch], fed.deps.now())
     return len(batch)

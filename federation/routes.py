@@ -39,15 +39,19 @@ def not_found() -> Response:
     return JSONResponse({"error": "Record not found"}, status_code=404)
 
 
-async def _local(request: Request) -> Account | None:
+async def _local(request: Request, *, even_if_suspended: bool = False) -> Account | None:
+    """A suspended account keeps only its actor document (marked `suspended`, as Mastodon serves it); its posts
+    and collections are gone."""
     deps: Deps = request.app.state.deps
     async with connection(deps.pool) as conn:
         account = await accounts.get_account_by_username(conn, request.path_params["username"])
-    return account if account and account.disabled_at is None else None
+    if account is None or account.disabled_at is not None or (account.is_suspended and not even_if_suspended):
+        return None
+    return account
 
 
 async def actor(request: Request) -> Response:
-    account = await _local(request)
+    account = await _local(request, even_if_suspended=True)
     if account is None:
         return not_found()
     if not wants_activity_json(request):

@@ -41,6 +41,7 @@ def context(settings: Settings) -> list[Any]:
         "toot": "http://joinmastodon.org/ns#",
         "featured": {"@id": "toot:featured", "@type": "@id"},
         "discoverable": "toot:discoverable",
+        "suspended": "toot:suspended",
         "indexable": "toot:indexable",
         "blurhash": "toot:blurhash",
         "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
@@ -99,7 +100,7 @@ def actor_to_json(settings: Settings, account: Account, public_key_pem: str, org
         attachment.append({"type": "PropertyValue", "name": label,
                            "value": f'<a href="{_escape(settings.base_url)}/orgs/{organisation.slug}" '
                                     f'rel="me nofollow noopener noreferrer" target="_blank">{_escape(organisation.name)}</a>'})
-    return {
+    doc: dict[str, Any] = {
         "@context": context(settings),
         "id": actor_id,
         "type": "Organization" if account.is_organisation else "Person",
@@ -122,6 +123,13 @@ def actor_to_json(settings: Settings, account: Account, public_key_pem: str, org
         "publicKey": {"id": uris.key_id(settings, name), "owner": actor_id, "publicKeyPem": public_key_pem},
         **({"ambtenaarBadge": dict(badge_doc)} if badge_doc else {}),
     }
+    if account.is_suspended:
+        # As Mastodon serves a suspended actor: still there (its key verifies what it sent before), stripped of
+        # profile, and marked, so other servers hide it too.
+        doc.update(name=name, summary="", attachment=[], discoverable=False, indexable=False, suspended=True)
+        for gone in ("icon", "ambtenaarBadge"):
+            doc.pop(gone, None)
+    return doc
 
 
 def instance_actor_to_json(settings: Settings, public_key_pem: str) -> dict[str, Any]:
@@ -285,6 +293,14 @@ def update_actor_to_json(settings: Settings, actor_json: dict[str, Any], now: da
             "object": body}
 
 
+def flag_to_json(settings: Settings, report_id: int, objects: Sequence[str], content: str) -> dict[str, Any]:
+    """A report forwarded to the reported account's server, as Mastodon sends it: from our instance actor (the
+    reporter stays anonymous), the account first among the objects, then the reported posts, the comment as
+    plain text."""
+    return {"@context": context(settings), "id": f"{uris.instance_actor(settings)}#flags/{report_id}",
+            "type": "Flag", "actor": uris.instance_actor(settings), "content": content, "object": list(objects)}
+
+
 def ordered_collection(collection_id: str, total: int, first: str | None = None) -> dict[str, Any]:
     doc: dict[str, Any] = {"@context": "https://www.w3.org/ns/activitystreams", "id": collection_id,
                            "type": "OrderedCollection", "totalItems": total}
@@ -410,6 +426,32 @@ def parse_activity(doc: Any) -> Activity:
     return Activity(id=str(activity_id), type=types[0], actor=str(actor), object_id=object_id,
                     object_doc=object_doc, object_type=object_types[0] if object_types else None,
                     to=tuple(_iris(doc, "to")), cc=tuple(_iris(doc, "cc")), raw=doc)
+
+
+@dataclass(frozen=True)
+class RemoteFlag:
+    """A report from another server: the objects it points at (accounts and posts, ours or not) and a comment."""
+
+    id: str
+    actor: str
+    objects: tuple[str, ...]
+    content: str
+
+
+MAX_FLAG_OBJECTS = 100
+
+
+def parse_flag(doc: Any) -> RemoteFlag:
+    """Mastodon sends `object` as an array of IRIs (the account, then posts); one IRI or embedded objects are
+    accepted too. The comment is kept as plain text."""
+    if not isinstance(doc, Mapping) or "Flag" not in _types(doc):
+        raise InvalidActivity("the activity must be a Flag")
+    objects = [o for o in _iris(doc, "object") if o.startswith(("https://", "http://")) and len(o) <= 2048]
+    if not objects:
+        raise InvalidActivity("object must name at least one account or post")
+    return RemoteFlag(id=str(_iri(doc, "id")), actor=str(_iri(doc, "actor")),
+                      objects=tuple(dict.fromkeys(objects))[:MAX_FLAG_OBJECTS],
+                      content=sanitize.plain_text(_text(doc, "content", 20_000), 5000))
 
 
 @dataclass(frozen=True)

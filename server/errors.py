@@ -45,6 +45,12 @@ class Invalid(DomainError):
     http_status = 422
 
 
+class Gone(DomainError):
+    """The thing existed but was taken away (a suspended account)."""
+
+    http_status = 410
+
+
 class Conflict(DomainError):
     """The input clashes with something that already exists."""
 

@@ -16,7 +16,9 @@ KINDS = frozenset({"post.created", "post.updated", "post.deleted", "boost.create
                    "favourite.created", "favourite.deleted", "follow.created", "follow.deleted", "follow.authorized", "follow.rejected",
                    "account.updated",
                    # a local person blocks or unblocks a remote account (server/relationships.py)
-                   "block.created", "block.removed"})
+                   "block.created", "block.removed",
+                   # a report about a remote account, sent to its server as a Flag (moderation/reports.py)
+                   "report.forwarded"})
 
 
 async def record_event(conn: asyncpg.Connection, kind: str, subject_id: int, actor_id: int, now: datetime,

@@ -11,7 +11,7 @@ import asyncpg
 
 from server import accounts, passwords
 from server.accounts import Account
-from server.errors import Invalid, TooManyAttempts
+from server.errors import Forbidden, Invalid, TooManyAttempts
 from server.tokens import new_token, token_hash
 
 SESSION_LIFETIME = timedelta(days=30)
@@ -28,7 +28,8 @@ async def insert_session(conn: asyncpg.Connection, account_id: int, now: datetim
 async def get_session_account(conn: asyncpg.Connection, token: str, now: datetime) -> Account | None:
     account_id = await conn.fetchval(
         "SELECT s.account_id FROM web_sessions s JOIN accounts a ON a.id = s.account_id "
-        "WHERE s.token_hash = $1 AND s.expires_at > $2 AND a.disabled_at IS NULL", token_hash(token), now)
+        "WHERE s.token_hash = $1 AND s.expires_at > $2 AND a.disabled_at IS NULL AND a.suspended_at IS NULL",
+        token_hash(token), now)
     return await accounts.get_account(conn, account_id) if account_id else None
 
 
@@ -69,6 +70,8 @@ async def authenticate(conn: asyncpg.Connection, *, username: str, password: str
     if not ok or account is None or account.disabled_at is not None:
         await insert_failures(conn, keys, now)
         raise Invalid("The username or password is wrong.")
+    if account.is_suspended:  # told only to whoever knows the password
+        raise Forbidden("This account has been suspended by the moderators of this server.")
     await delete_failures(conn, keys[:1])
     return account
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from web.pages import admin, audit, auth, badges, oauth, policy, posts, profiles, review, timelines, user_controls
+from web.pages import (admin, audit, auth, badges, moderation, notifications, oauth, policy, posts, profiles, reports,
+                       review, timelines, user_controls)
 
 
 def routes() -> list[BaseRoute]:
@@ -25,4 +26,7 @@ def routes() -> list[BaseRoute]:
         *profiles.ROUTES,
         *badges.ROUTES,
         *admin.ROUTES,
+        *moderation.ROUTES,
+        *notifications.ROUTES,
+        *reports.ROUTES,
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from federation.context import Federation
-from federation.inbound import follows, notes, reactions, updates
+from federation.inbound import flags, follows, notes, reactions, updates
 from federation.vocab import Activity
 from server.accounts import Account
 
@@ -26,6 +26,6 @@ HANDLERS: dict[str, Handler] = {
     "Announce": reactions.handle_announce,
     "Undo": reactions.handle_undo,
     "Block": follows.handle_block,
-    "Flag": updates.handle_flag,
+    "Flag": flags.handle_flag,
     "Move": updates.handle_move,
 }

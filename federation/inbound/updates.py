@@ -1,4 +1,4 @@
-"""Update and Delete of notes and actors, and the activities we only record (Flag, Move)."""
+"""Update and Delete of notes and actors, and the activity we only record (Move)."""
 
 from __future__ import annotations
 
@@ -42,11 +42,6 @@ async def handle_delete(fed: Federation, activity: Activity, sender: Account) ->
         # Only the author's own server may delete a post: the signer must be its author.
         if post is not None and post.account_id == sender.id:
             await posts.delete_post(conn, post.id, now)
-
-
-async def handle_flag(fed: Federation, activity: Activity, sender: Account) -> None:
-    # Reports arrive with the moderation issue; until then they are kept in inbox_items for moderators.
-    log.warning("report received", extra={"activity": activity.id, "from": sender.actor_uri})
 
 
 async def handle_move(fed: Federation, activity: Activity, sender: Account) -> None:

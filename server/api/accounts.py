@@ -22,7 +22,7 @@ from server.db.pool import connection, transaction
 async def _target(call: ApiCall) -> Account:
     async with connection(call.deps.pool) as conn:
         account = await accounts.get_account(conn, call.path_id())
-    if account is None or account.disabled_at is not None:
+    if account is None or account.disabled_at is not None or account.is_suspended:
         raise not_found()
     return account
 
@@ -85,7 +85,7 @@ async def lookup(call: ApiCall) -> Response:
             account = await accounts.get_remote_account(conn, username, host)
         else:
             account = await accounts.get_account_by_username(conn, username) if username else None
-        if account is None or account.disabled_at is not None:
+        if account is None or account.disabled_at is not None or account.is_suspended:
             raise not_found()
         return json_response(await render_account(conn, call.deps.settings, account))
 

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from federation.websites import verify_website
+from moderation import reports
 from server import accounts, audit, org_verification, organisations, trust
 from server.db.pool import connection, transaction
 from server.errors import DomainError, Forbidden, NotFound
@@ -27,11 +28,12 @@ async def _render(ctx: PageContext, *, status: int = 200, error: str | None = No
         orgs = await organisations.list_organisations(conn)
         verified = await org_verification.list_verifications(conn)
         trusted = await trust.list_trusted(conn)
+        open_reports = await reports.count_reports(conn)
     done = ctx.request.query_params.get("verified", "")
     notice = ctx.gettext("The website of %(org)s vouches for its account here.", org=next(
         (o.name for o in orgs if o.slug == done), done)) if done else None
     return render(ctx, "admin_organisations.html", status=status, organisations=orgs, verified=verified,
-                  error=error, notice=notice, trusted=trusted)
+                  error=error, notice=notice, trusted=trusted, open_reports=open_reports)
 
 
 def _trust_action(add: bool):  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from server import accounts, badges, follows, oauth, organisations, publishing, relationships, timelines
 from server.db.pool import connection, transaction
-from server.errors import DomainError, NotFound
+from server.errors import DomainError, Gone, NotFound
 from federation import resolver
 from federation.webfinger import parse_handle
 from web.context import LANG_COOKIE, PageContext, account_path, read_form, redirect, render
@@ -18,20 +18,22 @@ from web.handlers import page, path_int
 from web.pages.timelines import older_link, page_bounds
 
 
-async def _account(ctx: PageContext) -> accounts.Account:
-    async with connection(ctx.deps.pool) as conn:
-        account = await accounts.get_account_by_username(conn, ctx.request.path_params["username"])
+def _shown(account: accounts.Account | None) -> accounts.Account:
     if account is None or account.disabled_at is not None:
         raise NotFound("There is no account with that name here.")
+    if account.is_suspended:
+        raise Gone("This account has been suspended by the moderators of this server.")
     return account
+
+
+async def _account(ctx: PageContext) -> accounts.Account:
+    async with connection(ctx.deps.pool) as conn:
+        return _shown(await accounts.get_account_by_username(conn, ctx.request.path_params["username"]))
 
 
 async def _account_by_id(ctx: PageContext) -> accounts.Account:
     async with connection(ctx.deps.pool) as conn:
-        account = await accounts.get_account(conn, path_int(ctx, "account_id"))
-    if account is None or account.disabled_at is not None:
-        raise NotFound("There is no account with that name here.")
-    return account
+        return _shown(await accounts.get_account(conn, path_int(ctx, "account_id")))
 
 
 @page()
