@@ -26,6 +26,7 @@ import asyncpg
 from federation import keys, signatures
 from federation.context import Federation
 from federation.netguard import NetguardError
+from moderation import domain_blocks
 from server import accounts
 from server.db.pool import connection, transaction
 
@@ -91,6 +92,9 @@ async def enqueue(conn: asyncpg.Connection, activity: Mapping[str, Any], *, sign
                   inboxes: Iterable[str], now: datetime) -> int:
     """Store the activity once and one delivery per distinct inbox, set-based, in the caller's transaction."""
     targets = spread_by_domain({i for i in inboxes if i.startswith(("https://", "http://"))})
+    refused = await domain_blocks.refused_hosts(conn, {domain for _, domain in targets})
+    if refused:  # nothing goes to a suspended domain (or, in allowlist mode, one not listed)
+        targets = [t for t in targets if t[1] not in refused]
     if not targets:
         return 0
     body = json.dumps(activity, ensure_ascii=False, separators=(",", ":")).encode()
@@ -131,6 +135,17 @@ async def claim(conn: asyncpg.Connection, now: datetime, limit: int) -> list[Cla
            RETURNING d.id, d.inbox_uri, d.domain, d.attempts, d.created_at, a.body, a.signer_id""",
         now, limit, now + LEASE)
     return [Claimed(**dict(r)) for r in rows]
+
+
+async def without_refused(conn: asyncpg.Connection, items: list[Claimed]) -> list[Claimed]:
+    """Deliveries queued before their domain was blocked are not sent: marked failed, with the reason."""
+    refused = await domain_blocks.refused_hosts(conn, {i.domain for i in items})
+    if not refused:
+        return items
+    await conn.execute("UPDATE deliveries SET state = 'failed', last_error = 'refused by domain policy', "
+                       "locked_until = NULL WHERE id = ANY($1::bigint[])",
+                       [i.id for i in items if i.domain in refused])
+    return [i for i in items if i.domain not in refused]
 
 
 async def record(conn: asyncpg.Connection, item: Claimed, status: int | None, error: str | None,
@@ -228,7 +243,7 @@ async def run_batch(fed: Federation, limit: int = 200) -> int:
     """Claim a batch, send it concurrently (netguard limits each host), record every result; the count sent."""
     now = fed.deps.now()
     async with transaction(fed.deps.pool) as conn:
-        items = await claim(conn, now, limit)
+        items = await without_refused(conn, await claim(conn, now, limit))
     if not items:
         return 0
     signer_keys = await _signer_keys(fed, items)
@@ -259,7 +274,7 @@ class Sender:
 
     async def _claim_and_start(self, room: int) -> int:
         async with transaction(self.fed.deps.pool) as conn:
-            items = await claim(conn, self.fed.deps.now(), room)
+            items = await without_refused(conn, await claim(conn, self.fed.deps.now(), room))
         if items:
             signer_keys = await _signer_keys(self.fed, items)
             for item in items:

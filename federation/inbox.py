@@ -1,10 +1,11 @@
 """Receiving activities: every check in a fixed order, then one stored row, then 202.
 
 Owns: the inbox pipeline (size 413 -> content type 415 -> JSON 400 -> signature 401 (key refreshed once) ->
-signer owns the actor 401 -> parse 400 -> rate limits per domain and actor 429 (moderation/ratelimit.py) ->
-duplicate 202 -> inbox_items row, commit, NOTIFY, 202) and the
-inbox_items table. A request whose signature cannot be verified is answered 401, never 202: senders that try
-RFC 9421 first (Fedify) fall back to draft-cavage only on an error. Never: side effects of an activity inline;
+signer owns the actor 401 -> parse 400 -> domain policy (moderation/domain_blocks.py: a blocked domain is
+answered 202 and dropped, also before its key is fetched) -> rate limits per domain and actor 429
+(moderation/ratelimit.py) -> duplicate 202 -> inbox_items row, commit, NOTIFY, 202) and the inbox_items table.
+A request whose signature cannot be verified is answered 401, never 202: senders that try RFC 9421 first
+(Fedify) fall back to draft-cavage only on an error. Never: side effects of an activity inline;
 federation/inbound/ handlers run after the commit, in the worker.
 """
 
@@ -21,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 
 from federation import resolver, signatures, vocab
 from federation.context import Federation
-from moderation import ratelimit
+from moderation import domain_blocks, ratelimit
 from server import accounts, limits
 from server.accounts import Account
 from server.db.pool import connection, transaction
@@ -76,8 +77,9 @@ def public_url(fed: Federation, request: Request) -> str:
     return f"{fed.deps.settings.base_url}{request.url.path}{query}"
 
 
-async def verify_signer(fed: Federation, request: Request, body: bytes) -> Account:
-    """The remote account whose key signed this request; its key is refetched once if it does not verify."""
+async def verify_signer(fed: Federation, request: Request, body: bytes | None) -> Account:
+    """The remote account whose key signed this request (a POST with its body, or a GET with None); its key is
+    refetched once if it does not verify."""
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
         key_id = signatures.signature_key_id(headers)
@@ -125,6 +127,25 @@ async def _is_unknown_actor_deleting_itself(fed: Federation, doc: Any) -> bool:
         return await accounts.get_account_by_actor_uri(conn, str(doc.get("actor"))) is None
 
 
+async def _blocked_domain(fed: Federation, host: str) -> bool:
+    """The moderation gate: a suspended domain (or, in allowlist mode, one not listed) is answered 202 and
+    dropped, as Takahē and GoToSocial do, so that a block cannot be probed."""
+    async with connection(fed.deps.pool) as conn:
+        verdict = await domain_blocks.gate(conn, fed.deps.settings.domain, host)
+    if not verdict.allowed:
+        log.info("inbox dropped", extra={"host": host, "reason": verdict.reason})
+    return not verdict.allowed
+
+
+async def _key_on_blocked_domain(fed: Federation, request: Request) -> bool:
+    """The gate once more before verifying, on the keyId's host: a blocked server cannot make us fetch its key."""
+    try:
+        key_id = signatures.signature_key_id({k.lower(): v for k, v in request.headers.items()})
+    except signatures.SignatureError:
+        return False  # verify_signer answers 401 with the reason
+    return bool(key_id) and await _blocked_domain(fed, vocab.host_of(str(key_id)))
+
+
 async def receive(request: Request) -> Response:
     fed: Federation = request.app.state.federation
     try:
@@ -140,6 +161,8 @@ async def receive(request: Request) -> Response:
             raise InboxRefusal(400, "the body is not JSON") from None
         if await _is_unknown_actor_deleting_itself(fed, doc):
             return Response(status_code=202)
+        if await _key_on_blocked_domain(fed, request):
+            return Response(status_code=202)
         signer = await verify_signer(fed, request, body)
         try:
             activity = vocab.parse_activity(doc)
@@ -150,6 +173,8 @@ async def receive(request: Request) -> Response:
         if vocab.host_of(activity.id) != vocab.host_of(activity.actor):
             raise InboxRefusal(400, "the activity id is not on the actor's host")
         if signer.is_suspended:  # moderators suspended it: dropped, as Mastodon does, with 202 so it is no probe
+            return Response(status_code=202)
+        if await _blocked_domain(fed, vocab.host_of(activity.actor)):
             return Response(status_code=202)
         async with connection(fed.deps.pool) as conn:  # counted outside the storing transaction: a 429 counts too
             throttled = await ratelimit.check_inbox(conn, fed.deps.settings, actor_uri=activity.actor,

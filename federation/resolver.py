@@ -7,6 +7,7 @@ host of its id), and object fetches. Never: stores posts (federation/inbound/ do
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
@@ -16,6 +17,7 @@ from urllib.parse import quote
 from federation import badge_proofs, keys, signatures, vocab
 from federation.context import Federation
 from federation.netguard import NetguardError
+from moderation import domain_blocks
 from server import accounts, limits, text, trust
 from server.accounts import Account, RemoteProfile
 from server.db.pool import connection, transaction
@@ -30,9 +32,23 @@ class ResolveError(Exception):
     """A remote actor or object could not be fetched or is not what it claims to be."""
 
 
+class Blocked(ResolveError):
+    """The server is one this node does not federate with (suspended, or not on the allowlist)."""
+
+
+async def refuse_blocked(fed: Federation, host: str) -> None:
+    """Nothing is fetched from, or looked up at, a server we do not federate with (moderation/domain_blocks.py),
+    so that a blocked server cannot make us fetch from it either."""
+    async with connection(fed.deps.pool) as conn:
+        verdict = await domain_blocks.gate(conn, fed.deps.settings.domain, host)
+    if not verdict.allowed:
+        raise Blocked(f"{host} is blocked here ({verdict.reason})")
+
+
 async def signed_get_json(fed: Federation, url: str) -> Mapping[str, Any]:
     """GET an ActivityStreams document, signed by the instance actor (for servers in authorized-fetch mode)."""
     settings = fed.deps.settings
+    await refuse_blocked(fed, vocab.host_of(url))
     async with connection(fed.deps.pool) as conn:
         key = await keys.instance_key(conn, settings)
     private_key = fed.private_key(key.private_key_pem)
@@ -60,6 +76,8 @@ async def signed_get_json(fed: Federation, url: str) -> Mapping[str, Any]:
     doc_id = doc.get("id")
     if not isinstance(doc_id, str) or vocab.host_of(doc_id) != vocab.host_of(str(result.url)):
         raise ResolveError(f"{url} answered a document whose id is on another host")
+    if vocab.host_of(str(result.url)) != vocab.host_of(url):
+        await refuse_blocked(fed, vocab.host_of(str(result.url)))  # redirected to a blocked server
     return doc
 
 
@@ -77,6 +95,9 @@ async def fetch_actor(fed: Federation, actor_uri: str, *, refresh: bool = False)
     now = fed.deps.now()
     async with connection(fed.deps.pool) as conn:
         cached = await accounts.get_account_by_actor_uri(conn, actor_uri)
+    if cached is not None and cached.is_local:
+        return cached
+    await refuse_blocked(fed, vocab.host_of(actor_uri))
     if cached is not None and not cached.is_local and not refresh and cached.fetched_at \
             and now - cached.fetched_at < STALE_AFTER:
         return cached
@@ -93,7 +114,12 @@ async def fetch_actor(fed: Federation, actor_uri: str, *, refresh: bool = False)
     if actor.id != actor_uri:
         raise ResolveError(f"{actor_uri} answered an actor with another id")
     async with transaction(fed.deps.pool) as conn:
-        account = await accounts.upsert_remote_account(conn, profile_of(actor), now)
+        profile = profile_of(actor)
+        if await domain_blocks.rejects_media(conn, profile.domain):
+            profile = dataclasses.replace(profile, avatar_url=None)
+        account = await accounts.upsert_remote_account(conn, profile, now)
+        if cached is None:
+            account = await domain_blocks.limit_new_account(conn, account)
     if actor.badge is not None or account.remote_badge is not None:
         await evaluate_badge(fed, account, actor.badge)
         async with connection(fed.deps.pool) as conn:
@@ -176,6 +202,7 @@ async def actor_for_key(fed: Federation, key_id: str, *, refresh: bool = False) 
 
 async def webfinger(fed: Federation, username: str, host: str) -> str:
     """The actor URI behind `username@host`."""
+    await refuse_blocked(fed, host)
     resource = quote(f"acct:{username}@{host}", safe=":@")
     schemes = ["https"] + (["http"] if fed.deps.settings.allow_private_addresses else [])
     last_error: Exception | None = None
@@ -204,6 +231,7 @@ async def webfinger(fed: Federation, username: str, host: str) -> str:
 
 async def resolve_handle(fed: Federation, username: str, host: str) -> Account:
     """Find (and cache) a remote account by its handle; the WebFinger host must agree with the actor's."""
+    await refuse_blocked(fed, host)
     async with connection(fed.deps.pool) as conn:
         cached = await accounts.get_remote_account(conn, username, host)
     if cached is not None and cached.fetched_at and fed.deps.now() - cached.fetched_at < STALE_AFTER:

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from federation import inbox, keys, objects, vocab
+from federation.authorized_fetch import signed_only
 from server import accounts, follows, posts, timelines, uris
 from server.accounts import Account
 from server.db.pool import connection
@@ -171,11 +172,13 @@ ROUTES = [
     Route("/actor/inbox", inbox.shared_inbox, methods=["POST"]),
     Route("/inbox", inbox.shared_inbox, methods=["POST"]),
     Route("/ns", terms, methods=["GET"]),
-    Route("/users/{username}", actor, methods=["GET"]),
+    # In authorized-fetch mode these answer only signed requests of servers we federate with; the instance
+    # actor above stays public (federation/authorized_fetch.py).
+    Route("/users/{username}", signed_only(actor, pages=True), methods=["GET"]),
     Route("/users/{username}/inbox", inbox.personal_inbox, methods=["POST"]),
-    Route("/users/{username}/outbox", outbox, methods=["GET"]),
-    Route("/users/{username}/followers", followers, methods=["GET"]),
-    Route("/users/{username}/following", following, methods=["GET"]),
-    Route("/users/{username}/collections/featured", featured, methods=["GET"]),
-    Route("/users/{username}/statuses/{post_id}", status, methods=["GET"]),
+    Route("/users/{username}/outbox", signed_only(outbox), methods=["GET"]),
+    Route("/users/{username}/followers", signed_only(followers), methods=["GET"]),
+    Route("/users/{username}/following", signed_only(following), methods=["GET"]),
+    Route("/users/{username}/collections/featured", signed_only(featured), methods=["GET"]),
+    Route("/users/{username}/statuses/{post_id}", signed_only(status, pages=True), methods=["GET"]),
 ]

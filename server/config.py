@@ -68,6 +68,8 @@ SPECS: tuple[SettingSpec, ...] = (
                 "`ambtenaar worker` processes do it)"),
     SettingSpec("ca_bundle", str, "", "extra CA bundle file trusted for outgoing federation requests (tests, "
                 "private CAs)"),
+    SettingSpec("authorized_fetch", bool, False, "serve actors, posts and collections as ActivityPub JSON only to "
+                "signed requests from servers this node federates with (401 unsigned, 403 blocked)"),
 )
 
 
@@ -97,6 +99,7 @@ class Settings:
     inbox_rate_window_seconds: int = 300
     in_process_worker: bool = True
     ca_bundle: str = ""
+    authorized_fetch: bool = False
 
     @property
     def base_url(self) -> str:

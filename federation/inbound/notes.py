@@ -10,6 +10,7 @@ from federation import resolver, vocab
 from federation.context import Federation
 from federation.inbound.common import local_account, post_by_uri
 from federation.vocab import Activity
+from moderation import domain_blocks
 from server import accounts, follows, media, notifications, posts
 from server.accounts import Account
 from server.db.pool import transaction
@@ -61,7 +62,9 @@ async def store_note(fed: Federation, note: vocab.RemoteNote, author: Account, *
             voice_organisation_uri=note.voice_organisation_uri if organisation_name else None,
             voice_organisation_name=organisation_name)
         if post.account_id == author.id and post.deleted_at is None:
-            await media.replace_remote_attachments(conn, author.id, post.id, note.attachments, now)
+            # A domain whose media this node rejects (moderation/domain_blocks.py): its images are not kept.
+            images = () if await domain_blocks.rejects_media(conn, str(author.domain)) else note.attachments
+            await media.replace_remote_attachments(conn, author.id, post.id, images, now)
         if created:
             notified = set()
             for person in mentioned:

@@ -1,0 +1,258 @@
+"""Domain policies between two real nodes: gemeente suspends, silences or rejects the media of burger's server,
+or federates only with an allowlist; burger's server keeps sending as it would, and gets 202 for it."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from PIL import Image
+
+from tests import factories
+from tests.federation.conftest import api
+from tests.helpers.database import fetch, scalar
+from tests.helpers.nodes import Node
+from tests.helpers.polling import eventually
+
+
+def cli_ok(node: Node, *args: str) -> str:
+    result = node.cli(*args)
+    assert result.code == 0, result.err
+    return result.out
+
+
+def remote_id(client: httpx.Client, handle: str) -> str:
+    found = client.get("/api/v2/search", params={"q": handle, "resolve": "true", "type": "accounts"}).json()
+    assert found["accounts"], f"{handle} not found"
+    return str(found["accounts"][0]["id"])
+
+
+def of_domain(node: Node, sql: str, domain: str) -> int:
+    """A count over rows belonging to the accounts of `domain` on `node` ({accounts} is their id list)."""
+    return int(scalar(node.database_url, sql.format(accounts="(SELECT id FROM accounts WHERE domain = $1)"), domain))
+
+
+def last_delivery_id(node: Node) -> int:
+    return int(scalar(node.database_url, "SELECT coalesce(max(id), 0) FROM deliveries"))
+
+
+def deliveries_answered_202(sender: Node, receiver: Node, after: int, at_least: int) -> None:
+    """Every delivery the sender made to the receiver since `after` was sent and answered 202."""
+    def probe() -> list[dict[str, object]]:
+        return fetch(sender.database_url, "SELECT state, last_status FROM deliveries WHERE id > $1 AND domain = $2",
+                     after, receiver.domain)
+    rows = eventually(probe, lambda rs: len(rs) >= at_least and all(r["state"] != "pending" for r in rs),
+                      what=f"{at_least} deliveries to {receiver.domain} answered")
+    assert all(r == {"state": "sent", "last_status": 202} for r in rows), rows
+
+
+def outbox_done(node: Node) -> None:
+    eventually(lambda: scalar(node.database_url, "SELECT count(*) FROM outbox_events WHERE processed_at IS NULL"),
+               lambda n: n == 0, what="the outbox processed")
+
+
+@pytest.fixture
+def anna(gemeente: Node) -> Iterator[httpx.Client]:
+    client = api(gemeente, "anna")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def bert(burger: Node) -> Iterator[httpx.Client]:
+    client = api(burger, "bert")
+    yield client
+    client.close()
+
+
+@pytest.fixture(autouse=True)
+def no_policy_left(gemeente: Node) -> Iterator[None]:
+    """Each test starts and ends with no policy and blocklist mode, even when it fails half-way."""
+    yield
+    for row in fetch(gemeente.database_url, "SELECT domain FROM domain_policies"):
+        gemeente.cli("domain", "unblock", row["domain"])
+    for row in fetch(gemeente.database_url, "SELECT domain FROM domain_allows"):
+        gemeente.cli("domain", "disallow", row["domain"])
+    gemeente.cli("domain", "mode", "blocklist")
+
+
+def follow(client: httpx.Client, account_id: str) -> None:
+    client.post(f"/api/v1/accounts/{account_id}/unfollow")
+    assert client.post(f"/api/v1/accounts/{account_id}/follow").status_code == 200
+
+
+def test_suspend_drops_everything_removes_cached_content_and_is_lifted(
+        gemeente: Node, burger: Node, anna: httpx.Client, bert: httpx.Client) -> None:
+    remote_anna = remote_id(bert, f"@anna@{gemeente.domain}")
+    remote_bert = remote_id(anna, f"@bert@{burger.domain}")
+    follow(bert, remote_anna)
+    follow(anna, remote_bert)
+    eventually(lambda: of_domain(gemeente, "SELECT count(*) FROM follows WHERE state = 'accepted' AND "
+                                 "(follower_id IN {accounts} OR followed_id IN {accounts})", burger.domain),
+               lambda n: n == 2, what="follows both ways")
+    post = anna.post("/api/v1/statuses", json={"status": "Raadsvergadering vanavond"}).json()
+    copy = eventually(lambda: bert.get("/api/v1/timelines/home").json(),
+                      lambda tl: any(s["uri"] == post["uri"] for s in tl), what="anna's post at burger")
+    copy_id = next(s["id"] for s in copy if s["uri"] == post["uri"])
+    bert.post(f"/api/v1/statuses/{copy_id}/favourite")
+    bert.post("/api/v1/statuses", json={"status": "Dag allemaal, een bericht voor mijn volgers"})
+    eventually(lambda: (of_domain(gemeente, "SELECT count(*) FROM posts WHERE account_id IN {accounts}",
+                                  burger.domain),
+                        of_domain(gemeente, "SELECT count(*) FROM favourites WHERE account_id IN {accounts}",
+                                  burger.domain)),
+               lambda counts: counts[0] >= 1 and counts[1] == 1, what="bert's post and like cached at gemeente")
+
+    out = cli_ok(gemeente, "domain", "block", burger.domain, "--severity", "suspend", "--reason", "test")
+    assert "removed" in out
+    for sql in ("SELECT count(*) FROM posts WHERE account_id IN {accounts}",
+                "SELECT count(*) FROM follows WHERE follower_id IN {accounts} OR followed_id IN {accounts}",
+                "SELECT count(*) FROM favourites WHERE account_id IN {accounts}",
+                "SELECT count(*) FROM notifications WHERE from_account_id IN {accounts}",
+                "SELECT count(*) FROM accounts WHERE id IN {accounts} AND (suspended_at IS NULL OR display_name <> '')"):
+        assert of_domain(gemeente, sql, burger.domain) == 0, sql
+    assert anna.get(f"/api/v1/statuses/{post['id']}").json()["favourites_count"] == 0
+
+    # burger's server goes on as before: a post for anna, an unfollow and a follow, an unlike and a like.
+    inbox_items = scalar(gemeente.database_url, "SELECT count(*) FROM inbox_items")
+    marker = last_delivery_id(burger)
+    bert.post("/api/v1/statuses", json={"status": f"@anna@{gemeente.domain} Hoort u mij?"})
+    follow(bert, remote_anna)
+    bert.post(f"/api/v1/statuses/{copy_id}/unfavourite")
+    bert.post(f"/api/v1/statuses/{copy_id}/favourite")
+    deliveries_answered_202(burger, gemeente, marker, at_least=5)
+    assert scalar(gemeente.database_url, "SELECT count(*) FROM inbox_items") == inbox_items
+    for sql in ("SELECT count(*) FROM posts WHERE account_id IN {accounts}",
+                "SELECT count(*) FROM follows WHERE follower_id IN {accounts}",
+                "SELECT count(*) FROM favourites WHERE account_id IN {accounts}"):
+        assert of_domain(gemeente, sql, burger.domain) == 0, sql
+
+    # Nothing goes to burger's server, not even to someone anna mentions there.
+    sent_to_burger = scalar(gemeente.database_url, "SELECT count(*) FROM deliveries WHERE domain = $1", burger.domain)
+    anna.post("/api/v1/statuses", json={"status": f"@bert@{burger.domain} Bent u er nog?"})
+    outbox_done(gemeente)
+    assert scalar(gemeente.database_url, "SELECT count(*) FROM deliveries WHERE domain = $1",
+                  burger.domain) == sent_to_burger
+
+    # Nor does gemeente look anyone up there.
+    factories.person(burger, "carla")
+    found = anna.get("/api/v2/search", params={"q": f"@carla@{burger.domain}", "resolve": "true",
+                                               "type": "accounts"})
+    assert found.json()["accounts"] == []
+    assert scalar(gemeente.database_url, "SELECT count(*) FROM accounts WHERE username = 'carla'") == 0
+
+    # Lifting the suspension lifts the accounts' limits and federation works again; the purged content stays gone.
+    cli_ok(gemeente, "domain", "unblock", burger.domain)
+    assert of_domain(gemeente, "SELECT count(*) FROM accounts WHERE id IN {accounts} AND suspended_at IS NOT NULL",
+                     burger.domain) == 0
+    follow(bert, remote_anna)
+    eventually(lambda: of_domain(gemeente, "SELECT count(*) FROM follows WHERE follower_id IN {accounts}",
+                                 burger.domain), lambda n: n == 1, what="bert's new follow at gemeente")
+    assert remote_id(anna, f"@carla@{burger.domain}")
+    assert of_domain(gemeente, "SELECT count(*) FROM posts WHERE account_id IN {accounts} AND content_html LIKE "
+                     "'%mijn volgers%'", burger.domain) == 0
+
+
+def test_silence_shows_posts_to_followers_only_and_limits_new_accounts(
+        gemeente: Node, burger: Node, anna: httpx.Client, bert: httpx.Client) -> None:
+    factories.person(gemeente, "carel")
+    carel = api(gemeente, "carel")
+    remote_bert = remote_id(anna, f"@bert@{burger.domain}")
+    follow(anna, remote_bert)
+    eventually(lambda: anna.get("/api/v1/accounts/relationships", params={"id[]": remote_bert}).json()[0],
+               lambda r: r["following"], what="anna follows bert")
+
+    cli_ok(gemeente, "domain", "block", burger.domain, "--severity", "silence")
+    assert of_domain(gemeente, "SELECT count(*) FROM accounts WHERE id IN {accounts} AND silenced_at IS NULL",
+                     burger.domain) == 0
+    bert.post("/api/v1/statuses", json={"status": "Stil maar zichtbaar voor volgers"})
+    home = eventually(lambda: anna.get("/api/v1/timelines/home").json(),
+                      lambda tl: any("Stil maar" in s["content"] for s in tl), what="bert's post at anna's home")
+    status_id = next(s["id"] for s in home if "Stil maar" in s["content"])
+    assert anna.get(f"/api/v1/statuses/{status_id}").status_code == 200
+    assert carel.get(f"/api/v1/statuses/{status_id}").status_code == 404
+    public = httpx.get(f"{gemeente.url}/api/v1/timelines/public").json()
+    assert not any(s["id"] == status_id for s in public)
+
+    # An account of the silenced domain seen for the first time gets the limit when it is stored.
+    factories.person(burger, "dora")
+    dora = api(burger, "dora")
+    dora.post("/api/v1/statuses", json={"status": f"@anna@{gemeente.domain} Ik ben nieuw"})
+    limited = eventually(lambda: fetch(gemeente.database_url, "SELECT a.silenced_at = p.limited_at AS same "
+                                       "FROM accounts a, domain_policies p WHERE a.username = 'dora' "
+                                       "AND a.domain = $1 AND p.domain = $1", burger.domain),
+                         bool, what="dora stored at gemeente")
+    assert limited == [{"same": True}]
+
+    cli_ok(gemeente, "domain", "unblock", burger.domain)
+    assert of_domain(gemeente, "SELECT count(*) FROM accounts WHERE id IN {accounts} AND silenced_at IS NOT NULL",
+                     burger.domain) == 0
+    assert carel.get(f"/api/v1/statuses/{status_id}").status_code == 200
+    carel.close()
+    dora.close()
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+def _post_image(bert: httpx.Client, gemeente: Node, text: str) -> None:
+    uploaded = bert.post("/api/v2/media", files={"file": ("rood.png", _png(), "image/png")},
+                         data={"description": "Rood vlak"})
+    assert uploaded.status_code == 200, uploaded.text
+    assert bert.post("/api/v1/statuses", json={"status": f"@anna@{gemeente.domain} {text}",
+                                               "media_ids": [uploaded.json()["id"]]}).status_code == 200
+
+
+def test_reject_media_keeps_no_images_or_avatars(gemeente: Node, burger: Node, anna: httpx.Client,
+                                                 bert: httpx.Client) -> None:
+    attachments = "SELECT count(*) FROM media_attachments WHERE account_id IN {accounts}"
+    _post_image(bert, gemeente, "Een foto")
+    eventually(lambda: of_domain(gemeente, attachments, burger.domain), lambda n: n >= 1,
+               what="bert's image known at gemeente")
+    assert of_domain(gemeente, "SELECT count(*) FROM accounts WHERE id IN {accounts} AND avatar_url IS NOT NULL",
+                     burger.domain) >= 1
+
+    cli_ok(gemeente, "domain", "block", burger.domain, "--severity", "reject-media")
+    assert of_domain(gemeente, attachments, burger.domain) == 0
+    assert of_domain(gemeente, "SELECT count(*) FROM accounts WHERE id IN {accounts} AND avatar_url IS NOT NULL",
+                     burger.domain) == 0
+    # The account is neither silenced nor suspended: its posts arrive, without their images.
+    assert of_domain(gemeente, "SELECT count(*) FROM accounts WHERE id IN {accounts} AND (silenced_at IS NOT NULL "
+                     "OR suspended_at IS NOT NULL)", burger.domain) == 0
+    _post_image(bert, gemeente, "Nog een foto")
+    mentions = eventually(lambda: anna.get("/api/v1/notifications", params={"types[]": "mention"}).json(),
+                          lambda ns: any("Nog een foto" in n["status"]["content"] for n in ns),
+                          what="bert's second post at gemeente")
+    status = next(n["status"] for n in mentions if "Nog een foto" in n["status"]["content"])
+    assert status["media_attachments"] == []
+    assert status["account"]["avatar"] == f"{gemeente.url}/static/avatar.png"
+    assert of_domain(gemeente, attachments, burger.domain) == 0
+
+
+def test_allowlist_mode_federates_only_with_listed_domains(gemeente: Node, burger: Node, anna: httpx.Client,
+                                                           bert: httpx.Client) -> None:
+    remote_bert = remote_id(anna, f"@bert@{burger.domain}")
+    cli_ok(gemeente, "domain", "mode", "allowlist")
+    marker = last_delivery_id(burger)
+    bert.post("/api/v1/statuses", json={"status": f"@anna@{gemeente.domain} Niet op de lijst"})
+    deliveries_answered_202(burger, gemeente, marker, at_least=1)
+    assert scalar(gemeente.database_url, "SELECT count(*) FROM posts WHERE content_html LIKE '%Niet op de lijst%'") \
+        == 0
+    factories.person(burger, "erik")
+    assert anna.get("/api/v2/search", params={"q": f"@erik@{burger.domain}", "resolve": "true",
+                                              "type": "accounts"}).json()["accounts"] == []
+    sent_to_burger = scalar(gemeente.database_url, "SELECT count(*) FROM deliveries WHERE domain = $1", burger.domain)
+    follow(anna, remote_bert)
+    outbox_done(gemeente)
+    assert scalar(gemeente.database_url, "SELECT count(*) FROM deliveries WHERE domain = $1",
+                  burger.domain) == sent_to_burger
+
+    cli_ok(gemeente, "domain", "allow", burger.domain)
+    bert.post("/api/v1/statuses", json={"status": f"@anna@{gemeente.domain} Wel op de lijst"})
+    eventually(lambda: scalar(gemeente.database_url, "SELECT count(*) FROM posts WHERE content_html LIKE "
+                              "'%Wel op de lijst%'"), lambda n: n == 1, what="the post of a listed domain")
+    assert remote_id(anna, f"@erik@{burger.domain}")
