@@ -20,9 +20,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from federation import netguard
+from federation import netguard, vocab
 from federation.context import Federation
+from moderation import domain_blocks
 from server import media, uris
+from server.db.pool import connection
 from server.errors import Invalid
 
 log = logging.getLogger("ambtenaar.federation")
@@ -77,6 +79,14 @@ async def _fetch_and_store(fed: Federation, remote_url: str, folder: Path, name:
     _write_atomically(folder / f"{name}.{prepared.extension}", prepared.full)
 
 
+async def _check_domain(fed: Federation, host: str) -> None:
+    """Checked on every request, so an image cached before a domain was blocked is not shown after it."""
+    async with connection(fed.deps.pool) as conn:
+        verdict = await domain_blocks.gate(conn, fed.deps.settings.domain, host)
+        if not verdict.allowed or await domain_blocks.rejects_media(conn, host):
+            raise ProxyRefusal(404, f"media of {host} are not shown here")
+
+
 async def proxy(request: Request) -> Response:
     fed: Federation = request.app.state.federation
     settings = fed.deps.settings
@@ -87,6 +97,7 @@ async def proxy(request: Request) -> Response:
     folder = cache_dir(settings.data_dir)
     name = hashlib.sha256(remote_url.encode()).hexdigest()
     try:
+        await _check_domain(fed, vocab.host_of(remote_url))
         path = _cached(folder, name)
         if path is None:
             await _fetch_and_store(fed, remote_url, folder, name)

@@ -68,6 +68,15 @@ def test_remote_image_is_served_through_the_proxy(gemeente: Node, burger: Node) 
     assert httpx.get(tampered).status_code == 404
     other = f"{gemeente.url}/media/proxy/{signature}/aHR0cDovLzEyNy4wLjAuMS9hZG1pbg"
     assert httpx.get(other).status_code == 404
-    # Cached files live outside the static /media folder, so they cannot be fetched around the checks.
     assert scalar(gemeente.database_url,
                   "SELECT count(*) FROM media_attachments WHERE remote_url IS NOT NULL AND file_name = ''") == 1
+
+    # Once moderators reject the domain's media, even the cached copy is no longer shown.
+    blocked = gemeente.cli("domain", "block", burger.domain, "--severity", "reject-media")
+    assert blocked.code == 0, blocked.err
+    try:
+        assert httpx.get(attachment["url"]).status_code == 404
+        assert httpx.get(avatar).status_code == 404
+    finally:
+        assert gemeente.cli("domain", "unblock", burger.domain).code == 0
+    assert httpx.get(attachment["url"]).status_code == 200
