@@ -110,3 +110,14 @@ def test_our_extensions_are_additive(world: dict[str, Any]) -> None:
     assert account["ambtenaar"]["organisation"]["slug"] == "gemeente-ede" and account["ambtenaar"]["role"] == "official"
     documented = {f.name for f in entities()["Status"]}
     assert "voice" not in documented and "organisation" not in documented
+
+
+def test_report(world: dict[str, Any]) -> None:
+    report = world["bert"].post("/api/v1/reports", data={"account_id": world["anna_id"], "category": "other",
+                                                         "status_ids[]": [world["post"]["id"]], "comment": "Klopt niet"})
+    assert report.status_code == 200, report.text
+    body = report.json()
+    # Mastodon sends `rule_ids` (docs.joinmastodon.org); Mastodon.py's annotation spells it `rules_ids`.
+    assert "rule_ids" in body
+    assert_entity("Report", {**body, "rules_ids": body["rule_ids"]})
+    assert body["status_ids"] == [world["post"]["id"]] and body["target_account"]["id"] == world["anna_id"]

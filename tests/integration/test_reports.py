@@ -16,6 +16,7 @@ from tests.federation.conftest import api as client
 from tests.helpers.database import fetch, scalar
 from tests.helpers.nodes import Node
 from tests.helpers.web import WebClient
+from tests.integration.test_mastodon_client import app_for
 
 MODERATOR_PASSWORD = "moderator-wachtwoord"
 
@@ -278,3 +279,11 @@ def test_the_admin_page_shows_the_count_of_open_reports(node: Node) -> None:
     open_count = scalar(node.database_url, "SELECT count(*) FROM reports WHERE state = 'open'")
     page = admin.get("/admin/organisations").text
     assert f"{open_count} open rapportages voor de moderatoren" in page and 'href="/admin/reports"' in page
+
+
+def test_mastodon_py_reports_with_its_own_method(node: Node) -> None:
+    erik = app_for(node, "erik")
+    anna = erik.account_lookup("anna")
+    report = erik.report(anna["id"], comment="Via Mastodon.py", category="other")  # POSTs to /api/v1/reports/
+    assert report["comment"] == "Via Mastodon.py" and report["target_account"]["acct"] == "anna"
+    assert scalar(node.database_url, "SELECT count(*) FROM reports WHERE id = $1", int(report["id"])) == 1
