@@ -155,7 +155,7 @@ async def receive(request: Request) -> Response:
             raise InboxRefusal(415, "the content type must be application/activity+json or application/ld+json")
         try:
             doc = limits.loads(body)
-        except limits.JsonTooDeep as exc:
+        except (limits.JsonTooDeep, limits.UnstorableText) as exc:
             raise InboxRefusal(400, str(exc)) from None
         except (ValueError, UnicodeDecodeError):
             raise InboxRefusal(400, "the body is not JSON") from None

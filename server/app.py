@@ -36,7 +36,7 @@ from server.db.pgembed import EmbeddedPostgres
 from server.db.pool import open_pool
 from server.deps import Deps
 from server.headers import SecurityHeaders
-from server.limits import UPLOAD_OVERHEAD, BodyLimit
+from server.limits import UPLOAD_OVERHEAD, RequestLimits
 from web.context import page_context, render
 from web.routes import routes as web_routes
 
@@ -108,7 +108,7 @@ def create_app(settings: Settings) -> Starlette:
                 Mount("/media", app=StaticFiles(directory=media_dir(settings.data_dir), check_dir=False)),
                 *web_routes()],
         middleware=[Middleware(SecurityHeaders, https=settings.scheme == "https"), Middleware(ApiCors),
-                    Middleware(BodyLimit, upload=MAX_UPLOAD_BYTES + UPLOAD_OVERHEAD)],
+                    Middleware(RequestLimits, upload=MAX_UPLOAD_BYTES + UPLOAD_OVERHEAD)],
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
     )

@@ -1,7 +1,9 @@
 """Limits on what a request may carry: body size on every endpoint, and the nesting depth of JSON bodies.
 
-Owns: `BodyLimit`, a pure ASGI middleware that refuses bodies above a limit with 413, both by Content-Length and
-while a chunked body streams in; and `loads()`, the one JSON parser for request bodies with a depth limit.
+Owns: `RequestLimits`, a pure ASGI middleware that refuses bodies above a limit with 413, both by Content-Length
+and while a chunked body streams in, and a NUL character in the path or query with 400; `loads()`, the one JSON
+parser for request bodies and fetched documents, with a depth limit; and `unstorable()`, the check for text
+PostgreSQL cannot store (NUL, lone surrogates).
 Never: reads a body into memory itself (it only counts what passes) or decides what a body means.
 
 Why a middleware: the client API, OAuth, the pages and the inbox each read bodies their own way; one counter in
@@ -27,6 +29,10 @@ class JsonTooDeep(ValueError):
     """A JSON document nested deeper than the limit (or so deep the parser gave up)."""
 
 
+class UnstorableText(ValueError):
+    """A JSON document with text PostgreSQL cannot store (an escaped NUL or lone surrogate)."""
+
+
 def json_depth(value: Any) -> int:
     """How deeply arrays and objects nest (a scalar is 0, `[]` is 1); iterative, so any depth is safe to measure."""
     deepest = 0
@@ -45,7 +51,8 @@ def json_depth(value: Any) -> int:
 
 
 def loads(body: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """`json.loads` that refuses documents nested deeper than `max_depth` with JsonTooDeep.
+    """`json.loads` that refuses documents nested deeper than `max_depth` with JsonTooDeep, and documents with
+    text PostgreSQL cannot store (`\\u0000`, a lone `\\ud800`) with UnstorableText.
 
     Python's parser recurses once per level and raises RecursionError (not ValueError) near 1,000 levels, which a
     256 KiB body of `[` reaches easily; both cases become JsonTooDeep. Anything else that is not JSON raises
@@ -57,19 +64,51 @@ def loads(body: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
         raise JsonTooDeep(f"the JSON is nested more than {max_depth} levels deep") from None
     if json_depth(data) > max_depth:
         raise JsonTooDeep(f"the JSON is nested more than {max_depth} levels deep")
+    if unstorable(data):
+        raise UnstorableText("the JSON contains text that cannot be stored (a NUL or a lone surrogate)")
     return data
 
 
+def unstorable(value: Any) -> bool:
+    """Whether text PostgreSQL cannot store hides anywhere in a (nested) value, in a string, a key or an upload's
+    file name: a NUL character, or a lone surrogate (which JSON's `\\ud800` escapes can carry but UTF-8 cannot).
+
+    Such input could only fail later, deep in an INSERT, as a 500; callers refuse it up front with a reason."""
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item or not _encodable(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(getattr(item, "filename", None), str):
+            stack.append(item.filename)
+    return False
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class BodyTooLarge(Exception):
-    """Raised inside `BodyLimit`'s receive when a streamed body passes the limit; caught by the middleware."""
+    """Raised inside `RequestLimits`' receive when a streamed body passes the limit; caught by the middleware."""
 
 
 def _is_json_path(path: str) -> bool:
     return path.startswith(("/api/", "/oauth/token", "/oauth/revoke", "/inbox", "/users/", "/actor"))
 
 
-class BodyLimit:
-    """413 for bodies above `default` bytes (`upload` bytes on `upload_paths`), declared or streamed."""
+class RequestLimits:
+    """413 for bodies above `default` bytes (`upload` bytes on `upload_paths`), declared or streamed; 400 for a NUL
+    in the path or query string (every page and endpoint would pass it on to PostgreSQL, which refuses it)."""
 
     def __init__(self, app: ASGIApp, *, default: int = MAX_BODY, upload: int = MAX_BODY,
                  upload_paths: tuple[str, ...] = UPLOAD_PATHS) -> None:
@@ -86,6 +125,10 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
+        query = scope.get("query_string", b"")
+        if "\x00" in path or b"\x00" in query or b"%00" in query:
+            await _refuse(send, path, 400, "The address contains a NUL character")
+            return
         limit = self.limit_for(path)
         declared = next((value for name, value in scope.get("headers", []) if name == b"content-length"), None)
         if declared is not None:

@@ -26,11 +26,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from moderation import sanitize
-from server import media, sessions
+from server import limits, media, sessions
 from server.accounts import Account
 from server.db.pool import connection
 from server.deps import Deps
-from server.errors import DomainError
+from server.errors import DomainError, Invalid
 from server.i18n import LANGUAGE_NAMES, choose_language, translations
 
 SESSION_COOKIE = "ao_session"
@@ -115,6 +115,8 @@ def _origin_ok(request: Request, settings_base_url: str) -> bool:
 async def read_form(ctx: PageContext) -> FormData:
     """The submitted form, after the CSRF check."""
     form = await ctx.request.form(max_files=4, max_fields=50)
+    if limits.unstorable(form.multi_items()):  # PostgreSQL cannot store it; refuse before any query sees it
+        raise Invalid("The text contains a character that cannot be stored.")
     sent = str(form.get("csrf_token", ""))
     cookie = ctx.request.cookies.get(CSRF_COOKIE, "")
     if not cookie or not sent or not hmac.compare_digest(sent, cookie) \

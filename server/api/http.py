@@ -32,6 +32,7 @@ log = logging.getLogger("ambtenaar.api")
 MAX_JSON_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = limits.MAX_JSON_DEPTH
 RATE_WINDOW = timedelta(minutes=5)
+UNSTORABLE = "Validation failed: a parameter contains a character that cannot be stored (NUL or a lone surrogate)"
 
 
 class ApiError(Exception):
@@ -135,6 +136,14 @@ class Params:
 
 
 async def read_params(request: Request) -> Params:
+    """Query and body parameters merged; refused when a name or value holds text PostgreSQL cannot store."""
+    params = await _collect_params(request)
+    if limits.unstorable(params.values):
+        raise ApiError(422, UNSTORABLE)
+    return params
+
+
+async def _collect_params(request: Request) -> Params:
     params = Params()
     for key, value in request.query_params.multi_items():
         params.add(key, value)
@@ -150,6 +159,8 @@ async def read_params(request: Request) -> Params:
                 data = limits.loads(body, max_depth=MAX_JSON_DEPTH)
             except limits.JsonTooDeep:
                 raise ApiError(400, f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep") from None
+            except limits.UnstorableText:
+                raise ApiError(422, UNSTORABLE) from None
             except (ValueError, UnicodeDecodeError):
                 raise ApiError(400, "The request body is not valid JSON") from None
             if not isinstance(data, dict):

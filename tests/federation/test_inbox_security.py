@@ -172,3 +172,20 @@ def test_deeply_nested_activities_are_400_and_store_nothing(gemeente: Node, burg
         assert response.status_code in (202, 400, 401), response.text
     if response.status_code != 202:
         assert stored_from(gemeente, activity) == 0
+
+
+@pytest.mark.parametrize("escape", ["\\u0000", "\\ud800", "\\udfff"])
+@pytest.mark.parametrize("field", ["content", "summary", "id-key"])
+def test_text_postgresql_cannot_store_is_400_not_500(gemeente: Node, burger: Node, bert_key: Any, escape: str,
+                                                     field: str) -> None:
+    """JSON may escape a NUL or a lone surrogate; PostgreSQL stores neither, so the inbox refuses it up front."""
+    activity = note_activity(burger, gemeente, "Onopslaanbaar")
+    if field == "id-key":
+        activity["object"]["UNSTORABLE"] = "x"
+    else:
+        activity["object"][field] = "UNSTORABLE"
+    body = json.dumps(activity).replace("UNSTORABLE", f"a{escape}b", 1).encode()
+    response = post_signed(gemeente, burger, bert_key, activity, body=body)
+    assert response.status_code == 400, response.text
+    assert "cannot be stored" in response.json()["error"]
+    assert stored_from(gemeente, activity) == 0

@@ -166,3 +166,25 @@ def test_hsts_only_over_https(ede: Node) -> None:
     for path in ("/", "/api/v1/instance", "/no-such-page"):
         assert_security_headers(httpx.get(f"{ede.url}{path}", headers={"X-Forwarded-Proto": "https"}), https=True)
         assert_security_headers(httpx.get(f"{ede.url}{path}"), https=False)
+
+
+@pytest.mark.parametrize("path", ["/@%00", "/tags/a%00", "/orgs/%00", "/users/%00", "/api/v1/timelines/tag/%00",
+                                  "/search?q=%00", "/api/v1/accounts/lookup?acct=%00", "/login?next=%00"])
+def test_a_nul_in_the_address_is_400_everywhere(ede: Node, path: str) -> None:
+    response = httpx.get(f"{ede.url}{path}")
+    assert response.status_code == 400, response.text
+    assert_security_headers(response)
+
+
+def test_text_postgresql_cannot_store_is_refused_with_a_reason(ede: Node, anna: httpx.Client) -> None:
+    for path, body in (("/api/v1/statuses", b'{"status": "a\\ud800"}'),
+                       ("/api/v1/apps", b'{"client_name": "\\u0000", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob"}')):
+        response = anna.post(path, content=body, headers={"Content-Type": "application/json"})
+        assert response.status_code == 422 and "cannot be stored" in response.json()["error"], response.text
+    response = anna.patch("/api/v1/accounts/update_credentials", data={"display_name": "Anna\x00"})
+    assert response.status_code == 422
+    web = WebClient(ede.url, language="en")
+    assert web.login("anna", factories.PASSWORD).status_code == 303
+    page = web.post("/settings", {"display_name": "Anna\x00", "bio": ""})
+    assert page.status_code == 422 and "niet kan worden opgeslagen" in page.text  # anna reads Dutch
+    assert web.login("anna\x00", "x").status_code == 422

@@ -38,3 +38,15 @@ def test_not_json_is_a_value_error() -> None:
     with pytest.raises(ValueError) as caught:
         limits.loads("{nope")
     assert not isinstance(caught.value, limits.JsonTooDeep)
+
+
+def test_text_postgresql_cannot_store_is_found_anywhere() -> None:
+    assert not limits.unstorable({"a": ["gewone tekst", {"b": "😀 \u202e"}], "c": 1})
+    assert limits.unstorable({"a": ["x", {"b": "x\x00"}]})
+    assert limits.unstorable({"a\x00": 1})
+    assert limits.unstorable(["\ud800"])
+    with pytest.raises(limits.UnstorableText):
+        limits.loads('{"content": "a\\u0000b"}')
+    with pytest.raises(limits.UnstorableText):
+        limits.loads('["\\udfff"]')
+    assert limits.loads('["\\ud83d\\ude00"]') == ["😀"]  # a surrogate pair is one character, and fine
