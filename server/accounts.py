@@ -228,7 +228,8 @@ async def search_accounts(conn: asyncpg.Connection, query: str, limit: int, offs
         return []
     pattern = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM accounts WHERE disabled_at IS NULL AND (lower(username) LIKE $1 || '%' "
+        f"SELECT {_COLUMNS} FROM accounts WHERE disabled_at IS NULL AND suspended_at IS NULL "
+        f"AND (lower(username) LIKE $1 || '%' "
         f"OR lower(display_name) LIKE '%' || $1 || '%') "
         f"ORDER BY (lower(username) = $2) DESC, (lower(username) LIKE $1 || '%') DESC, lower(username) "
         f"LIMIT $3 OFFSET $4", pattern, needle, limit, offset)

@@ -52,6 +52,8 @@ async def list_notifications(conn: asyncpg.Connection, account_id: int, *, max_i
                              min_id: int | None, limit: int, types: Sequence[str] = (),
                              exclude_types: Sequence[str] = ()) -> list[Notification]:
     conditions = ["n.account_id = $1", "n.dismissed_at IS NULL", _not_silenced_by_viewer(),
+                  # someone the moderators suspended is gone from view, their notifications too (as on Mastodon)
+                  "NOT EXISTS (SELECT 1 FROM accounts fa WHERE fa.id = n.from_account_id AND fa.suspended_at IS NOT NULL)",
                   ("(n.post_id IS NULL OR EXISTS (SELECT 1 FROM posts p WHERE p.id = n.post_id "
                    "AND p.deleted_at IS NULL))")]
     params: list[object] = [account_id]

@@ -159,3 +159,22 @@ def test_suspending_a_remote_account_purges_it_and_ends_what_we_send_it(gemeente
     assert scalar(gemeente.database_url, "SELECT count(*) FROM posts WHERE uri = $1", again["uri"]) == 0
     assert scalar(gemeente.database_url, "SELECT count(*) FROM inbox_items WHERE activity_uri LIKE $1",
                   again["uri"] + "%") == 0
+
+
+def test_suspending_a_local_account_tells_its_followers_servers(gemeente: Node, burger: Node,
+                                                                mona: WebClient) -> None:
+    factories.person(gemeente, "olaf", org="gemeente-ede", display_name="Olaf")
+    follow(api(burger, "bert"), f"@olaf@{gemeente.domain}")
+    olaf_id = local_id(gemeente, "olaf")
+    assert mona.post(f"/admin/accounts/{olaf_id}/suspend", {"text": ""}).status_code == 303
+    # As Mastodon does: an Update of the actor, now marked suspended and without its profile, to the followers.
+    update = eventually(lambda: fetch(gemeente.database_url, "SELECT convert_from(a.body, 'UTF8') AS body, d.state "
+                                      "FROM outbound_activities a JOIN deliveries d ON d.activity_id = a.id "
+                                      "WHERE a.signer_id = $1 AND d.state = 'sent' "
+                                      "AND convert_from(a.body, 'UTF8')::jsonb->>'type' = 'Update'", olaf_id),
+                        bool, what="the Update of olaf's actor delivered to burger")
+    body = json.loads(update[0]["body"])
+    assert body["type"] == "Update" and body["object"]["suspended"] is True and body["object"]["summary"] == ""
+    actor = httpx.get(f"{gemeente.url}/users/olaf", headers={"Accept": "application/activity+json"})
+    assert actor.status_code == 200 and actor.json()["suspended"] is True
+    assert httpx.get(f"{gemeente.url}/@olaf").status_code == 410

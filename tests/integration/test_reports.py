@@ -229,7 +229,16 @@ def test_limiting_an_account_hides_its_posts_from_strangers_until_lifted(node: N
 def test_a_suspended_local_account_cannot_sign_in_or_use_its_token_and_its_profile_is_gone(
         node: Node, moderator: WebClient) -> None:
     factories.person(node, "frank", display_name="Frank")
-    status = post(node, "frank", "Nog even iets zeggen")
+    status = post(node, "frank", "Nog even iets zeggen @bert")
+    bert_api = client(node, "bert")
+
+    def seen_by_bert() -> tuple[bool, bool]:
+        mentioned = any(n["account"]["id"] == status["account"]["id"]
+                        for n in bert_api.get("/api/v1/notifications").json())
+        found = any(a["acct"] == "frank" for a in bert_api.get("/api/v2/search", params={"q": "frank"}).json()["accounts"])
+        return mentioned, found
+
+    assert seen_by_bert() == (True, True)
     frank_api = client(node, "frank")
     assert frank_api.get("/api/v1/accounts/verify_credentials").status_code == 200
     frank_web = WebClient(node.url, language="en")
@@ -242,6 +251,7 @@ def test_a_suspended_local_account_cannot_sign_in_or_use_its_token_and_its_profi
     assert moderator.post(f"/admin/reports/{report_id}/suspend", {"text": "Spam"}).status_code == 303
 
     assert frank_api.get("/api/v1/accounts/verify_credentials").status_code == 401
+    assert seen_by_bert() == (False, False)  # gone from notifications and search too
     assert frank_web.get("/settings").status_code == 303  # the session no longer signs anyone in
     again = WebClient(node.url, language="en").login("frank", factories.PASSWORD)
     assert again.status_code == 403 and "suspended" in again.text
@@ -262,7 +272,9 @@ def test_a_suspended_local_account_cannot_sign_in_or_use_its_token_and_its_profi
     assert moderator.post(f"/admin/accounts/{frank_id}/unsuspend", {"text": ""}).status_code == 303
     assert frank_api.get("/api/v1/accounts/verify_credentials").status_code == 200
     assert WebClient(node.url).get("/@frank").status_code == 200
+    assert seen_by_bert() == (True, True)
     frank_api.close()
+    bert_api.close()
 
 
 def test_a_moderator_cannot_suspend_an_admin_or_themselves(node: Node, moderator: WebClient) -> None:
