@@ -299,3 +299,13 @@ def test_mastodon_py_reports_with_its_own_method(node: Node) -> None:
     report = erik.report(anna["id"], comment="Via Mastodon.py", category="other")  # POSTs to /api/v1/reports/
     assert report["comment"] == "Via Mastodon.py" and report["target_account"]["acct"] == "anna"
     assert scalar(node.database_url, "SELECT count(*) FROM reports WHERE id = $1", int(report["id"])) == 1
+
+
+def test_a_post_id_alone_is_enough_to_open_the_form(node: Node) -> None:
+    status = post(node, "anna", "Openingstijden in de kerstweek")
+    bert = WebClient(node.url, language="en")
+    assert bert.login("bert", factories.PASSWORD).status_code == 303
+    form = bert.get(f"/report?post_id={status['id']}")
+    assert form.status_code == 200
+    assert f'name="account_id" value="{status["account"]["id"]}"' in form.text
+    assert bert.get("/report?post_id=12345").status_code == 404

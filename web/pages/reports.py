@@ -58,11 +58,19 @@ async def _render_form(ctx: PageContext, target: Account, *, chosen: list[int], 
                   values=values, categories=CATEGORY_TEXT, error=error, max_comment=reports.MAX_COMMENT)
 
 
+async def _author_of(ctx: PageContext, post_id: int | None) -> int | None:
+    """The author of a post the viewer can see: /report?post_id=N needs no account id."""
+    assert ctx.viewer is not None
+    async with connection(ctx.deps.pool) as conn:
+        post = await timelines.get_visible_post(conn, post_id, ctx.viewer.id) if post_id is not None else None
+    return post.account_id if post is not None else None
+
+
 @page(signed_in=True)
 async def report_form(ctx: PageContext) -> Response:
     query = ctx.request.query_params
-    target = await _target(ctx, query.get("account_id"))
     post_id = _number(query.get("post_id"))
+    target = await _target(ctx, query.get("account_id") or await _author_of(ctx, post_id))
     return await _render_form(ctx, target, chosen=[post_id] if post_id is not None else [],
                               values={"category": "", "comment": "", "forward": ""})
 
