@@ -8,8 +8,8 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from web.pages import (admin, audit, auth, badges, moderation, notifications, oauth, policy, posts, profiles, reports,
-                       review, timelines, user_controls)
+from web.pages import (admin, audit, auth, badges, domains, moderation, notifications, oauth, policy, posts, profiles,
+                       reports, review, timelines, user_controls)
 
 
 def routes() -> list[BaseRoute]:
@@ -29,4 +29,5 @@ def routes() -> list[BaseRoute]:
         *moderation.ROUTES,
         *notifications.ROUTES,
         *reports.ROUTES,
+        *domains.ROUTES,
     ]

@@ -46,6 +46,11 @@ def site(node: Node) -> Site:
     factories.person(node, "anna", org="gemeente-ede", display_name="Anna de Vries")
     factories.person(node, "bert", display_name="Bert Burger")
     invite_path = factories.invite(node, "gemeente-ede").removeprefix(node.url)
+    assert node.cli("admin", "create", "--username", "moira", "--moderator", "--password-stdin",
+                    stdin=factories.PASSWORD + "\n").code == 0
+    assert node.cli("domain", "block", "spam.example", "--severity", "silence", "--reason", "Spam",
+                    "--public-comment", "Ongevraagde reclame").code == 0
+    assert node.cli("domain", "allow", "partner.example").code == 0
     anna, bert = WebClient(node.url), WebClient(node.url)
     try:
         assert anna.login("anna", factories.PASSWORD).status_code == 303
@@ -115,6 +120,8 @@ PAGES = [
 
 @pytest.fixture(scope="module")
 def visitors(site: Site, browser: Browser) -> Iterator[Callable[[str, str | None], Page]]:
+    ("limited servers", None, "/about/domains", 200),
+    ("domain policies", "moira", "/admin/domains", 200),
     """One page per (language, person), signed in through the form and switched to the language once, reused by
     the tests of this module."""
     contexts: dict[tuple[str, str | None], BrowserContext] = {}

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from tests import factories
 from tests.helpers.database import fetch, scalar
 from tests.helpers.nodes import Node
+from tests.helpers.web import WebClient
 from tests.unit.test_domain_blocks import MASTODON_EXPORT
 
 NOTHING_WRITTEN = ("SELECT (SELECT count(*) FROM domain_policies) + (SELECT count(*) FROM domain_allows) "
@@ -144,3 +148,57 @@ def test_bad_input_is_one_line_exit_1_and_nothing_written(node: Node, tmp_path: 
     assert len(lines) == 1 and lines[0].startswith("ambtenaar: error: "), result.err
     assert message in lines[0]
     assert scalar(node.database_url, NOTHING_WRITTEN) == before
+
+
+def test_the_moderators_page_and_the_public_list(node: Node) -> None:
+    assert node.cli("admin", "create", "--username", "moderatrix", "--moderator", "--password-stdin",
+                    stdin="moderator-wachtwoord\n").code == 0
+    factories.person(node, "gewoon")
+    outsider = WebClient(node.url)
+    assert outsider.login("gewoon", factories.PASSWORD).status_code == 303
+    assert outsider.get("/admin/domains").status_code == 403
+    assert outsider.post("/admin/domains/block", {"domain": "x.example", "severity": "suspend"}).status_code == 403
+
+    moderator = WebClient(node.url)  # the account speaks Dutch
+    assert moderator.login("moderatrix", "moderator-wachtwoord").status_code == 303
+    page = moderator.get("/admin/domains")
+    assert page.status_code == 200 and 'href="/admin/domains"' in page.text
+    assert moderator.post("/admin/domains/block", {"domain": "spam.example", "severity": "suspend"},
+                          csrf=False).status_code == 403
+    done = moderator.post("/admin/domains/block", {"domain": "Spam.Example", "severity": "silence",
+                                                   "reason": "geheime reden", "public_comment": "Spam",
+                                                   "reject_reports": "on"})
+    assert done.status_code == 303
+    assert "Het beleid voor spam.example is van kracht." in moderator.get(done.headers["location"]).text
+    moderator_id = scalar(node.database_url, "SELECT id FROM accounts WHERE username = 'moderatrix'")
+    assert audit_rows(node, "spam.example")[-1]["actor_account_id"] == moderator_id
+    refused = moderator.post("/admin/domains/block", {"domain": node.domain, "severity": "suspend"})
+    assert refused.status_code == 422 and "is het eigen domein van deze server" in refused.text
+
+    # Everyone sees the public comment (never the reason) on the public list and in Mastodon's API.
+    public = httpx.get(f"{node.url}/about/domains").text
+    assert "spam.example" in public and "Spam" in public and "geheime reden" not in public
+    assert httpx.get(f"{node.url}/api/v1/instance/domain_blocks").json() == [{
+        "domain": "spam.example", "digest": hashlib.sha256(b"spam.example").hexdigest(), "severity": "silence",
+        "comment": "Spam"}]
+
+    export = moderator.get("/admin/domains/export")
+    assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
+    assert "attachment" in export.headers["content-disposition"]
+    assert export.text.splitlines()[1] == "spam.example,silence,false,true,Spam,false"
+    imported = moderator.http.post("/admin/domains/import", data={"csrf_token": moderator.csrf_token()},
+                                   files={"file": ("blocks.csv", MASTODON_EXPORT.encode(), "text/csv")})
+    assert imported.status_code == 303 and "count=2" in imported.headers["location"]
+    bad = moderator.http.post("/admin/domains/import", data={"csrf_token": moderator.csrf_token()},
+                              files={"file": ("bad.csv", b"#domain,#severity\nnot valid,suspend\n", "text/csv")})
+    assert bad.status_code == 422 and "Regel 2 van het bestand" in bad.text
+
+    assert moderator.post("/admin/domains/allow", {"domain": "partner.example"}).status_code == 303
+    assert moderator.post("/admin/domains/mode", {"mode": "allowlist"}).status_code == 303
+    assert json.loads(ok(node, "domain", "list", "--json"))["mode"] == "allowlist"
+    assert moderator.post("/admin/domains/mode", {"mode": "blocklist"}).status_code == 303
+    assert moderator.post("/admin/domains/disallow", {"domain": "partner.example"}).status_code == 303
+    for domain in ("spam.example", "loud.example", "pics.example"):
+        assert moderator.post("/admin/domains/unblock", {"domain": domain}).status_code == 303
+    assert scalar(node.database_url, "SELECT count(*) FROM domain_policies") == 0
+    assert "Beleid verwijderd" in moderator.get("/admin/domains").text
