@@ -14,7 +14,7 @@ import re
 import secrets
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -41,7 +41,7 @@ class HostileServer:
         documents = self.documents
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            def do_GET(self) -> None:
                 doc = documents.get(self.path.split("?")[0])
                 body = json.dumps(doc).encode() if doc is not None else b"{}"
                 self.send_response(200 if doc is not None else 404)
@@ -50,7 +50,7 @@ class HostileServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the http.server API
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         hostport = self.url.removeprefix("http://").rsplit(":", 1)
@@ -74,7 +74,7 @@ class HostileServer:
         body = json.dumps(activity).encode()
         headers = {"Content-Type": "application/activity+json"}
         headers.update(signatures.sign_request_cavage("POST", url, headers, body, self.key, f"{actor}#main-key",
-                                                      datetime.now(timezone.utc)))
+                                                      datetime.now(UTC)))
         return httpx.post(url, content=body, headers=headers, timeout=30)
 
     def close(self) -> None:
@@ -152,7 +152,7 @@ def seed(node: Node, hostile: HostileServer) -> Seeded:
             note = {"id": note_id, "type": "Note", "attributedTo": author, "content": payload,
                     "summary": payload[:200] if i % 2 else None, "inReplyTo": root["uri"],
                     "to": [AS_PUBLIC], "cc": [anna_uri], "tag": [{"type": "Mention", "href": anna_uri}],
-                    "url": "javascript:alert(4)", "published": datetime.now(timezone.utc).isoformat()}
+                    "url": "javascript:alert(4)", "published": datetime.now(UTC).isoformat()}
             activity = {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{note_id}/activity",
                         "type": "Create", "actor": author, "to": note["to"], "cc": note["cc"], "object": note}
             response = hostile.deliver(node, author, activity)

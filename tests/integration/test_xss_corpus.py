@@ -11,12 +11,12 @@ import httpx
 import pytest
 
 from moderation import sanitize
-from tests.helpers.database import TestPostgres, fetch
+from tests import factories
+from tests.helpers.database import fetch
 from tests.helpers.nodes import Node
 from tests.helpers.web import WebClient
 from tests.helpers.xss import HostileServer, Seeded, scan, seed, url_is_dangerous
 from tests.unit.test_sanitize import assert_inert
-from tests import factories
 
 
 @pytest.fixture(scope="module")
