@@ -111,17 +111,22 @@ PAGES = [
     ("organisation", "anna", "/orgs/gemeente-ede", 200),
     ("hashtag", "anna", "/tags/parkeren", 200),
     ("settings", "anna", "/settings", 200),
+    ("followers to remove", "anna", "/settings/followers", 200),
+    ("muted accounts", "anna", "/settings/mutes", 200),
+    ("blocked accounts", "anna", "/settings/blocks", 200),
+    ("block confirmation", "anna", "/@bert/block", 200),
+    ("post page with a thread and replies to hide", "anna", "/@anna/{root_id}", 200),
     ("search with results", "anna", "/search?q=bert", 200),
     ("allow an app", "anna", "{authorize_path}", 200),
     ("page not found", "anna", "/deze-pagina-bestaat-niet", 404),
     ("compose by a non-member", "bert", "/compose", 200),
+    ("limited servers", None, "/about/domains", 200),
+    ("domain policies", "moira", "/admin/domains", 200),
 ]
 
 
 @pytest.fixture(scope="module")
 def visitors(site: Site, browser: Browser) -> Iterator[Callable[[str, str | None], Page]]:
-    ("limited servers", None, "/about/domains", 200),
-    ("domain policies", "moira", "/admin/domains", 200),
     """One page per (language, person), signed in through the form and switched to the language once, reused by
     the tests of this module."""
     contexts: dict[tuple[str, str | None], BrowserContext] = {}
