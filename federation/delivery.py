@@ -180,6 +180,21 @@ async def record(conn: asyncpg.Connection, item: Claimed, status: int | None, er
     return outcome
 
 
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """A receiver's Retry-After (on 429 and 503) in seconds: either form HTTP allows, delay-seconds or an HTTP date;
+    None when absent or unreadable (the usual backoff applies then)."""
+    if not value or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        moment = signatures.parse_http_date(text)
+    except signatures.SignatureError:
+        return None
+    return max(0.0, (moment - now).total_seconds())
+
+
 async def send_one(fed: Federation, item: Claimed, key: keys.SigningKey) -> tuple[int | None, str | None, float | None]:
     """Sign and POST one delivery; (status, error text, Retry-After seconds)."""
     base_headers = {"Content-Type": "application/activity+json", "Accept": "application/activity+json"}
@@ -189,10 +204,8 @@ async def send_one(fed: Federation, item: Claimed, key: keys.SigningKey) -> tupl
         result = await fed.client.post(item.inbox_uri, item.body, {**base_headers, **signed})
     except NetguardError as exc:
         return None, str(exc), None
-    retry_after = None
     raw = result.headers.get("retry-after") if result.headers else None
-    if raw and raw.strip().isdigit():
-        retry_after = float(raw.strip())
+    retry_after = retry_after_seconds(raw, fed.deps.now())
     error = None if 200 <= result.status < 300 else result.body_prefix.decode("utf-8", "replace")[:ERROR_LIMIT]
     return result.status, error, retry_after
 
