@@ -148,9 +148,15 @@ def test_a_blocked_remote_actor_cannot_follow_like_boost_or_notify(gemeente: Nod
     eventually(lambda: afwijzer.get(f"/api/v1/statuses/{post['id']}").json()["favourites_count"], lambda n: n == 1,
                what="buur's like")
 
+    lastpak = f"{burger.url}/users/lastpak"
+    reply = {"id": f"{lastpak}/statuses/{secrets.token_hex(6)}", "type": "Note", "attributedTo": lastpak,
+             "inReplyTo": post["uri"], "content": "<p>@afwijzer luister nou</p>", "to": [target],
+             "tag": [{"type": "Mention", "href": target, "name": f"@afwijzer@{gemeente.domain}"}],
+             "published": datetime.now(UTC).isoformat()}
+    create = _activity(burger, "lastpak", "Create", reply) | {"id": f"{reply['id']}/activity", "to": [target]}
     follow = _activity(burger, "lastpak", "Follow", target)
     for activity in (follow, _activity(burger, "lastpak", "Like", post["uri"]),
-                     _activity(burger, "lastpak", "Announce", post["uri"])):
+                     _activity(burger, "lastpak", "Announce", post["uri"]), create):
         assert _signed_post(gemeente, burger, "lastpak", activity) == 202
         eventually(lambda a=activity: scalar(gemeente.database_url, "SELECT state FROM inbox_items "
                                              "WHERE activity_uri = $1", a["id"]), lambda s: s == "done",
@@ -159,6 +165,8 @@ def test_a_blocked_remote_actor_cannot_follow_like_boost_or_notify(gemeente: Nod
     status = afwijzer.get(f"/api/v1/statuses/{post['id']}").json()
     assert status["favourites_count"] == 1 and status["reblogs_count"] == 0
     eventually(lambda: received(burger, "Reject", target), lambda n: n == 1, what="the Reject of lastpak's Follow")
+    # The reply is kept (others may see the thread), but it notifies no one who blocks its author.
+    assert scalar(gemeente.database_url, "SELECT count(*) FROM posts WHERE uri = $1", reply["id"]) == 1
     notified = {n["account"]["acct"] for n in afwijzer.get("/api/v1/notifications").json()}
     assert f"buur@{burger.domain}" in notified and f"lastpak@{burger.domain}" not in notified
 
