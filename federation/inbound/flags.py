@@ -12,7 +12,7 @@ from federation import vocab
 from federation.context import Federation
 from federation.inbound.common import local_account, post_by_uri
 from federation.vocab import Activity
-from moderation import reports
+from moderation import domain_blocks, reports
 from server import accounts
 from server.accounts import Account
 from server.db.pool import transaction
@@ -35,6 +35,9 @@ async def handle_flag(fed: Federation, activity: Activity, sender: Account) -> N
     settings = fed.deps.settings
     now = fed.deps.now()
     async with transaction(fed.deps.pool) as conn:
+        if await domain_blocks.rejects_reports(conn, sender.domain or vocab.host_of(flag.actor)):
+            log.info("flag ignored: reports from this server are rejected", extra={"activity": activity.id})
+            return
         targets: dict[int, Account] = {}
         posts_of: dict[int, list[Post]] = {}
         for uri in flag.objects:

@@ -256,3 +256,29 @@ def test_allowlist_mode_federates_only_with_listed_domains(gemeente: Node, burge
     eventually(lambda: scalar(gemeente.database_url, "SELECT count(*) FROM posts WHERE content_html LIKE "
                               "'%Wel op de lijst%'"), lambda n: n == 1, what="the post of a listed domain")
     assert remote_id(anna, f"@erik@{burger.domain}")
+
+
+def test_reports_from_a_server_whose_reports_are_rejected_are_ignored(gemeente: Node, burger: Node,
+                                                                      bert: httpx.Client) -> None:
+    anna_there = remote_id(bert, f"@anna@{gemeente.domain}")
+    reports = "SELECT count(*) FROM reports WHERE reporter_domain = $1"
+
+    def report(comment: str) -> None:
+        response = bert.post("/api/v1/reports", data={"account_id": anna_there, "category": "other",
+                                                      "comment": comment, "forward": "true"})
+        assert response.status_code == 200 and response.json()["forwarded"] is True, response.text
+
+    cli_ok(gemeente, "domain", "block", burger.domain, "--severity", "reject-media", "--reject-reports")
+    before = scalar(gemeente.database_url, reports, burger.domain)
+    marker = last_delivery_id(burger)
+    report("Genegeerd")
+    deliveries_answered_202(burger, gemeente, marker, at_least=1)
+    outbox_done(gemeente)
+    eventually(lambda: scalar(gemeente.database_url, "SELECT count(*) FROM inbox_items WHERE state = 'pending'"),
+               lambda n: n == 0, what="gemeente's inbox handled")
+    assert scalar(gemeente.database_url, reports, burger.domain) == before
+
+    cli_ok(gemeente, "domain", "unblock", burger.domain)
+    report("Wel gezien")
+    eventually(lambda: scalar(gemeente.database_url, reports, burger.domain), lambda n: n == before + 1,
+               what="the report once reports are accepted again")
