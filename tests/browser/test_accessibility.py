@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests import factories
 from tests.browser.conftest import TIMEOUT_MS, axe_violations, require_chromium, sign_in, watch_console
+from tests.helpers.database import scalar
 from tests.helpers.nodes import Node
 from tests.helpers.web import WebClient
 
@@ -34,6 +35,8 @@ class Site:
     edited_id: int  # anna, personal, with a content warning, edited once
     invite_path: str
     authorize_path: str  # a registered app asking for access (OAuth2, out-of-band redirect)
+    report_id: int  # bert reported anna's first post, with a comment
+    anna_id: int
 
 
 def _posted(response_location: str) -> int:
@@ -73,6 +76,10 @@ def site(node: Node) -> Site:
         assert bert.post("/@anna/follow").status_code == 303
         assert bert.post(f"/@anna/{root_id}/boost").status_code == 303
         assert bert.post(f"/@anna/{root_id}/like").status_code == 303
+        anna_id = int(scalar(node.database_url, "SELECT id FROM accounts WHERE username = 'anna'"))
+        assert bert.post("/report", {"account_id": str(anna_id), "post_ids": str(root_id), "category": "other",
+                                     "comment": "Klopt dit wel?"}).status_code == 303
+        report_id = int(scalar(node.database_url, "SELECT max(id) FROM reports"))
         app = anna.http.post("/api/v1/apps", data={"client_name": "Raadsinformatie", "scopes": "read write",
                                                    "redirect_uris": OOB, "website": "https://example.org"})
         assert app.status_code == 200, app.text
@@ -81,7 +88,7 @@ def site(node: Node) -> Site:
     finally:
         anna.close()
         bert.close()
-    return Site(node, root_id, reply_id, answer_id, edited_id, invite_path, authorize_path)
+    return Site(node, root_id, reply_id, answer_id, edited_id, invite_path, authorize_path, report_id, anna_id)
 
 
 # (name, who looks, path template, expected status). Paths are filled in with the Site's fields.
@@ -122,6 +129,11 @@ PAGES = [
     ("compose by a non-member", "bert", "/compose", 200),
     ("limited servers", None, "/about/domains", 200),
     ("domain policies", "moira", "/admin/domains", 200),
+    ("notifications", "anna", "/notifications", 200),
+    ("report a post", "bert", "/report?post_id={root_id}", 200),
+    ("reports queue", "moira", "/admin/reports?state=all", 200),
+    ("a report", "moira", "/admin/reports/{report_id}", 200),
+    ("moderation of an account", "moira", "/admin/accounts/{anna_id}", 200),
 ]
 
 
