@@ -4,12 +4,15 @@ or federates only with an allowlist; burger's server keeps sending as it would, 
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from PIL import Image
 
+from federation import signatures
 from tests import factories
 from tests.federation.conftest import api
 from tests.helpers.database import fetch, scalar
@@ -282,3 +285,29 @@ def test_reports_from_a_server_whose_reports_are_rejected_are_ignored(gemeente: 
     report("Wel gezien")
     eventually(lambda: scalar(gemeente.database_url, reports, burger.domain), lambda n: n == before + 1,
                what="the report once reports are accepted again")
+
+
+def test_a_blocked_server_cannot_make_us_fetch_its_key(gemeente: Node, burger: Node) -> None:
+    factories.person(burger, "frits")
+    assert httpx.get(f"{burger.url}/users/frits", headers={"Accept": "application/activity+json"}).status_code == 200
+    key = signatures.load_private_key(scalar(
+        burger.database_url, "SELECT k.private_key_pem FROM actor_keys k JOIN accounts a ON a.id = k.account_id "
+        "WHERE a.username = 'frits'"))
+    frits = f"{burger.url}/users/frits"
+    activity = {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{frits}#follows/1", "type": "Follow",
+                "actor": frits, "object": f"{gemeente.url}/users/anna"}
+    body = json.dumps(activity).encode()
+
+    def deliver() -> httpx.Response:
+        headers = {"Content-Type": "application/activity+json"}
+        headers.update(signatures.sign_request_cavage("POST", f"{gemeente.url}/inbox", headers, body, key,
+                                                      f"{frits}#main-key", datetime.now(UTC)))
+        return httpx.post(f"{gemeente.url}/inbox", content=body, headers=headers)
+
+    cli_ok(gemeente, "domain", "block", burger.domain, "--severity", "suspend")
+    # Answered as if accepted, and the unknown key was not fetched: frits stays unknown here.
+    assert deliver().status_code == 202
+    assert scalar(gemeente.database_url, "SELECT count(*) FROM accounts WHERE actor_uri = $1", frits) == 0
+    cli_ok(gemeente, "domain", "unblock", burger.domain)
+    assert deliver().status_code == 202
+    assert scalar(gemeente.database_url, "SELECT count(*) FROM accounts WHERE actor_uri = $1", frits) == 1
