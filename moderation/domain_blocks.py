@@ -19,7 +19,7 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -287,6 +287,7 @@ class Change:
     domain: str
     policy: Policy | None
     limited: int
+    lifted: int
     purge: PurgeResult | None
 
 
@@ -305,22 +306,25 @@ async def _apply(conn: asyncpg.Connection, hosts: Sequence[str], policy: Policy,
     return limited, purged
 
 
-async def _reapply(conn: asyncpg.Connection, domain: str, change: Any, now: datetime) -> tuple[int,
-                                                                                              PurgeResult | None]:
-    """Run `change` (a coroutine function changing the tables), then move each known account host under
-    `domain` from the policy that governed it before to the one that governs it now: lift the old limits (only
-    those the old policy set), put the new ones."""
+async def _reapply(conn: asyncpg.Connection, domain: str, change: Callable[[], Awaitable[None]],
+                   now: datetime) -> tuple[int, int, PurgeResult | None]:
+    """Run `change` (which changes the tables), then move each known account host under `domain` from the
+    policy that governed it before to the one that governs it now: lift the old limits (only those the old
+    policy set), put the new ones. Returns (accounts limited, accounts whose limit was lifted, purge)."""
     hosts = await accounts.list_account_domains_under(conn, domain)
+    if not hosts:  # no account of it known here (most rows of an imported list): nothing to move
+        await change()
+        return 0, 0, None
     before = await _policies_for(conn, hosts)
     await change()
     after = await _policies_for(conn, hosts)
-    limited, purged = 0, None
+    limited, lifted, purged = 0, 0, None
     moved: dict[tuple[str, datetime] | None, list[str]] = {}
     for host in hosts:
         old, new = before[host], after[host]
         if old != new:
             if old is not None:
-                await accounts.update_lift_domain_policy_limits(conn, [host], old.limited_at)
+                lifted += await accounts.update_lift_domain_policy_limits(conn, [host], old.limited_at)
             moved.setdefault(None if new is None else (new.domain, new.limited_at), []).append(host)
     for key, group in moved.items():
         new_policy = after[group[0]]
@@ -328,7 +332,7 @@ async def _reapply(conn: asyncpg.Connection, domain: str, change: Any, now: date
             count, result = await _apply(conn, group, new_policy, now)
             limited += count
             purged = result if purged is None else _add(purged, result)
-    return limited, purged
+    return limited, lifted, purged
 
 
 def _add(a: PurgeResult, b: PurgeResult | None) -> PurgeResult:
@@ -368,16 +372,17 @@ async def block(conn: asyncpg.Connection, domain: str, terms: Terms, *, own_doma
             value, terms.severity, terms.reject_media, terms.reject_reports, terms.obfuscate, terms.private_comment,
             terms.public_comment, now, actor_id)
 
-    limited, purged = await _reapply(conn, value, change, now)
+    limited, lifted, purged = await _reapply(conn, value, change, now)
     policy = await get_policy(conn, value)
-    detail = {**_detail(terms), "limited_accounts": limited, **(purged.as_detail() if purged else {})}
+    detail = {**_detail(terms), "limited_accounts": limited, "lifted_accounts": lifted,
+              **(purged.as_detail() if purged else {})}
     if previous is not None:
         detail["previous"] = _detail(previous)
     if source:
         detail["source"] = source
     await audit.record(conn, actor_id=actor_id, action="domain.updated" if previous else "domain.blocked",
                        subject_type="domain", subject_id=value, detail=detail, now=now)
-    return Change(value, policy, limited, purged)
+    return Change(value, policy, limited, lifted, purged)
 
 
 async def unblock(conn: asyncpg.Connection, domain: str, *, actor_id: int | None, now: datetime) -> Change:
@@ -390,10 +395,11 @@ async def unblock(conn: asyncpg.Connection, domain: str, *, actor_id: int | None
     async def change() -> None:
         await conn.execute("DELETE FROM domain_policies WHERE domain = $1", value)
 
-    limited, purged = await _reapply(conn, value, change, now)
+    limited, lifted, purged = await _reapply(conn, value, change, now)
     await audit.record(conn, actor_id=actor_id, action="domain.unblocked", subject_type="domain", subject_id=value,
-                       detail={"previous": _detail(previous)}, now=now)
-    return Change(value, None, limited, purged)
+                       detail={"previous": _detail(previous), "lifted_accounts": lifted, "limited_accounts": limited},
+                       now=now)
+    return Change(value, None, limited, lifted, purged)
 
 
 async def allow(conn: asyncpg.Connection, domain: str, *, own_domain: str, actor_id: int | None,

@@ -547,7 +547,7 @@ async def cmd_domain_block(conn: asyncpg.Connection, settings: Settings, args: a
 
 async def cmd_domain_unblock(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
     change = await domain_blocks.unblock(conn, args.target_domain, actor_id=None, now=utc_now())
-    return f"{change.domain}: no policy any more ({change.limited} known accounts governed anew)"
+    return f"{change.domain}: no policy any more (limits lifted on {change.lifted} known accounts)"
 
 
 async def cmd_domain_allow(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:

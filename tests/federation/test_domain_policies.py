@@ -146,7 +146,8 @@ def test_suspend_drops_everything_removes_cached_content_and_is_lifted(
     assert scalar(gemeente.database_url, "SELECT count(*) FROM accounts WHERE username = 'carla'") == 0
 
     # Lifting the suspension lifts the accounts' limits and federation works again; the purged content stays gone.
-    cli_ok(gemeente, "domain", "unblock", burger.domain)
+    suspended = of_domain(gemeente, "SELECT count(*) FROM accounts WHERE id IN {accounts}", burger.domain)
+    assert f"limits lifted on {suspended} known accounts" in cli_ok(gemeente, "domain", "unblock", burger.domain)
     assert of_domain(gemeente, "SELECT count(*) FROM accounts WHERE id IN {accounts} AND suspended_at IS NOT NULL",
                      burger.domain) == 0
     follow(bert, remote_anna)
