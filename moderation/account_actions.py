@@ -26,7 +26,7 @@ from datetime import datetime
 
 import asyncpg
 
-from moderation import purge, reports
+from moderation import domain_blocks, purge, reports
 from moderation.reports import Report, Warning
 from server import accounts, audit, events, follows
 from server.accounts import Account
@@ -49,6 +49,19 @@ def _check_target(moderator: Account, target: Account, decision: str) -> None:
         raise Invalid("You cannot moderate your own account.")
     if decision in ("silence", "suspend") and target.is_local and (target.is_admin or target.is_moderator):
         raise Forbidden("An admin or moderator account cannot be limited or suspended; change its role first.")
+
+
+async def _check_not_from_domain_policy(conn: asyncpg.Connection, target: Account, decision: str) -> None:
+    """A limit that came with the policy on the account's server (it carries the policy's moment) is lifted by
+    changing that policy, not account by account: otherwise its server would still be refused, or the account
+    limited again, while this page says it is not."""
+    if target.is_local or decision not in ("unsilence", "unsuspend"):
+        return
+    policy = await domain_blocks.policy_for(conn, str(target.domain))
+    moment = target.suspended_at if decision == "unsuspend" else target.silenced_at
+    if policy is not None and moment is not None and policy.limited_at == moment:
+        raise Conflict("This limit comes from the policy on %(domain)s; change that policy instead.",
+                       domain=policy.domain)
 
 
 async def _suspend(conn: asyncpg.Connection, target: Account, now: datetime) -> dict[str, int]:
@@ -93,6 +106,7 @@ async def decide(conn: asyncpg.Connection, moderator: Account | None, target: Ac
                "unsilence": not target.is_silenced, "unsuspend": not target.is_suspended}.get(decision, False)
     if already:
         raise Conflict("Nothing to change: the account is already in that state.")
+    await _check_not_from_domain_policy(conn, target, decision)
     detail: dict[str, object] = {"text": text, "report_id": report.id if report else None,
                                  "domain": target.domain}
     if decision == "silence":

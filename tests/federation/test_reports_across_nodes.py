@@ -178,3 +178,17 @@ def test_suspending_a_local_account_tells_its_followers_servers(gemeente: Node, 
     actor = httpx.get(f"{gemeente.url}/users/olaf", headers={"Accept": "application/activity+json"})
     assert actor.status_code == 200 and actor.json()["suspended"] is True
     assert httpx.get(f"{gemeente.url}/@olaf").status_code == 410
+
+
+def test_a_limit_from_a_domain_policy_is_lifted_with_the_policy_not_per_account(gemeente: Node, burger: Node,
+                                                                              mona: WebClient) -> None:
+    bert_there = int(remote_id(api(gemeente, "anna"), f"@bert@{burger.domain}"))
+    assert gemeente.cli("domain", "block", burger.domain, "--severity", "silence").code == 0
+    try:
+        assert scalar(gemeente.database_url, "SELECT silenced_at FROM accounts WHERE id = $1", bert_there) is not None
+        refused = mona.post(f"/admin/accounts/{bert_there}/unsilence", {"text": ""})
+        assert refused.status_code == 409 and burger.domain in refused.text
+        assert scalar(gemeente.database_url, "SELECT silenced_at FROM accounts WHERE id = $1", bert_there) is not None
+    finally:
+        assert gemeente.cli("domain", "unblock", burger.domain).code == 0
+    assert scalar(gemeente.database_url, "SELECT silenced_at FROM accounts WHERE id = $1", bert_there) is None
