@@ -564,7 +564,7 @@ def parse_attachments(doc: Mapping[str, Any]) -> tuple[RemoteImage, ...]:
             continue
         blur, name = item.get("blurhash"), item.get("name")
         found.append(RemoteImage(
-            url=url, media_type=str(media_type), description=name[:1500] if isinstance(name, str) else "",
+            url=url, media_type=str(media_type), description=sanitize.plain_text(name, 1500) if isinstance(name, str) else "",
             blurhash=blur if isinstance(blur, str) and len(blur) <= 100 and blur.isprintable() else "",
             width=_dimension(item.get("width")), height=_dimension(item.get("height"))))
         if len(found) == 4:
