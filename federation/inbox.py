@@ -137,13 +137,17 @@ async def _blocked_domain(fed: Federation, host: str) -> bool:
     return not verdict.allowed
 
 
-async def _key_on_blocked_domain(fed: Federation, request: Request) -> bool:
-    """The gate once more before verifying, on the keyId's host: a blocked server cannot make us fetch its key."""
+async def _key_host_gate(fed: Federation, request: Request) -> tuple[str | None, bool]:
+    """The gate before verifying, on the keyId's host, so a blocked server cannot make us fetch its key:
+    (the host checked, or None; whether it is blocked)."""
     try:
         key_id = signatures.signature_key_id({k.lower(): v for k, v in request.headers.items()})
     except signatures.SignatureError:
-        return False  # verify_signer answers 401 with the reason
-    return bool(key_id) and await _blocked_domain(fed, vocab.host_of(str(key_id)))
+        return None, False  # verify_signer answers 401 with the reason
+    if not key_id:
+        return None, False
+    host = vocab.host_of(str(key_id))
+    return host, await _blocked_domain(fed, host)
 
 
 async def receive(request: Request) -> Response:
@@ -161,7 +165,8 @@ async def receive(request: Request) -> Response:
             raise InboxRefusal(400, "the body is not JSON") from None
         if await _is_unknown_actor_deleting_itself(fed, doc):
             return Response(status_code=202)
-        if await _key_on_blocked_domain(fed, request):
+        key_host, key_blocked = await _key_host_gate(fed, request)
+        if key_blocked:
             return Response(status_code=202)
         signer = await verify_signer(fed, request, body)
         try:
@@ -174,7 +179,8 @@ async def receive(request: Request) -> Response:
             raise InboxRefusal(400, "the activity id is not on the actor's host")
         if signer.is_suspended:  # moderators suspended it: dropped, as Mastodon does, with 202 so it is no probe
             return Response(status_code=202)
-        if await _blocked_domain(fed, vocab.host_of(activity.actor)):
+        actor_host = vocab.host_of(activity.actor)
+        if actor_host != key_host and await _blocked_domain(fed, actor_host):  # the usual key is on the actor's host
             return Response(status_code=202)
         async with connection(fed.deps.pool) as conn:  # counted outside the storing transaction: a 429 counts too
             throttled = await ratelimit.check_inbox(conn, fed.deps.settings, actor_uri=activity.actor,
