@@ -121,12 +121,16 @@ async def boost_created(conn: asyncpg.Connection, settings: Settings, event: Eve
     return await _boost(conn, settings, event, booster)
 
 
-async def boost_deleted(conn: asyncpg.Connection, settings: Settings, event: Event, booster: Account) -> Built:
-    found = await _boost(conn, settings, event, booster)
-    if found is None:
+def _undone(settings: Settings, actor: Account, built: Built) -> Built:
+    """The Undo of an activity, to the same inboxes it went to."""
+    if built is None:
         return None
-    announce, inboxes = found
-    return vocab.undo_to_json(settings, uris.actor(settings, booster.username), announce), inboxes
+    activity, inboxes = built
+    return vocab.undo_to_json(settings, uris.actor(settings, actor.username), activity), inboxes
+
+
+async def boost_deleted(conn: asyncpg.Connection, settings: Settings, event: Event, booster: Account) -> Built:
+    return _undone(settings, booster, await _boost(conn, settings, event, booster))
 
 
 async def _liked(conn: asyncpg.Connection, settings: Settings, event: Event
@@ -208,11 +212,7 @@ async def block_created(conn: asyncpg.Connection, settings: Settings, event: Eve
 
 
 async def block_removed(conn: asyncpg.Connection, settings: Settings, event: Event, blocker: Account) -> Built:
-    found = await _block(conn, settings, event, blocker)
-    if found is None:
-        return None
-    block, inboxes = found
-    return vocab.undo_to_json(settings, uris.actor(settings, blocker.username), block), inboxes
+    return _undone(settings, blocker, await _block(conn, settings, event, blocker))
 
 
 async def account_updated(conn: asyncpg.Connection, settings: Settings, event: Event, account: Account) -> Built:
