@@ -25,7 +25,7 @@ from federation.context import Federation
 from moderation import domain_blocks, ratelimit
 from server import accounts, limits
 from server.accounts import Account
-from server.db.pool import connection, transaction
+from server.db.pool import connection
 
 log = logging.getLogger("ambtenaar.federation")
 MAX_BODY = 256 * 1024
@@ -111,12 +111,15 @@ async def verify_signer(fed: Federation, request: Request, body: bytes | None) -
 
 
 async def insert_item(conn: asyncpg.Connection, activity: vocab.Activity, now: datetime) -> bool:
-    """Store the activity unless its id was seen before; True when it is new."""
-    status = await conn.execute(
-        "INSERT INTO inbox_items (activity_uri, actor_uri, activity, received_at, next_attempt_at) "
-        "VALUES ($1, $2, $3, $4, $4) ON CONFLICT (activity_uri) DO NOTHING",
+    """Store the activity unless its id was seen before, and wake a worker when it is new; True when it is new.
+    One statement, so it is atomic without a transaction block (and costs one round trip, not four)."""
+    inserted = await conn.fetchval(
+        f"""WITH stored AS (
+              INSERT INTO inbox_items (activity_uri, actor_uri, activity, received_at, next_attempt_at)
+              VALUES ($1, $2, $3, $4, $4) ON CONFLICT (activity_uri) DO NOTHING RETURNING id)
+            SELECT count(pg_notify('{NOTIFY_CHANNEL}', '')) FROM stored""",
         activity.id, activity.actor, dict(activity.raw), now)
-    return status.endswith(" 1")
+    return bool(inserted)
 
 
 async def _is_unknown_actor_deleting_itself(fed: Federation, doc: Any) -> bool:
@@ -182,14 +185,12 @@ async def receive(request: Request) -> Response:
         actor_host = vocab.host_of(activity.actor)
         if actor_host != key_host and await _blocked_domain(fed, actor_host):  # the usual key is on the actor's host
             return Response(status_code=202)
-        async with connection(fed.deps.pool) as conn:  # counted outside the storing transaction: a 429 counts too
+        async with connection(fed.deps.pool) as conn:  # autocommit: a refused request is counted too
             throttled = await ratelimit.check_inbox(conn, fed.deps.settings, actor_uri=activity.actor,
                                                     now=fed.deps.now())
-        if throttled is not None:
-            raise InboxRefusal(429, throttled.reason, {"Retry-After": str(throttled.retry_after)})
-        async with transaction(fed.deps.pool) as conn:
-            if await insert_item(conn, activity, fed.deps.now()):
-                await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+            if throttled is not None:
+                raise InboxRefusal(429, throttled.reason, {"Retry-After": str(throttled.retry_after)})
+            await insert_item(conn, activity, fed.deps.now())
     except InboxRefusal as refusal:
         log.info("inbox refused", extra={"status": refusal.status, "reason": refusal.reason,
                                          "path": request.url.path})

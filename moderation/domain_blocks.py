@@ -253,14 +253,18 @@ async def gates(conn: asyncpg.Connection, own_domain: str, hosts: Iterable[str])
     """The decision for each host, in one query whatever their number (a delivery fan-out asks for many)."""
     wanted = {h.lower(): candidates(h) for h in hosts if h}
     every = sorted({c for found in wanted.values() for c in found})
-    row = await conn.fetchrow(
-        "SELECT coalesce((SELECT mode FROM federation_mode), 'blocklist') AS mode, "
-        "(SELECT coalesce(array_agg(domain), '{}') FROM domain_allows WHERE domain = ANY($1::text[])) AS allows",
-        every)
-    rows = await conn.fetch(f"SELECT {_POLICY_COLUMNS} FROM domain_policies WHERE domain = ANY($1::text[])", every)
-    by_domain = {r["domain"]: _policy(r) for r in rows}
-    allows = set(row["allows"])
-    return {h: _decide(h, own_domain, row["mode"], next((by_domain[c] for c in found if c in by_domain), None),
+    # One round trip (the inbox asks this for every activity): the mode and allows on every row, plus one row per
+    # matching policy (or a single row of NULLs when none matches).
+    rows = await conn.fetch(
+        f"""SELECT m.mode, a.allows, {', '.join(f'p.{c.strip()}' for c in _POLICY_COLUMNS.split(','))}
+            FROM (SELECT coalesce((SELECT mode FROM federation_mode), 'blocklist') AS mode) m
+            CROSS JOIN (SELECT coalesce(array_agg(domain), '{{}}') AS allows FROM domain_allows
+                        WHERE domain = ANY($1::text[])) a
+            LEFT JOIN domain_policies p ON p.domain = ANY($1::text[])""", every)
+    names = [c.strip() for c in _POLICY_COLUMNS.split(",")]
+    by_domain = {r["domain"]: Policy(**{n: r[n] for n in names}) for r in rows if r["domain"] is not None}
+    mode, allows = rows[0]["mode"], set(rows[0]["allows"])
+    return {h: _decide(h, own_domain, mode, next((by_domain[c] for c in found if c in by_domain), None),
                        any(c in allows for c in found)) for h, found in wanted.items()}
 
 

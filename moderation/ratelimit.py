@@ -47,10 +47,10 @@ async def check_inbox(conn: asyncpg.Connection, settings: Settings, *, actor_uri
     domain = sender_domain(actor_uri)
     buckets = ((f"inbox:domain:{domain}", settings.inbox_rate_limit_domain, f"too many activities from {domain}"),
                (f"inbox:actor:{actor_uri}", settings.inbox_rate_limit_actor, f"too many activities from {actor_uri}"))
-    for bucket, limit, reason in buckets:
-        if limit <= 0:  # 0 switches a limit off
-            continue
-        verdict = await ratelimits.hit(conn, bucket, limit=limit, window=window, now=now)
+    counted = [(bucket, limit, reason) for bucket, limit, reason in buckets if limit > 0]  # 0 switches one off
+    verdicts = await ratelimits.hit_many(conn, [(bucket, limit) for bucket, limit, _ in counted], window=window,
+                                         now=now)
+    for (_, limit, reason), verdict in zip(counted, verdicts, strict=True):
         if not verdict.allowed:
             wait = max(1, int((verdict.reset_at - now).total_seconds() + 0.999))
             return Throttled(retry_after=wait,

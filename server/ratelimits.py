@@ -5,6 +5,7 @@ Owns: the rate_limit_hits table. Never: decides which requests are limited (call
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,6 +32,21 @@ async def hit(conn: asyncpg.Connection, bucket: str, *, limit: int, window: time
         "INSERT INTO rate_limit_hits (bucket, window_start) VALUES ($1, $2) ON CONFLICT (bucket, window_start) "
         "DO UPDATE SET hits = rate_limit_hits.hits + 1 RETURNING hits", bucket, start)
     return Verdict(allowed=hits <= limit, limit=limit, remaining=max(0, limit - hits), reset_at=start + window)
+
+
+async def hit_many(conn: asyncpg.Connection, limits: Sequence[tuple[str, int]], *, window: timedelta,
+                   now: datetime) -> list[Verdict]:
+    """Count one hit in each (bucket, limit) in one round trip (the inbox counts a domain and an actor per request)."""
+    if not limits:
+        return []
+    start = window_start(now, window)
+    rows = await conn.fetch(
+        "INSERT INTO rate_limit_hits (bucket, window_start) SELECT b, $2 FROM unnest($1::text[]) AS b "
+        "ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limit_hits.hits + 1 RETURNING bucket, hits",
+        [bucket for bucket, _ in limits], start)
+    hits = {r["bucket"]: r["hits"] for r in rows}
+    return [Verdict(allowed=hits[bucket] <= limit, limit=limit, remaining=max(0, limit - hits[bucket]),
+                    reset_at=start + window) for bucket, limit in limits]
 
 
 async def delete_old(conn: asyncpg.Connection, before: datetime) -> None:
