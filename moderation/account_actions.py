@@ -27,7 +27,7 @@ from datetime import datetime
 import asyncpg
 
 from moderation import domain_blocks, purge, reports
-from moderation.reports import Report, Warning
+from moderation.reports import AccountWarning, Report
 from server import accounts, audit, events, follows
 from server.accounts import Account
 from server.errors import Conflict, Forbidden, Invalid
@@ -88,7 +88,7 @@ async def _unsuspend(conn: asyncpg.Connection, target: Account, now: datetime) -
 
 
 async def decide(conn: asyncpg.Connection, moderator: Account | None, target: Account, decision: str, *,
-                 text: str = "", report: Report | None = None, now: datetime) -> Warning:
+                 text: str = "", report: Report | None = None, now: datetime) -> AccountWarning:
     """Apply one decision to an account, record the note and the audit entry, and resolve the report it came
     from (when given). Refuses a decision that changes nothing (suspending a suspended account)."""
     moderator = require_moderator(moderator)

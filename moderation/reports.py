@@ -82,7 +82,7 @@ class Report:
 
 
 @dataclass(frozen=True)
-class Warning:
+class AccountWarning:
     id: int
     account_id: int
     moderator_account_id: int | None
@@ -168,21 +168,21 @@ async def update_forwarded(conn: asyncpg.Connection, report_id: int, now: dateti
 
 
 async def insert_warning(conn: asyncpg.Connection, *, account_id: int, moderator_id: int | None,
-                         report_id: int | None, action: str, text: str, now: datetime) -> Warning:
+                         report_id: int | None, action: str, text: str, now: datetime) -> AccountWarning:
     row = await conn.fetchrow(
         "INSERT INTO account_warnings (id, account_id, moderator_account_id, report_id, action, text, created_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7) "
         "RETURNING id, account_id, moderator_account_id, report_id, action, text, created_at",
         new_id(now), account_id, moderator_id, report_id, action, text, now)
-    return Warning(**dict(row))
+    return AccountWarning(**dict(row))
 
 
-async def list_warnings(conn: asyncpg.Connection, account_id: int, *, limit: int = 50) -> list[Warning]:
+async def list_warnings(conn: asyncpg.Connection, account_id: int, *, limit: int = 50) -> list[AccountWarning]:
     """An account's warnings and the notes that came with limits, newest first."""
     rows = await conn.fetch("SELECT id, account_id, moderator_account_id, report_id, action, text, created_at "
                             "FROM account_warnings WHERE account_id = $1 ORDER BY id DESC LIMIT $2",
                             account_id, max(1, min(limit, 200)))
-    return [Warning(**dict(r)) for r in rows]
+    return [AccountWarning(**dict(r)) for r in rows]
 
 
 # ---------------------------------------------------------------- filing
