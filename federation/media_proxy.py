@@ -2,7 +2,8 @@
 the remote server, so it cannot be tracked there, and an address inside our network is never handed to it.
 
 Owns: `GET /media/proxy/{signature}/{encoded}` and the cache under `<data_dir>/media-proxy` (outside the folder
-that `/media` serves as static files, so a cached file is reachable only through the checks here).
+that `/media` serves as static files, so a cached file is reachable only through the checks here), pruned after
+30 days by the workers' housekeeping.
 Never: fetches a URL this node did not sign (`server.uris.proxied_media`), one the outgoing guard refuses
 (private addresses unless allowed, size, redirects, time), or one on a domain whose media moderators reject; never
 serves the remote bytes as they came: every image is decoded and re-encoded (no metadata, no polyglot files).
@@ -14,6 +15,7 @@ import asyncio
 import hashlib
 import logging
 import os
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from starlette.requests import Request
@@ -29,6 +31,7 @@ from server.errors import Invalid
 
 log = logging.getLogger("ambtenaar.federation")
 FETCH_SECONDS = 20.0
+CACHE_DAYS = timedelta(days=30)
 _TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 # The image is ours now (re-encoded), but say so twice: nothing in it may run, and browsers must not sniff.
 _HEADERS = {"Cache-Control": "public, max-age=604800", "Content-Security-Policy": "default-src 'none'; sandbox",
@@ -77,6 +80,24 @@ async def _fetch_and_store(fed: Federation, remote_url: str, folder: Path, name:
     # The preview first: a reader who finds the full file can rely on the preview being there too.
     _write_atomically(folder / f"{name}-small.{prepared.extension}", prepared.preview)
     _write_atomically(folder / f"{name}.{prepared.extension}", prepared.full)
+
+
+def prune_cache(data_dir: str, now: datetime, keep: timedelta = CACHE_DAYS) -> int:
+    """Housekeeping: cached images older than `keep` are removed (a later view fetches them again), so the
+    cache does not grow without end; returns how many files went."""
+    folder = cache_dir(data_dir)
+    if not folder.is_dir():
+        return 0
+    cutoff = (now - keep).timestamp()
+    removed = 0
+    for path in folder.iterdir():
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # another process pruned or replaced it meanwhile
+            continue
+    return removed
 
 
 async def _check_domain(fed: Federation, host: str) -> None:

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import asyncpg
 
-from federation import delivery, inbox, outbox, vocab
+from federation import delivery, inbox, media_proxy, outbox, vocab
 from federation.context import Federation
 from federation.inbound import HANDLERS
 from server import accounts, idempotency, oauth, ratelimits, sessions
@@ -60,6 +60,7 @@ async def housekeeping(fed: Federation) -> None:
         await ratelimits.delete_old(conn, now - timedelta(hours=1))
         await inbox.delete_old_items(conn, now)
         await delivery.delete_old(conn, now)
+    await asyncio.to_thread(media_proxy.prune_cache, settings.data_dir, now)
 
 
 class Worker:

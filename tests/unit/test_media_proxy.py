@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -41,3 +43,17 @@ def test_private_addresses_are_never_fetched(url: str, tmp_path: Path) -> None:
             return refused.value.status
     assert asyncio.run(attempt()) == 403
     assert not media_proxy.cache_dir(str(tmp_path)).exists()
+
+
+def test_old_cached_images_are_pruned_and_recent_ones_kept(tmp_path: Path) -> None:
+    folder = media_proxy.cache_dir(str(tmp_path))
+    folder.mkdir(parents=True)
+    now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    old, recent = folder / "aaa.png", folder / "bbb.png"
+    for path, age in ((old, timedelta(days=31)), (recent, timedelta(days=29))):
+        path.write_bytes(b"png")
+        moment = (now - age).timestamp()
+        os.utime(path, (moment, moment))
+    assert media_proxy.prune_cache(str(tmp_path), now) == 1
+    assert not old.exists() and recent.exists()
+    assert media_proxy.prune_cache(str(tmp_path / "elsewhere"), now) == 0  # a worker without the cache folder
