@@ -153,6 +153,14 @@ async def _key_host_gate(fed: Federation, request: Request) -> tuple[str | None,
     return host, await _blocked_domain(fed, host)
 
 
+def heard_from(signer: Account, activity: vocab.Activity) -> bool:
+    """A suspended account's activities are dropped, except, when its own server suspended it, the Update of its
+    actor that may say the suspension is over."""
+    if not signer.is_suspended:
+        return True
+    return signer.suspended_by_origin and activity.type == "Update" and activity.object_id == signer.actor_uri
+
+
 async def receive(request: Request) -> Response:
     fed: Federation = request.app.state.federation
     try:
@@ -180,8 +188,8 @@ async def receive(request: Request) -> Response:
             raise InboxRefusal(401, "the signing key does not belong to the activity's actor")
         if vocab.host_of(activity.id) != vocab.host_of(activity.actor):
             raise InboxRefusal(400, "the activity id is not on the actor's host")
-        if signer.is_suspended:  # moderators suspended it: dropped, as Mastodon does, with 202 so it is no probe
-            return Response(status_code=202)
+        if not heard_from(signer, activity):
+            return Response(status_code=202)  # dropped, as Mastodon does, with 202 so it is no probe
         actor_host = vocab.host_of(activity.actor)
         if actor_host != key_host and await _blocked_domain(fed, actor_host):  # the usual key is on the actor's host
             return Response(status_code=202)

@@ -217,7 +217,7 @@ async def block_removed(conn: asyncpg.Connection, settings: Settings, event: Eve
 
 async def account_updated(conn: asyncpg.Connection, settings: Settings, event: Event, account: Account) -> Built:
     actor = await objects.actor_json(conn, settings, account)
-    return vocab.update_actor_to_json(settings, actor, event.created_at), \
+    return vocab.update_actor_to_json(settings, actor, event.id), \
         await follows.list_follower_inboxes(conn, account.id)
 
 

@@ -120,6 +120,8 @@ async def fetch_actor(fed: Federation, actor_uri: str, *, refresh: bool = False)
         account = await accounts.upsert_remote_account(conn, profile, now)
         if cached is None:
             account = await domain_blocks.limit_new_account(conn, account)
+        if actor.suspended != account.suspended_by_origin:  # its own server suspended it, or lifted that
+            account = await accounts.update_origin_suspension(conn, account.id, actor.suspended, now) or account
     if actor.badge is not None or account.remote_badge is not None:
         await evaluate_badge(fed, account, actor.badge)
         async with connection(fed.deps.pool) as conn:

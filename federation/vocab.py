@@ -286,9 +286,11 @@ def accept_to_json(settings: Settings, actor_uri: str, follow: Mapping[str, Any]
             "object": {"id": follow["id"], "type": "Follow", "actor": follow["actor"], "object": follow["object"]}}
 
 
-def update_actor_to_json(settings: Settings, actor_json: dict[str, Any], now: datetime) -> dict[str, Any]:
+def update_actor_to_json(settings: Settings, actor_json: dict[str, Any], change_id: int) -> dict[str, Any]:
+    """`change_id` (the outbox event's id) makes each Update's id unique: two changes within one second (a
+    suspension lifted at once) must not share an id, or receivers drop the second as a duplicate."""
     body = {k: v for k, v in actor_json.items() if k != "@context"}
-    return {"@context": context(settings), "id": f"{actor_json['id']}#updates/{int(now.timestamp())}",
+    return {"@context": context(settings), "id": f"{actor_json['id']}#updates/{change_id}",
             "type": "Update", "actor": actor_json["id"], "to": [AS_PUBLIC], "cc": [actor_json["followers"]],
             "object": body}
 
@@ -470,6 +472,7 @@ class RemoteActor:
     icon_url: str | None
     manually_approves_followers: bool
     badge: Mapping[str, Any] | None = None  # our `ambtenaarBadge` term, unverified (federation/badge_proofs.py)
+    suspended: bool = False  # Mastodon's `toot:suspended`: its own server suspended it
 
 
 def parse_actor(doc: Any) -> RemoteActor:
@@ -507,7 +510,7 @@ def parse_actor(doc: Any) -> RemoteActor:
         followers=_iri(doc, "followers", required=False), key_id=key_id, public_key_pem=key_pem,
         icon_url=icon_url if isinstance(icon_url, str) and icon_url.startswith("http") else None,
         manually_approves_followers=doc.get("manuallyApprovesFollowers") is True,
-        badge=_badge(doc.get("ambtenaarBadge")))
+        badge=_badge(doc.get("ambtenaarBadge")), suspended=doc.get("suspended") is True)
 
 
 def _badge(value: Any) -> Mapping[str, Any] | None:

@@ -35,7 +35,7 @@ async def process_inbox(fed: Federation, limit: int = 20) -> int:
                 sender = await accounts.get_account_by_actor_uri(conn, item.actor_uri)
             handler = HANDLERS.get(activity.type)
             # An account suspended after its activity arrived: dropped all the same.
-            if sender is not None and handler is not None and not sender.is_suspended:
+            if sender is not None and handler is not None and inbox.heard_from(sender, activity):
                 await handler(fed, activity, sender)
             async with connection(fed.deps.pool) as conn:
                 await inbox.finish_item(conn, item.id)

@@ -28,7 +28,7 @@ RESERVED_USERNAMES = frozenset({"admin", "administrator", "root", "support", "ap
 _COLUMNS = ("id, username, email, display_name, bio, kind, organisation_id, org_role, is_admin, is_moderator, "
             "default_voice, language, created_at, disabled_at, domain, actor_uri, actor_type, profile_url, inbox_uri, "
             "shared_inbox_uri, followers_uri, key_id, public_key_pem, avatar_url, manually_approves_followers, "
-            "fetched_at, gone_at, remote_badge, remote_badge_verified, remote_badge_reason, silenced_at, suspended_at")
+            "fetched_at, gone_at, remote_badge, remote_badge_verified, remote_badge_reason, silenced_at, suspended_at, suspended_by_origin")
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,7 @@ class Account:
     # Moderators' limits (moderation/): silenced posts reach followers only; suspended is gone from view.
     silenced_at: datetime | None = None
     suspended_at: datetime | None = None
+    suspended_by_origin: bool = False  # a remote account its own server suspended (it may lift it again)
 
     @property
     def name(self) -> str:
@@ -321,19 +322,26 @@ async def update_silenced(conn: asyncpg.Connection, account_id: int, silenced_at
 
 
 async def update_suspended(conn: asyncpg.Connection, account_id: int, suspended_at: datetime | None) -> Account | None:
-    """Suspend an account (a time) or lift the suspension (None); moderation/ decides and audits."""
-    row = await conn.fetchrow(f"UPDATE accounts SET suspended_at = $2 WHERE id = $1 RETURNING {_COLUMNS}",
-                              account_id, suspended_at)
+    """Suspend an account (a time) or lift the suspension (None); moderation/ decides and audits. A moderator's
+    decision is ours from then on: the account's own server can no longer lift it."""
+    row = await conn.fetchrow(f"UPDATE accounts SET suspended_at = $2, suspended_by_origin = false WHERE id = $1 "
+                              f"RETURNING {_COLUMNS}", account_id, suspended_at)
     return _account(row) if row else None
 
 
-async def update_domain_limits(conn: asyncpg.Connection, domain: str, *, silenced_at: datetime | None,
-                               suspended_at: datetime | None) -> int:
-    """Apply a domain policy to every known account of the domain (new ones get it in upsert_remote_account's
-    caller); returns how many accounts changed."""
-    status = await conn.execute("UPDATE accounts SET silenced_at = $2, suspended_at = $3 "
-                                "WHERE domain = lower($1)", domain, silenced_at, suspended_at)
-    return int(status.split()[-1])
+async def update_origin_suspension(conn: asyncpg.Connection, account_id: int, suspended: bool,
+                                   now: datetime) -> Account | None:
+    """What a remote account's own server says (`suspended` on its actor): suspend it here too, or lift a
+    suspension that came from there. A suspension of our own (a moderator's, a domain policy's) is left alone."""
+    if suspended:
+        row = await conn.fetchrow(
+            f"UPDATE accounts SET suspended_at = $2, suspended_by_origin = true "
+            f"WHERE id = $1 AND domain IS NOT NULL AND suspended_at IS NULL RETURNING {_COLUMNS}", account_id, now)
+    else:
+        row = await conn.fetchrow(
+            f"UPDATE accounts SET suspended_at = NULL, suspended_by_origin = false "
+            f"WHERE id = $1 AND suspended_by_origin RETURNING {_COLUMNS}", account_id)
+    return _account(row) if row else None
 
 
 async def update_clear_remote_profiles(conn: asyncpg.Connection, account_ids: list[int]) -> None:

@@ -164,7 +164,10 @@ def test_suspending_a_remote_account_purges_it_and_ends_what_we_send_it(gemeente
 def test_suspending_a_local_account_tells_its_followers_servers(gemeente: Node, burger: Node,
                                                                 mona: WebClient) -> None:
     factories.person(gemeente, "olaf", org="gemeente-ede", display_name="Olaf")
-    follow(api(burger, "bert"), f"@olaf@{gemeente.domain}")
+    bert = api(burger, "bert")
+    olaf_there = follow(bert, f"@olaf@{gemeente.domain}")
+    assert api(gemeente, "olaf").post("/api/v1/statuses", json={"status": "Olaf meldt zich"}).status_code == 200
+    arrived(bert, "Olaf meldt zich")
     olaf_id = local_id(gemeente, "olaf")
     assert mona.post(f"/admin/accounts/{olaf_id}/suspend", {"text": ""}).status_code == 303
     # As Mastodon does: an Update of the actor, now marked suspended and without its profile, to the followers.
@@ -178,6 +181,19 @@ def test_suspending_a_local_account_tells_its_followers_servers(gemeente: Node, 
     actor = httpx.get(f"{gemeente.url}/users/olaf", headers={"Accept": "application/activity+json"})
     assert actor.status_code == 200 and actor.json()["suspended"] is True
     assert httpx.get(f"{gemeente.url}/@olaf").status_code == 410
+
+    # A node of ours on the other side honours it: olaf and his posts are gone there too, marked as his own
+    # server's decision, which that server can lift again.
+    eventually(lambda: bert.get(f"/api/v1/accounts/{olaf_there}").status_code, lambda code: code == 404,
+               what="olaf suspended at burger")
+    assert scalar(burger.database_url, "SELECT suspended_by_origin FROM accounts WHERE id = $1", int(olaf_there))
+    assert not any("Olaf meldt zich" in s["content"] for s in bert.get("/api/v1/timelines/home").json())
+    assert mona.post(f"/admin/accounts/{olaf_id}/unsuspend", {"text": ""}).status_code == 303
+    eventually(lambda: bert.get(f"/api/v1/accounts/{olaf_there}").status_code, lambda code: code == 200,
+               what="olaf's suspension lifted at burger")
+    arrived(bert, "Olaf meldt zich")
+    assert scalar(burger.database_url, "SELECT suspended_at IS NULL AND NOT suspended_by_origin FROM accounts "
+                  "WHERE id = $1", int(olaf_there))
 
 
 def test_a_limit_from_a_domain_policy_is_lifted_with_the_policy_not_per_account(gemeente: Node, burger: Node,
