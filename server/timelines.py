@@ -115,11 +115,20 @@ async def _page_ids(conn: asyncpg.Connection, viewer_id: int | None, where: str,
     return sorted(ids, reverse=True)
 
 
+# Home leaves out, besides what _NOT_FILTERED does, a post that answers or names someone the viewer mutes or blocks
+# (Mastodon's home feed filter), unless the viewer wrote it.
+_NOT_ABOUT_HIDDEN = f"""(p.account_id = $1 OR (
+  (p.in_reply_to_id IS NULL OR NOT EXISTS (SELECT 1 FROM posts ip WHERE ip.id = p.in_reply_to_id
+      AND ip.account_id <> p.account_id AND ip.account_id IN {relationships.hidden_accounts_sql('$1')}))
+  AND NOT EXISTS (SELECT 1 FROM post_mentions hm WHERE hm.post_id = p.id
+      AND hm.account_id IN {relationships.hidden_accounts_sql('$1')})))"""
+
+
 async def home_ids(conn: asyncpg.Connection, viewer_id: int, page: Page) -> list[int]:
     where = ("p.account_id = $1 OR p.account_id IN (SELECT followed_id FROM follows WHERE follower_id = $1 "
              "AND state = 'accepted') "
              "OR EXISTS (SELECT 1 FROM post_mentions m WHERE m.post_id = p.id AND m.account_id = $1)")
-    return await _page_ids(conn, viewer_id, f"({where}) AND {_NOT_FILTERED}", [], page)
+    return await _page_ids(conn, viewer_id, f"({where}) AND {_NOT_FILTERED} AND {_NOT_ABOUT_HIDDEN}", [], page)
 
 
 async def public_ids(conn: asyncpg.Connection, viewer_id: int | None, page: Page) -> list[int]:

@@ -88,9 +88,13 @@ def test_mute_hides_posts_boosts_and_notifications_but_not_the_profile(people: P
     assert muted.json()["muting"] is True and muted.json()["muting_notifications"] is True
     assert muted.json()["following"] is True  # a mute leaves the follow alone
 
+    # Cor (followed) answers Bas, and names him in another post: those leave Mia's home too, as on Mastodon.
+    answer = post(cor, "Eens met je, Bas", in_reply_to_id=spoken)
+    naming = post(cor, "@bas heeft gelijk")
     home = mia.get("/api/v1/timelines/home").json()
     assert spoken not in ids(home)
     assert not any(s["account"]["id"] == bas_id for s in home), "a boost by the muted account is hidden too"
+    assert answer not in ids(home) and naming not in ids(home)
     assert cor_post in ids(home)  # Cor's own post stays
     assert boosted in ids(home)
     assert spoken not in ids(mia.get("/api/v1/timelines/public").json())
@@ -108,7 +112,8 @@ def test_mute_hides_posts_boosts_and_notifications_but_not_the_profile(people: P
     assert spoken not in ids(mia.get("/api/v1/timelines/home").json())
 
     assert mia.post(f"/api/v1/accounts/{bas_id}/unmute").json()["muting"] is False
-    assert spoken in ids(mia.get("/api/v1/timelines/home").json())
+    home = ids(mia.get("/api/v1/timelines/home").json())
+    assert spoken in home and answer in home and naming in home
     assert mia.get("/api/v1/mutes").json() == []
 
 
