@@ -48,13 +48,16 @@ async def refusal(fed: Federation, request: Request) -> Response | None:
     if not key_id:
         return _refused(401, "this server is in authorized-fetch mode: sign the request with your actor's key")
     # Before fetching the key: a blocked server cannot make us fetch from it.
-    if await _blocked(fed, vocab.host_of(key_id)) is not None:
+    key_host = vocab.host_of(key_id)
+    if await _blocked(fed, key_host) is not None:
         return _refused(403, "this server does not federate with yours")
     try:
         signer = await inbox.verify_signer(fed, request, None)
     except inbox.InboxRefusal as refused:
         return _refused(refused.status, refused.reason)
-    if signer.is_suspended or (signer.domain and await _blocked(fed, signer.domain) is not None):
+    # The key is usually on the signer's own host, which was just checked.
+    if signer.is_suspended or (signer.domain and signer.domain != key_host
+                               and await _blocked(fed, signer.domain) is not None):
         return _refused(403, "this server does not federate with yours")
     return None
 

@@ -104,7 +104,7 @@ async def _check_domain(fed: Federation, host: str) -> None:
     """Checked on every request, so an image cached before a domain was blocked is not shown after it."""
     async with connection(fed.deps.pool) as conn:
         verdict = await domain_blocks.gate(conn, fed.deps.settings.domain, host)
-        if not verdict.allowed or await domain_blocks.rejects_media(conn, host):
+        if not verdict.allowed or verdict.rejects_media:
             raise ProxyRefusal(404, f"media of {host} are not shown here")
 
 

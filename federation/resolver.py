@@ -98,10 +98,7 @@ async def fetch_actor(fed: Federation, actor_uri: str, *, refresh: bool = False)
     if cached is not None and cached.is_local:
         return cached
     await refuse_blocked(fed, vocab.host_of(actor_uri))
-    if cached is not None and not cached.is_local and not refresh and cached.fetched_at \
-            and now - cached.fetched_at < STALE_AFTER:
-        return cached
-    if cached is not None and cached.is_local:
+    if cached is not None and not refresh and cached.fetched_at and now - cached.fetched_at < STALE_AFTER:
         return cached
     try:
         doc = await signed_get_json(fed, actor_uri)

@@ -18,7 +18,7 @@ from moderation import sanitize
 from server import uris
 from server.accounts import Account
 from server.config import Settings
-from server.media import Attachment, RemoteImage
+from server.media import SUPPORTED_MIME_TYPES, Attachment, RemoteImage
 from server.organisations import Organisation
 from server.posts import Post
 
@@ -544,9 +544,6 @@ class RemoteNote:
     attachments: tuple[RemoteImage, ...] = ()
 
 
-_IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
-
-
 def _dimension(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 100_000 else 0
 
@@ -563,7 +560,7 @@ def parse_attachments(doc: Mapping[str, Any]) -> tuple[RemoteImage, ...]:
         media_type = item.get("mediaType")
         if not isinstance(url, str) or not url.startswith(("https://", "http://")) or len(url) > 2048:
             continue
-        if media_type not in _IMAGE_TYPES:
+        if media_type not in SUPPORTED_MIME_TYPES:
             continue
         blur, name = item.get("blurhash"), item.get("name")
         found.append(RemoteImage(

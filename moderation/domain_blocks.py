@@ -238,6 +238,11 @@ class Gate:
     def allowed(self) -> bool:
         return self.decision == ALLOW
 
+    @property
+    def rejects_media(self) -> bool:
+        """The same answer as `rejects_media()`, from the policy the gate already found."""
+        return self.policy is not None and self.policy.effects()[1]
+
 
 def _decide(host: str, own_domain: str, mode: str, policy: Policy | None, allowed: bool) -> Gate:
     if is_own(host, own_domain):

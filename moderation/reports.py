@@ -25,7 +25,6 @@ from server.ids import new_id
 # Mastodon's categories (4.2 added "legal"); a report without one is "other", as on Mastodon.
 CATEGORIES = ("spam", "legal", "violation", "other")
 ACTIONS = ("none", "warn", "silence", "suspend")
-STATES = ("open", "resolved")
 MAX_COMMENT = 1000  # Mastodon's limit for a comment written here
 MAX_REMOTE_COMMENT = 5000  # what we keep of a comment that came with another server's Flag
 MAX_POSTS = 20
@@ -214,11 +213,11 @@ async def file_report(conn: asyncpg.Connection, settings: Settings, reporter: Ac
     Only posts the reporter can see and that the reported account wrote may be attached. `forward` asks for the
     report to go to the account's own server too (only for remote accounts; without the reporter's name).
     """
-    if not reporter.is_local or reporter.is_suspended or reporter.disabled_at is not None:
+    if not reporter.is_local or not reporter.is_active:
         raise Forbidden("Only people of this server can report.")
     if target.id == reporter.id:
         raise Invalid("You cannot report yourself.")
-    if target.is_suspended or target.disabled_at is not None:
+    if not target.is_active:
         raise NotFound("There is no account with that name here.")
     chosen = _category(category)
     comment = comment.strip()

@@ -79,6 +79,11 @@ class Account:
         return self.suspended_at is not None
 
     @property
+    def is_active(self) -> bool:
+        """Neither disabled nor suspended: the account may act, and others may see and reach it."""
+        return self.disabled_at is None and self.suspended_at is None
+
+    @property
     def is_silenced(self) -> bool:
         return self.silenced_at is not None
 

@@ -58,10 +58,6 @@ async def exists_local_follower_of(conn: asyncpg.Connection, account_id: int) ->
         "WHERE f.followed_id = $1 AND f.state = 'accepted' AND a.domain IS NULL)", account_id))
 
 
-async def delete_all_follows_of(conn: asyncpg.Connection, account_id: int) -> None:
-    await conn.execute("DELETE FROM follows WHERE follower_id = $1 OR followed_id = $1", account_id)
-
-
 async def delete_follow(conn: asyncpg.Connection, follower_id: int, followed_id: int) -> bool:
     status = await conn.execute("DELETE FROM follows WHERE follower_id = $1 AND followed_id = $2",
                                 follower_id, followed_id)
@@ -123,7 +119,7 @@ async def list_pending_follower_ids(conn: asyncpg.Connection, account_id: int, l
 
 
 async def delete_follows_of_accounts(conn: asyncpg.Connection, account_ids: list[int]) -> int:
-    """End every follow to or from these accounts (a suspension): nothing is sent, as Mastodon does for a domain."""
+    """End every follow to or from these accounts (a suspension, or an actor deleting itself); nothing is sent."""
     status = await conn.execute("DELETE FROM follows WHERE follower_id = ANY($1::bigint[]) "
                                 "OR followed_id = ANY($1::bigint[])", account_ids)
     return int(status.split()[-1])

@@ -53,10 +53,6 @@ async def list_hidden_ids(conn: asyncpg.Connection, post_ids: Sequence[int]) -> 
     return {r["post_id"] for r in rows}
 
 
-async def exists_hidden(conn: asyncpg.Connection, post_id: int) -> bool:
-    return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM hidden_replies WHERE post_id = $1)", post_id))
-
-
 async def _reply_in_own_thread(conn: asyncpg.Connection, owner: Account, reply_id: int) -> tuple[posts.Post, int]:
     reply = await posts.get_post(conn, reply_id)
     if reply is None or reply.reblog_of_id is not None:

@@ -19,10 +19,12 @@ _COLUMNS = "id, account_id, type, from_account_id, post_id, created_at"
 
 
 def _not_silenced_by_viewer() -> str:
-    """The viewer ($1) does not see notifications from accounts they mute with notifications, or block. (Built at
-    call time: relationships imports this module.)"""
+    """The viewer ($1) does not see notifications from accounts they mute with notifications, or block, nor from
+    someone the moderators suspended (gone from view, as on Mastodon). The list and the unread count both use it,
+    so the count never includes what the list hides. (Built at call time: relationships imports this module.)"""
     return (f"NOT {relationships.mutes_sql('$1', 'n.from_account_id', notifications_only=True)} "
-            f"AND NOT {relationships.blocks_sql('$1', 'n.from_account_id')}")
+            f"AND NOT {relationships.blocks_sql('$1', 'n.from_account_id')} "
+            f"AND NOT EXISTS (SELECT 1 FROM accounts fa WHERE fa.id = n.from_account_id AND fa.suspended_at IS NOT NULL)")
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,6 @@ async def list_notifications(conn: asyncpg.Connection, account_id: int, *, max_i
                              min_id: int | None, limit: int, types: Sequence[str] = (),
                              exclude_types: Sequence[str] = ()) -> list[Notification]:
     conditions = ["n.account_id = $1", "n.dismissed_at IS NULL", _not_silenced_by_viewer(),
-                  # someone the moderators suspended is gone from view, their notifications too (as on Mastodon)
-                  "NOT EXISTS (SELECT 1 FROM accounts fa WHERE fa.id = n.from_account_id AND fa.suspended_at IS NOT NULL)",
                   ("(n.post_id IS NULL OR EXISTS (SELECT 1 FROM posts p WHERE p.id = n.post_id "
                    "AND p.deleted_at IS NULL))")]
     params: list[object] = [account_id]

@@ -27,11 +27,7 @@ def window_start(now: datetime, window: timedelta) -> datetime:
 
 
 async def hit(conn: asyncpg.Connection, bucket: str, *, limit: int, window: timedelta, now: datetime) -> Verdict:
-    start = window_start(now, window)
-    hits = await conn.fetchval(
-        "INSERT INTO rate_limit_hits (bucket, window_start) VALUES ($1, $2) ON CONFLICT (bucket, window_start) "
-        "DO UPDATE SET hits = rate_limit_hits.hits + 1 RETURNING hits", bucket, start)
-    return Verdict(allowed=hits <= limit, limit=limit, remaining=max(0, limit - hits), reset_at=start + window)
+    return (await hit_many(conn, [(bucket, limit)], window=window, now=now))[0]
 
 
 async def hit_many(conn: asyncpg.Connection, limits: Sequence[tuple[str, int]], *, window: timedelta,

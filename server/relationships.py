@@ -59,12 +59,6 @@ def blocked_accounts_sql(viewer: str) -> str:
             f"UNION ALL SELECT bl.account_id FROM blocks bl WHERE bl.target_account_id = {viewer})")
 
 
-def hidden_from_sql(viewer: str, author: str) -> str:
-    """True when the viewer should not see what `author` wrote or boosted in their timelines and threads: the viewer
-    mutes or blocks the author, or the author blocks the viewer (Mastodon's filter for home, public and threads)."""
-    return f"({mutes_sql(viewer, author)} OR {blocked_either_way_sql(viewer, author)})"
-
-
 # ---------------------------------------------------------------- records
 
 
@@ -104,13 +98,6 @@ _ACTIVE = "(expires_at IS NULL OR expires_at > now())"
 
 
 # ---------------------------------------------------------------- queries
-
-
-async def get_mute(conn: asyncpg.Connection, account_id: int, target_id: int) -> Mute | None:
-    """The active mute, or None (an expired one counts as gone)."""
-    row = await conn.fetchrow(f"SELECT {_MUTE_COLUMNS} FROM mutes WHERE account_id = $1 AND target_account_id = $2 "
-                              f"AND {_ACTIVE}", account_id, target_id)
-    return Mute(**dict(row)) if row else None
 
 
 async def get_block(conn: asyncpg.Connection, account_id: int, target_id: int) -> Block | None:

@@ -19,7 +19,7 @@ async def handle_follow(fed: Federation, activity: Activity, sender: Account) ->
     now = fed.deps.now()
     async with transaction(fed.deps.pool) as conn:
         target = await local_account(conn, settings, activity.object_id)
-        if target is None or target.disabled_at is not None or target.is_suspended:
+        if target is None or not target.is_active:
             return
         if await relationships.exists_block_between(conn, target.id, sender.id):
             # Mastodon answers a follow across a block with Reject, and keeps nothing.

@@ -61,9 +61,12 @@ async def store_note(fed: Federation, note: vocab.RemoteNote, author: Account, *
             updated=note.updated, now=now, voice=note.voice,
             voice_organisation_uri=note.voice_organisation_uri if organisation_name else None,
             voice_organisation_name=organisation_name)
-        if post.account_id == author.id and post.deleted_at is None:
-            # A domain whose media this node rejects (moderation/domain_blocks.py): its images are not kept.
-            images = () if await domain_blocks.rejects_media(conn, str(author.domain)) else note.attachments
+        if post.account_id == author.id and post.deleted_at is None and (note.attachments or not created):
+            # A domain whose media this node rejects (moderation/domain_blocks.py): its images are not kept. A new
+            # post without images has nothing to replace; an edit may have removed some.
+            images = note.attachments
+            if images and await domain_blocks.rejects_media(conn, str(author.domain)):
+                images = ()
             await media.replace_remote_attachments(conn, author.id, post.id, images, now)
         if created:
             notified = set()

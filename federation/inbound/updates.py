@@ -36,7 +36,7 @@ async def handle_delete(fed: Federation, activity: Activity, sender: Account) ->
     async with transaction(fed.deps.pool) as conn:
         if activity.object_id == sender.actor_uri:
             await accounts.mark_gone(conn, sender.id, now)
-            await follows.delete_all_follows_of(conn, sender.id)
+            await follows.delete_follows_of_accounts(conn, [sender.id])
             return
         post = await posts.get_post_by_uri(conn, activity.object_id or "")
         # Only the author's own server may delete a post: the signer must be its author.

@@ -19,10 +19,11 @@ from server.api.http import ApiCall, ApiError, api, json_response, link_header, 
 from server.db.pool import connection, transaction
 
 
-async def _target(call: ApiCall) -> Account:
+async def target_account(call: ApiCall) -> Account:
+    """The account a path's id names, as long as it is active; 404 otherwise."""
     async with connection(call.deps.pool) as conn:
         account = await accounts.get_account(conn, call.path_id())
-    if account is None or account.disabled_at is not None or account.is_suspended:
+    if account is None or not account.is_active:
         raise not_found()
     return account
 
@@ -71,7 +72,7 @@ async def update_credentials(call: ApiCall) -> Response:
 
 @api(scope="read:accounts", auth="optional")
 async def get_account(call: ApiCall) -> Response:
-    account = await _target(call)
+    account = await target_account(call)
     async with connection(call.deps.pool) as conn:
         return json_response(await render_account(conn, call.deps.settings, account))
 
@@ -85,7 +86,7 @@ async def lookup(call: ApiCall) -> Response:
             account = await accounts.get_remote_account(conn, username, host)
         else:
             account = await accounts.get_account_by_username(conn, username) if username else None
-        if account is None or account.disabled_at is not None or account.is_suspended:
+        if account is None or not account.is_active:
             raise not_found()
         return json_response(await render_account(conn, call.deps.settings, account))
 
@@ -101,7 +102,7 @@ async def search(call: ApiCall) -> Response:
 
 @api(scope="read:statuses", auth="optional")
 async def statuses(call: ApiCall) -> Response:
-    account = await _target(call)
+    account = await target_account(call)
     viewer_id = call.account.id if call.account else None
     page = call.page()
     if call.params.bool("pinned") or call.params.bool("only_media"):
@@ -118,7 +119,7 @@ async def statuses(call: ApiCall) -> Response:
 
 
 async def _follow_list(call: ApiCall, followers: bool) -> Response:
-    account = await _target(call)
+    account = await target_account(call)
     limit = call.params.int("limit", 40, minimum=1, maximum=80) or 40
     max_id, since_id = call.params.id("max_id"), call.params.id("since_id")
     async with connection(call.deps.pool) as conn:
@@ -150,7 +151,7 @@ async def _relationship(call: ApiCall, other_id: int) -> Response:
 @api(scope="write:follows")
 async def follow(call: ApiCall) -> Response:
     viewer = call.need_account()
-    target = await _target(call)
+    target = await target_account(call)
     if target.id == viewer.id:
         raise ApiError(403, "You cannot follow yourself")
     async with transaction(call.deps.pool) as conn:
@@ -161,7 +162,7 @@ async def follow(call: ApiCall) -> Response:
 @api(scope="write:follows")
 async def unfollow(call: ApiCall) -> Response:
     viewer = call.need_account()
-    target = await _target(call)
+    target = await target_account(call)
     async with transaction(call.deps.pool) as conn:
         await publishing.unfollow(conn, viewer, target, call.deps.now())
     return await _relationship(call, target.id)

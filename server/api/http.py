@@ -255,7 +255,7 @@ def api(*, scope: str | None = None, auth: str = "required",
                             raise unauthorized()
                         if token.account_id is not None:
                             account = await accounts.get_account(conn, token.account_id)
-                            if account is None or account.disabled_at is not None or account.is_suspended:
+                            if account is None or not account.is_active:
                                 raise unauthorized()
                     if auth == "required" and account is None:
                         raise unauthorized() if token is None else ApiError(

@@ -15,26 +15,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server import accounts, hidden_replies, relationships, timelines
-from server.accounts import Account
-from server.api.accounts import relationship_entities, relationship_json
+from server.api.accounts import relationship_entities, relationship_json, target_account
 from server.api.entities import iso, render_accounts, render_status_ids
 from server.api.http import ApiCall, api, json_response, link_header, not_found
 from server.db.pool import connection, transaction
-
-
-async def _target(call: ApiCall) -> Account:
-    async with connection(call.deps.pool) as conn:
-        account = await accounts.get_account(conn, call.path_id())
-    if account is None or account.disabled_at is not None:
-        raise not_found()
-    return account
 
 
 async def _relationship_after(call: ApiCall, change: Callable[..., Awaitable[object]], *args: Any,
                               **kwargs: Any) -> Response:
     """Make the change in one transaction, then answer with the Relationship as it now is."""
     viewer = call.need_account()
-    target = await _target(call)
+    target = await target_account(call)
     async with transaction(call.deps.pool) as conn:
         await change(conn, viewer, target, *args, **kwargs)
         found = await relationship_entities(conn, viewer.id, [target.id])

@@ -17,11 +17,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from moderation import domain_blocks
+from moderation import account_actions, domain_blocks
 from server import accounts, audit
 from server.accounts import Account
 from server.db.pool import connection, transaction
-from server.errors import DomainError, Forbidden, Invalid
+from server.errors import DomainError, Invalid
 from web.context import PageContext, deps_of, finish, read_form, redirect, render
 from web.handlers import page
 
@@ -41,10 +41,7 @@ NOTICES = {
 
 
 def _moderator(ctx: PageContext) -> Account:
-    viewer = ctx.viewer
-    if viewer is None or not viewer.is_local or not (viewer.is_admin or viewer.is_moderator):
-        raise Forbidden("Only moderators can do this.")
-    return viewer
+    return account_actions.require_moderator(ctx.viewer)
 
 
 def _notice(ctx: PageContext) -> str | None:

@@ -71,10 +71,8 @@ async def queue(ctx: PageContext) -> Response:
     raw = ctx.request.query_params.get("max_id", "")
     before = int(raw) if raw.isdigit() and len(raw) < 20 else None
     async with connection(ctx.deps.pool) as conn:
+        # Newest first; the open ones are the default view, so "all" needs no reordering that paging would break.
         found = await reports.list_reports(conn, state=None if shown == "all" else shown, before_id=before, limit=50)
-        if shown == "all" and before is None:
-            # Open ones first, then the rest, newest first within each.
-            found.sort(key=lambda r: (not r.is_open, -r.id))
         people = await _people(conn, [], found)
         open_count = await reports.count_reports(conn)
     older = f"/admin/reports?state={shown}&max_id={min(r.id for r in found)}" if len(found) >= 50 else None
@@ -90,7 +88,8 @@ async def _render_report(ctx: PageContext, *, status: int = 200, error: str | No
         people = await _people(conn, entries, [report])
         others = [r for r in await reports.list_reports(conn, target_account_id=target.id, limit=20)
                   if r.id != report.id]
-        live = await posts.list_posts(conn, [p.post_id for p in report.posts if p.post_id is not None])
+        found = await posts.list_posts(conn, [p.post_id for p in report.posts if p.post_id is not None])
+        live = {post_id: post for post_id, post in found.items() if post.deleted_at is None}
     notice = ctx.gettext("Done.") if ctx.request.query_params.get("done") else None
     return render(ctx, "admin_report.html", status=status, report=report, target=target, people=people,
                   entries=entries, others=others, live_posts=live, error=error, notice=notice,
@@ -182,11 +181,10 @@ async def _render_account(ctx: PageContext, *, status: int = 200, error: str | N
         entries = await _history(conn, None, target)
         about = await reports.list_reports(conn, target_account_id=target.id, limit=50)
         people = await _people(conn, entries, about)
-        warnings = await reports.list_warnings(conn, target.id)
     notice = ctx.gettext("Done.") if ctx.request.query_params.get("done") else None
     return render(ctx, "admin_account.html", status=status, target=target, entries=entries, reports=about,
-                  people=people, warnings=warnings, error=error, notice=notice, action_names=ACTION_NAMES,
-                  category_names=CATEGORY_NAMES, audit_names=AUDIT_NAMES)
+                  people=people, error=error, notice=notice, category_names=CATEGORY_NAMES,
+                  audit_names=AUDIT_NAMES)
 
 
 @page(signed_in=True)
