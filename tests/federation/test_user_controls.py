@@ -181,14 +181,17 @@ def test_a_remote_reply_hidden_here_stays_on_its_own_server(gemeente: Node, burg
                       lambda d: len(d) == 1, what="the reply in the thread at gemeente")[0]
     assert here["uri"] == reply["uri"]
 
+    events_before = scalar(gemeente.database_url, "SELECT coalesce(max(id), 0) FROM outbox_events")
     hidden = raadslid.post(f"/api/v1/statuses/{here['id']}/hide_reply")
     assert hidden.status_code == 200 and hidden.json()["hidden_reply"] is True
+    # Hiding is this node's own view: no activity is recorded for other servers.
+    assert scalar(gemeente.database_url, "SELECT count(*) FROM outbox_events WHERE id > $1", events_before) == 0
     visitor = httpx.get(f"{gemeente.url}/api/v1/statuses/{post['id']}/context").json()
     assert visitor["descendants"] == []
     assert "Wat een onzin" not in httpx.get(f"{gemeente.url}/@raadslid/{post['id']}").text
     owner = raadslid.get(f"/api/v1/statuses/{post['id']}/context").json()["descendants"]
     assert [(s["id"], s["hidden_reply"]) for s in owner] == [(here["id"], True)]
-    # The reply is untouched on its own server, in the thread there too: nothing was sent.
+    # The reply is untouched on its own server, in the thread there too.
     assert reageerder.get(f"/api/v1/statuses/{reply['id']}").status_code == 200
     there = reageerder.get(f"/api/v1/statuses/{copy_id}/context").json()["descendants"]
     assert [s["id"] for s in there] == [reply["id"]]

@@ -191,6 +191,15 @@ def test_mutes_and_blocks_lists_page_with_link_headers(people: People) -> None:
     assert [a["id"] for a in rest.json()] == [targets[0]]
     assert "next" not in rest.links
 
+    muted = [people(f"stil{i}")[1] for i in range(3)]
+    for target in muted:
+        assert tom.post(f"/api/v1/accounts/{target}/mute").status_code == 200
+    first = tom.get("/api/v1/mutes", params={"limit": 2})
+    assert [a["id"] for a in first.json()] == muted[::-1][:2]
+    rest = tom.get(first.links["next"]["url"])
+    assert [a["id"] for a in rest.json()] == [muted[0]]
+    assert "next" not in rest.links
+
 
 def test_remove_follower(people: People) -> None:
     ulla, ulla_id = people("ulla")

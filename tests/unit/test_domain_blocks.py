@@ -64,7 +64,7 @@ def test_own_domain_with_or_without_port() -> None:
 
 def test_obfuscation_keeps_the_ends_and_the_dots() -> None:
     assert obfuscated("spam.example") == "spa*.****ple"
-    assert len(obfuscated("a.bc")) == 4
+    assert obfuscated("a.bc") == "a.*c"
 
 
 def test_severity_names() -> None:
