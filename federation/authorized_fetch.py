@@ -59,6 +59,7 @@ async def refusal(fed: Federation, request: Request) -> Response | None:
     if signer.is_suspended or (signer.domain and signer.domain != key_host
                                and await _blocked(fed, signer.domain) is not None):
         return _refused(403, "this server does not federate with yours")
+    request.state.signer = signer  # the viewer for the visibility rule (routes.status)
     return None
 
 

@@ -14,7 +14,7 @@ import asyncpg
 
 from federation import delivery, objects, vocab
 from federation.context import Federation
-from server import accounts, events, follows, posts, reactions, timelines, uris
+from server import accounts, events, follows, posts, reactions, timelines, uris, visibility
 from server.accounts import Account
 from server.config import Settings
 from server.db.pool import transaction
@@ -69,7 +69,10 @@ async def _post_audience(conn: asyncpg.Connection, post: posts.Post, author: Acc
 async def _note(conn: asyncpg.Connection, settings: Settings, event: Event, author: Account
                 ) -> tuple[posts.Post, dict[str, Any]] | None:
     post = await posts.get_post(conn, event.subject_id, include_deleted=True)
-    if post is None or post.reblog_of_id is not None:
+    # Only a published post of the event's own actor leaves the node (server/visibility.py): never a held or
+    # rejected one, never under another actor's name.
+    if post is None or post.reblog_of_id is not None or post.account_id != author.id \
+            or not visibility.is_published(post):
         return None
     return post, await objects.note_json(conn, settings, post, author)
 
@@ -93,7 +96,10 @@ async def post_updated(conn: asyncpg.Connection, settings: Settings, event: Even
 
 async def post_deleted(conn: asyncpg.Connection, settings: Settings, event: Event, author: Account) -> Built:
     post = await posts.get_post(conn, event.subject_id, include_deleted=True)
-    if post is None or post.reblog_of_id is not None:
+    # A Delete comes from the author's actor (a moderator's removal too: moderation/post_removal.py), and only for
+    # a post that went out: a held or rejected one was never seen elsewhere.
+    if post is None or post.reblog_of_id is not None or post.account_id != author.id \
+            or not visibility.is_published(post):
         return None
     activity = vocab.delete_to_json(settings, uris.actor(settings, author.username),
                                     vocab.post_uri(settings, post, author))
@@ -118,6 +124,14 @@ async def _boost(conn: asyncpg.Connection, settings: Settings, event: Event, boo
 
 
 async def boost_created(conn: asyncpg.Connection, settings: Settings, event: Event, booster: Account) -> Built:
+    boost = await posts.get_post(conn, event.subject_id, include_deleted=True)
+    original = await posts.get_post(conn, boost.reblog_of_id, include_deleted=True) \
+        if boost is not None and boost.reblog_of_id is not None else None
+    # The boost rule once more at the edge (server/post_rules.py): an Announce names only a published post that
+    # anyone may see.
+    if original is None or not visibility.is_published(original) or original.deleted_at is not None \
+            or original.visibility not in ("public", "unlisted"):
+        return None
     return await _boost(conn, settings, event, booster)
 
 

@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from federation import inbox, keys, objects, vocab
 from federation.authorized_fetch import signed_only
-from server import accounts, follows, posts, timelines, uris
+from server import accounts, follows, posts, timelines, uris, visibility
 from server.accounts import Account
 from server.db.pool import connection
 from server.deps import Deps
@@ -77,11 +77,12 @@ async def status(request: Request) -> Response:
     if not wants_activity_json(request):
         return RedirectResponse(f"/@{account.username}/{raw}", status_code=302, headers={"Vary": "Accept"})
     deps: Deps = request.app.state.deps
+    # The visibility rule for the signer in authorized-fetch mode (a follower may fetch a followers-only post, as
+    # from Mastodon); for anyone else, what nobody signed in may see: public and unlisted, published posts.
+    signer = getattr(request.state, "signer", None)
     async with connection(deps.pool) as conn:
-        post = await posts.get_post(conn, int(raw))
-        # Only public and unlisted posts are served to anyone who asks; others travel by delivery alone.
-        if post is None or post.account_id != account.id or post.reblog_of_id is not None \
-                or post.visibility not in ("public", "unlisted") or post.state != "published":
+        post = await visibility.get_visible_post(conn, int(raw), signer.id if signer is not None else None)
+        if post is None or post.account_id != account.id or post.reblog_of_id is not None:
             return not_found()
         return ap_response(await objects.note_json(conn, deps.settings, post, account))
 

@@ -16,7 +16,7 @@ from datetime import datetime
 
 import asyncpg
 
-from server import audit, events, posts, timelines, uris
+from server import audit, events, posts, uris, visibility
 from server.accounts import Account
 from server.config import Settings
 from server.errors import Conflict, Forbidden, Invalid, NotFound
@@ -189,8 +189,7 @@ async def list_warnings(conn: asyncpg.Connection, account_id: int, *, limit: int
 
 def is_moderator(account: Account | None) -> bool:
     """Admins and moderators of this node, while their own account is in good standing."""
-    return account is not None and account.is_local and (account.is_admin or account.is_moderator) \
-        and account.disabled_at is None and not account.is_suspended
+    return account is not None and account.may_moderate
 
 
 def _category(value: str | None) -> str:
@@ -228,7 +227,7 @@ async def file_report(conn: asyncpg.Connection, settings: Settings, reporter: Ac
         raise Invalid("A report can point at %(n)d posts at most.", n=MAX_POSTS)
     reported = []
     for post_id in unique_ids:
-        post = await timelines.get_visible_post(conn, post_id, reporter.id)
+        post = await visibility.get_visible_post(conn, post_id, reporter.id)
         if post is None:
             raise NotFound("A reported post does not exist or is not visible to you.")
         if post.account_id != target.id or post.reblog_of_id is not None:

@@ -84,6 +84,11 @@ class Account:
         return self.disabled_at is None and self.suspended_at is None
 
     @property
+    def may_moderate(self) -> bool:
+        """An admin or moderator of this node whose own account is in good standing."""
+        return self.is_local and (self.is_admin or self.is_moderator) and self.is_active
+
+    @property
     def is_silenced(self) -> bool:
         return self.silenced_at is not None
 

@@ -150,6 +150,9 @@ def build_parser() -> Parser:
         review_decide.add_argument("post_id", metavar="POST_ID")
         review_decide.add_argument("--by", required=True, help="the reviewer's username")
         review_decide.add_argument("--reason", default="", help="why (required to reject)")
+        review_decide.add_argument("--version", default=None,
+                                   help="the version `review list` showed; the decision fails if the post changed "
+                                        "since (without it, the current version is decided on and audited)")
 
     trust_cmd = commands.add_parser("trust", help="government nodes whose badges this node trusts").add_subparsers(
         dest="action", required=True, metavar="ACTION", parser_class=Parser)
@@ -481,11 +484,12 @@ async def cmd_review_list(conn: asyncpg.Connection, settings: Settings, args: ar
     held = await posts.list_posts(conn, await posts.list_held(conn, org.id))
     people = await accounts.list_accounts_by_ids(conn, list({p.account_id for p in held.values()}))
     rows = [{"id": str(p.id), "author": people[p.account_id].username, "voice": p.voice,
-             "created_at": p.created_at.isoformat(), "text": p.source_text, "findings": p.policy_findings or []}
+             "created_at": p.created_at.isoformat(), "text": p.source_text, "findings": p.policy_findings or [],
+             "version": await publishing.review_version(conn, p)}
             for p in sorted(held.values(), key=lambda p: p.id)]
     if args.json:
         return json.dumps(rows, ensure_ascii=False)
-    return "\n".join(f"{r['id']}\t@{r['author']}\t{r['voice']}\t{r['text'][:60]}" for r in rows)
+    return "\n".join(f"{r['id']}\t@{r['author']}\t{r['voice']}\t{r['version']}\t{r['text'][:60]}" for r in rows)
 
 
 async def cmd_review_decide(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
@@ -495,9 +499,9 @@ async def cmd_review_decide(conn: asyncpg.Connection, settings: Settings, args: 
     if not str(args.post_id).isdigit() or len(str(args.post_id)) > 19:
         raise CliError("POST_ID must be the number `ambtenaar review list` shows")
     if args.action == "approve":
-        await publishing.approve_held(conn, reviewer, int(args.post_id), utc_now())
+        await publishing.approve_held(conn, reviewer, int(args.post_id), utc_now(), version=args.version)
         return f"Published post {args.post_id}"
-    await publishing.reject_held(conn, reviewer, int(args.post_id), args.reason, utc_now())
+    await publishing.reject_held(conn, reviewer, int(args.post_id), args.reason, utc_now(), version=args.version)
     return f"Rejected post {args.post_id}"
 
 

@@ -163,20 +163,6 @@ async def list_tags(conn: asyncpg.Connection, post_ids: Sequence[int]) -> dict[i
     return result
 
 
-async def search_post_ids(conn: asyncpg.Connection, query: str, viewer_id: int | None, limit: int,
-                          offset: int) -> list[int]:
-    """Public posts (and the viewer's own) whose text contains every word of the query."""
-    words = [w for w in query.lower().split() if w][:8]
-    if not words:
-        return []
-    patterns = ["%" + w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for w in words]
-    rows = await conn.fetch(
-        "SELECT id FROM posts WHERE deleted_at IS NULL AND reblog_of_id IS NULL "
-        "AND (visibility = 'public' OR account_id = $2) AND lower(source_text) LIKE ALL($1::text[]) "
-        "ORDER BY id DESC LIMIT $3 OFFSET $4", patterns, viewer_id, limit, offset)
-    return [r["id"] for r in rows]
-
-
 async def search_tags(conn: asyncpg.Connection, query: str, limit: int, offset: int) -> list[str]:
     prefix = query.strip().lstrip("#").lower()
     if not prefix:

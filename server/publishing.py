@@ -11,6 +11,8 @@ or is refused (block). Every run with an enabled check is written to the audit l
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,11 +20,11 @@ from datetime import datetime, timedelta
 import asyncpg
 
 import moderation.policy as policy
-from server import (accounts, audit, events, follows, media, notifications, organisations, policy_settings, posts,
-                    reactions, relationships, text, timelines)
+from server import (accounts, audit, events, follows, media, notifications, organisations, policy_settings,
+                    post_rules, posts, reactions, relationships, text, timelines)
 from server.accounts import Account
 from server.config import Settings
-from server.errors import DomainError, Forbidden, Invalid, NotFound
+from server.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from server.posts import Post
 
 
@@ -172,9 +174,7 @@ async def create_post(conn: asyncpg.Connection, settings: Settings, author: Acco
     if language not in ("nl", "en"):
         raise Invalid("The language must be nl or en.")
     if draft.in_reply_to_id is not None:
-        target = await timelines.get_visible_post(conn, draft.in_reply_to_id, author.id)
-        if target is None or target.reblog_of_id is not None:
-            raise NotFound("The post you are replying to does not exist or is not visible to you.")
+        await post_rules.check_reply(conn, author, draft.in_reply_to_id)
     verdict = await _policy_verdict(conn, author, draft, voice, language, now)
     if verdict is not None and verdict.outcome == "block":
         raise PolicyBlocked(verdict)
@@ -209,50 +209,60 @@ async def _announce(conn: asyncpg.Connection, post: Post, author: Account, menti
     await _organisation_boost(conn, post, author, now)
 
 
-def may_review(reviewer: Account, author: Account) -> bool:
-    """Four eyes: a reviewer or organisation admin of the author's organisation (or an instance admin), never the
-    author."""
-    if reviewer.id == author.id:
-        return False
-    if reviewer.is_admin:
-        return True
-    return reviewer.organisation_id is not None and reviewer.organisation_id == author.organisation_id \
-        and reviewer.org_role in ("reviewer", "org_admin")
+async def review_version(conn: asyncpg.Connection, post: Post) -> str:
+    """What a reviewer saw, as a hash of everything that is published: text, content warning, voice, visibility,
+    language and the images with their descriptions. An approval names it, so an edit after the reviewer opened
+    the post makes that approval fail instead of publishing words no reviewer read."""
+    images = (await media.list_for_posts(conn, [post.id])).get(post.id, [])
+    seen = {"text": post.source_text, "spoiler_text": post.spoiler_text, "voice": post.voice,
+            "visibility": post.visibility, "language": post.language,
+            "media": [[a.id, a.file_name, a.description] for a in images]}
+    return hashlib.sha256(json.dumps(seen, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-async def _held(conn: asyncpg.Connection, reviewer: Account, post_id: int) -> tuple[Post, Account]:
+async def _held(conn: asyncpg.Connection, reviewer: Account, post_id: int,
+                version: str | None) -> tuple[Post, Account, str]:
     post = await posts.get_post(conn, post_id)
     author = await accounts.get_account(conn, post.account_id) if post else None
-    if post is None or author is None or post.state != "held":
+    if post is None or author is None:
         raise NotFound("There is no held post with that id.")
-    if not may_review(reviewer, author):
-        raise Forbidden("Only a reviewer of the author's organisation, not the author, may decide on this post.")
-    return post, author
+    post_rules.check_review(reviewer, post, author)
+    current = await review_version(conn, post)
+    if version is not None and version != current:
+        raise Conflict("The author changed this post after you opened it. Read the new version and decide again.")
+    return post, author, current
 
 
-async def approve_held(conn: asyncpg.Connection, reviewer: Account, post_id: int, now: datetime) -> Post:
-    """Publish a held post now: it federates at this moment."""
-    post, author = await _held(conn, reviewer, post_id)
+async def approve_held(conn: asyncpg.Connection, reviewer: Account, post_id: int, now: datetime, *,
+                       version: str | None) -> Post:
+    """Publish a held post now, as the version the reviewer saw: it federates at this moment.
+
+    `version` is review_version() of the post as shown to the reviewer; None only where the reviewer reads the
+    current version in the same step (the CLI without --version), and then the audit says so."""
+    post, author, current = await _held(conn, reviewer, post_id, version)
     published = await posts.update_state(conn, post.id, "published", note=None)
     assert published is not None
     await audit.record(conn, actor_id=reviewer.id, action="review.approved", subject_type="post", subject_id=post.id,
-                       detail={"author": author.username}, now=now)
+                       detail={"author": author.username, "version": current, "version_named": version is not None,
+                               "text": post.source_text, "spoiler_text": post.spoiler_text, "voice": post.voice},
+                       now=now)
     await _announce(conn, published, author, await posts.list_mentioned_account_ids(conn, post.id), now)
     return published
 
 
 async def reject_held(conn: asyncpg.Connection, reviewer: Account, post_id: int, reason: str, now: datetime, *,
-                      changes_requested: bool = False) -> Post:
+                      version: str | None = None, changes_requested: bool = False) -> Post:
     """Keep a held post private with the reviewer's reason (or a request for changes)."""
     if not reason.strip():
         raise Invalid("Give a reason, so that the author knows what to change.")
-    post, author = await _held(conn, reviewer, post_id)
+    post, author, current = await _held(conn, reviewer, post_id, version)
     rejected = await posts.update_state(conn, post.id, "rejected", note=reason.strip()[:1000])
     assert rejected is not None
     await audit.record(conn, actor_id=reviewer.id,
                        action="review.changes_requested" if changes_requested else "review.rejected",
                        subject_type="post", subject_id=post.id, detail={"author": author.username,
-                                                                         "reason": reason.strip()[:1000]}, now=now)
+                                                                         "reason": reason.strip()[:1000],
+                                                                         "version": current}, now=now)
     return rejected
 
 
@@ -271,10 +281,9 @@ async def _organisation_boost(conn: asyncpg.Connection, post: Post, author: Acco
 
 async def _own_post(conn: asyncpg.Connection, author: Account, post_id: int) -> Post:
     post = await posts.get_post(conn, post_id)
-    if post is None or post.reblog_of_id is not None:
+    if post is None:
         raise NotFound("That post does not exist.")
-    if post.account_id != author.id:
-        raise Forbidden("You can only change your own posts.")
+    post_rules.check_edit(author, post)
     return post
 
 
@@ -304,7 +313,16 @@ async def edit_post(conn: asyncpg.Connection, settings: Settings, author: Accoun
                                               spoiler_text=spoiler_text.strip(), tags=rendered.tags,
                                               mention_ids=mention_ids, now=now)
     if updated.state != "published":
-        return updated  # a held post is not out yet: nothing to tell anyone
+        # Not out yet, so nothing to tell anyone; the changed post waits for a reviewer again (a rejected one
+        # too), and approvals of the earlier words fail, since an approval names the version it saw.
+        if updated.state != "held":
+            resubmitted = await posts.update_state(conn, post.id, "held", note=None)
+            assert resubmitted is not None
+            updated = resubmitted
+        await audit.record(conn, actor_id=author.id, action="review.resubmitted", subject_type="post",
+                           subject_id=post.id, detail={"version": await review_version(conn, updated),
+                                                       "was": post.state}, now=now)
+        return updated
     # Mastodon tells those who boosted a post that it changed under their name.
     for booster in await timelines.list_reblogged_by(conn, post.id, limit=1000):
         await notifications.insert_notification(conn, account_id=booster.id, type="update",
@@ -314,27 +332,18 @@ async def edit_post(conn: asyncpg.Connection, settings: Settings, author: Accoun
 
 
 async def delete_post(conn: asyncpg.Connection, author: Account, post_id: int, now: datetime) -> Post:
+    """The author deletes their own post; moderators remove others' through moderation/post_removal.py."""
     post = await posts.get_post(conn, post_id)
-    if post is None or post.reblog_of_id is not None:
+    if post is None:
         raise NotFound("That post does not exist.")
-    if post.account_id != author.id and not author.is_moderator and not author.is_admin:
-        raise Forbidden("You can only delete your own posts.")
+    post_rules.check_delete(author, post)
     await posts.delete_post(conn, post.id, now)
-    await events.record_event(conn, "post.deleted", post.id, author.id, now)
-    return post
-
-
-async def _boostable(conn: asyncpg.Connection, viewer: Account, post_id: int) -> Post:
-    post = await timelines.get_visible_post(conn, post_id, viewer.id)
-    if post is None or post.reblog_of_id is not None:
-        raise NotFound("That post does not exist or is not visible to you.")
+    await events.record_event(conn, "post.deleted", post.id, post.account_id, now)
     return post
 
 
 async def boost(conn: asyncpg.Connection, viewer: Account, post_id: int, now: datetime) -> Post:
-    post = await _boostable(conn, viewer, post_id)
-    if post.visibility not in ("public", "unlisted"):
-        raise Forbidden("Only public and unlisted posts can be boosted.")
+    post = await post_rules.check_boost(conn, viewer, post_id)
     created = await posts.insert_boost(conn, account_id=viewer.id, post=post, now=now)
     if created is not None:
         await notifications.insert_notification(conn, account_id=post.account_id, type="reblog",
@@ -351,7 +360,7 @@ async def unboost(conn: asyncpg.Connection, viewer: Account, post_id: int, now: 
 
 
 async def favourite(conn: asyncpg.Connection, viewer: Account, post_id: int, now: datetime) -> Post:
-    post = await _boostable(conn, viewer, post_id)
+    post = await post_rules.check_favourite(conn, viewer, post_id)
     if await reactions.insert_favourite(conn, viewer.id, post.id, now):
         await notifications.insert_notification(conn, account_id=post.account_id, type="favourite",
                                                 from_account_id=viewer.id, post_id=post.id, now=now)

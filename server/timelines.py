@@ -1,11 +1,11 @@
-"""What a viewer may see, and in what order: home, public, profile, hashtag, organisation and thread timelines.
+"""What a viewer sees, and in what order: home, public, profile, hashtag, organisation, search and thread
+timelines, and `hydrate`, which turns post ids into what pages and the API show.
 
-Owns: the visibility rule (public and unlisted for everyone; followers-only for followers; direct for the
-mentioned; everything for the author; moderators' limits on authors: silenced for followers only, suspended for
-no one; nothing of an author who blocks the viewer) and the read queries over posts, follows and favourites that
-apply it, with the viewer's own mutes and blocks (relationships.py) and replies hidden from threads
-(hidden_replies.py) left out where Mastodon leaves them out.
-Never: writes anything.
+Owns: the read queries over posts, follows and favourites, each applying server/visibility.py's rule (who may see
+a post at all), with the viewer's own mutes and blocks (relationships.py) and replies hidden from threads
+(hidden_replies.py) left out where Mastodon leaves them out. `hydrate` applies the rule once more, so a read path
+that found ids some other way still shows nothing the viewer may not see.
+Never: writes anything, or decides visibility itself.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 
 import asyncpg
 
-from server import accounts, badges, hidden_replies, media, organisations, posts, relationships
+from server import accounts, badges, hidden_replies, media, organisations, posts, relationships, visibility
 from server.accounts import Account
 from server.organisations import Organisation
 from server.posts import Post
@@ -24,22 +24,9 @@ from server.posts import Post
 MAX_LIMIT = 40
 DEFAULT_LIMIT = 20
 
-# $1 is always the viewer's account id, or NULL for someone not signed in.
-_FOLLOWS_AUTHOR = """EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1
-      AND f.followed_id = p.account_id AND f.state = 'accepted')"""
-_MENTIONS_VIEWER = "EXISTS (SELECT 1 FROM post_mentions m WHERE m.post_id = p.id AND m.account_id = $1)"
-# Moderators' limits: a suspended author's posts (and boosts of them) are shown to no one; a silenced author's
-# posts only to followers and the people mentioned, whatever their visibility.
-_NOT_LIMITED = f"""NOT EXISTS (SELECT 1 FROM accounts pa WHERE pa.id = p.account_id AND (pa.suspended_at IS NOT NULL
-      OR (pa.silenced_at IS NOT NULL AND NOT {_FOLLOWS_AUTHOR} AND NOT {_MENTIONS_VIEWER})))
-  AND (p.reblog_of_id IS NULL OR NOT EXISTS (SELECT 1 FROM posts rp JOIN accounts ra ON ra.id = rp.account_id
-      WHERE rp.id = p.reblog_of_id AND ra.suspended_at IS NOT NULL))"""
-# An author who blocks the viewer shows them nothing (Mastodon's StatusPolicy): no reading, replying, liking, boosting.
-_NOT_BLOCKED_BY_AUTHOR = f"NOT {relationships.blocks_sql('p.account_id', '$1')}"
-_VISIBLE = f"""(p.account_id = $1 OR (p.state = 'published' AND {_NOT_LIMITED} AND {_NOT_BLOCKED_BY_AUTHOR}
-  AND (p.visibility IN ('public', 'unlisted')
-  OR (p.visibility = 'private' AND {_FOLLOWS_AUTHOR})
-  OR {_MENTIONS_VIEWER})))"""
+# $1 is always the viewer's account id, or NULL for someone not signed in. Who may see a post at all is
+# server/visibility.py's rule; this module adds only the viewer's own filters.
+_VISIBLE = visibility.visible_sql("p", "$1")
 # The viewer's own filter on timelines and threads: nothing written or boosted by an account they mute or block
 # or that blocks them, nor boosts of such an account's posts. Profiles apply only the blocks (Mastodon still
 # shows a muted account's posts on its profile).
@@ -175,10 +162,18 @@ async def organisation_ids(conn: asyncpg.Connection, viewer_id: int | None, orga
     return await _page_ids(conn, viewer_id, where, [organisation_id], page)
 
 
-async def get_visible_post(conn: asyncpg.Connection, post_id: int, viewer_id: int | None) -> Post | None:
-    row = await conn.fetchval(f"SELECT p.id FROM posts p WHERE p.id = $2 AND p.deleted_at IS NULL AND {_VISIBLE}",
-                              viewer_id, post_id)
-    return await posts.get_post(conn, row) if row else None
+async def search_ids(conn: asyncpg.Connection, viewer_id: int | None, query: str, limit: int,
+                     offset: int) -> list[int]:
+    """Public posts (and the viewer's own) whose text contains every word of the query."""
+    words = [w for w in query.lower().split() if w][:8]
+    if not words:
+        return []
+    patterns = ["%" + w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for w in words]
+    rows = await conn.fetch(
+        f"""SELECT p.id FROM posts p WHERE p.reblog_of_id IS NULL AND {_VISIBLE}
+              AND (p.visibility = 'public' OR p.account_id = $1) AND lower(p.source_text) LIKE ALL($2::text[])
+            ORDER BY p.id DESC LIMIT $3 OFFSET $4""", viewer_id, patterns, limit, offset)
+    return [r["id"] for r in rows]
 
 
 async def context_ids(conn: asyncpg.Connection, viewer_id: int | None, post_id: int) -> tuple[list[int], list[int]]:
@@ -217,6 +212,8 @@ async def list_reblogged_by(conn: asyncpg.Connection, post_id: int, limit: int =
 
 async def hydrate(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_id: int | None) -> list[PostView]:
     """Turn ids into views in the same order, with authors, organisations, counts and the viewer's reactions."""
+    seen = await visibility.visible_ids(conn, post_ids, viewer_id)
+    post_ids = [i for i in post_ids if i in seen]
     if not post_ids:
         return []
     by_id = await posts.list_posts(conn, post_ids)

@@ -8,8 +8,8 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from web.pages import (admin, audit, auth, badges, domains, moderation, notifications, oauth, policy, posts, profiles,
-                       reports, review, timelines, user_controls)
+from web.pages import (admin, audit, auth, badges, domains, moderation, notifications, oauth, policy, post_removal,
+                       posts, profiles, reports, review, timelines, user_controls)
 
 
 def routes() -> list[BaseRoute]:
@@ -27,6 +27,7 @@ def routes() -> list[BaseRoute]:
         *badges.ROUTES,
         *admin.ROUTES,
         *moderation.ROUTES,
+        *post_removal.ROUTES,
         *notifications.ROUTES,
         *reports.ROUTES,
         *domains.ROUTES,

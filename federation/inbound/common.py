@@ -1,15 +1,20 @@
-"""Lookups the handlers share: our own objects by their URIs."""
+"""What the handlers share: our own objects by their URIs, and asking server/post_rules.py on a remote actor's
+behalf."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 
 from server import accounts, posts
 from server.accounts import Account
 from server.config import Settings
+from server.errors import DomainError
 from server.posts import Post
+
+PostRule = Callable[[asyncpg.Connection, Account, int], Awaitable[Post]]
 
 
 def local_username(settings: Settings, actor_uri: str) -> str | None:
@@ -38,3 +43,14 @@ async def post_by_uri(conn: asyncpg.Connection, settings: Settings, uri: str | N
             return post
         return None
     return await posts.get_post_by_uri(conn, uri)
+
+
+async def allowed_by(conn: asyncpg.Connection, rule: PostRule, actor: Account, post_id: int) -> bool:
+    """Whether a remote actor may do what `rule` (one of server/post_rules.py's checks) decides, as a person here
+    would be asked. A refusal is dropped silently, as Mastodon drops it, so the sender learns nothing of a post
+    it may not see or that is not published yet."""
+    try:
+        await rule(conn, actor, post_id)
+    except DomainError:
+        return False
+    return True

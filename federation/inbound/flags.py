@@ -13,7 +13,7 @@ from federation.context import Federation
 from federation.inbound.common import local_account, post_by_uri
 from federation.vocab import Activity
 from moderation import domain_blocks, reports
-from server import accounts
+from server import accounts, visibility
 from server.accounts import Account
 from server.db.pool import transaction
 from server.posts import Post
@@ -48,6 +48,10 @@ async def handle_flag(fed: Federation, activity: Activity, sender: Account) -> N
             post = await post_by_uri(conn, settings, uri)
             author = await accounts.get_account(conn, post.account_id) if post is not None else None
             if post is None or author is None or not author.is_local or post.reblog_of_id is not None:
+                continue
+            # Only what that server's people could see: a held, deleted or followers-only post they never received
+            # is not copied into a report (nor does a Flag confirm that it exists).
+            if not await visibility.exists_visible_to_domain(conn, post.id, sender.domain or vocab.host_of(flag.actor)):
                 continue
             targets.setdefault(author.id, author)
             posts_of.setdefault(author.id, []).append(post)

@@ -8,10 +8,10 @@ from typing import Any
 
 from federation import resolver, vocab
 from federation.context import Federation
-from federation.inbound.common import local_account, post_by_uri
+from federation.inbound.common import allowed_by, local_account, post_by_uri
 from federation.vocab import Activity
 from moderation import domain_blocks
-from server import accounts, follows, media, notifications, posts
+from server import accounts, follows, media, notifications, post_rules, posts
 from server.accounts import Account
 from server.db.pool import transaction
 
@@ -42,6 +42,10 @@ async def store_note(fed: Federation, note: vocab.RemoteNote, author: Account, *
     organisation_name = await _voice_organisation_name(fed, note, author)  # before the transaction: may fetch
     async with transaction(fed.deps.pool) as conn:
         parent = await post_by_uri(conn, settings, note.in_reply_to)
+        if parent is not None and parent.uri is None and not await allowed_by(conn, post_rules.check_reply, author, parent.id):
+            # One of ours the author may not answer (held for review, not visible to them): the reply is not
+            # threaded under it and tells its author nothing; it is kept only if it concerns us otherwise.
+            parent = None
         mentioned: list[Account] = []
         for href in note.mentions:
             found = await local_account(conn, settings, href) or await accounts.get_account_by_actor_uri(conn, href)

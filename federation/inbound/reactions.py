@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from federation.context import Federation
-from federation.inbound.common import local_account, post_by_uri
+from federation.inbound.common import allowed_by, local_account, post_by_uri
 from federation.inbound.notes import fetch_and_store
 from federation.vocab import Activity
-from server import follows, notifications, posts, reactions, relationships
+from server import follows, notifications, post_rules, posts, reactions, relationships
 from server.accounts import Account
 from server.db.pool import transaction
 
@@ -15,10 +15,8 @@ async def handle_like(fed: Federation, activity: Activity, sender: Account) -> N
     now = fed.deps.now()
     async with transaction(fed.deps.pool) as conn:
         post = await post_by_uri(conn, fed.deps.settings, activity.object_id)
-        if post is None or post.reblog_of_id is not None:
+        if post is None or not await allowed_by(conn, post_rules.check_favourite, sender, post.id):
             return
-        if await relationships.exists_block(conn, post.account_id, sender.id):
-            return  # the author blocks the liker: dropped, as the blocker asked
         if await reactions.insert_favourite(conn, sender.id, post.id, now, like_uri=activity.id):
             await notifications.insert_notification(conn, account_id=post.account_id, type="favourite",
                                                     from_account_id=sender.id, post_id=post.id, now=now)
@@ -34,10 +32,8 @@ async def handle_announce(fed: Federation, activity: Activity, sender: Account) 
         await fetch_and_store(fed, activity.object_id)
     async with transaction(fed.deps.pool) as conn:
         post = await post_by_uri(conn, fed.deps.settings, activity.object_id)
-        if post is None or post.reblog_of_id is not None or post.visibility not in ("public", "unlisted"):
+        if post is None or not await allowed_by(conn, post_rules.check_boost, sender, post.id):
             return
-        if await relationships.exists_block(conn, post.account_id, sender.id):
-            return  # the author blocks the booster: dropped
         boost = await posts.insert_remote_boost(conn, account_id=sender.id, post=post, uri=activity.id, now=now)
         if boost is not None:
             await notifications.insert_notification(conn, account_id=post.account_id, type="reblog",

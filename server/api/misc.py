@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from federation import resolver
 from federation.webfinger import parse_handle
-from server import accounts, markers, posts
+from server import accounts, markers, posts, timelines
 from server.api.entities import iso, render_accounts, render_status_ids
 from server.api.http import ApiCall, ApiError, api, json_response
 from server.db.pool import connection, transaction
@@ -43,7 +43,7 @@ async def search(call: ApiCall) -> Response:
             result["hashtags"] = [{"name": t, "url": f"{base}/tags/{t}", "history": [], "following": False}
                                   for t in await posts.search_tags(conn, query, limit, offset)]
         if (not kind or kind == "statuses") and not query.startswith(("@", "#")):
-            ids = await posts.search_post_ids(conn, query, viewer_id, limit, offset)
+            ids = await timelines.search_ids(conn, viewer_id, query, limit, offset)
             result["statuses"] = await render_status_ids(conn, call.deps.settings, ids, viewer_id)
     return json_response(result)
 

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from federation import resolver
-from server import hidden_replies, idempotency, posts, publishing, timelines
+from server import hidden_replies, idempotency, posts, publishing, timelines, visibility
 from server.i18n import translations
 from server.api.entities import attachment_json, iso, render_account, render_accounts, render_status_ids
 from server.api.http import ApiCall, ApiError, api, json_response, not_found
@@ -45,7 +45,7 @@ async def _render_one(call: ApiCall, post_id: int) -> dict[str, Any]:
 async def _visible(call: ApiCall) -> Post:
     viewer_id = call.account.id if call.account else None
     async with connection(call.deps.pool) as conn:
-        post = await timelines.get_visible_post(conn, call.path_id(), viewer_id)
+        post = await visibility.get_visible_post(conn, call.path_id(), viewer_id)
     if post is None:
         raise not_found()
     return post

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import accounts, hidden_replies, relationships, timelines
+from server import accounts, hidden_replies, relationships, visibility
 from server.api.accounts import relationship_entities, relationship_json, target_account
 from server.api.entities import iso, render_accounts, render_status_ids
 from server.api.http import ApiCall, api, json_response, link_header, not_found
@@ -99,7 +99,7 @@ def _hide(hidden: bool) -> Callable[[Request], Awaitable[Response]]:
         owner = call.need_account()
         reply_id = call.path_id()
         async with transaction(call.deps.pool) as conn:
-            if await timelines.get_visible_post(conn, reply_id, owner.id) is None:
+            if await visibility.get_visible_post(conn, reply_id, owner.id) is None:
                 raise not_found()
             step = hidden_replies.hide if hidden else hidden_replies.unhide
             await step(conn, owner, reply_id, call.deps.now())

@@ -36,6 +36,18 @@ class WebClient:
     def login(self, username: str, password: str) -> httpx.Response:
         return self.post("/login", {"username": username, "password": password, "next": "/"})
 
+    def review_version(self, post_id: str | int) -> str:
+        """The version of a held post the reviewers' queue shows now, as its decision forms carry it."""
+        page = self.get("/review").text
+        match = re.search(rf'action="/review/{post_id}/approve".*?name="version" value="([0-9a-f]+)"', page, re.S)
+        assert match, f"post {post_id} is not in the review queue"
+        return match.group(1)
+
+    def review(self, post_id: str | int, decision: str, reason: str = "") -> httpx.Response:
+        """Decide on a held post as a reviewer who just read it in the queue."""
+        return self.post(f"/review/{post_id}/{decision}", {"reason": reason,
+                                                             "version": self.review_version(post_id)})
+
     def compose(self, text: str = "", **fields: str) -> httpx.Response:
         return self.post("/compose", {"text": text, "visibility": "public", **fields})
 

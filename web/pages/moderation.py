@@ -32,7 +32,7 @@ AUDIT_NAMES = {
     "report.forwarded": "Report sent to the account's server", "report.resolved": "Report resolved",
     "report.reopened": "Report reopened", "account.warned": "Account warned", "account.silenced": "Account limited",
     "account.unsilenced": "Limit lifted", "account.suspended": "Account suspended",
-    "account.unsuspended": "Suspension lifted",
+    "account.unsuspended": "Suspension lifted", "post.removed": "Post removed",
 }
 
 

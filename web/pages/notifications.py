@@ -37,6 +37,7 @@ WARNING_TEXT = {
     "unsilence": "The moderators lifted the limit on your account",
     "suspend": "The moderators suspended your account",
     "unsuspend": "The moderators lifted the suspension of your account",
+    "delete_statuses": "The moderators removed one of your posts",
 }
 
 

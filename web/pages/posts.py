@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from federation import resolver
-from server import accounts, posts, publishing, timelines
+from server import accounts, posts, publishing, timelines, visibility
 from server.db.pool import connection, transaction
 from server.errors import DomainError, NotFound
 from server.publishing import Draft
@@ -43,7 +43,7 @@ async def _reply_target(ctx: PageContext, raw: object) -> timelines.PostView | N
         raise NotFound("The post you are replying to does not exist or is not visible to you.")
     viewer_id = ctx.viewer.id if ctx.viewer else None
     async with connection(ctx.deps.pool) as conn:
-        post = await timelines.get_visible_post(conn, int(text), viewer_id)
+        post = await visibility.get_visible_post(conn, int(text), viewer_id)
         if post is None:
             raise NotFound("The post you are replying to does not exist or is not visible to you.")
         return (await timelines.hydrate(conn, [post.id], viewer_id))[0]
@@ -92,7 +92,7 @@ async def _post_and_author(ctx: PageContext) -> tuple[timelines.PostView, accoun
     viewer_id = ctx.viewer.id if ctx.viewer else None
     async with connection(ctx.deps.pool) as conn:
         author = await accounts.get_account_by_username(conn, ctx.request.path_params["username"])
-        post = await timelines.get_visible_post(conn, post_id, viewer_id)
+        post = await visibility.get_visible_post(conn, post_id, viewer_id)
         if author is None or post is None or post.account_id != author.id or post.reblog_of_id is not None:
             raise NotFound("That post does not exist or is not visible to you.")
         view = (await timelines.hydrate(conn, [post.id], viewer_id))[0]
@@ -186,7 +186,7 @@ async def any_post_page(ctx: PageContext) -> Response:
     post_id = path_int(ctx, "post_id")
     viewer_id = ctx.viewer.id if ctx.viewer else None
     async with connection(ctx.deps.pool) as conn:
-        post = await timelines.get_visible_post(conn, post_id, viewer_id)
+        post = await visibility.get_visible_post(conn, post_id, viewer_id)
         if post is None or post.reblog_of_id is not None:
             raise NotFound("That post does not exist or is not visible to you.")
         view = (await timelines.hydrate(conn, [post.id], viewer_id))[0]

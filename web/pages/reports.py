@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from moderation import reports
-from server import accounts, timelines
+from server import accounts, timelines, visibility
 from server.accounts import Account
 from server.db.pool import connection, transaction
 from server.errors import DomainError, Gone, Invalid, NotFound
@@ -51,9 +51,12 @@ async def _render_form(ctx: PageContext, target: Account, *, chosen: list[int], 
     async with connection(ctx.deps.pool) as conn:
         ids = await timelines.account_ids(conn, ctx.viewer.id, target.id, Page(limit=SHOWN_POSTS),
                                           exclude_reblogs=True)
-        # A chosen post older than the shown ones stays in the list, so the choice is never lost.
+        # A chosen post older than the shown ones stays in the list, so the choice is never lost. The ids come
+        # from the address or the form, so they pass the visibility rule (hydrate applies it) and must be the
+        # reported account's own posts, like the listed ones.
         ids = [*[i for i in chosen if i not in ids], *ids]
-        views = await timelines.hydrate(conn, ids, ctx.viewer.id)
+        views = [v for v in await timelines.hydrate(conn, ids, ctx.viewer.id)
+                 if v.post.account_id == target.id and v.post.reblog_of_id is None]
     return render(ctx, "report.html", status=status, target=target, views=views, chosen=set(chosen),
                   values=values, categories=CATEGORY_TEXT, error=error, max_comment=reports.MAX_COMMENT)
 
@@ -62,7 +65,7 @@ async def _author_of(ctx: PageContext, post_id: int | None) -> int | None:
     """The author of a post the viewer can see: /report?post_id=N needs no account id."""
     assert ctx.viewer is not None
     async with connection(ctx.deps.pool) as conn:
-        post = await timelines.get_visible_post(conn, post_id, ctx.viewer.id) if post_id is not None else None
+        post = await visibility.get_visible_post(conn, post_id, ctx.viewer.id) if post_id is not None else None
     return post.account_id if post is not None else None
 
 

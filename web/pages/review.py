@@ -8,9 +8,9 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import posts, publishing, timelines
+from server import posts, publishing, timelines, visibility
 from server.db.pool import connection, transaction
-from server.errors import DomainError, Forbidden
+from server.errors import DomainError, Forbidden, Invalid
 from web.context import PageContext, read_form, redirect, render
 from web.handlers import page, path_int
 
@@ -26,8 +26,10 @@ async def _queue(ctx: PageContext, *, status: int = 200, error: str | None = Non
     async with connection(ctx.deps.pool) as conn:
         ids = await posts.list_held(conn, ctx.viewer.organisation_id) if ctx.viewer.organisation_id else []
         views = [v for v in await timelines.hydrate(conn, ids, ctx.viewer.id)
-                 if publishing.may_review(ctx.viewer, v.author)]
-    return render(ctx, "review.html", status=status, views=views, error=error)
+                 if visibility.may_review(ctx.viewer, v.author)]
+        # Each decision names the version shown here, so an edit made meanwhile makes it fail (409).
+        versions = {v.post.id: await publishing.review_version(conn, v.post) for v in views}
+    return render(ctx, "review.html", status=status, views=views, versions=versions, error=error)
 
 
 @page(signed_in=True)
@@ -44,12 +46,15 @@ def _decision(kind: str):  # type: ignore[no-untyped-def]
         assert ctx.viewer is not None
         post_id = path_int(ctx, "post_id")
         reason = str(form.get("reason", ""))[:1000]
+        version = str(form.get("version", ""))[:64]
         try:
+            if not version:
+                raise Invalid("The form does not say which version of the post you read; open the queue again.")
             async with transaction(ctx.deps.pool) as conn:
                 if kind == "approve":
-                    await publishing.approve_held(conn, ctx.viewer, post_id, ctx.now)
+                    await publishing.approve_held(conn, ctx.viewer, post_id, ctx.now, version=version)
                 else:
-                    await publishing.reject_held(conn, ctx.viewer, post_id, reason, ctx.now,
+                    await publishing.reject_held(conn, ctx.viewer, post_id, reason, ctx.now, version=version,
                                                  changes_requested=kind == "changes")
         except DomainError as error:
             return await _queue(ctx, status=error.http_status, error=error.translated(ctx.gettext))

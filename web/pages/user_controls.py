@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import accounts, follows, hidden_replies, relationships, timelines
+from server import accounts, follows, hidden_replies, relationships, visibility
 from server.db.pool import connection, transaction
 from server.errors import NotFound
 from web.context import (
@@ -136,7 +136,7 @@ def _hide(hidden: bool) -> Callable[[Request], Awaitable[Response]]:
         post_id = path_int(ctx, "post_id")
         form = await read_form(ctx)
         async with transaction(ctx.deps.pool) as conn:
-            if await timelines.get_visible_post(conn, post_id, ctx.viewer.id) is None:
+            if await visibility.get_visible_post(conn, post_id, ctx.viewer.id) is None:
                 raise NotFound("That post does not exist or is not visible to you.")
             step = hidden_replies.hide if hidden else hidden_replies.unhide
             await step(conn, ctx.viewer, post_id, ctx.now)

@@ -1,0 +1,97 @@
+"""Who may do what with a post: one function per action, asked alike by the web pages, the client API, the CLI and
+the inbound handlers of federation/.
+
+Owns: the decision for reply, boost, like (favourite), edit, delete by the author, removal by a moderator
+and a reviewer's decision. Each raises a DomainError with the reason, or returns the post to act on. Seeing comes
+first and is server/visibility.py's rule: a post the actor may not see is answered as if it did not exist.
+Never: writes, audits or records outbox events (the caller does that in its transaction: server/publishing.py for
+people's actions, moderation/post_removal.py for moderators', federation/inbound/ for remote actors).
+
+| action | who | what else |
+|---|---|---|
+| reply, like | whoever sees it | published (not held, rejected, draft or scheduled), not a boost |
+| boost | whoever sees it | published, public or unlisted, not a boost |
+| edit, delete | the author | not a boost; an edit of a held or rejected post sends it back to review |
+| remove | an admin or moderator | not their own post, not a post of an admin or moderator; audited, author told |
+| approve, reject | a reviewer or org admin of the author's organisation, or an instance admin | held; not the author |
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from server import visibility
+from server.accounts import Account
+from server.errors import Forbidden, Invalid, NotFound
+from server.posts import Post
+
+NOT_SEEN = "That post does not exist or is not visible to you."
+
+
+async def _seen(conn: asyncpg.Connection, actor: Account, post_id: int) -> Post:
+    post = await visibility.get_visible_post(conn, post_id, actor.id)
+    if post is None or post.reblog_of_id is not None:
+        raise NotFound(NOT_SEEN)
+    return post
+
+
+def _published(post: Post) -> None:
+    if post.state != visibility.PUBLISHED:
+        raise Invalid("This post is not published: it waits for a reviewer or was not approved, so it cannot be "
+                      "boosted, liked or replied to.")
+
+
+async def check_reply(conn: asyncpg.Connection, actor: Account, post_id: int) -> Post:
+    post = await _seen(conn, actor, post_id)
+    _published(post)
+    return post
+
+
+async def check_favourite(conn: asyncpg.Connection, actor: Account, post_id: int) -> Post:
+    post = await _seen(conn, actor, post_id)
+    _published(post)
+    return post
+
+
+async def check_boost(conn: asyncpg.Connection, actor: Account, post_id: int) -> Post:
+    post = await _seen(conn, actor, post_id)
+    _published(post)
+    if post.visibility not in ("public", "unlisted"):
+        raise Forbidden("Only public and unlisted posts can be boosted.")
+    return post
+
+
+def check_edit(actor: Account, post: Post) -> None:
+    if post.reblog_of_id is not None or post.deleted_at is not None:
+        raise NotFound("That post does not exist.")
+    if post.account_id != actor.id:
+        raise Forbidden("You can only change your own posts.")
+
+
+def check_delete(actor: Account, post: Post) -> None:
+    """An author deletes their own post; a moderator removes someone else's through check_remove, with a reason."""
+    if post.reblog_of_id is not None or post.deleted_at is not None:
+        raise NotFound("That post does not exist.")
+    if post.account_id != actor.id:
+        raise Forbidden("You can only delete your own posts. Moderators remove posts on the moderation page, "
+                        "with a reason.")
+
+
+def check_remove(moderator: Account, post: Post, author: Account) -> None:
+    """Moderators remove others' posts; never their own (they delete those), nor posts of admins or other
+    moderators of this node, as they cannot act on those accounts either (docs/security.md)."""
+    if not moderator.may_moderate:
+        raise Forbidden("Only moderators can do this.")
+    if post.reblog_of_id is not None or post.deleted_at is not None:
+        raise NotFound("That post does not exist.")
+    if author.id == moderator.id:
+        raise Invalid("This is your own post: delete it yourself.")
+    if author.is_local and (author.is_admin or author.is_moderator):
+        raise Forbidden("A post of an admin or moderator cannot be removed by a moderator.")
+
+
+def check_review(reviewer: Account, post: Post, author: Account) -> None:
+    if post.state != "held" or post.deleted_at is not None:
+        raise NotFound("There is no held post with that id.")
+    if not visibility.may_review(reviewer, author):
+        raise Forbidden("Only a reviewer of the author's organisation, not the author, may decide on this post.")
