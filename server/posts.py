@@ -232,6 +232,13 @@ async def update_state(conn: asyncpg.Connection, post_id: int, state: str, *, no
     return _post(row) if row else None
 
 
+async def update_resubmitted(conn: asyncpg.Connection, post_id: int) -> Post | None:
+    """A rejected post its author changed goes back to the reviewers (server/publishing.py edit_post)."""
+    row = await conn.fetchrow(f"UPDATE posts SET state = 'held' WHERE id = $1 AND state = 'rejected' "
+                              f"AND deleted_at IS NULL RETURNING {_COLUMNS}", post_id)
+    return _post(row) if row else None
+
+
 async def list_held(conn: asyncpg.Connection, organisation_id: int, limit: int = 100) -> list[int]:
     """Held posts of the organisation's members, oldest first: the reviewers' queue."""
     rows = await conn.fetch("SELECT p.id FROM posts p JOIN accounts a ON a.id = p.account_id WHERE p.state = 'held' "

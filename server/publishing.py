@@ -316,7 +316,7 @@ async def edit_post(conn: asyncpg.Connection, settings: Settings, author: Accoun
         # Not out yet, so nothing to tell anyone; the changed post waits for a reviewer again (a rejected one
         # too), and approvals of the earlier words fail, since an approval names the version it saw.
         if updated.state != "held":
-            resubmitted = await posts.update_state(conn, post.id, "held", note=None)
+            resubmitted = await posts.update_resubmitted(conn, post.id)
             assert resubmitted is not None
             updated = resubmitted
         await audit.record(conn, actor_id=author.id, action="review.resubmitted", subject_type="post",

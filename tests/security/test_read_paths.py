@@ -1,0 +1,399 @@
+"""Every read path of a real node against the visibility rule, with every kind of post.
+
+One node, one cast: Anna (official of Gemeente Ede, whose official posts four eyes hold), Rita (reviewer there),
+Fien (follows Anna), Bert (a stranger, mentioned in Anna's direct post), Mona (moderator), and nobody signed in.
+Anna writes one post of each kind, each a reply to her public root post and carrying a marker word and a hashtag:
+public, unlisted, followers-only, direct, held, rejected and deleted. Rows an earlier bug could leave behind
+(a favourite, a notification and a boost of every post) are written straight into the database, so the listings
+built on them are tested too.
+
+`ROUTES` classifies every route of the app: a path that shows one post (probed for each kind and viewer), a
+listing (probed for each viewer: no marker it may not see, and the public control marker where it belongs), an
+action on a post (tests/security/test_findings.py), or a route that shows no post, with the reason. A route added
+to the app without an entry here fails `test_every_route_is_classified`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from starlette.routing import Mount, Route
+
+from server.app import create_app
+from server.config import settings_from
+from tests import factories
+from tests.federation.conftest import token_for
+from tests.helpers.database import fetch, scalar
+from tests.helpers.nodes import Node
+from tests.helpers.web import WebClient
+
+KINDS = ("public", "unlisted", "private", "direct", "held", "rejected", "deleted")
+VIEWERS = ("nobody", "anna", "rita", "fien", "bert", "mona")
+# Who may see each kind (server/visibility.py).
+AUDIENCE = {
+    "public": set(VIEWERS), "unlisted": set(VIEWERS), "private": {"anna", "fien"}, "direct": {"anna", "bert"},
+    "held": {"anna", "rita"}, "rejected": {"anna", "rita"}, "deleted": set(),
+}
+SIGNED_IN = ("anna", "rita", "fien", "bert", "mona")
+
+
+def marker(kind: str) -> str:
+    return f"zichtbaarheidstest{kind}"
+
+
+@dataclass
+class Town:
+    node: Node
+    ids: dict[str, int] = field(default_factory=dict)  # kind -> post id
+    root: int = 0
+    account_ids: dict[str, int] = field(default_factory=dict)
+    notification_ids: dict[tuple[str, str], int] = field(default_factory=dict)  # (viewer, kind) -> id
+    api: dict[str, httpx.Client] = field(default_factory=dict)
+    web: dict[str, WebClient] = field(default_factory=dict)
+
+    def api_client(self, viewer: str) -> httpx.Client:
+        if viewer == "nobody":
+            return httpx.Client(base_url=self.node.url, timeout=30)
+        return self.api[viewer]
+
+    def web_client(self, viewer: str) -> WebClient:
+        return WebClient(self.node.url, language="en") if viewer == "nobody" else self.web[viewer]
+
+
+@pytest.fixture(scope="module")
+def town(node: Node) -> Iterator[Town]:
+    factories.organisation(node)
+    factories.person(node, "anna", org="gemeente-ede", display_name="Anna de Vries")
+    factories.person(node, "rita", org="gemeente-ede", role="reviewer")
+    for name in ("fien", "bert"):
+        factories.person(node, name)
+    assert node.cli("admin", "create", "--username", "mona", "--moderator", "--password-stdin",
+                    stdin=factories.PASSWORD + "\n").code == 0
+    assert node.cli("policy", "set", "--org", "gemeente-ede", "--check", "four-eyes", "--action", "hold").code == 0
+    town = Town(node)
+    for name in SIGNED_IN:
+        town.api[name] = httpx.Client(base_url=node.url, timeout=30,
+                                      headers={"Authorization": f"Bearer {token_for(node, name)}"})
+        town.web[name] = WebClient(node.url, language="en")
+        assert town.web[name].login(name, factories.PASSWORD).status_code == 303
+        town.account_ids[name] = int(town.api[name].get("/api/v1/accounts/verify_credentials").json()["id"])
+    anna = town.api["anna"]
+    assert town.api["fien"].post(f"/api/v1/accounts/{town.account_ids['anna']}/follow").status_code == 200
+    root = anna.post("/api/v1/statuses", json={"status": "Wortel van de draad", "voice": "personal"})
+    assert root.status_code == 200, root.text
+    town.root = int(root.json()["id"])
+
+    def write(kind: str) -> int:
+        text = f"{marker(kind)} #geheimtag" + (" @bert" if kind == "direct" else "")
+        visibility = kind if kind in ("public", "unlisted", "private", "direct") else "public"
+        voice = "official" if kind in ("held", "rejected") else "personal"
+        answer = anna.post("/api/v1/statuses", json={"status": text, "visibility": visibility, "voice": voice,
+                                                     "in_reply_to_id": str(town.root)})
+        if voice == "official":
+            assert answer.status_code == 422 and answer.json()["policy"]["outcome"] == "hold", answer.text
+            return int(answer.json()["policy"]["status_id"])
+        assert answer.status_code == 200, answer.text
+        return int(answer.json()["id"])
+
+    for kind in KINDS:
+        town.ids[kind] = write(kind)
+    assert node.cli("review", "reject", str(town.ids["rejected"]), "--by", "rita", "--reason", "Nee").code == 0
+    assert anna.delete(f"/api/v1/statuses/{town.ids['deleted']}").status_code == 200
+    # What an earlier bug could leave behind: everyone favourited, was notified of and boosted every post.
+    now = datetime.now(UTC)
+    for viewer in ("rita", "fien", "bert", "mona"):
+        for kind, post_id in town.ids.items():
+            fetch(node.database_url, "INSERT INTO favourites (account_id, post_id, created_at) VALUES ($1, $2, $3) "
+                  "ON CONFLICT DO NOTHING", town.account_ids[viewer], post_id, now)
+            town.notification_ids[(viewer, kind)] = scalar(
+                node.database_url, "INSERT INTO notifications (id, account_id, type, from_account_id, post_id, "
+                "created_at) VALUES ($1, $2, 'favourite', $3, $4, $5) RETURNING id",
+                post_id + town.account_ids[viewer] % 1000 + 1, town.account_ids[viewer],
+                town.account_ids["anna"], post_id, now)
+    for kind, post_id in town.ids.items():
+        fetch(node.database_url, "INSERT INTO posts (id, account_id, source_text, content_html, spoiler_text, "
+              "visibility, voice, language, reblog_of_id, created_at) SELECT max(id) + 1, $1, '', '', '', 'public', "
+              "'personal', 'nl', $2, $3 FROM posts", town.account_ids["bert"], post_id, now)
+    yield town
+    for client in town.api.values():
+        client.close()
+
+
+# ---------------------------------------------------------------- probes: one post
+
+
+Probe = Callable[[Town, str, int], bool]  # (town, viewer, post id) -> whether the post was shown
+
+
+def _marker_in(response: httpx.Response, post_id: int, town: Town) -> bool:
+    kind = next(k for k, i in town.ids.items() if i == post_id)
+    return marker(kind) in response.text
+
+
+def _api_get(path: str) -> Probe:
+    def probe(town: Town, viewer: str, post_id: int) -> bool:
+        response = town.api_client(viewer).get(path.format(id=post_id))
+        assert response.status_code in (200, 401, 404), (path, response.status_code, response.text[:300])
+        return response.status_code == 200 and _marker_in(response, post_id, town)
+    return probe
+
+
+def _api_status(path: str) -> Probe:
+    """Endpoints that list accounts, not text: shown means 200 rather than 404."""
+    def probe(town: Town, viewer: str, post_id: int) -> bool:
+        response = town.api_client(viewer).get(path.format(id=post_id))
+        assert response.status_code in (200, 404), (path, response.status_code)
+        return response.status_code == 200
+    return probe
+
+
+def _page(path: str, signed_in: bool = False) -> Probe:
+    def probe(town: Town, viewer: str, post_id: int) -> bool:
+        if signed_in and viewer == "nobody":
+            return False
+        response = town.web_client(viewer).get(path.format(id=post_id))
+        assert response.status_code in (200, 302, 303, 403, 404), (path, response.status_code)
+        return response.status_code == 200 and _marker_in(response, post_id, town)
+    return probe
+
+
+def _post_by_id_page(town: Town, viewer: str, post_id: int) -> bool:
+    """/posts/{id} sends a reader of one of our posts on to its address; what is not visible is 404."""
+    response = town.web_client(viewer).get(f"/posts/{post_id}")
+    assert response.status_code in (302, 303, 404), response.status_code
+    return response.status_code != 404
+
+
+def _report_bulk(town: Town, viewer: str, post_id: int) -> bool:
+    """The report form sent back without a category shows the chosen posts again (finding 1)."""
+    if viewer == "nobody":
+        return False
+    response = town.web[viewer].post("/report", {"account_id": str(town.account_ids["anna"]),
+                                                 "post_ids": str(post_id), "comment": ""})
+    return _marker_in(response, post_id, town)
+
+
+def _ap_status(town: Town, viewer: str, post_id: int) -> bool:
+    response = httpx.get(f"{town.node.url}/users/anna/statuses/{post_id}",
+                         headers={"Accept": "application/activity+json"})
+    assert response.status_code in (200, 404)
+    return response.status_code == 200 and _marker_in(response, post_id, town)
+
+
+def _notification(town: Town, viewer: str, post_id: int) -> bool:
+    kind = next(k for k, i in town.ids.items() if i == post_id)
+    if (viewer, kind) not in town.notification_ids:
+        return False
+    response = town.api[viewer].get(f"/api/v1/notifications/{town.notification_ids[(viewer, kind)]}")
+    assert response.status_code in (200, 404)
+    return response.status_code == 200 and marker(kind) in response.text
+
+
+ONE_POST: dict[tuple[str, str], Probe] = {
+    ("GET", "/api/v1/statuses/{id}"): _api_get("/api/v1/statuses/{id}"),
+    ("GET", "/api/v1/statuses/{id}/history"): _api_get("/api/v1/statuses/{id}/history"),
+    ("GET", "/api/v1/statuses/{id}/source"): _api_get("/api/v1/statuses/{id}/source"),
+    ("GET", "/api/v1/statuses/{id}/context"): _api_status("/api/v1/statuses/{id}/context"),
+    ("GET", "/api/v1/statuses/{id}/favourited_by"): _api_status("/api/v1/statuses/{id}/favourited_by"),
+    ("GET", "/api/v1/statuses/{id}/reblogged_by"): _api_status("/api/v1/statuses/{id}/reblogged_by"),
+    ("GET", "/api/v1/notifications/{id}"): _notification,
+    ("GET", "/@{username}/{post_id}"): _page("/@anna/{id}"),
+    ("GET", "/posts/{post_id}"): _post_by_id_page,
+    ("GET", "/@{username}/{post_id}/edit"): _page("/@anna/{id}/edit", signed_in=True),
+    ("GET", "/compose"): _page("/compose?in_reply_to={id}", signed_in=True),
+    ("GET", "/report"): _page("/report?post_id={id}", signed_in=True),
+    ("POST", "/report"): _report_bulk,
+    ("GET", "/admin/posts/{post_id}/remove"): _page("/admin/posts/{id}/remove", signed_in=True),
+    ("GET", "/users/{username}/statuses/{post_id}"): _ap_status,
+}
+# Where a path narrows the audience further: edit is the author's alone, removal shows the post only to a
+# moderator who may see it, the AP URL is asked unsigned, notifications exist only for the four who got them.
+ONE_POST_AUDIENCE: dict[tuple[str, str], Callable[[str, str], bool]] = {
+    ("GET", "/api/v1/notifications/{id}"): lambda kind, viewer: viewer in ("rita", "fien", "bert", "mona")
+    and viewer in AUDIENCE[kind],
+    **{key: lambda kind, viewer: viewer != "nobody" and viewer in AUDIENCE[kind]
+       for key in (("GET", "/compose"), ("GET", "/report"), ("POST", "/report"),
+                   ("GET", "/api/v1/statuses/{id}/source"))},
+    ("GET", "/@{username}/{post_id}/edit"): lambda kind, viewer: viewer == "anna" and kind != "deleted",
+    ("GET", "/admin/posts/{post_id}/remove"): lambda kind, viewer: viewer == "mona" and kind in ("public",
+                                                                                             "unlisted"),
+    ("GET", "/users/{username}/statuses/{post_id}"): lambda kind, viewer: kind in ("public", "unlisted"),
+}
+
+
+# ---------------------------------------------------------------- probes: listings
+
+
+Listing = Callable[[Town, str], str | None]  # the text of the listing for this viewer, None when not for them
+
+
+def _api_list(path: str) -> Listing:
+    def listing(town: Town, viewer: str) -> str | None:
+        response = town.api_client(viewer).get(path.format(anna=town.account_ids["anna"], root=town.root))
+        if response.status_code in (401, 403):
+            return None
+        assert response.status_code == 200, (path, response.status_code, response.text[:300])
+        return response.text
+    return listing
+
+
+def _web_list(path: str) -> Listing:
+    def listing(town: Town, viewer: str) -> str | None:
+        response = town.web_client(viewer).get(path.format(root=town.root))
+        if response.status_code in (302, 303, 401, 403):
+            return None
+        assert response.status_code == 200, (path, response.status_code)
+        return response.text
+    return listing
+
+
+def _ap_outbox(town: Town, viewer: str) -> str | None:
+    return httpx.get(f"{town.node.url}/users/anna/outbox?page=true",
+                     headers={"Accept": "application/activity+json"}).text
+
+
+def _notification_ids(town: Town, viewer: str) -> str | None:
+    if viewer == "nobody":
+        return None
+    return town.api[viewer].get("/api/v1/notifications", params={"limit": 40}).text
+
+
+LISTINGS: dict[tuple[str, str], tuple[Listing, set[str]]] = {
+    # listing -> (probe, viewers who must find the public control marker in it)
+    ("GET", "/api/v1/timelines/home"): (_api_list("/api/v1/timelines/home"), {"anna", "fien"}),
+    ("GET", "/api/v1/timelines/public"): (_api_list("/api/v1/timelines/public"), set(VIEWERS)),
+    ("GET", "/api/v1/timelines/tag/{hashtag}"): (_api_list("/api/v1/timelines/tag/geheimtag"), set(VIEWERS)),
+    ("GET", "/api/v1/accounts/{id}/statuses"): (_api_list("/api/v1/accounts/{anna}/statuses"), set(VIEWERS)),
+    ("GET", "/api/v1/favourites"): (_api_list("/api/v1/favourites"), {"fien", "bert", "rita", "mona"}),
+    ("GET", "/api/v1/notifications"): (_notification_ids, {"fien", "bert", "rita", "mona"}),
+    ("GET", "/api/v2/search"): (_api_list("/api/v2/search?q=zichtbaarheidstest&type=statuses"), set(VIEWERS)),
+    ("GET", "/api/v1/statuses/{id}/context"): (_api_list("/api/v1/statuses/{root}/context"), set(VIEWERS)),
+    ("GET", "/"): (_web_list("/"), {"anna", "fien"}),
+    ("GET", "/public"): (_web_list("/public"), set(VIEWERS)),
+    ("GET", "/tags/{tag}"): (_web_list("/tags/geheimtag"), set(VIEWERS)),
+    ("GET", "/@{username}"): (_web_list("/@anna"), set(VIEWERS)),
+    ("GET", "/@{username}/{post_id}"): (_web_list("/@anna/{root}"), set(VIEWERS)),
+    ("GET", "/orgs/{slug}"): (_web_list("/orgs/gemeente-ede"), set()),
+    ("GET", "/notifications"): (_web_list("/notifications"), {"fien", "bert", "rita", "mona"}),
+    ("GET", "/review"): (_web_list("/review"), set()),
+    ("GET", "/users/{username}/outbox"): (_ap_outbox, set(VIEWERS)),
+}
+
+ACTIONS = "an action on a post: server/post_rules.py, tests/security/test_findings.py"
+NO_POSTS = {
+    "/healthz": "process health", "/readyz": "database health", "/.well-known/webfinger": "discovery",
+    "/.well-known/host-meta": "discovery", "/.well-known/nodeinfo": "discovery", "/nodeinfo/2.1": "counts only",
+    "/actor": "instance actor", "/actor/inbox": "inbox (writes)", "/inbox": "inbox (writes)",
+    "/ns": "JSON-LD context", "/users/{username}": "actor document", "/users/{username}/inbox": "inbox (writes)",
+    "/users/{username}/followers": "accounts", "/users/{username}/following": "accounts",
+    "/users/{username}/collections/featured": "always empty", "/api/v1/apps": "OAuth apps",
+    "/api/v1/apps/verify_credentials": "OAuth app", "/oauth/token": "OAuth", "/oauth/revoke": "OAuth",
+    "/oauth/userinfo": "OAuth", "/.well-known/oauth-authorization-server": "OAuth metadata",
+    "/api/v1/instance": "instance", "/api/v2/instance": "instance",
+    "/api/v1/instance/extended_description": "instance", "/api/v1/follow_requests": "accounts",
+    "/api/v1/follow_requests/{id}/authorize": "follows", "/api/v1/follow_requests/{id}/reject": "follows",
+    "/api/v1/accounts/verify_credentials": "own account", "/api/v1/accounts/update_credentials": "own account",
+    "/api/v1/accounts/lookup": "accounts", "/api/v1/accounts/search": "accounts",
+    "/api/v1/accounts/relationships": "accounts", "/api/v1/accounts/{id}": "account",
+    "/api/v1/accounts/{id}/followers": "accounts", "/api/v1/accounts/{id}/following": "accounts",
+    "/api/v1/accounts/{id}/follow": "follows", "/api/v1/accounts/{id}/unfollow": "follows",
+    "/api/v1/ambtenaar/policy/preview": "the caller's own draft", "/api/v1/statuses": ACTIONS,
+    "/api/v1/notifications/clear": "writes", "/api/v1/notifications/unread_count": "a count of visible ones",
+    "/api/v1/notifications/{id}/dismiss": "writes", "/api/v1/media": "own uploads", "/api/v2/media": "own uploads",
+    "/api/v1/media/{id}": "own uploads", "/api/v1/preferences": "own settings", "/api/v1/markers": "positions",
+    "/api/v1/instance/translation_languages": "empty", "/api/v1/push/subscription": "not supported",
+    "/api/v1/custom_emojis": "empty", "/api/v1/announcements": "empty", "/api/v1/trends": "empty",
+    "/api/v1/trends/tags": "empty", "/api/v1/trends/statuses": "empty", "/api/v1/trends/links": "empty",
+    "/api/v1/instance/peers": "domains", "/api/v1/instance/activity": "empty", "/api/v1/instance/rules": "text",
+    "/api/v1/directory": "empty", "/api/v1/accounts/{id}/featured_tags": "empty", "/api/v1/filters": "empty",
+    "/api/v2/filters": "empty", "/api/v1/lists": "empty", "/api/v1/domain_blocks": "empty",
+    "/api/v1/bookmarks": "empty: bookmarks are not kept", "/api/v1/conversations": "empty",
+    "/api/v1/followed_tags": "empty", "/api/v1/featured_tags": "empty", "/api/v1/scheduled_statuses": "empty",
+    "/api/v1/endorsements": "empty", "/api/v2/suggestions": "empty", "/api/v1/suggestions": "empty",
+    "/api/v1/accounts/{id}/lists": "empty", "/api/v1/accounts/familiar_followers": "empty",
+    "/api/v1/accounts/{id}/mute": "relations", "/api/v1/accounts/{id}/unmute": "relations",
+    "/api/v1/accounts/{id}/block": "relations", "/api/v1/accounts/{id}/unblock": "relations",
+    "/api/v1/accounts/{id}/remove_from_followers": "relations", "/api/v1/mutes": "accounts",
+    "/api/v1/blocks": "accounts", "/api/v1/reports": "writes (the posts pass the rule)",
+    "/api/v1/reports/": "writes (the posts pass the rule)", "/media/proxy/{signature:str}/{encoded:str}": "images",
+    "/login": "sign-in", "/logout": "sign-out", "/invite/{token}": "sign-up", "/lang/{code}": "language",
+    "/orgs/{slug}/audit": "audit log (org admins)", "/orgs/{slug}/policy": "settings", "/oauth/authorize": "OAuth",
+    "/@{username}/mute": "relations", "/@{username}/unmute": "relations", "/@{username}/block": "relations",
+    "/@{username}/unblock": "relations", "/accounts/{account_id}/mute": "relations",
+    "/accounts/{account_id}/unmute": "relations", "/accounts/{account_id}/block": "relations",
+    "/accounts/{account_id}/unblock": "relations", "/settings/mutes": "accounts", "/settings/blocks": "accounts",
+    "/settings/followers": "accounts", "/settings/followers/{account_id}/remove": "relations",
+    "/compose/preview": "the caller's own draft", "/@{username}/follow": "follows",
+    "/@{username}/unfollow": "follows", "/accounts/{account_id}": "a remote profile: its posts come from the "
+    "same account listing as /@{username}", "/accounts/{account_id}/follow": "follows",
+    "/accounts/{account_id}/unfollow": "follows", "/search": "accounts", "/settings": "own settings",
+    "/settings/tokens/{token_id}/revoke": "tokens", "/settings/follow-requests/{account_id}/accept": "follows",
+    "/settings/follow-requests/{account_id}/reject": "follows", "/orgs/{slug}/officials.json": "badges",
+    "/orgs/{slug}/officials.html": "badges", "/badges/{badge_id}.json": "badges", "/badges/{badge_id}": "badges",
+    "/orgs/{slug}/badges": "badges", "/admin/badges": "badges", "/admin/organisations": "organisations",
+    "/admin/reports": "reports (moderators)", "/admin/reports/{report_id}": "copies kept as evidence "
+    "(moderation/reports.py snapshots only posts the reporter could see)", "/admin/accounts/{account_id}": "history",
+    "/report/sent": "confirmation", "/admin/domains": "domains", "/admin/domains/export": "domains",
+    "/about/domains": "domains", "/api/v1/instance/domain_blocks": "domains",
+}
+
+
+def _route_keys() -> list[tuple[str, str]]:
+    app = create_app(settings_from({}, {"secret_key": "s" * 40}))
+    keys = []
+    for route in app.routes:
+        if isinstance(route, Route):
+            keys += [(method, route.path) for method in sorted((route.methods or set()) - {"HEAD"})]
+        else:
+            assert isinstance(route, Mount) and route.path in ("/media", "/static"), route
+    return keys
+
+
+def test_every_route_is_classified() -> None:
+    """A new endpoint fails here until it says how it applies the visibility rule."""
+    missing = []
+    for method, path in _route_keys():
+        if (method, path) in ONE_POST or (method, path) in LISTINGS or path in NO_POSTS:
+            continue
+        if method == "POST" and (path.startswith(("/admin/", "/orgs/{slug}/badges")) or path == "/compose"):
+            continue  # an admin's or moderator's decision (no post shown), or writing a post (the reply rule)
+        if method != "GET" and re.search(r"\{(post_id|id)\}", path) and ("statuses" in path or "posts" in path
+                                                                         or path.startswith("/@")
+                                                                         or path.startswith("/review")):
+            continue  # an action on a post: one rule per action, tested in test_findings.py
+        missing.append(f"{method} {path}")
+    assert not missing, f"classify these routes in tests/security/test_read_paths.py: {missing}"
+
+
+@pytest.mark.parametrize("path", list(ONE_POST), ids=lambda p: f"{p[0]} {p[1]}")
+def test_one_post_paths_show_a_post_only_to_its_audience(town: Town, path: tuple[str, str]) -> None:
+    probe = ONE_POST[path]
+    audience = ONE_POST_AUDIENCE.get(path, lambda kind, viewer: viewer in AUDIENCE[kind])
+    wrong = []
+    for kind in KINDS:
+        for viewer in VIEWERS:
+            shown = probe(town, viewer, town.ids[kind])
+            if shown != audience(kind, viewer):
+                wrong.append(f"{kind} post {'shown to' if shown else 'hidden from'} {viewer}")
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("path", list(LISTINGS), ids=lambda p: f"{p[0]} {p[1]}")
+def test_listings_show_nothing_outside_its_audience(town: Town, path: tuple[str, str]) -> None:
+    listing, control_viewers = LISTINGS[path]
+    leaks, misses = [], []
+    for viewer in VIEWERS:
+        text = listing(town, viewer)
+        if text is None:
+            continue
+        leaks += [f"{kind} post shown to {viewer}" for kind in KINDS
+                  if viewer not in AUDIENCE[kind] and marker(kind) in text]
+        if viewer in control_viewers and marker("public") not in text:
+            misses.append(viewer)
+    assert not leaks, leaks
+    assert not misses, f"the probe is blind: the public post is missing for {misses}"
