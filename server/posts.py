@@ -92,10 +92,13 @@ async def _replace_tags_and_mentions(conn: asyncpg.Connection, post_id: int, tag
                                [(post_id, a) for a in mention_ids])
 
 
-async def get_post(conn: asyncpg.Connection, post_id: int, *, include_deleted: bool = False) -> Post | None:
+async def get_post(conn: asyncpg.Connection, post_id: int, *, include_deleted: bool = False,
+                   for_update: bool = False) -> Post | None:
+    """One post; `for_update` locks its row until the caller's transaction ends, so that an edit and a reviewer's
+    decision on the same post run one after the other, each seeing what the other did."""
     row = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM posts WHERE id = $1" + ("" if include_deleted else " AND deleted_at IS NULL"),
-        post_id)
+        f"SELECT {_COLUMNS} FROM posts WHERE id = $1" + ("" if include_deleted else " AND deleted_at IS NULL")
+        + (" FOR UPDATE" if for_update else ""), post_id)
     return _post(row) if row else None
 
 

@@ -222,7 +222,7 @@ async def review_version(conn: asyncpg.Connection, post: Post) -> str:
 
 async def _held(conn: asyncpg.Connection, reviewer: Account, post_id: int,
                 version: str | None) -> tuple[Post, Account, str]:
-    post = await posts.get_post(conn, post_id)
+    post = await posts.get_post(conn, post_id, for_update=True)
     author = await accounts.get_account(conn, post.account_id) if post else None
     if post is None or author is None:
         raise NotFound("There is no held post with that id.")
@@ -280,7 +280,9 @@ async def _organisation_boost(conn: asyncpg.Connection, post: Post, author: Acco
 
 
 async def _own_post(conn: asyncpg.Connection, author: Account, post_id: int) -> Post:
-    post = await posts.get_post(conn, post_id)
+    # Locked: an edit racing a reviewer's approval either comes first (the approval then fails on the version) or
+    # sees the post published (and is checked as an edit of a published post), never edits it unseen.
+    post = await posts.get_post(conn, post_id, for_update=True)
     if post is None:
         raise NotFound("That post does not exist.")
     post_rules.check_edit(author, post)
