@@ -9,6 +9,7 @@ Never: serves files (web does) or decides who may see them.
 from __future__ import annotations
 
 import io
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,7 +56,8 @@ class Attachment:
 
     @property
     def preview_name(self) -> str:
-        return f"{self.id}-small.{self.file_name.rsplit('.', 1)[1]}"
+        stem, extension = self.file_name.rsplit(".", 1)
+        return f"{stem}-small.{extension}"
 
 
 @dataclass(frozen=True)
@@ -164,9 +166,12 @@ async def insert_attachment(conn: asyncpg.Connection, *, data_dir: str, account_
     attachment_id = new_id(now)
     folder = media_dir(data_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    file_name = f"{attachment_id}.{prepared.extension}"
+    # The file's address is a capability: whoever may see the post gets it, nobody can guess it. An id alone
+    # (time and 16 random bits) could be found by trying, for a held or followers-only post's image too.
+    stem = f"{attachment_id}-{secrets.token_urlsafe(16)}"
+    file_name = f"{stem}.{prepared.extension}"
     (folder / file_name).write_bytes(prepared.full)
-    (folder / f"{attachment_id}-small.{prepared.extension}").write_bytes(prepared.preview)
+    (folder / f"{stem}-small.{prepared.extension}").write_bytes(prepared.preview)
     row = await conn.fetchrow(
         f"INSERT INTO media_attachments (id, account_id, content_type, file_name, width, height, preview_width, "
         f"preview_height, blurhash, description, focus_x, focus_y, created_at) "

@@ -6,6 +6,7 @@ Each test failed before its fix; the commit that fixed it says how.
 
 from __future__ import annotations
 
+import io
 import json
 import secrets
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from tests import factories
 from tests.federation.conftest import token_for
@@ -250,3 +252,24 @@ def test_moderators_cannot_remove_posts_of_admins_or_moderators(cast: Cast) -> N
                   "AND deleted_at IS NOT NULL", [int(by_admin["id"]), int(bert_post["id"])]) == 0
     assert f"/admin/posts/{bert_post['id']}/remove" in mona.get(f"/@bert/{bert_post['id']}").text
     assert f"/admin/posts/{by_admin['id']}/remove" not in mona.get(f"/@adam/{by_admin['id']}").text
+
+
+# ---------------------------------------------------------------- found on the way: guessable image addresses
+
+
+def test_an_image_address_cannot_be_guessed_from_its_id(cast: Cast) -> None:
+    """Before: an upload was served at /media/<id>.<ext>, and ids are a time plus 16 random bits, so the image of a
+    held or followers-only post could be found by trying ids around the post's time."""
+    png = io.BytesIO()
+    Image.new("RGB", (64, 48), (0, 90, 160)).save(png, "PNG")
+    uploaded = cast.api["anna"].post("/api/v2/media", files={"file": ("peil.png", png.getvalue(), "image/png")},
+                                     data={"description": "Waterpeil"})
+    assert uploaded.status_code == 200, uploaded.text
+    media = uploaded.json()
+    for key in ("url", "preview_url"):
+        assert httpx.get(media[key]).status_code == 200
+    extension = media["url"].rsplit(".", 1)[1]
+    for guess in (f"{media['id']}.{extension}", f"{media['id']}-small.{extension}"):
+        assert httpx.get(f"{cast.node.url}/media/{guess}").status_code == 404
+    secret = media["url"].rsplit("/", 1)[1].removeprefix(f"{media['id']}-").rsplit(".", 1)[0]
+    assert len(secret) >= 20  # 16 random bytes
