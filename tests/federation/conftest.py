@@ -10,6 +10,7 @@ import pytest
 from tests import factories
 from tests.helpers.database import TestPostgres
 from tests.helpers.nodes import Node
+from tests.helpers.polling import eventually
 
 
 def token_for(node: Node, username: str, scopes: str = "read write follow") -> str:
@@ -21,6 +22,18 @@ def token_for(node: Node, username: str, scopes: str = "read write follow") -> s
 def api(node: Node, username: str) -> httpx.Client:
     return httpx.Client(base_url=node.url, headers={"Authorization": f"Bearer {token_for(node, username)}"},
                         timeout=30)
+
+
+def follow_remote(client: httpx.Client, handle: str) -> str:
+    """Follow `@user@host` from the node `client` speaks to, as an app would (search with resolve, follow), and
+    wait until the other server accepted; the followed account's id on this node."""
+    found = client.get("/api/v2/search", params={"q": handle, "resolve": "true", "type": "accounts"}).json()
+    assert found["accounts"], f"{handle} not found"
+    remote_id = str(found["accounts"][0]["id"])
+    assert client.post(f"/api/v1/accounts/{remote_id}/follow").status_code == 200
+    eventually(lambda: client.get("/api/v1/accounts/relationships", params={"id[]": remote_id}).json()[0],
+               lambda r: r["following"], what=f"the follow of {handle}")
+    return remote_id
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests import factories
-from tests.federation.conftest import api
+from tests.federation.conftest import api, follow_remote
 from tests.helpers.database import scalar
 from tests.helpers.nodes import Node
 from tests.helpers.polling import eventually
@@ -13,10 +13,7 @@ def test_held_post_reaches_the_other_node_only_after_approval_and_once(gemeente:
     factories.person(gemeente, "rita", org="gemeente-ede", role="reviewer")
     assert gemeente.cli("policy", "set", "--org", "gemeente-ede", "--check", "four-eyes", "--action", "hold").code == 0
     anna, bert = api(gemeente, "anna"), api(burger, "bert")
-    found = bert.get("/api/v2/search", params={"q": f"@anna@{gemeente.domain}", "resolve": "true"}).json()
-    bert.post(f"/api/v1/accounts/{found['accounts'][0]['id']}/follow")
-    eventually(lambda: bert.get("/api/v1/accounts/relationships", params={"id[]": found["accounts"][0]["id"]}
-                                ).json()[0], lambda r: r["following"], what="bert follows anna")
+    follow_remote(bert, f"@anna@{gemeente.domain}")
 
     held = anna.post("/api/v1/statuses", json={"status": "Eerst langs de controleur", "voice": "official"}).json()
     post_id = held["policy"]["status_id"]

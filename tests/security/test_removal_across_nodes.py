@@ -8,7 +8,7 @@ moderator's key and sent to the moderator's followers, so the author's followers
 from __future__ import annotations
 
 from tests import factories
-from tests.federation.conftest import api, burger, gemeente  # noqa: F401  (fixtures)
+from tests.federation.conftest import api, follow_remote
 from tests.helpers.database import scalar
 from tests.helpers.nodes import Node
 from tests.helpers.polling import eventually
@@ -20,10 +20,7 @@ def test_a_removed_post_is_deleted_on_the_followers_server_by_the_authors_delete
     assert gemeente.cli("admin", "create", "--username", "mona", "--moderator", "--password-stdin",
                         stdin=factories.PASSWORD + "\n").code == 0
     anna, bert = api(gemeente, "anna"), api(burger, "bert")
-    found = bert.get("/api/v2/search", params={"q": f"@anna@{gemeente.domain}", "resolve": "true"}).json()
-    bert.post(f"/api/v1/accounts/{found['accounts'][0]['id']}/follow")
-    eventually(lambda: bert.get("/api/v1/accounts/relationships", params={"id[]": found["accounts"][0]["id"]}
-                                ).json()[0], lambda r: r["following"], what="bert follows anna")
+    follow_remote(bert, f"@anna@{gemeente.domain}")
     post = anna.post("/api/v1/statuses", json={"status": "Dit bericht gaat weg", "voice": "personal"}).json()
     eventually(lambda: scalar(burger.database_url, "SELECT count(*) FROM posts WHERE uri = $1 "
                               "AND deleted_at IS NULL", post["uri"]), lambda n: n == 1, what="the post at burger")
