@@ -170,6 +170,29 @@ def test_remote_announce_like_and_reply_of_a_post_they_may_not_see_are_dropped(c
                       "OR post_id IN (SELECT id FROM posts WHERE in_reply_to_id = $1)", post_id) == 0
 
 
+def test_a_remote_flag_copies_only_what_its_server_could_see(cast: Cast, hostile: HostileServer) -> None:
+    """A Flag naming a held or followers-only post copies no text into the report (its server never saw it), and a
+    Flag naming only such posts stores nothing, so a Flag cannot confirm that a post exists either."""
+    held = cast.held_post("Concept dat niemand buiten zag")
+    private = cast.post("anna", "Voor volgers, niet voor melders", visibility="private")
+    public = cast.post("anna", "Openbaar en gemeld")
+    reporter = hostile.actor("melder")
+    base = f"{cast.node.url}/users/anna/statuses"
+
+    def flag(*objects: str) -> dict[str, Any]:
+        return {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{hostile.url}/flags/{secrets.token_hex(6)}",
+                "type": "Flag", "actor": reporter, "object": list(objects), "content": "Kijk hier eens naar"}
+
+    only_hidden, mixed = flag(f"{base}/{held}", private["uri"]), flag(public["uri"], f"{base}/{held}", private["uri"])
+    _deliver_and_wait(cast.node, hostile, reporter, [only_hidden, mixed], public["uri"])
+    assert scalar(cast.node.database_url, "SELECT count(*) FROM reports WHERE flag_uri = $1", only_hidden["id"]) == 0
+    copied = fetch(cast.node.database_url, "SELECT rp.post_id, rp.content_html FROM report_posts rp JOIN reports r "
+                   "ON r.id = rp.report_id WHERE r.flag_uri = $1", mixed["id"])
+    assert [row["post_id"] for row in copied] == [int(public["id"])]
+    assert not any("niemand buiten" in row["content_html"] or "niet voor melders" in row["content_html"]
+                   for row in copied)
+
+
 # ---------------------------------------------------------------- finding 3: an edit races the reviewer
 
 
