@@ -74,11 +74,28 @@ def validate_redirect_uris(uris: list[str]) -> None:
             raise Invalid("redirect_uris may not use the %(scheme)s scheme.", scheme=parts.scheme)
 
 
+def validate_website(website: str) -> str:
+    """An app's website is shown as a link on the authorize page: an absolute http(s) address, or nothing."""
+    website = website.strip()
+    if not website:
+        return ""
+    parts = urlsplit(website)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or len(website) > 2000:
+        raise Invalid("website must be an absolute http or https address.")
+    return website
+
+
+def is_http_link(website: str) -> bool:
+    """Whether a stored website may be a link (rows from before the check may hold anything)."""
+    return urlsplit(website).scheme.lower() in ("http", "https") and bool(urlsplit(website).netloc)
+
+
 async def insert_app(conn: asyncpg.Connection, *, name: str, website: str, redirect_uris: list[str],
                      scopes: str) -> NewApp:
     if not name.strip() or len(name) > 200:
         raise Invalid("client_name must be 1 to 200 characters.")
     validate_redirect_uris(redirect_uris)
+    website = validate_website(website)
     client_id, secret = new_token(), new_token()
     row = await conn.fetchrow(
         f"INSERT INTO oauth_apps (id, name, website, redirect_uris, scopes, client_id, client_secret_hash) "
@@ -134,13 +151,27 @@ async def spend_code(conn: asyncpg.Connection, code: str, now: datetime) -> Spen
     return SpentCode(**dict(row)) if row else None
 
 
+def secret_required(grant: str, spent: SpentCode | None) -> bool:
+    """Whether the client must authenticate with its secret. Only a code issued with a PKCE challenge may be
+    exchanged without it, because check_spent_code then demands the matching verifier (RFC 7636); a code issued
+    without a challenge, and every other grant, needs the secret. (An unknown or spent code is refused by
+    check_spent_code either way.)"""
+    if grant != "authorization_code":
+        return True
+    return spent is not None and not spent.code_challenge
+
+
 def check_spent_code(spent: SpentCode | None, *, app: App, redirect_uri: str, code_verifier: str | None) -> None:
-    """Every mismatch is the same refusal (RFC 6749 section 5.2), except a wrong PKCE verifier, which says so."""
+    """Every mismatch is the same refusal (RFC 6749 section 5.2), except a PKCE mismatch, which says so."""
     if spent is None or spent.app_id != app.id or (redirect_uri and redirect_uri != spent.redirect_uri):
         raise Invalid("The authorization code is invalid, expired, already used, or was issued to another client.")
     if spent.code_challenge:
         if not code_verifier or not hmac.compare_digest(pkce_s256(code_verifier), spent.code_challenge):
             raise Invalid("The PKCE code_verifier does not match the code_challenge.")
+    elif code_verifier:
+        # OAuth 2.1 (and RFC 9700): a verifier for a code issued without a challenge is refused, so that PKCE
+        # cannot be stripped from the authorization request by whoever holds the code.
+        raise Invalid("A code_verifier was sent, but the code was issued without a code_challenge.")
 
 
 _TOKEN_SELECT = ("SELECT t.id, t.app_id, t.account_id, t.scopes, t.created_at, t.last_used_at, a.name AS app_name "

@@ -5,6 +5,7 @@ Owns: the web_sessions and login_failures tables. Never: sets cookies (web/ does
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -52,19 +53,31 @@ async def delete_failures(conn: asyncpg.Connection, keys: list[str]) -> None:
     await conn.execute("DELETE FROM login_failures WHERE throttle_key = ANY($1::text[])", keys)
 
 
+def sign_in_name(raw: str, domain: str = "") -> str:
+    """The one spelling of what a person typed as their name: NFKC, no surrounding space, no leading '@'s, no
+    '@our.domain' of a full handle, case folded. Both the throttle and the account lookup use it."""
+    name = unicodedata.normalize("NFKC", raw).strip().lstrip("@").strip()
+    if domain and name.lower().endswith("@" + domain.lower()):
+        name = name[:-len(domain) - 1]
+    return name.casefold()
+
+
 async def authenticate(conn: asyncpg.Connection, *, username: str, password: str, client_address: str,
-                       now: datetime, max_failures: int, window: timedelta) -> Account:
+                       now: datetime, max_failures: int, window: timedelta, domain: str = "") -> Account:
     """Check a username and password, counting failures per account and per address.
 
     Call it outside a transaction: a refused attempt must still be counted. An address gets more tries than an
     account because a whole town hall may sign in from behind one address.
     """
-    keys = [f"user:{username.strip().lower()}", f"addr:{client_address}"]
+    name = sign_in_name(username, domain)
+    account = await accounts.get_account_by_username(conn, name) if name else None
+    # One counter per account, whatever spelling reached it ('bert', '@bert', '@@bert', 'Bert@our.domain');
+    # names that reach no account share one counter per normalised name.
+    keys = [f"account:{account.id}" if account else f"user:{name}", f"addr:{client_address}"]
     since = now - window
     if await count_recent_failures(conn, keys[0], since) >= max_failures \
             or await count_recent_failures(conn, keys[1], since) >= max_failures * ADDRESS_FACTOR:
         raise TooManyAttempts("Too many failed sign-ins. Wait a few minutes and try again.")
-    account = await accounts.get_account_by_username(conn, username.strip().lstrip("@"))
     password_hash = await accounts.get_password_hash(conn, account.id) if account else None
     ok = passwords.verify_password(password_hash, password)
     if not ok or account is None or account.disabled_at is not None:

@@ -102,16 +102,17 @@ async def token(request: Request) -> Response:
             app = await oauth.get_app_by_client_id(conn, client_id)
             if app is None:
                 raise OAuthFailure("invalid_client", "Unknown client_id.", 401)
-            # A public client proves itself with PKCE instead of a secret (RFC 7636); others need the secret.
-            if secret is not None or not (grant == "authorization_code" and verifier):
-                try:
-                    await oauth.authenticate_app(conn, client_id, secret or "")
-                except DomainError:
-                    raise OAuthFailure("invalid_client", "Client authentication failed.", 401) from None
             # Spent in its own transaction: a code that fails any check below cannot be tried again.
             spent = await oauth.spend_code(conn, params.str("code") or "", now) \
                 if grant == "authorization_code" else None
         async with transaction(deps.pool) as conn:
+            # The client proves itself with its secret, or (RFC 7636) with the verifier of a code that was issued
+            # with a PKCE challenge; a verifier alone proves nothing for a code issued without one.
+            if secret is not None or oauth.secret_required(grant, spent):
+                try:
+                    await oauth.authenticate_app(conn, client_id, secret or "")
+                except DomainError:
+                    raise OAuthFailure("invalid_client", "Client authentication failed.", 401) from None
             if grant == "authorization_code":
                 oauth.check_spent_code(spent, app=app, redirect_uri=params.str("redirect_uri") or "",
                                        code_verifier=verifier)

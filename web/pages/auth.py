@@ -38,7 +38,7 @@ async def login_submit(ctx: PageContext) -> Response:
             account = await sessions.authenticate(
                 conn, username=username, password=str(form.get("password", ""))[:1000],
                 client_address=client_address(ctx.request), now=ctx.now, max_failures=settings.login_attempts,
-                window=timedelta(seconds=settings.login_window_seconds))
+                window=timedelta(seconds=settings.login_window_seconds), domain=settings.domain)
             token = await sessions.insert_session(conn, account.id, ctx.now)
     except DomainError as error:
         response = render(ctx, "login.html", status=error.http_status, error=error.translated(ctx.gettext),

@@ -63,7 +63,7 @@ async def authorize_form(ctx: PageContext) -> Response:
     return render(ctx, "oauth_authorize.html", app=app, scopes=requested, described=list(dict.fromkeys(described)),
                   fields={k: source.get(k, "") for k in ("client_id", "redirect_uri", "scope", "state",
                                                           "code_challenge", "code_challenge_method")},
-                  redirect_uri=redirect_uri)
+                  redirect_uri=redirect_uri, website_is_link=oauth.is_http_link(app.website))
 
 
 @page(signed_in=True)
