@@ -94,7 +94,9 @@ async def verify_signer(fed: Federation, request: Request, body: bytes | None) -
         try:
             signer = await resolver.actor_for_key(fed, key_id, refresh=refreshed)
         except resolver.ResolveError as exc:
-            raise InboxRefusal(401, f"the signing key {key_id} could not be fetched: {exc}") from None
+            # Why is logged, never answered: the reason can name what an internal host resolves to.
+            log.info("signing key not fetched", extra={"key_id": key_id, "reason": str(exc)})
+            raise InboxRefusal(401, f"the signing key {key_id} could not be fetched") from None
         if not signer.public_key_pem:
             raise InboxRefusal(401, f"the actor of key {key_id} publishes no public key")
         try:
@@ -102,7 +104,7 @@ async def verify_signer(fed: Federation, request: Request, body: bytes | None) -
             signatures.verify_request(request.method, url, headers, body, public_key, now, CLOCK_SKEW)
             return signer
         except (signatures.SignatureExpired, signatures.DigestMismatch, signatures.HeaderNotSigned,
-                signatures.SignatureMissing) as exc:
+                signatures.SignatureMissing, signatures.WrongHost) as exc:
             raise InboxRefusal(401, str(exc)) from None
         except signatures.SignatureError as exc:
             if refreshed:

@@ -69,6 +69,10 @@ class SignatureInvalid(SignatureError):
     """The signature does not verify with the given public key."""
 
 
+class WrongHost(SignatureError):
+    """The request was signed for another server: its signed Host is not the one it reached."""
+
+
 # --- keys --------------------------------------------------------------------------------------------------------
 
 def generate_private_key() -> rsa.RSAPrivateKey:
@@ -761,6 +765,13 @@ def signature_key_id(headers: Mapping[str, str]) -> str | None:
 def verify_request(method: str, url: str, headers: Mapping[str, str], body: bytes | None,
                    public_key: rsa.RSAPublicKey, now: datetime, max_skew: timedelta = DEFAULT_MAX_SKEW) -> str:
     """Verify with RFC 9421 when `Signature-Input` is present (as Mastodon chooses), else cavage; return the keyId."""
-    if "signature-input" in _lower_headers(headers):
+    lowered = _lower_headers(headers)
+    if "signature-input" in lowered:
+        # @target-uri / @authority are built from `url` (our public URL), so the signature is bound to this host.
         return verify_rfc9421(method, url, headers, body, public_key, now, max_skew)
+    # Cavage signs the Host header as sent; it must name this server, or a request signed for another server
+    # could be replayed here with its own Host header.
+    sent_host = lowered.get("host", "")
+    if _authority(f"{urlsplit(url).scheme}://{sent_host}/") != _authority(url):
+        raise WrongHost(f"The request was signed for {sent_host!r}, not for this server ({_authority(url)!r}).")
     return verify_cavage(method, _path_with_query(url), headers, body, public_key, now, max_skew)

@@ -581,6 +581,19 @@ def _strip_voice_line(content: str, doc: Mapping[str, Any]) -> str:
     return content
 
 
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}")
+MAX_LANGUAGE_TAG = 35  # RFC 5646 section 4.4.1: 35 characters hold any tag that matters in practice
+
+
+def language_tag(value: object) -> str | None:
+    """A well-formed BCP 47 language tag (RFC 5646's shape: a 2-3 letter language, then up to four subtags of
+    1-8 letters or digits), primary language lower case; None for anything else, which is never stored."""
+    if not isinstance(value, str) or len(value) > MAX_LANGUAGE_TAG or not _LANGUAGE_TAG.fullmatch(value):
+        return None
+    primary, _, rest = value.partition("-")
+    return primary.lower() + (f"-{rest}" if rest else "")
+
+
 def parse_note(doc: Any) -> RemoteNote:
     if not isinstance(doc, Mapping):
         raise InvalidActivity("the object must be a JSON object")
@@ -591,9 +604,12 @@ def parse_note(doc: Any) -> RemoteNote:
     content_map = doc.get("contentMap")
     language = "und"
     if isinstance(content_map, Mapping) and content_map:
-        language, mapped = next(iter(content_map.items()))
-        if not content and isinstance(mapped, str):
-            content = mapped[:MAX_CONTENT]
+        # The first entry whose key is a language tag; a key that is not one is never stored or shown as `lang`.
+        tagged = [(tag, mapped) for key, mapped in content_map.items() if (tag := language_tag(key))]
+        if tagged:
+            language, mapped = tagged[0]
+            if not content and isinstance(mapped, str):
+                content = mapped[:MAX_CONTENT]
     if "Article" in types or "Page" in types:
         title = _text(doc, "name", 500)
         url_value = _first(doc.get("url"))
@@ -624,7 +640,7 @@ def parse_note(doc: Any) -> RemoteNote:
         published=_time(doc, "published"), updated=_time(doc, "updated"),
         url=url if isinstance(url, str) and url.startswith("http") else None,
         to=tuple(_iris(doc, "to")), cc=tuple(_iris(doc, "cc")), mentions=tuple(dict.fromkeys(mentions)),
-        hashtags=tuple(dict.fromkeys(hashtags)), language=str(language)[:10] or "und", voice=voice,
+        hashtags=tuple(dict.fromkeys(hashtags)), language=language, voice=voice,
         voice_organisation_uri=_iri(doc, "voiceOrganisation", required=False) if voice == "official" else None,
         attachments=parse_attachments(doc))
 
