@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from moderation import sanitize
-from server import uris
+from server import names, uris
 from server.accounts import Account
 from server.config import Settings
 from server.media import SUPPORTED_MIME_TYPES, Attachment, RemoteImage
@@ -482,7 +482,8 @@ def parse_actor(doc: Any) -> RemoteActor:
     if not any(t in ACTOR_TYPES for t in types):
         raise InvalidActivity("type must be an actor type (Person, Service, Application, Group, Organization)")
     actor_id = str(_iri(doc, "id"))
-    username = _text(doc, "preferredUsername", 200).strip()
+    # A handle is shown as @name@host: no invisible or bidi characters, which could show the host reversed.
+    username = sanitize.name_text(_text(doc, "preferredUsername", 200), 200)
     if not username:
         raise InvalidActivity("preferredUsername is missing")
     key = doc.get("publicKey")
@@ -505,7 +506,7 @@ def parse_actor(doc: Any) -> RemoteActor:
     url = url.get("href") if isinstance(url, Mapping) else url
     return RemoteActor(
         id=actor_id, type=next(t for t in types if t in ACTOR_TYPES), preferred_username=username,
-        name=sanitize.plain_text(_text(doc, "name", 500), 500), summary_html=sanitise_html(_text(doc, "summary")),
+        name=sanitize.name_text(_text(doc, "name", 500), 500), summary_html=sanitise_html(_text(doc, "summary")),
         url=sanitize.http_url(url), inbox=str(_iri(doc, "inbox")), shared_inbox=shared,
         followers=_iri(doc, "followers", required=False), key_id=key_id, public_key_pem=key_pem,
         icon_url=icon_url if isinstance(icon_url, str) and icon_url.startswith("http") else None,
@@ -520,6 +521,11 @@ def _badge(value: Any) -> Mapping[str, Any] | None:
         return None
     organisation = value.get("organisation") if isinstance(value.get("organisation"), Mapping) else {}
     links = [value.get("verification"), organisation.get("id"), organisation.get("website")]
+    # Kept as signed, so not cleaned: a function or organisation name with invisible or bidi characters (which
+    # could make it read as another) is no badge at all, like a javascript: link.
+    shown = [value.get("function"), value.get("unit"), organisation.get("name")]
+    if any(isinstance(text, str) and names.invisible(text) for text in shown):
+        return None
     return value if all(link is None or sanitize.http_url(link) for link in links) else None
 
 

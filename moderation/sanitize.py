@@ -13,10 +13,11 @@ Content-Security-Policy (server/headers.py, no inline script) is the third layer
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import nh3
+
+from server import names
 
 # The tags and attributes Mastodon keeps of remote HTML.
 TEXT_TAGS = frozenset({"p", "br", "span", "a", "del", "pre", "code", "em", "strong", "b", "i", "u", "ul", "ol", "li",
@@ -33,9 +34,9 @@ RENDER_ATTRIBUTES = {"a": {"href", "translate"}, "span": {"translate"},
                      "ol": {"start", "reversed"}, "li": {"value"}}
 RENDER_ATTRIBUTE_VALUES = {"a": {"rel": {REMOTE_LINK_REL, "tag"}, "target": {"_blank"}}}
 
-# C0 and C1 controls (but tab and newline), and the bidi embeddings and overrides (U+202A to U+202E, U+2066 to
-# U+2069) that can make a name read differently from what it is ("gemeente" written backwards, a fake suffix).
-_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Control, bidi and invisible characters, which can make a name read differently from what it is ("gemeente"
+# written backwards, a handle with its host reversed): server/names.py's one definition (texts keep line breaks).
+_CONTROLS = names.INVISIBLE_IN_TEXT
 
 
 def clean_remote_html(html: str) -> str:
@@ -49,6 +50,11 @@ def clean_post_html(html: str) -> str:
     return nh3.clean(html, tags=set(TEXT_TAGS), attributes=RENDER_ATTRIBUTES,
                      tag_attribute_values=RENDER_ATTRIBUTE_VALUES, url_schemes={"http", "https"}, url_relative="deny", link_rel=None,
                      allowed_classes=ALLOWED_CLASSES)
+
+
+def name_text(value: str, limit: int) -> str:
+    """A name another server sends (display name, handle, a badge's function): server/names.py's clean_name."""
+    return names.clean_name(value, limit)
 
 
 def plain_text(value: str, limit: int) -> str:

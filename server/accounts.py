@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from server import names
 from server.errors import Conflict, Invalid
 from server.ids import new_id
 
@@ -147,6 +148,7 @@ async def insert_account(conn: asyncpg.Connection, *, username: str, kind: str, 
     validate_username(username)
     if email is not None:
         validate_email(email)
+    display_name = names.clean_name(display_name)
     if len(display_name) > 100:
         raise Invalid("A display name may be at most 100 characters.")
     voice = default_voice or ("official" if kind == "organisation" else "personal")
@@ -207,6 +209,8 @@ async def list_organisation_members(conn: asyncpg.Connection, organisation_id: i
 
 async def update_profile(conn: asyncpg.Connection, account: Account, *, display_name: str, bio: str,
                          default_voice: str, language: str, locked: bool | None = None) -> Account:
+    # Invisible and bidi characters go (a name could otherwise show a handle with its host reversed).
+    display_name = names.clean_name(display_name)
     if len(display_name) > 100:
         raise Invalid("A display name may be at most 100 characters.")
     if len(bio) > 1000:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from server import audit, events, organisations
+from server import audit, events, names, organisations
 from server.accounts import Account
 from server.errors import Conflict, Forbidden, Invalid
 from server.ids import new_id
@@ -107,14 +107,14 @@ def _row(row: asyncpg.Record) -> Badge:
 
 
 def _clean_function(function_title: str) -> str:
-    cleaned = " ".join(function_title.split())
+    cleaned = names.clean_name(function_title)
     if not cleaned or len(cleaned) > MAX_FUNCTION:
         raise Invalid("A function title has 1 to 200 characters.")
     return cleaned
 
 
 def _clean_unit(unit: str | None) -> str:
-    cleaned = " ".join((unit or "").split())
+    cleaned = names.clean_name(unit or "")
     if len(cleaned) > MAX_UNIT:
         raise Invalid("An organisation unit may be at most 200 characters.")
     return cleaned

@@ -12,11 +12,12 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
+from server import names
 from server.errors import Conflict, Invalid
 from server.ids import new_id
 
 KINDS = ("gemeente", "provincie", "ministerie", "waterschap", "uitvoeringsorganisatie", "other")
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+_SLUG = re.compile(r"^(?=.{2,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
 _COLUMNS = ("id, slug, name, kind, website, created_at, auto_boost, official_label_nl, official_label_en, "
             "personal_label_nl, personal_label_en")
 
@@ -36,26 +37,58 @@ class Organisation:
     personal_label_en: str | None = None
 
 
-def validate(name: str, slug: str, kind: str, website: str) -> None:
-    if not name.strip() or len(name) > 200:
+def validate(name: str, slug: str, kind: str, website: str) -> str:
+    """The name as it is stored (names.clean_name: NFKC, no invisible or bidi characters, single spaces), or an
+    Invalid saying what is wrong."""
+    cleaned = names.clean_name(name)
+    if not cleaned or len(cleaned) > 200:
         raise Invalid("The organisation needs a name of 1 to 200 characters.")
+    if names.mixed_scripts(cleaned):
+        raise Invalid("The name mixes letters of different scripts (such as Latin and Cyrillic), so it could pass "
+                      "for another name; type it in one script.")
     if not _SLUG.match(slug):
-        raise Invalid("The slug must be 2 to 63 lower-case letters, digits or hyphens, starting with a letter or digit.")
+        raise Invalid("The slug must be 2 to 63 lower-case letters and digits, in words joined by single hyphens "
+                      "(e.g. gemeente-ede).")
     if kind not in KINDS:
         raise Invalid("The kind must be one of: %(kinds)s.", kinds=", ".join(KINDS))
     if website:
         parts = urlsplit(website)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise Invalid("The website must be a full http(s) URL, e.g. https://www.ede.nl.")
+    return cleaned
+
+
+async def _refuse_look_alikes(conn: asyncpg.Connection, name: str, slug: str) -> None:
+    """A new organisation may not be taken for an existing one, by name or by slug."""
+    for existing in await list_organisations(conn):
+        if existing.slug == slug:
+            raise Conflict("An organisation with slug %(slug)s already exists.", slug=slug)
+        if names.look_alike(existing.name, name) or names.look_alike(existing.slug, slug):
+            raise Conflict("%(name)s (%(slug)s) looks like the existing organisation %(existing)s (%(existing_slug)s); "
+                           "choose a name and slug that cannot be taken for it.", name=name, slug=slug,
+                           existing=existing.name, existing_slug=existing.slug)
+
+
+def look_alikes(organisations: list[Organisation]) -> dict[int, list[Organisation]]:
+    """For the admins' page: each organisation whose name mixes scripts or looks like another's, with the
+    others it looks like (organisations made before the check may be such)."""
+    found: dict[int, list[Organisation]] = {}
+    for org in organisations:
+        others = [o for o in organisations if o.id != org.id
+                  and (names.look_alike(o.name, org.name) or names.look_alike(o.slug, org.slug))]
+        if others or names.mixed_scripts(org.name) or names.invisible(org.name):
+            found[org.id] = others
+    return found
 
 
 async def insert_organisation(conn: asyncpg.Connection, *, name: str, slug: str, kind: str,
                               website: str) -> Organisation:
-    validate(name, slug, kind, website)
+    name = validate(name, slug, kind, website)
+    await _refuse_look_alikes(conn, name, slug)
     try:
         row = await conn.fetchrow(
             f"INSERT INTO organisations (id, slug, name, kind, website) VALUES ($1, $2, $3, $4, $5) "
-            f"RETURNING {_COLUMNS}", new_id(), slug, name.strip(), kind, website)
+            f"RETURNING {_COLUMNS}", new_id(), slug, name, kind, website)
     except asyncpg.UniqueViolationError:
         raise Conflict("An organisation with slug %(slug)s already exists.", slug=slug) from None
     return Organisation(**dict(row))

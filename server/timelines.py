@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
 import asyncpg
 
-from server import accounts, badges, hidden_replies, media, organisations, posts, relationships, visibility
+from server import accounts, badges, hidden_replies, media, organisations, posts, relationships, trust, visibility
 from server.accounts import Account
 from server.organisations import Organisation
 from server.posts import Post
@@ -73,6 +74,9 @@ class PostView:
     mentions: tuple[Account, ...] = field(default_factory=tuple)
     attachments: tuple[media.Attachment, ...] = field(default_factory=tuple)
     badge: badges.Badge | None = None  # the author's badge, when it is valid today
+    # A remote official post's organisation is shown as verified only when its node is a trusted issuer, as
+    # badges are (server/trust.py); otherwise as a claim. Local official posts are ours, so verified.
+    voice_verified: bool = True
 
     @property
     def shown(self) -> PostView:
@@ -244,6 +248,8 @@ async def hydrate(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_id: 
            FROM posts p WHERE p.id = ANY($1::bigint[])""", all_ids, viewer_id)}
     tags = await posts.list_tags(conn, all_ids)
     attachments = await media.list_for_posts(conn, all_ids)
+    trusted = set(await trust.list_trusted(conn)) if any(
+        p.voice_organisation_uri for p in by_id.values()) else set()
     author_badges = await badges.list_active_for_accounts(conn, [p.account_id for p in by_id.values()],
                                                           badges.local_date(datetime.now(timezone.utc)))
     mentions: dict[int, list[Account]] = {}
@@ -265,7 +271,9 @@ async def hydrate(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_id: 
             tags=tuple(tags.get(post.id, [])), replies_count=c["replies"], reblogs_count=c["reblogs"],
             favourites_count=c["favourites"], favourited=c["favourited"], reblogged=c["reblogged"],
             mentions=tuple(mentions.get(post.id, [])), attachments=tuple(attachments.get(post.id, [])),
-            badge=author_badges.get(post.account_id))
+            badge=author_badges.get(post.account_id),
+            voice_verified=not post.voice_organisation_uri
+            or urlsplit(post.voice_organisation_uri).netloc.lower() in trusted)
 
     return [view(by_id[i]) for i in post_ids if i in by_id]
 

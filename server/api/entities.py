@@ -204,10 +204,12 @@ def _status_json(settings: Settings, view: PostView, account_entities: dict[int,
         "filtered": [],
         # Our extensions: the voice the post speaks in, and for official voice the organisation it speaks for.
         "voice": post.voice if post.voice_declared else None,
-        "organisation": organisation_json(settings, view.organisation) if view.organisation else (
+        # `verified`: ours, or a remote organisation on a node trusted to issue badges; otherwise only a claim.
+        "organisation": {**organisation_json(settings, view.organisation), "verified": True}
+        if view.organisation else (
             {"slug": None, "name": post.voice_organisation_name, "kind": None, "website": None,
-             "url": post.voice_organisation_uri} if post.voice == "official" and post.voice_organisation_name
-            else None),
+             "url": post.voice_organisation_uri, "verified": view.voice_verified}
+            if post.voice == "official" and post.voice_organisation_name else None),
     }
 
 

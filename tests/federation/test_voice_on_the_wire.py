@@ -60,8 +60,17 @@ def test_voice_survives_federation_and_edits_and_the_organisation_boosts(gemeent
     edited = eventually(lambda: bert.get(f"/api/v1/statuses/{copy['id']}").json(),
                         lambda s: "vrijdag" in s["content"], what="the edit at bert's node")
     assert edited["voice"] == "official" and "🏛" not in edited["content"]
+    # burger does not trust gemeente's node to issue badges: the organisation is shown as a claim (issue 11,
+    # finding 7); once it does, as verified, always with the host in full.
     page = WebClient(burger.url).get(f"/posts/{copy['id']}").text
-    assert "Namens Gemeente Ede" in page and f"({gemeente.domain})" in page
+    assert "zegt te spreken namens Gemeente Ede" in page and "niet geverifieerd" in page
+    assert f"({gemeente.domain})" in page and 'class="voice voice-official"' not in page
+    assert bert.get(f"/api/v1/statuses/{copy['id']}").json()["organisation"]["verified"] is False
+    assert burger.cli("trust", "add", gemeente.domain).code == 0
+    page = WebClient(burger.url).get(f"/posts/{copy['id']}").text
+    assert "Namens Gemeente Ede" in page and f"({gemeente.domain})" in page and "niet geverifieerd" not in page
+    assert bert.get(f"/api/v1/statuses/{copy['id']}").json()["organisation"]["verified"] is True
+    assert burger.cli("trust", "remove", gemeente.domain).code == 0
     row = fetch(burger.database_url, "SELECT voice, voice_declared, voice_organisation_name FROM posts WHERE uri = $1",
                 official["uri"])[0]
     assert row == {"voice": "official", "voice_declared": True, "voice_organisation_name": "Gemeente Ede"}

@@ -33,7 +33,8 @@ async def _render(ctx: PageContext, *, status: int = 200, error: str | None = No
     notice = ctx.gettext("The website of %(org)s vouches for its account here.", org=next(
         (o.name for o in orgs if o.slug == done), done)) if done else None
     return render(ctx, "admin_organisations.html", status=status, organisations=orgs, verified=verified,
-                  error=error, notice=notice, trusted=trusted, open_reports=open_reports)
+                  error=error, notice=notice, trusted=trusted, open_reports=open_reports,
+                  look_alikes=organisations.look_alikes(orgs))
 
 
 def _trust_action(add: bool):  # type: ignore[no-untyped-def]

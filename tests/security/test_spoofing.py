@@ -1,0 +1,134 @@
+"""Issue 11's finding 7 and the text parts of finding 8, as the outside tester tried them: a look-alike server's
+"Gemeente Ede" speaking officially, names that read differently from what they are, and organisations that can be
+taken for one another. Against a real node, the CLI, and a hostile signed remote server.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from server import names
+from tests import factories
+from tests.federation.conftest import token_for
+from tests.helpers.database import scalar
+from tests.helpers.nodes import Node
+from tests.helpers.polling import eventually
+from tests.helpers.web import WebClient
+from tests.helpers.xss import AS_PUBLIC, HostileServer
+
+RLO = "\u202e"  # right-to-left override: the text after it reads backwards
+
+
+@pytest.fixture(scope="module")
+def ede(node: Node) -> Iterator[Node]:
+    factories.organisation(node)
+    factories.person(node, "anna", org="gemeente-ede", display_name="Anna de Vries")
+    factories.person(node, "hoofd", org="gemeente-ede", role="org-admin")
+    yield node
+
+
+@pytest.fixture(scope="module")
+def hostile() -> Iterator[HostileServer]:
+    server = HostileServer()
+    yield server
+    server.close()
+
+
+def test_a_look_alike_servers_official_voice_is_shown_as_an_unverified_claim(ede: Node,
+                                                                            hostile: HostileServer) -> None:
+    """Before: a remote Organization named 'Gemeente Ede' on any host got '🏛 Namens Gemeente Ede (host)' in the
+    style of our own official posts."""
+    anna = httpx.Client(base_url=ede.url, headers={"Authorization": f"Bearer {token_for(ede, 'anna')}"}, timeout=30)
+    post = anna.post("/api/v1/statuses", json={"status": "Vragen over de afvalinzameling?", "voice": "personal"}).json()
+    organisation = hostile.actor("gemeente", type="Organization", name="Gemeente Ede")
+    mallory = hostile.actor("woordvoerder", name="Woordvoerder")
+    note_id = f"{mallory}/statuses/{secrets.token_hex(6)}"
+    activity = {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{note_id}/activity", "type": "Create",
+                "actor": mallory, "to": [AS_PUBLIC], "object": {
+                    "id": note_id, "type": "Note", "attributedTo": mallory, "inReplyTo": post["uri"],
+                    "content": "<p>De inzameling stopt per direct.</p>", "to": [AS_PUBLIC], "voice": "official",
+                    "voiceOrganisation": organisation, "published": datetime.now(UTC).isoformat()}}
+    assert hostile.deliver(ede, mallory, activity).status_code == 202
+    eventually(lambda: scalar(ede.database_url, "SELECT voice_organisation_name FROM posts WHERE uri = $1", note_id),
+               until=lambda name: name == "Gemeente Ede", what="the remote official post")
+    page = WebClient(ede.url).get(f"/@anna/{post['id']}").text
+    host = hostile.url.removeprefix("http://")
+    assert "zegt te spreken namens Gemeente Ede" in page and "niet geverifieerd" in page
+    assert f"({host})" in page  # the host in full, port and all
+    claim = page[page.index("zegt te spreken namens"):]
+    assert 'class="voice voice-official"' not in page[page.index("De inzameling") - 1500:page.index("De inzameling")]
+    assert "voice-claim" in page[page.index("zegt te spreken") - 200:page.index("zegt te spreken")] and claim
+    context = anna.get(f"/api/v1/statuses/{post['id']}/context").json()["descendants"]
+    assert context[0]["organisation"] == {"slug": None, "name": "Gemeente Ede", "kind": None, "website": None,
+                                          "url": organisation, "verified": False}
+
+
+def test_names_are_stored_without_invisible_or_bidi_characters(ede: Node, hostile: HostileServer) -> None:
+    """Before: bidi controls and invisible characters stayed in local display names, remote handles and names, and
+    badge functions, so '@bob@evil.example' could render with its host reversed."""
+    anna = httpx.Client(base_url=ede.url, headers={"Authorization": f"Bearer {token_for(ede, 'anna')}"}, timeout=30)
+    changed = anna.patch("/api/v1/accounts/update_credentials",
+                         data={"display_name": f"Anna{RLO}lpmaxe.live\u200b de\u2066 Vries"})
+    assert changed.status_code == 200 and changed.json()["display_name"] == "Annalpmaxe.live de Vries"
+    spoofer = hostile.actor("bob", preferredUsername=f"bob{RLO}moc.evil", name=f"Bob\u200b{RLO} Bouwer\u00ad")
+    found = anna.get("/api/v2/search", params={"q": spoofer, "resolve": "true", "type": "accounts"}).json()
+    assert found["accounts"], found
+    remote = found["accounts"][0]
+    assert RLO not in remote["acct"] and remote["acct"].startswith("bobmoc.evil@")
+    assert remote["display_name"] == "Bob Bouwer"
+    badge_holder = hostile.actor("ambtenaar", ambtenaarBadge={
+        "type": "AmbtenaarBadge", "function": f"Burgemeester{RLO}", "verification": f"{hostile.url}/badges/1",
+        "organisation": {"id": f"{hostile.url}/users/org", "name": "Gemeente Ede"}})
+    held = anna.get("/api/v2/search", params={"q": badge_holder, "resolve": "true", "type": "accounts"}).json()
+    assert scalar(ede.database_url, "SELECT remote_badge FROM accounts WHERE actor_uri = $1", badge_holder) is None
+    assert held["accounts"]
+    result = ede.cli("badge", "issue", "--username", "anna", "--function", f"Team\u200bleider{RLO} ICT",
+                     "--by", "hoofd")
+    assert result.code == 0, result.err
+    assert scalar(ede.database_url, "SELECT function_title FROM badges ORDER BY id DESC LIMIT 1") == "Teamleider ICT"
+
+
+@pytest.mark.parametrize(("name", "slug", "why"), [
+    ("G\u0435meente Ede", "gemeente-ede-2", "mixes"),            # a Cyrillic е
+    ("Gemeente Ede", "gemeente-ede-twee", "looks like"),         # a second identical name
+    ("GEMEENTE  EDE", "ede-gemeente", "looks like"),
+    ("Gemeente Edé", "gemeente-ede-", "slug"),                  # a trailing hyphen
+    ("Gemeente Edé", "gemeente--ede", "slug"),                  # a double hyphen
+    ("Gemeente Ede (nieuw)", "gemeente-ede", "already exists"),
+    ("Gemeente Οss", "gemeente-oss", "mixes"),                 # a Greek Ο
+])
+def test_look_alike_organisations_are_refused(ede: Node, name: str, slug: str, why: str) -> None:
+    result = ede.cli("org", "create", "--name", name, "--slug", slug, "--kind", "gemeente", "--website",
+                     "https://www.ede.nl")
+    assert result.code == 1 and len(result.err.strip().splitlines()) == 1 and why in result.err, result
+    assert scalar(ede.database_url, "SELECT count(*) FROM organisations WHERE slug = $1", slug) == (
+        1 if slug == "gemeente-ede" else 0)
+
+
+def test_an_existing_look_alike_is_flagged_on_the_admins_page(ede: Node) -> None:
+    """Organisations made before the check: the admins' page warns about the pair."""
+    scalar(ede.database_url, "INSERT INTO organisations (id, slug, name, kind, website) VALUES "
+           "(4242, 'gemeente-ede-oud', 'G\u0435meente Ede', 'gemeente', 'https://www.ede.nl') RETURNING id")
+    assert ede.cli("admin", "create", "--username", "beheer", "--password-stdin",
+                   stdin=factories.PASSWORD + "\n").code == 0
+    admin = WebClient(ede.url, language="en")
+    admin.login("beheer", factories.PASSWORD)
+    page = admin.get("/admin/organisations").text
+    assert page.count('<p class="warning" role="note">') == 2 and "Lijkt op: Gemeente Ede" in page
+
+
+def test_the_skeleton_catches_what_the_eye_confuses() -> None:
+    assert names.look_alike("Gemeente Ede", "G\u0435meente Ede")      # Cyrillic е
+    assert names.look_alike("Gemeente Oss", "Gemeente 0ss")           # zero for O
+    assert names.look_alike("Gemeente Elst", "Gemeente E1st")         # one for l
+    assert names.look_alike("gemeente-ede", "gemeente--ede")
+    assert names.look_alike("Gemeente Ede", "GEMEENTE EDE")
+    assert not names.look_alike("Gemeente Ede", "Gemeente Epe")
+    assert not names.look_alike("Gemeente Ermelo", "Gemeente Emmen")
+    assert names.mixed_scripts("G\u0435meente") and not names.mixed_scripts("Gemeente Súdwest-Fryslân")
+    assert names.clean_name(f" Anna\u200b {RLO}de\u00ad  Vries ") == "Anna de Vries"
