@@ -141,7 +141,7 @@ async def _verification_page_agrees(fed: Federation, badge: Mapping[str, Any]) -
         status = limits.loads(result.body).get("status") if result.status == 200 else None
     except (NetguardError, ValueError, UnicodeDecodeError, AttributeError):
         return True, None
-    if status in ("revoked", "expired", "not_yet_valid"):
+    if status in ("revoked", "expired", "not_yet_valid", "pending"):
         return False, f"the issuing node's verification page says the badge is {status.replace('_', ' ')}"
     return True, None
 

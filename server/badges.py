@@ -23,7 +23,8 @@ VALID = "valid"
 EXPIRED = "expired"
 REVOKED = "revoked"
 NOT_YET_VALID = "not_yet_valid"
-STATUSES = (VALID, EXPIRED, REVOKED, NOT_YET_VALID)
+PENDING = "pending"  # self-issued, waiting for a second admin's approval
+STATUSES = (VALID, EXPIRED, REVOKED, NOT_YET_VALID, PENDING)
 # Badge dates are calendar dates of the Netherlands: a badge "valid until 31 December" holds that whole day there.
 BADGE_TIMEZONE = ZoneInfo("Europe/Amsterdam")
 MAX_FUNCTION = 200
@@ -31,7 +32,8 @@ MAX_UNIT = 200
 MAX_REASON = 500
 _COLUMNS = ("b.id, b.account_id, b.organisation_id, b.function_title, b.unit, b.valid_from, b.valid_until, "
             "b.issued_by, b.created_at, b.updated_at, b.revoked_at, b.revoked_reason, b.revoked_by, "
-            "o.slug AS organisation_slug, o.name AS organisation_name")
+            "o.slug AS organisation_slug, o.name AS organisation_name, b.awaiting_approval, b.approved_by, "
+            "b.approved_at")
 _FROM = "FROM badges b JOIN organisations o ON o.id = b.organisation_id"
 
 
@@ -54,6 +56,9 @@ class Badge:
     revoked_by: int | None
     organisation_slug: str
     organisation_name: str
+    awaiting_approval: bool = False  # four eyes: its holder issued or changed it; a second admin must approve
+    approved_by: int | None = None
+    approved_at: datetime | None = None
 
     @property
     def path(self) -> str:
@@ -61,9 +66,11 @@ class Badge:
         return badge_path(self.id)
 
     def status(self, today: date) -> str:
-        """valid, expired, revoked or not_yet_valid on `today` (valid_until is the last valid day)."""
+        """valid, expired, revoked, not_yet_valid or pending on `today` (valid_until is the last valid day)."""
         if self.revoked_at is not None:
             return REVOKED
+        if self.awaiting_approval:
+            return PENDING
         if today < self.valid_from:
             return NOT_YET_VALID
         if self.valid_until is not None and today > self.valid_until:
@@ -174,7 +181,7 @@ async def list_active_for_accounts(conn: asyncpg.Connection, account_ids: list[i
         return {}
     rows = await conn.fetch(
         f"SELECT {_COLUMNS} {_FROM} WHERE b.account_id = ANY($1::bigint[]) AND b.revoked_at IS NULL "
-        f"AND b.valid_from <= $2 AND (b.valid_until IS NULL OR b.valid_until >= $2)", list(set(account_ids)), today)
+        f"AND NOT b.awaiting_approval AND b.valid_from <= $2 AND (b.valid_until IS NULL OR b.valid_until >= $2)", list(set(account_ids)), today)
     return {r["account_id"]: _row(r) for r in rows}
 
 
@@ -206,18 +213,20 @@ async def issue(conn: asyncpg.Connection, *, actor: Account, official: Account, 
     _check_dates(start, valid_until, today)
     title, cleaned_unit = _clean_function(function_title), _clean_unit(unit)
     badge_id = new_id(now)
+    own = official.id == actor.id  # four eyes: a badge one gives oneself waits for a second admin
     try:
         await conn.execute(
             "INSERT INTO badges (id, account_id, organisation_id, function_title, unit, valid_from, valid_until, "
-            "issued_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-            badge_id, official.id, org.id, title, cleaned_unit, start, valid_until, actor.id, now)
+            "issued_by, created_at, updated_at, awaiting_approval) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)",
+            badge_id, official.id, org.id, title, cleaned_unit, start, valid_until, actor.id, now, own)
     except asyncpg.UniqueViolationError:
         raise Conflict("@%(username)s already has a badge. Change or revoke that one first.",
                        username=official.username) from None
     badge = await get_badge(conn, badge_id)
     assert badge is not None
     await _changed(conn, "badge.issued", badge, actor, official.id,
-                   {"username": official.username, **_describe(badge)}, now)
+                   {"username": official.username, "awaiting_approval": own, **_describe(badge)}, now)
     return badge
 
 
@@ -236,14 +245,37 @@ async def change(conn: asyncpg.Connection, badge: Badge, *, actor: Account, func
         _check_dates(badge.valid_from, until, local_date(now))
     if (title, new_unit, until) == (badge.function_title, badge.unit, badge.valid_until):
         return badge
-    await conn.execute("UPDATE badges SET function_title = $2, unit = $3, valid_until = $4, updated_at = $5 "
-                       "WHERE id = $1 AND revoked_at IS NULL", badge.id, title, new_unit, until, now)
+    # Four eyes: changing or renewing one's own badge makes it wait for a second admin again.
+    own = badge.account_id == actor.id
+    await conn.execute("UPDATE badges SET function_title = $2, unit = $3, valid_until = $4, updated_at = $5, "
+                       "awaiting_approval = awaiting_approval OR $6 WHERE id = $1 AND revoked_at IS NULL",
+                       badge.id, title, new_unit, until, now, own)
     updated = await get_badge(conn, badge.id)
     assert updated is not None
     only_dates = (title, new_unit) == (badge.function_title, badge.unit)
     await _changed(conn, "badge.renewed" if only_dates else "badge.changed", updated, actor, badge.account_id,
-                   {"before": _describe(badge), "after": _describe(updated)}, now)
+                   {"before": _describe(badge), "after": _describe(updated),
+                    "awaiting_approval": updated.awaiting_approval}, now)
     return updated
+
+
+async def approve(conn: asyncpg.Connection, badge: Badge, *, actor: Account, now: datetime) -> Badge:
+    """The second pair of eyes on a badge its holder issued or changed: another admin of the organisation, or an
+    instance admin, never the holder. The audit records exactly what was approved."""
+    if not may_manage(actor, badge.organisation_id):
+        raise Forbidden("Only an admin of the badge's organisation or an instance admin may approve it.")
+    if actor.id == badge.account_id:
+        raise Forbidden("A badge of your own needs a second admin: someone else must approve it.")
+    if badge.revoked_at is not None or not badge.awaiting_approval:
+        raise Conflict("This badge is not waiting for approval.")
+    await conn.execute("UPDATE badges SET awaiting_approval = false, approved_by = $2, approved_at = $3, "
+                       "updated_at = $3 WHERE id = $1 AND awaiting_approval AND revoked_at IS NULL",
+                       badge.id, actor.id, now)
+    approved = await get_badge(conn, badge.id)
+    assert approved is not None
+    await _changed(conn, "badge.approved", approved, actor, badge.account_id,
+                   {"issued_by": str(badge.issued_by), **_describe(approved)}, now)
+    return approved
 
 
 async def revoke(conn: asyncpg.Connection, badge: Badge, *, actor: Account, reason: str, now: datetime) -> Badge:

@@ -123,6 +123,10 @@ def build_parser() -> Parser:
     badge_revoke.add_argument("--username", required=True, help="the official")
     badge_revoke.add_argument("--reason", required=True)
     badge_revoke.add_argument("--by", required=True, help="username of the organisation admin (or instance admin)")
+    badge_approve = command("approve", "approve a badge its holder issued or changed for themselves (four eyes)",
+                            badge)
+    badge_approve.add_argument("--username", required=True, help="the badge's holder")
+    badge_approve.add_argument("--by", required=True, help="another organisation admin, or an instance admin")
     badge_list = command("list", "list an organisation's badges, revoked ones included", badge)
     badge_list.add_argument("--org", required=True, help="slug of the organisation")
     badge_list.add_argument("--json", action="store_true")
@@ -316,7 +320,8 @@ async def cmd_badge_issue(conn: asyncpg.Connection, settings: Settings, args: ar
     official = await _local_account(conn, args.username)
     badge = await badges.issue(conn, actor=by, official=official, function_title=args.function, unit=args.unit,
                                valid_from=valid_from, valid_until=valid_until, now=utc_now())
-    return f"Issued badge to @{official.username} ({badge.organisation_name}): " \
+    waiting = " (waiting for a second admin: ambtenaar badge approve)" if badge.awaiting_approval else ""
+    return f"Issued badge to @{official.username} ({badge.organisation_name}){waiting}: " \
            f"{badges.badge_url(settings.base_url, badge.id)}"
 
 
@@ -338,6 +343,13 @@ async def cmd_badge_change(conn: asyncpg.Connection, settings: Settings, args: a
     badge = await badges.change(conn, badge, actor=by, function_title=args.function, unit=args.unit,
                                 valid_until=valid_until, clear_valid_until=no_end, now=utc_now())
     return f"Changed the badge of @{official.username}: {badges.badge_url(settings.base_url, badge.id)}"
+
+
+async def cmd_badge_approve(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    by = await _local_account(conn, args.by)
+    official, badge = await _current_badge(conn, args.username)
+    badge = await badges.approve(conn, badge, actor=by, now=utc_now())
+    return f"Approved the badge of @{official.username}: {badges.badge_url(settings.base_url, badge.id)}"
 
 
 async def cmd_badge_revoke(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
@@ -631,6 +643,7 @@ DATABASE_COMMANDS: dict[tuple[str, str | None], Callable[[asyncpg.Connection, Se
     ("badge", "issue"): cmd_badge_issue,
     ("badge", "change"): cmd_badge_change,
     ("badge", "revoke"): cmd_badge_revoke,
+    ("badge", "approve"): cmd_badge_approve,
     ("badge", "list"): cmd_badge_list,
     ("user", "create"): cmd_user_create,
     ("user", "invite"): cmd_user_invite,

@@ -22,7 +22,7 @@ from web.context import PageContext, finish, read_form, redirect, render
 from web.handlers import page, path_int
 
 NOTICES = {"issued": "The badge has been issued.", "changed": "The badge has been changed.",
-           "revoked": "The badge has been revoked."}
+           "revoked": "The badge has been revoked.", "approved": "The badge has been approved."}
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -210,6 +210,20 @@ async def revoke(ctx: PageContext) -> Response:
 
 
 @page(signed_in=True)
+async def approve(ctx: PageContext) -> Response:
+    assert ctx.viewer is not None
+    await read_form(ctx)
+    org = await _managed_organisation(ctx)
+    try:
+        async with transaction(ctx.deps.pool) as conn:
+            badge = await _badge_of(conn, ctx, org)
+            await badges.approve(conn, badge, actor=ctx.viewer, now=ctx.now)
+    except DomainError as error:
+        return await _render_manage(ctx, org, status=error.http_status, error=error.translated(ctx.gettext))
+    return redirect(ctx, f"/orgs/{org.slug}/badges?done=approved")
+
+
+@page(signed_in=True)
 async def admin_badges(ctx: PageContext) -> Response:
     """The menu's way in: an organisation admin to their own organisation's badges, an instance admin to the list."""
     assert ctx.viewer is not None
@@ -275,5 +289,6 @@ ROUTES = [
     Route("/orgs/{slug}/badges", issue, methods=["POST"]),
     Route("/orgs/{slug}/badges/{badge_id}/change", change, methods=["POST"]),
     Route("/orgs/{slug}/badges/{badge_id}/revoke", revoke, methods=["POST"]),
+    Route("/orgs/{slug}/badges/{badge_id}/approve", approve, methods=["POST"]),
     Route("/admin/badges", admin_badges, methods=["GET"]),
 ]
