@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -17,6 +18,7 @@ from federation.context import Federation
 from server import accounts, events, follows, posts, reactions, timelines, uris, visibility
 from server.accounts import Account
 from server.config import Settings
+from server.db import queue
 from server.db.pool import transaction
 from server.events import Event
 
@@ -261,20 +263,36 @@ BUILDERS: dict[str, Builder] = {
 
 
 async def process_events(fed: Federation, limit: int = 50) -> int:
-    """Turn pending events into deliveries in one transaction: a crash redoes the batch, never half of it."""
+    """Turn due events into deliveries. Each event is built in its own savepoint: one whose builder fails (a bug,
+    a row that went missing) records its error and is retried later, and the events after it go out now. A
+    crash redoes the batch, never half of an event."""
     settings = fed.deps.settings
+    now = fed.deps.now()
     async with transaction(fed.deps.pool) as conn:
-        batch = await events.claim_events(conn, limit)
+        batch = await events.claim_events(conn, limit, now)
+        done: list[int] = []
         for event in batch:
-            actor = await accounts.get_account(conn, event.actor_id)
-            builder = BUILDERS.get(event.kind)
-            if actor is None or not actor.is_local or builder is None:
-                continue
-            built = await builder(conn, settings, event, actor)
-            if built is not None:
-                activity, inboxes = built
-                # What our instance actor says (a forwarded Flag) is signed with the instance key.
-                signer_id = None if activity.get("actor") == uris.instance_actor(settings) else actor.id
-                await delivery.enqueue(conn, activity, signer_id=signer_id, inboxes=inboxes, now=fed.deps.now())
-        await events.mark_processed(conn, [e.id for e in batch], fed.deps.now())
+            try:
+                async with conn.transaction():  # a savepoint: a failure undoes this event's deliveries only
+                    await _deliver_event(conn, settings, event, now)
+                done.append(event.id)
+            except Exception as exc:  # any failure of one event: recorded on its row, never stops the others
+                gave_up = await events.fail_event(conn, event, queue.error_text(exc), now)
+                log.warning("outbox event failed", extra={"event": event.id, "kind": event.kind,
+                                                          "attempt": event.attempts + 1, "gave_up": gave_up,
+                                                          "error": queue.error_text(exc)})
+        await events.mark_processed(conn, done, now)
     return len(batch)
+
+
+async def _deliver_event(conn: asyncpg.Connection, settings: Settings, event: Event, now: datetime) -> None:
+    actor = await accounts.get_account(conn, event.actor_id)
+    builder = BUILDERS.get(event.kind)
+    if actor is None or not actor.is_local or builder is None:
+        return
+    built = await builder(conn, settings, event, actor)
+    if built is not None:
+        activity, inboxes = built
+        # What our instance actor says (a forwarded Flag) is signed with the instance key.
+        signer_id = None if activity.get("actor") == uris.instance_actor(settings) else actor.id
+        await delivery.enqueue(conn, activity, signer_id=signer_id, inboxes=inboxes, now=now)

@@ -22,6 +22,7 @@ from server.db.pool import connection, transaction
 
 log = logging.getLogger("ambtenaar.worker")
 POLL_SECONDS = 2.0
+STALLED_AFTER = 300.0
 CHANNELS = (inbox.NOTIFY_CHANNEL, delivery.NOTIFY_CHANNEL, "ambtenaar_outbox")
 
 
@@ -71,6 +72,12 @@ class Worker:
         self.delivery_batch = delivery_batch
         self.sender = delivery.Sender(fed, max_in_flight=delivery_batch)
         self._wake = asyncio.Event()
+        self.last_beat: float | None = None  # loop time of the last turn: /readyz reports a stalled worker
+
+    def stalled(self, now: float, after: float = STALLED_AFTER) -> bool:
+        """Whether the loop has not come round for `after` seconds (it turns at least every POLL_SECONDS when
+        idle; a turn with slow remote servers takes longer, hence the wide margin)."""
+        return self.last_beat is not None and now - self.last_beat > after
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
@@ -81,10 +88,22 @@ class Worker:
                      self.sender.step):
             try:
                 done += await step()
-            except (asyncpg.PostgresError, OSError) as exc:
-                log.warning("worker step failed", extra={"error": repr(exc)})
+            except Exception as exc:  # whatever one step raises, the worker goes on (CancelledError passes)
+                log.warning("worker step failed", extra={"error": repr(exc)}, exc_info=not isinstance(
+                    exc, (asyncpg.PostgresError, OSError)))
                 await asyncio.sleep(1)
         return done
+
+    async def run_until(self, stop: asyncio.Event) -> None:
+        """run(), started again whenever it fails (the database went away while the listener was set up, say),
+        until `stop` is set: the one way `serve` and `ambtenaar worker` run a worker."""
+        while not stop.is_set():
+            try:
+                await self.run(stop)
+            except Exception as exc:  # the worker restarts itself; CancelledError passes
+                log.warning("worker restarting", extra={"error": repr(exc)})
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=POLL_SECONDS)
 
     async def run(self, stop: asyncio.Event) -> None:
         listener: asyncpg.Connection | None = None
@@ -95,11 +114,12 @@ class Worker:
             for channel in CHANNELS:
                 await listener.add_listener(channel, self._on_notify)
             while not stop.is_set():
+                self.last_beat = loop.time()
                 if loop.time() - last_housekeeping > HOUSEKEEPING_EVERY:
                     last_housekeeping = loop.time()
                     try:
                         await housekeeping(self.fed)
-                    except (asyncpg.PostgresError, OSError) as exc:
+                    except Exception as exc:  # housekeeping failing must not stop federation
                         log.warning("housekeeping failed", extra={"error": repr(exc)})
                 self._wake.clear()
                 if await self._step():

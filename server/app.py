@@ -36,6 +36,7 @@ from server.db.pgembed import EmbeddedPostgres
 from server.db.pool import open_pool
 from server.deps import Deps
 from server.headers import SecurityHeaders
+from server.outage import DatabaseOutage
 from server.limits import UPLOAD_OVERHEAD, RequestLimits
 from web.context import page_context, render
 from web.routes import routes as web_routes
@@ -87,7 +88,9 @@ def create_app(settings: Settings) -> Starlette:
             app.state.deps = deps
             app.state.federation = Federation(deps=deps, client=client)
             if settings.in_process_worker:
-                worker_task = asyncio.create_task(Worker(app.state.federation).run(stop))
+                app.state.worker = Worker(app.state.federation)
+                worker_task = asyncio.create_task(app.state.worker.run_until(stop))
+                app.state.worker_task = worker_task
             log.info("node ready", extra={"domain": settings.domain, "url": settings.base_url})
             yield
         finally:
@@ -107,7 +110,8 @@ def create_app(settings: Settings) -> Starlette:
                 *media_proxy.ROUTES,
                 Mount("/media", app=StaticFiles(directory=media_dir(settings.data_dir), check_dir=False)),
                 *web_routes()],
-        middleware=[Middleware(SecurityHeaders, https=settings.scheme == "https"), Middleware(ApiCors),
+        middleware=[Middleware(SecurityHeaders, https=settings.scheme == "https"), Middleware(DatabaseOutage),
+                    Middleware(ApiCors),
                     Middleware(RequestLimits, upload=MAX_UPLOAD_BYTES + UPLOAD_OVERHEAD)],
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,

@@ -706,7 +706,7 @@ async def run_worker(settings: Settings) -> None:
     try:
         async with pool.acquire() as conn:
             await migrate(conn)
-        await Worker(Federation(deps=Deps(settings=settings, pool=pool), client=client)).run(stop)
+        await Worker(Federation(deps=Deps(settings=settings, pool=pool), client=client)).run_until(stop)
     finally:
         await client.aclose()
         await pool.close()

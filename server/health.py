@@ -1,10 +1,13 @@
 """Liveness and readiness for load balancers and orchestrators.
 
-Owns: /healthz (the process answers) and /readyz (the database answers and every migration is applied).
+Owns: /healthz (the process answers) and /readyz (the database answers, every migration is applied and the
+in-process federation worker, when there is one, is alive).
 Never: does work beyond those checks.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -31,7 +34,15 @@ async def readyz(request: Request) -> Response:
     if pending:
         return JSONResponse({"status": "unavailable", "migrations_pending": [m.version for m in pending]},
                             status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok", "migrations": "applied"})
+    # The in-process worker (serve without --no-in-process-worker): alive when its loop came round lately.
+    worker = getattr(request.app.state, "worker", None)
+    task = getattr(request.app.state, "worker_task", None)
+    if worker is not None and (task is None or task.done()
+                               or worker.stalled(asyncio.get_running_loop().time())):
+        return JSONResponse({"status": "unavailable", "database": "ok", "migrations": "applied",
+                             "worker": "stopped" if task is None or task.done() else "stalled"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok", "migrations": "applied",
+                         "worker": "ok" if worker is not None else "separate"})
 
 
 ROUTES = [Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]
