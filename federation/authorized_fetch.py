@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from federation import inbox, signatures, vocab
+from federation import inbox, signatures
 from federation.context import Federation
 from moderation import domain_blocks
 from server.db.pool import connection
@@ -47,9 +47,10 @@ async def refusal(fed: Federation, request: Request) -> Response | None:
         return _refused(401, str(exc))
     if not key_id:
         return _refused(401, "this server is in authorized-fetch mode: sign the request with your actor's key")
-    # Before fetching the key: a blocked server cannot make us fetch from it.
-    key_host = vocab.host_of(key_id)
-    if await _blocked(fed, key_host) is not None:
+    # Before fetching the key: a blocked server cannot make us fetch from it. A keyId that is no URL has no host;
+    # verify_signer answers it 401.
+    key_host = inbox.key_host(key_id)
+    if key_host is not None and await _blocked(fed, key_host) is not None:
         return _refused(403, "this server does not federate with yours")
     try:
         signer = await inbox.verify_signer(fed, request, None)

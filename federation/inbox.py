@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 from starlette.requests import ClientDisconnect, Request
@@ -77,6 +78,25 @@ def public_url(fed: Federation, request: Request) -> str:
     return f"{fed.deps.settings.base_url}{request.url.path}{query}"
 
 
+def key_host(key_id: str) -> str | None:
+    """The host (and port, as `vocab.host_of` writes it) of a keyId we could fetch: an http(s) URL that parses,
+    without user:password@. Else None: a keyId such as `http://[::1` is answered 401 like any key that cannot be
+    fetched, instead of failing inside urlsplit."""
+    try:
+        parts = urlsplit(key_id)
+        fetchable = parts.scheme in ("http", "https") and bool(parts.hostname) and "@" not in parts.netloc
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError:
+        return None
+    return parts.netloc.lower() if fetchable else None
+
+
+def _key_not_fetched(key_id: str, reason: str) -> InboxRefusal:
+    # Why is logged, never answered: it can name what an internal host resolves to, or that a port is closed.
+    log.info("signing key not fetched", extra={"key_id": key_id, "reason": reason})
+    return InboxRefusal(401, f"the signing key {key_id} could not be fetched")
+
+
 async def verify_signer(fed: Federation, request: Request, body: bytes | None) -> Account:
     """The remote account whose key signed this request (a POST with its body, or a GET with None); its key is
     refetched once if it does not verify."""
@@ -87,6 +107,8 @@ async def verify_signer(fed: Federation, request: Request, body: bytes | None) -
         raise InboxRefusal(401, str(exc)) from None
     if not key_id:
         raise InboxRefusal(401, "the request is not signed (no Signature or Signature-Input header)")
+    if key_host(key_id) is None:
+        raise _key_not_fetched(key_id, "the keyId is not an http(s) URL")
     url = public_url(fed, request)
     now = fed.deps.now()
     refreshed = False
@@ -94,9 +116,7 @@ async def verify_signer(fed: Federation, request: Request, body: bytes | None) -
         try:
             signer = await resolver.actor_for_key(fed, key_id, refresh=refreshed)
         except resolver.ResolveError as exc:
-            # Why is logged, never answered: the reason can name what an internal host resolves to.
-            log.info("signing key not fetched", extra={"key_id": key_id, "reason": str(exc)})
-            raise InboxRefusal(401, f"the signing key {key_id} could not be fetched") from None
+            raise _key_not_fetched(key_id, str(exc)) from None
         if not signer.public_key_pem:
             raise InboxRefusal(401, f"the actor of key {key_id} publishes no public key")
         try:
@@ -149,9 +169,9 @@ async def _key_host_gate(fed: Federation, request: Request) -> tuple[str | None,
         key_id = signatures.signature_key_id({k.lower(): v for k, v in request.headers.items()})
     except signatures.SignatureError:
         return None, False  # verify_signer answers 401 with the reason
-    if not key_id:
-        return None, False
-    host = vocab.host_of(str(key_id))
+    host = key_host(key_id) if key_id else None
+    if host is None:
+        return None, False  # verify_signer answers 401
     return host, await _blocked_domain(fed, host)
 
 

@@ -165,15 +165,32 @@ def _check_expires(expires: int | None, now: datetime) -> None:
         raise SignatureExpired(f"The signature expired at {datetime.fromtimestamp(expires, timezone.utc)}.")
 
 
+def _host_and_port(host: str, port: int | None, scheme: str) -> str:
+    """`host[:port]`, the port left out when it is the scheme's default, as HTTP clients write the Host header."""
+    if port is None or port == _DEFAULT_PORTS.get(scheme.lower()):
+        return host
+    return f"{host}:{port}"
+
+
 def _authority(url: str) -> str:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     if ":" in host:
         host = f"[{host}]"
-    port = parts.port
-    if port is not None and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
-        host = f"{host}:{port}"
-    return host
+    return _host_and_port(host, parts.port, parts.scheme)
+
+
+_HOST_HEADER = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)(?::([0-9]{1,5}))?")
+
+
+def _host_header_authority(value: str, scheme: str) -> str | None:
+    """A Host header as `_authority` writes it (lower case, default port dropped), or None when it is not just a
+    host and port: userinfo, a path or a trailing dot could otherwise make another server's Host parse as ours."""
+    found = _HOST_HEADER.fullmatch(value.strip().lower())
+    if found is None:
+        return None
+    port = found.group(2)
+    return _host_and_port(found.group(1), int(port) if port else None, scheme)
 
 
 def _path(url: str) -> str:
@@ -352,11 +369,14 @@ def sign_request_cavage(method: str, url: str, headers: Mapping[str, str], body:
 
 def verify_cavage(method: str, path_with_query: str, headers: Mapping[str, str], body: bytes | None,
                   public_key: rsa.RSAPublicKey, now: datetime, max_skew: timedelta = DEFAULT_MAX_SKEW,
-                  required_headers: Iterable[str] = ("(request-target)", "host")) -> str:
+                  required_headers: Iterable[str] = ("(request-target)", "host"), authority: str | None = None,
+                  scheme: str = "https") -> str:
     """Verify a cavage `Signature` header; return its keyId or raise a SignatureError saying what is wrong.
 
     Beyond `required_headers`, `date` must be signed unless `(created)` is, and with a body `digest` must be signed
-    and match it. Every signed time (Date header, `(created)`) must lie within ±max_skew of now.
+    and match it. Every signed time (Date header, `(created)`) must lie within ±max_skew of now. With `authority`
+    (this server's host and port, as `_authority` writes it), `host` must be signed and the Host header must be
+    exactly that authority (WrongHost otherwise), so a request signed for another server cannot be replayed here.
     """
     _rsa_key(public_key, "public")
     lowered = _lower_headers(headers)
@@ -370,9 +390,16 @@ def verify_cavage(method: str, path_with_query: str, headers: Mapping[str, str],
     signed = set(parsed.headers)
     if ("(created)" in signed or "(expires)" in signed) and algorithm != "hs2019":
         raise SignatureMalformed("(created) and (expires) may only be signed with algorithm hs2019 (cavage-12 §2.3).")
-    for name in required_headers:
+    for name in (*required_headers, *(("host",) if authority is not None else ())):
         if name.lower() not in signed:
             raise HeaderNotSigned(f"The signature must cover {name!r}; it covers only {' '.join(parsed.headers)!r}.")
+    if authority is not None:
+        sent = lowered.get("host")
+        if sent is None:
+            raise SignatureMalformed("Signature header signs 'host', but the request has no Host header.")
+        if _host_header_authority(sent, scheme) != authority:
+            raise WrongHost(f"The request was signed for {sent.strip()[:200]!r}, not for this server "
+                            f"({authority!r}); sign each request for the server it is sent to.")
     if "date" not in signed and "(created)" not in signed:
         raise HeaderNotSigned("The signature must cover 'date' (or '(created)'), or it could be replayed forever.")
     if body is not None and "digest" not in signed:
@@ -764,14 +791,16 @@ def signature_key_id(headers: Mapping[str, str]) -> str | None:
 
 def verify_request(method: str, url: str, headers: Mapping[str, str], body: bytes | None,
                    public_key: rsa.RSAPublicKey, now: datetime, max_skew: timedelta = DEFAULT_MAX_SKEW) -> str:
-    """Verify with RFC 9421 when `Signature-Input` is present (as Mastodon chooses), else cavage; return the keyId."""
-    lowered = _lower_headers(headers)
-    if "signature-input" in lowered:
-        # @target-uri / @authority are built from `url` (our public URL), so the signature is bound to this host.
+    """Verify with RFC 9421 when `Signature-Input` is present (as Mastodon chooses), else cavage; return the keyId.
+
+    `url` is the absolute URL the request reached as this server's public address (the configured scheme and
+    domain, never a proxy's or the socket's); both schemes are bound to its host.
+    """
+    if "signature-input" in _lower_headers(headers):
+        # @target-uri / @authority are derived from `url` (our public URL), never from the request's Host header,
+        # so an RFC 9421 signature made for another server does not verify here.
         return verify_rfc9421(method, url, headers, body, public_key, now, max_skew)
-    # Cavage signs the Host header as sent; it must name this server, or a request signed for another server
-    # could be replayed here with its own Host header.
-    sent_host = lowered.get("host", "")
-    if _authority(f"{urlsplit(url).scheme}://{sent_host}/") != _authority(url):
-        raise WrongHost(f"The request was signed for {sent_host!r}, not for this server ({_authority(url)!r}).")
-    return verify_cavage(method, _path_with_query(url), headers, body, public_key, now, max_skew)
+    # Cavage signs the Host header as sent: it must name this server (`url`'s authority), or a request signed for
+    # another server could be replayed here with that server's Host header.
+    return verify_cavage(method, _path_with_query(url), headers, body, public_key, now, max_skew,
+                         authority=_authority(url), scheme=urlsplit(url).scheme)

@@ -587,13 +587,18 @@ def _strip_voice_line(content: str, doc: Mapping[str, Any]) -> str:
     return content
 
 
-_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}")
-MAX_LANGUAGE_TAG = 35  # RFC 5646 section 4.4.1: 35 characters hold any tag that matters in practice
+# RFC 5646's shape, simplified: a 2-3 letter language (all that ISO 639 assigns; 4-8 letter languages are reserved
+# and unused), then any number of subtags of 1-8 ASCII letters or digits (extlang, script, region, variants,
+# extensions and private use all have that shape). Nothing outside [A-Za-z0-9-] passes, so a tag is safe in an HTML
+# attribute and in JSON as it is. Checking each subtag against the IANA registry would refuse new languages and buy
+# nothing here: the tag is only shown as `lang` and given to clients.
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+MAX_LANGUAGE_TAG = 35  # RFC 5646 section 4.4.1: every tag that matters in practice fits in 35 characters
 
 
 def language_tag(value: object) -> str | None:
-    """A well-formed BCP 47 language tag (RFC 5646's shape: a 2-3 letter language, then up to four subtags of
-    1-8 letters or digits), primary language lower case; None for anything else, which is never stored."""
+    """A well-formed BCP 47 language tag, primary language lower case (tags are case-insensitive; Mastodon and
+    our own posts write `nl`, `en`); None for anything else, which is never stored."""
     if not isinstance(value, str) or len(value) > MAX_LANGUAGE_TAG or not _LANGUAGE_TAG.fullmatch(value):
         return None
     primary, _, rest = value.partition("-")
@@ -610,12 +615,14 @@ def parse_note(doc: Any) -> RemoteNote:
     content_map = doc.get("contentMap")
     language = "und"
     if isinstance(content_map, Mapping) and content_map:
-        # The first entry whose key is a language tag; a key that is not one is never stored or shown as `lang`.
-        tagged = [(tag, mapped) for key, mapped in content_map.items() if (tag := language_tag(key))]
-        if tagged:
-            language, mapped = tagged[0]
-            if not content and isinstance(mapped, str):
-                content = mapped[:MAX_CONTENT]
+        # The first entry whose key is a language tag gives the language; a key that is not one is never stored or
+        # shown as `lang`, but its text is still the note's text when there is no other (language `und`).
+        entries = [(language_tag(key), mapped) for key, mapped in content_map.items() if isinstance(mapped, str)]
+        tagged = [(tag, mapped) for tag, mapped in entries if tag]
+        tag, mapped = (tagged or entries or [(None, "")])[0]
+        language = tag or "und"
+        if not content and mapped:
+            content = mapped[:MAX_CONTENT]
     if "Article" in types or "Page" in types:
         title = _text(doc, "name", 500)
         url_value = _first(doc.get("url"))

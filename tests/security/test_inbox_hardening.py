@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -19,11 +20,11 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from federation import signatures
 from tests import factories
-from tests.helpers.database import scalar
+from tests.federation.conftest import token_for
+from tests.helpers.database import TestPostgres, scalar
 from tests.helpers.nodes import Node, free_port
 from tests.helpers.polling import eventually
 from tests.helpers.xss import AS_PUBLIC, HostileServer
-from tests.federation.conftest import token_for
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +94,9 @@ def test_a_content_map_key_that_is_no_language_tag_is_never_stored(node: Node, h
     notes = {}
     for name, content_map in (("bad", {'nl"><script>alert(1)</script>': "Slecht", "en": "Fine"}),
                               ("worse", {"x" * 40: "Te lang", "<b>": "Geen taal"}),
-                              ("good", {"NL-be": "Goed zo"})):
+                              ("good", {"NL-be": "Goed zo"}),
+                              ("only-bad", {"<b>": "Zonder taal"}),
+                              ("long", {"de-DE-u-co-phonebk-x-ambt": "Lange code"})):
         note_id = f"{writer}/statuses/{name}-{secrets.token_hex(4)}"
         notes[name] = note_id
         activity = {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{note_id}/activity",
@@ -104,6 +107,123 @@ def test_a_content_map_key_that_is_no_language_tag_is_never_stored(node: Node, h
     languages = eventually(lambda: {name: scalar(node.database_url, "SELECT language FROM posts WHERE uri = $1", uri)
                                     for name, uri in notes.items()},
                            until=lambda found: None not in found.values(), what="the three replies")
-    assert languages == {"bad": "en", "worse": "und", "good": "nl-be"}
+    # Before: 'only-bad' lost its text with its key, and 'long' (six subtags, 25 characters) was 'und'.
+    assert languages == {"bad": "en", "worse": "und", "good": "nl-be", "only-bad": "und",
+                         "long": "de-DE-u-co-phonebk-x-ambt"}
+    assert "Zonder taal" in scalar(node.database_url, "SELECT content_html FROM posts WHERE uri = $1",
+                                   notes["only-bad"])
     page = httpx.get(f"{node.url}/@lotte/{post['id']}").text
     assert "<script>alert(1)" not in page and 'lang="nl&#34;' not in page
+
+
+class StrictNode(Node):
+    """A node as deployed: without --allow-private-addresses, so netguard refuses loopback and private hosts."""
+
+    def settings_flags(self) -> list[str]:
+        return [flag for flag in super().settings_flags() if flag != "--allow-private-addresses"]
+
+
+def _running(node: Node) -> Iterator[Node]:
+    yield node.start()
+    node.stop()
+
+
+@pytest.fixture(scope="module")
+def strict(postgres: TestPostgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    yield from _running(StrictNode(database_url=postgres.fresh_database(), data_dir=tmp_path_factory.mktemp("strict")))
+
+
+@pytest.fixture(scope="module")
+def guarded(postgres: TestPostgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    """In authorized-fetch mode, for signed GETs."""
+    yield from _running(Node(database_url=postgres.fresh_database(), data_dir=tmp_path_factory.mktemp("guarded"),
+                             extra_env={"AMBTENAAR_AUTHORIZED_FETCH": "true"}))
+
+
+def _post_with_key_id(node: Node, key: Any, key_id: str, actor: str) -> httpx.Response:
+    body = json.dumps(_like(actor, f"{node.url}/users/nobody/statuses/1")).encode()
+    url = f"{node.url}/inbox"
+    headers = {"Content-Type": "application/activity+json"}
+    headers.update(signatures.sign_request_cavage("POST", url, headers, body, key, key_id, datetime.now(UTC)))
+    return httpx.post(url, content=body, headers=headers, timeout=30)
+
+
+def test_a_key_on_an_internal_host_is_refused_without_naming_what_it_resolves_to(strict: Node) -> None:
+    """netguard refuses these keyIds ("resolves to 127.0.0.1, a loopback address"); the sender learns only that the
+    key could not be fetched, and the reason is in our log. A keyId that is no URL at all is refused the same way
+    (before: 500)."""
+    key = signatures.generate_private_key()
+    for key_id in (f"http://localhost:{free_port()}/users/intern#main-key", "http://10.1.2.3/users/intern#main-key",
+                   "http://[::1/users/intern#main-key", "acct:intern@localhost"):
+        answer = _post_with_key_id(strict, key, key_id, key_id.split("#")[0])
+        assert answer.status_code == 401, (key_id, answer.status_code, answer.text)
+        error = answer.json()["error"]
+        assert error == f"the signing key {key_id} could not be fetched", error
+        for detail in ("127.0.0.1", "loopback", "private", "resolve", "refus"):
+            assert detail not in error, (key_id, error)
+    assert strict.log_path is not None
+    eventually(lambda: strict.log_path.read_text() if strict.log_path else "",
+               until=lambda log: "loopback address" in log and "private network address" in log,
+               what="the reasons in the node's own log")
+
+
+def _hand_signed_like(hostile: HostileServer, actor: str, target: str, host: str,
+                      covered: tuple[str, ...] = ("(request-target)", "host", "date", "digest")
+                      ) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(_like(actor, target)).encode()
+    return body, _signed_by_hand(hostile, actor, "/inbox", body, host, list(covered))
+
+
+def test_the_signed_host_must_be_this_server_exactly(node: Node, hostile: HostileServer) -> None:
+    """A Host that merely parses to our authority (userinfo, a path, a trailing dot) or does not parse at all is
+    not ours. Before: 'x@<our domain>' and '<our domain>/inbox' were accepted (202), a bad port answered 500."""
+    factories.person(node, "henk")
+    post = httpx.post(f"{node.url}/api/v1/statuses", json={"status": "Doel", "voice": "personal"},
+                      headers={"Authorization": f"Bearer {token_for(node, 'henk')}"}).json()
+    mallory = hostile.actor("hostspeler")
+    answers = {}
+    for host in (f"andere-server.example@{node.domain}", f"{node.domain}/inbox", f"{node.domain}.",
+                 f"{node.host}:abc", f"{node.host}:1", ""):
+        body, headers = _hand_signed_like(hostile, mallory, post["uri"], host)
+        answer = httpx.post(f"{node.url}/inbox", content=body, headers=headers, timeout=30)
+        answers[host] = (answer.status_code, "signed for" in answer.text)
+    assert answers == dict.fromkeys(answers, (401, True))
+    assert scalar(node.database_url, "SELECT count(*) FROM inbox_items WHERE actor_uri = $1", mallory) == 0
+
+
+def test_an_rfc9421_signature_is_bound_to_this_server(node: Node, hostile: HostileServer) -> None:
+    """RFC 9421 covers @target-uri, which we rebuild from our own public URL: a request signed for another server
+    does not verify here (this passed before; it is the check that cavage now matches)."""
+    mallory = hostile.actor("negenvierentwintig")
+    for target, status in (("http://andere-server.example/inbox", 401), (f"{node.url}/inbox", 202)):
+        body = json.dumps(_like(mallory, f"{node.url}/users/nobody/statuses/1")).encode()
+        headers = {"Content-Type": "application/activity+json"}
+        headers.update(signatures.sign_request_rfc9421("POST", target, headers, body, hostile.key,
+                                                       f"{mallory}#main-key", datetime.now(UTC)))
+        answer = httpx.post(f"{node.url}/inbox", content=body, headers=headers, timeout=30)
+        assert answer.status_code == status, (target, answer.text)
+
+
+def test_a_signed_get_for_another_server_is_refused_in_authorized_fetch(guarded: Node,
+                                                                       hostile: HostileServer) -> None:
+    """A follower's signed GET made for another server, replayed here, must not fetch as that follower (before
+    ed11562: 200); a keyId that is no URL is a 401 like any key that cannot be fetched (before: 500)."""
+    factories.person(guarded, "greet")
+    post = httpx.post(f"{guarded.url}/api/v1/statuses", json={"status": "Openbaar", "voice": "personal"},
+                      headers={"Authorization": f"Bearer {token_for(guarded, 'greet')}"}).json()
+    reader = hostile.actor("lezer")
+    path = urlsplit(post["uri"]).path
+    for signed_for, status in (("andere-server.example", 401), (guarded.domain, 200)):
+        headers = {"Accept": "application/activity+json"}
+        headers.update(signatures.sign_request_cavage("GET", f"http://{signed_for}{path}", headers, None,
+                                                      hostile.key, f"{reader}#main-key", datetime.now(UTC)))
+        answer = httpx.get(post["uri"], headers=headers, timeout=30)
+        assert answer.status_code == status, (signed_for, answer.text)
+        if status == 401:
+            assert "signed for" in answer.json()["error"], answer.text
+    broken = "http://[::1/users/lezer#main-key"  # before: 500
+    headers = {"Accept": "application/activity+json"}
+    headers.update(signatures.sign_request_cavage("GET", post["uri"], headers, None, hostile.key, broken,
+                                                  datetime.now(UTC)))
+    answer = httpx.get(post["uri"], headers=headers, timeout=30)
+    assert (answer.status_code, answer.json()) == (401, {"error": f"the signing key {broken} could not be fetched"})

@@ -19,6 +19,7 @@ from federation.signatures import (
     SignatureMalformed,
     SignatureMissing,
     UnsupportedAlgorithm,
+    WrongHost,
 )
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
@@ -216,6 +217,62 @@ def test_cavage_host_not_signed(key: rsa.RSAPrivateKey) -> None:
         verify_post(headers, key)
 
 
+def test_our_own_signatures_always_sign_host_with_its_port(key: rsa.RSAPrivateKey) -> None:
+    """What delivery (POST) and the resolver (signed GET) send: `host` signed, the Host the URL's authority."""
+    for method, body in (("GET", None), ("POST", BODY)):
+        url = "http://node-a.example:8001/users/bob/inbox"
+        headers = sig.sign_request_cavage(method, url, JSON_HEADERS, body, key, KEY_ID, NOW)
+        assert "host" in sig.parse_cavage_signature(headers["Signature"]).headers
+        assert headers["Host"] == "node-a.example:8001"
+        assert sig.verify_request(method, url, {**JSON_HEADERS, **headers}, body, key.public_key(), NOW) == KEY_ID
+        with pytest.raises(WrongHost, match="signed for 'node-a.example:8001'"):
+            sig.verify_request(method, "http://node-a.example:8002/users/bob/inbox", {**JSON_HEADERS, **headers},
+                               body, key.public_key(), NOW)
+
+
+def test_cavage_signed_for_another_server_is_wrong_host(key: rsa.RSAPrivateKey) -> None:
+    """Mastodon's header list, a valid signature, but made for another server and replayed to b.example."""
+    headers = signed_post(key)
+    elsewhere = resign({**headers, "Host": "c.example"}, key, "(request-target) host date digest content-type")
+    with pytest.raises(WrongHost, match="signed for 'c.example', not for this server \\('b.example'\\)"):
+        sig.verify_request("POST", INBOX, elsewhere, BODY, key.public_key(), NOW)
+    assert sig.verify_request("POST", INBOX, headers, BODY, key.public_key(), NOW) == KEY_ID
+
+
+@pytest.mark.parametrize("host", ["B.Example", "b.example:443", " b.example "])
+def test_cavage_host_is_compared_as_an_authority(key: rsa.RSAPrivateKey, host: str) -> None:
+    """Case and the default port do not matter (HTTP says so); the signed value is still the one sent."""
+    headers = resign({**signed_post(key), "Host": host}, key, "(request-target) host date digest")
+    assert sig.verify_request("POST", INBOX, headers, BODY, key.public_key(), NOW) == KEY_ID
+
+
+@pytest.mark.parametrize("host", ["c.example@b.example", "b.example/users", "b.example.", "b.example:abc",
+                                  "b.example:8443", "b.example:443:443", "[::1", "", "b.example#"])
+def test_cavage_host_that_only_parses_as_ours_is_wrong_host(key: rsa.RSAPrivateKey, host: str) -> None:
+    """Before: urlsplit made 'c.example@b.example' and 'b.example/users' ours, and 'b.example:abc' a ValueError."""
+    headers = resign({**signed_post(key), "Host": host}, key, "(request-target) host date digest")
+    with pytest.raises(WrongHost):
+        sig.verify_request("POST", INBOX, headers, BODY, key.public_key(), NOW)
+
+
+def test_cavage_host_must_be_signed_even_when_it_is_ours(key: rsa.RSAPrivateKey) -> None:
+    headers = resign(signed_post(key), key, "(request-target) date digest")
+    with pytest.raises(HeaderNotSigned, match="'host'"):
+        sig.verify_request("POST", INBOX, headers, BODY, key.public_key(), NOW)
+    without = {k: v for k, v in resign(signed_post(key), key, "(request-target) host date digest").items()
+               if k != "Host"}
+    with pytest.raises(SignatureMalformed, match="no Host header"):
+        sig.verify_request("POST", INBOX, without, BODY, key.public_key(), NOW)
+
+
+def test_rfc9421_signed_for_another_server_does_not_verify_here(key: rsa.RSAPrivateKey) -> None:
+    """@target-uri comes from our own URL, not from the request: the Host header cannot rescue a replay."""
+    headers = {**JSON_HEADERS, **sig.sign_request_rfc9421("POST", "https://c.example/users/bob/inbox", JSON_HEADERS,
+                                                          BODY, key, KEY_ID, NOW), "Host": "b.example"}
+    with pytest.raises(SignatureInvalid):
+        sig.verify_request("POST", INBOX, headers, BODY, key.public_key(), NOW)
+
+
 def test_cavage_request_target_not_signed(key: rsa.RSAPrivateKey) -> None:
     headers = resign(signed_post(key), key, "host date digest")
     with pytest.raises(HeaderNotSigned, match="request-target"):
@@ -336,6 +393,12 @@ def test_cavage_spec_basic_test_vector() -> None:
     # Valid cryptography, but not enough for an inbox POST: the body is not covered.
     with pytest.raises(HeaderNotSigned, match="digest"):
         sig.verify_cavage("POST", "/foo?param=value&pet=dog", headers, b'{"hello": "world"}', public_key, CAVAGE_NOW)
+    # Another implementation's signature: bound to example.com, so only example.com accepts it.
+    assert sig.verify_request("POST", "https://example.com/foo?param=value&pet=dog", headers, None, public_key,
+                              CAVAGE_NOW) == "Test"
+    with pytest.raises(WrongHost):
+        sig.verify_request("POST", "https://example.org/foo?param=value&pet=dog", headers, None, public_key,
+                           CAVAGE_NOW)
 
 
 def test_cavage_spec_default_test_vector() -> None:
