@@ -122,7 +122,7 @@ def test_a_held_post_cannot_be_boosted_liked_or_answered_by_anyone(cast: Cast) -
     profile = httpx.get(f"{cast.node.url}/api/v1/accounts/{cast.ids['anna']}/statuses").text
     assert "De nieuwe verordening" not in profile
     page = _web(cast.node, "anna").get(f"/@anna/{held}")
-    assert page.status_code == 200 and "Waiting for review" in page.text
+    assert page.status_code == 200 and "Wacht op controle" in page.text  # anna reads Dutch
     assert f"/posts/{held}/boost" not in page.text and f"in_reply_to={held}" not in page.text
 
 
@@ -204,7 +204,7 @@ def test_an_edit_after_the_reviewer_opened_the_post_voids_the_approval(cast: Cas
     edited = cast.api["anna"].put(f"/api/v1/statuses/{held}", json={"status": "Versie twee: iets heel anders"})
     assert edited.status_code == 200, edited.text
     stale = reviewer.post(f"/review/{held}/approve", {"version": seen})
-    assert stale.status_code == 409 and "changed" in stale.text
+    assert stale.status_code == 409 and "gewijzigd nadat u het opende" in stale.text  # rita reads Dutch
     assert scalar(cast.node.database_url, "SELECT state FROM posts WHERE id = $1", int(held)) == "held"
     assert scalar(cast.node.database_url, "SELECT count(*) FROM outbox_events WHERE subject_id = $1",
                   int(held)) == 0
