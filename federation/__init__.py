@@ -1,4 +1,2 @@
-"""ActivityPub federation (WebFinger, actors, HTTP signatures, inbox, delivery): arrives with the federation issue.
-
-Until then the node records every change other servers must hear about in `outbox_events` (server/events.py).
-"""
+"""ActivityPub federation: discovery, actors, HTTP signatures, the inbox and its handlers, the outbox, delivery and
+the workers (docs/federation.md). It reads and writes the node through server/ functions."""

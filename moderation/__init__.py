@@ -1,1 +1,2 @@
-"""Moderation: policy checks before federation and the gate for what comes in; arrives with its issues."""
+"""Moderation: the organisations' policy checks before federation (moderation/policy/, a pure library) and the
+moderation of what comes in: reports, account actions, post removal, domain policies, rate limits, sanitising."""

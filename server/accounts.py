@@ -237,7 +237,8 @@ async def list_accounts_by_ids(conn: asyncpg.Connection, account_ids: list[int])
 
 
 async def search_accounts(conn: asyncpg.Connection, query: str, limit: int, offset: int = 0) -> list[Account]:
-    """Local accounts whose username or display name starts with (or contains) the query, best matches first."""
+    """Accounts this node knows (local, and remote ones already fetched) whose username or display name starts with
+    (or contains) the query, best matches first."""
     needle = query.strip().lstrip("@").split("@")[0].lower()
     if not needle:
         return []
