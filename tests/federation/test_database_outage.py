@@ -48,6 +48,10 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     node = Node(database_url="", data_dir=tmp_path_factory.mktemp("embedded")).start(timeout=120)
     yield node
     node.stop()
+    # The server the test started again with pg_ctl is no longer pgserver's to stop: stop it here.
+    pgdata = node.data_dir / "postgres"
+    if (pgdata / "postmaster.pid").exists():
+        _pg_ctl(pgdata, "stop", "-m", "fast")
 
 
 def test_an_outage_answers_503_keeps_every_write_and_deliveries_resume(embedded: Node, burger: Node) -> None:
