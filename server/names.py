@@ -2,13 +2,14 @@
 
 Owns: `clean_name` (NFKC, no control, bidi or invisible characters, single spaces: for display names, handles,
 badge functions and organisation names, ours and other servers'), `invisible` (the characters taken out), the
-confusable skeleton of a text (`skeleton` and `look_alike`, after Unicode TR39: texts that look alike compare equal)
-and `mixed_scripts` (letters of more than one script, as "Gеmeente" with a Cyrillic е). moderation/sanitize.py
-uses the same definitions for what other servers send.
+confusable skeleton of a text (`skeleton`, `skeletons` and `look_alike`, after Unicode TR39: texts that look alike
+share a skeleton) and `mixed_scripts` (letters of more than one script, as "Gеmeente" with a Cyrillic е).
+moderation/sanitize.py uses the same definitions for what other servers send.
 Never: I/O, or decides what to refuse (the owners of the names do: organisations.py, accounts.py, badges.py).
 
-The confusables data is the Unicode Consortium's, as shipped by the confusable-homoglyphs package; the skeleton
-maps every character to its prototype in that data, after NFKC, then folds case and maps again.
+The confusables data is the Unicode Consortium's (confusables.txt), as shipped and kept current by the
+confusable-homoglyphs package; that package compares single characters only, so the skeleton (which maps one
+character to several, as 'm' to 'rn') is computed here from its data.
 """
 
 from __future__ import annotations
@@ -41,40 +42,67 @@ def clean_name(text: str, limit: int | None = None) -> str:
     return cleaned[:limit].strip() if limit is not None else cleaned
 
 
+# The package's data wraps right-to-left characters in left-to-right marks so that they print in order.
+_LRM = "\u200e"
+_SEPARATORS = re.compile(r"[\s\-_.]+")
+
+
 @cache
 def _prototypes() -> dict[str, str]:
-    """Each single character's prototype: the lowest of itself and the characters whose look-alike Unicode lists
-    it as (the data lists look-alikes under a prototype, e.g. 'е' under 'e', and 'O' under '0')."""
+    """Each confusable character's prototype, as Unicode's confusables.txt maps it ('е' → 'e', '0' → 'O',
+    'I' → 'l', 'm' → 'rn').
+
+    The package keeps each line of confusables.txt in both directions (source under target, target under source),
+    so the direction is read back: a source has one line of its own, so one entry, naming its prototype; a
+    prototype lists all its sources, and a prototype of several characters is never a source. Where two characters
+    only name each other the direction is lost, and the lower one is taken: both still get the same skeleton."""
+    listed: dict[str, set[str]] = {}
+    for key, entries in utils.load("confusables.json").items():
+        listed.setdefault(key.replace(_LRM, ""), set()).update(e["c"].replace(_LRM, "") for e in entries)
     table: dict[str, str] = {}
-    for prototype, homoglyphs in utils.load("confusables.json").items():
-        if len(prototype) != 1:
+    for char, others in listed.items():
+        if len(char) != 1 or len(others) != 1:
             continue
-        for look_alike in (h["c"] for h in homoglyphs):
-            if len(look_alike) == 1:
-                table[look_alike] = min(table.get(look_alike, look_alike), prototype)
+        (other,) = others
+        if other and (len(other) > 1 or len(listed.get(other, ())) > 1 or other < char):
+            table[char] = other
     return table
 
 
-def _shown(text: str) -> str:
+def _mapped(text: str) -> str:
+    """TR39's mapping step: NFD, each character to its prototype, NFD, until nothing changes (one step with the
+    real data; a pair whose direction was guessed may take one more)."""
     table = _prototypes()
-    return re.sub(r"[\s\-_.]+", "", "".join(table.get(char, char) for char in text))
+    for _ in range(4):
+        mapped = unicodedata.normalize("NFD", "".join(table.get(c, c) for c in unicodedata.normalize("NFD", text)))
+        if mapped == text:
+            break
+        text = mapped
+    return text
+
+
+def _key(text: str) -> str:
+    return _SEPARATORS.sub("", _mapped(text))
 
 
 def skeleton(text: str) -> str:
-    """What a text looks like, so that look-alikes compare equal: 'Gеmeente Ede' (Cyrillic е), 'GEMEENTE  EDE',
-    'Gemeente-Ede' and 'Gemeente Ede' share one skeleton. Spaces, hyphens, underscores and dots are left out."""
-    return _shown(_shown(clean_name(text)).casefold())
+    """What a name looks like, after Unicode TR39: texts that can be taken for each other share one skeleton.
+    'Gеmeente Ede' (a Cyrillic е), 'GEMEENTE EDE', 'Gemeente-Ede' and 'Gemeente Ede'; 'Gemeente Ernrnen' and
+    'Gemeente Emmen'; 'Gemeente EIst' and 'Gemeente Elst'. Beyond TR39: the name is cleaned first (NFKC, no
+    invisible characters), case is folded after the prototypes (so '0ss' meets 'oss' through 'Oss'), and spaces,
+    hyphens, underscores and dots are left out."""
+    return _key(_mapped(clean_name(text)).casefold())
 
 
-def _variants(text: str) -> set[str]:
-    cleaned = clean_name(text)
-    return {skeleton(cleaned), _shown(cleaned.casefold()), _shown(cleaned)}
+def skeletons(text: str) -> frozenset[str]:
+    """The skeleton, and the one with case folded first: 'I' is drawn as 'l' but stands for 'i', so
+    'GEMEENTE IJSSELSTEIN' meets 'Gemeente IJsselstein' only that way."""
+    return frozenset({skeleton(text), _key(clean_name(text).casefold())})
 
 
 def look_alike(first: str, second: str) -> bool:
-    """Whether two names can be taken for each other: a skeleton in common, with case folded before or after
-    the prototypes ('Oss' and '0ss' meet before folding, 'Oss' and 'oss' after it)."""
-    return bool(_variants(first) & _variants(second))
+    """Whether two names can be taken for each other: a skeleton in common."""
+    return bool(skeletons(first) & skeletons(second))
 
 
 def mixed_scripts(text: str) -> bool:

@@ -43,9 +43,6 @@ def validate(name: str, slug: str, kind: str, website: str) -> str:
     cleaned = names.clean_name(name)
     if not cleaned or len(cleaned) > 200:
         raise Invalid("The organisation needs a name of 1 to 200 characters.")
-    if names.mixed_scripts(cleaned):
-        raise Invalid("The name mixes letters of different scripts (such as Latin and Cyrillic), so it could pass "
-                      "for another name; type it in one script.")
     if not _SLUG.match(slug):
         raise Invalid("The slug must be 2 to 63 lower-case letters and digits, in words joined by single hyphens "
                       "(e.g. gemeente-ede).")
@@ -58,24 +55,34 @@ def validate(name: str, slug: str, kind: str, website: str) -> str:
     return cleaned
 
 
+def _shapes(name: str, slug: str) -> frozenset[str]:
+    """How an organisation looks, by its name and by its slug (names.skeletons)."""
+    return names.skeletons(name) | names.skeletons(slug)
+
+
 async def _refuse_look_alikes(conn: asyncpg.Connection, name: str, slug: str) -> None:
-    """A new organisation may not be taken for an existing one, by name or by slug."""
+    """A new organisation may not be taken for an existing one, by name or by slug; the refusal names the one it
+    imitates. A name in mixed scripts that imitates none is refused too ('Gemeente Οss' with a Greek Ο)."""
+    shapes = _shapes(name, slug)
     for existing in await list_organisations(conn):
         if existing.slug == slug:
             raise Conflict("An organisation with slug %(slug)s already exists.", slug=slug)
-        if names.look_alike(existing.name, name) or names.look_alike(existing.slug, slug):
+        if shapes & _shapes(existing.name, existing.slug):
             raise Conflict("%(name)s (%(slug)s) looks like the existing organisation %(existing)s (%(existing_slug)s); "
                            "choose a name and slug that cannot be taken for it.", name=name, slug=slug,
                            existing=existing.name, existing_slug=existing.slug)
+    if names.mixed_scripts(name):
+        raise Invalid("The name mixes letters of different scripts (such as Latin and Cyrillic), so it could pass "
+                      "for another name; type it in one script.")
 
 
 def look_alikes(organisations: list[Organisation]) -> dict[int, list[Organisation]]:
-    """For the admins' page: each organisation whose name mixes scripts or looks like another's, with the
-    others it looks like (organisations made before the check may be such)."""
+    """For the admins' page: each organisation whose name mixes scripts, holds invisible characters or looks
+    like another's, with the others it looks like (organisations made before these checks may be such)."""
+    shapes = {org.id: _shapes(org.name, org.slug) for org in organisations}
     found: dict[int, list[Organisation]] = {}
     for org in organisations:
-        others = [o for o in organisations if o.id != org.id
-                  and (names.look_alike(o.name, org.name) or names.look_alike(o.slug, org.slug))]
+        others = [o for o in organisations if o.id != org.id and shapes[o.id] & shapes[org.id]]
         if others or names.mixed_scripts(org.name) or names.invisible(org.name):
             found[org.id] = others
     return found
@@ -116,8 +123,10 @@ async def list_organisations_by_ids(conn: asyncpg.Connection, organisation_ids: 
 
 async def update_voice_settings(conn: asyncpg.Connection, organisation: Organisation, *, auto_boost: bool | None,
                                 labels: dict[str, str | None]) -> Organisation:
-    """Switch automatic boosts and set the organisation's own voice wording (None keeps, "" resets)."""
+    """Switch automatic boosts and set the organisation's own voice wording (None keeps, "" resets). The wording
+    is shown beside every post, so it is cleaned as names are (no invisible or bidi characters)."""
     allowed = {"official_label_nl", "official_label_en", "personal_label_nl", "personal_label_en"}
+    labels = {name: None if value is None else names.clean_name(value) for name, value in labels.items()}
     for name, value in labels.items():
         if name not in allowed:
             raise Invalid("Unknown wording setting %(name)s.", name=name)
@@ -128,7 +137,7 @@ async def update_voice_settings(conn: asyncpg.Connection, organisation: Organisa
     current = {name: getattr(organisation, name) for name in allowed}
     for name, value in labels.items():
         if value is not None:
-            current[name] = value.strip() or None
+            current[name] = value or None
     row = await conn.fetchrow(
         f"UPDATE organisations SET auto_boost = $2, official_label_nl = $3, official_label_en = $4, "
         f"personal_label_nl = $5, personal_label_en = $6 WHERE id = $1 RETURNING {_COLUMNS}",

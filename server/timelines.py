@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from urllib.parse import urlsplit
 
 import asyncpg
 
-from server import accounts, badges, hidden_replies, media, organisations, posts, relationships, trust, visibility
+from server import (accounts, badges, hidden_replies, media, organisations, posts, relationships, trust, visibility,
+                    voice)
 from server.accounts import Account
 from server.organisations import Organisation
 from server.posts import Post
@@ -272,8 +272,7 @@ async def hydrate(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_id: 
             favourites_count=c["favourites"], favourited=c["favourited"], reblogged=c["reblogged"],
             mentions=tuple(mentions.get(post.id, [])), attachments=tuple(attachments.get(post.id, [])),
             badge=author_badges.get(post.account_id),
-            voice_verified=not post.voice_organisation_uri
-            or urlsplit(post.voice_organisation_uri).netloc.lower() in trusted)
+            voice_verified=voice.organisation_verified(post.voice_organisation_uri, trusted))
 
     return [view(by_id[i]) for i in post_ids if i in by_id]
 
