@@ -40,6 +40,25 @@ def hostile() -> Iterator[HostileServer]:
     server.close()
 
 
+def _article(page: str, text: str) -> str:
+    """The post on a page that holds `text`."""
+    at = page.index(text)
+    return page[page.rindex("<article", 0, at):page.index("</article>", at)]
+
+
+def _official_reply(node: Node, hostile: HostileServer, in_reply_to: str, organisation: str, text: str) -> str:
+    """The hostile server's spokesman answers in the official voice of `organisation`; the Note's id."""
+    mallory = hostile.actor("woordvoerder", name="Woordvoerder")
+    note_id = f"{mallory}/statuses/{secrets.token_hex(6)}"
+    activity = {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{note_id}/activity", "type": "Create",
+                "actor": mallory, "to": [AS_PUBLIC], "object": {
+                    "id": note_id, "type": "Note", "attributedTo": mallory, "inReplyTo": in_reply_to,
+                    "content": f"<p>{text}</p>", "to": [AS_PUBLIC], "voice": "official",
+                    "voiceOrganisation": organisation, "published": datetime.now(UTC).isoformat()}}
+    assert hostile.deliver(node, mallory, activity).status_code == 202
+    return note_id
+
+
 def test_a_look_alike_servers_official_voice_is_shown_as_an_unverified_claim(ede: Node,
                                                                             hostile: HostileServer) -> None:
     """Before: a remote Organization named 'Gemeente Ede' on any host got '🏛 Namens Gemeente Ede (host)' in the
@@ -47,26 +66,39 @@ def test_a_look_alike_servers_official_voice_is_shown_as_an_unverified_claim(ede
     anna = httpx.Client(base_url=ede.url, headers={"Authorization": f"Bearer {token_for(ede, 'anna')}"}, timeout=30)
     post = anna.post("/api/v1/statuses", json={"status": "Vragen over de afvalinzameling?", "voice": "personal"}).json()
     organisation = hostile.actor("gemeente", type="Organization", name="Gemeente Ede")
-    mallory = hostile.actor("woordvoerder", name="Woordvoerder")
-    note_id = f"{mallory}/statuses/{secrets.token_hex(6)}"
-    activity = {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{note_id}/activity", "type": "Create",
-                "actor": mallory, "to": [AS_PUBLIC], "object": {
-                    "id": note_id, "type": "Note", "attributedTo": mallory, "inReplyTo": post["uri"],
-                    "content": "<p>De inzameling stopt per direct.</p>", "to": [AS_PUBLIC], "voice": "official",
-                    "voiceOrganisation": organisation, "published": datetime.now(UTC).isoformat()}}
-    assert hostile.deliver(ede, mallory, activity).status_code == 202
+    note_id = _official_reply(ede, hostile, post["uri"], organisation, "De inzameling stopt per direct.")
     eventually(lambda: scalar(ede.database_url, "SELECT voice_organisation_name FROM posts WHERE uri = $1", note_id),
                until=lambda name: name == "Gemeente Ede", what="the remote official post")
     page = WebClient(ede.url).get(f"/@anna/{post['id']}").text
     host = hostile.url.removeprefix("http://")
     assert "zegt te spreken namens Gemeente Ede" in page and "niet geverifieerd" in page
     assert f"({host})" in page  # the host in full, port and all
-    claim = page[page.index("zegt te spreken namens"):]
-    assert 'class="voice voice-official"' not in page[page.index("De inzameling") - 1500:page.index("De inzameling")]
-    assert "voice-claim" in page[page.index("zegt te spreken") - 200:page.index("zegt te spreken")] and claim
+    reply = _article(page, "De inzameling stopt")
+    assert "voice-official" not in reply and "Namens Gemeente Ede" not in reply
+    assert '<p class="voice voice-claim">' in reply and "zegt te spreken namens Gemeente Ede" in reply
     context = anna.get(f"/api/v1/statuses/{post['id']}/context").json()["descendants"]
     assert context[0]["organisation"] == {"slug": None, "name": "Gemeente Ede", "kind": None, "website": None,
                                           "url": organisation, "verified": False}
+
+
+def test_a_server_cannot_borrow_an_organisation_of_a_trusted_node(ede: Node, hostile: HostileServer) -> None:
+    """The verified label depends on the organisation's node being trusted, so a post may speak only for an
+    organisation of its own server: the hostile server names the real 'Gemeente Ede' of a trusted node (here the
+    node itself, trusted for the length of the test), and gets no label at all, neither verified nor claimed."""
+    anna = httpx.Client(base_url=ede.url, headers={"Authorization": f"Bearer {token_for(ede, 'anna')}"}, timeout=30)
+    post = anna.post("/api/v1/statuses", json={"status": "Wanneer gaat het zwembad open?", "voice": "personal"}).json()
+    assert ede.cli("trust", "add", ede.domain).code == 0
+    try:
+        note_id = _official_reply(ede, hostile, post["uri"], f"{ede.url}/users/gemeente_ede", "Het zwembad sluit.")
+        eventually(lambda: scalar(ede.database_url, "SELECT count(*) FROM posts WHERE uri = $1", note_id),
+                   until=lambda found: found == 1, what="the borrowing post")
+        page = WebClient(ede.url).get(f"/@anna/{post['id']}").text
+        reply = _article(page, "Het zwembad sluit.")
+        assert "Gemeente Ede" not in reply and "voice-official" not in reply and "voice-claim" not in reply
+        context = anna.get(f"/api/v1/statuses/{post['id']}/context").json()["descendants"]
+        assert context[0]["organisation"] is None
+    finally:
+        assert ede.cli("trust", "remove", ede.domain).code == 0
 
 
 def test_names_are_stored_without_invisible_or_bidi_characters(ede: Node, hostile: HostileServer) -> None:
