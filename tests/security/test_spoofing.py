@@ -14,7 +14,7 @@ import pytest
 
 from tests import factories
 from tests.federation.conftest import token_for
-from tests.helpers.database import scalar
+from tests.helpers.database import fetch, scalar
 from tests.helpers.nodes import Node
 from tests.helpers.polling import eventually
 from tests.helpers.web import WebClient
@@ -128,6 +128,36 @@ def test_names_are_stored_without_invisible_or_bidi_characters(ede: Node, hostil
     assert ede.cli("org", "update", "gemeente-ede", "--official-label-nl", f"Namens {{org}}{RLO} (team\u200b)").code == 0
     assert scalar(ede.database_url, "SELECT official_label_nl FROM organisations WHERE slug = 'gemeente-ede'") == (
         "Namens {org} (team)")
+
+
+def test_names_stored_before_the_fix_are_cleaned_by_migrating(ede: Node) -> None:
+    """Migration 0020: what was stored before names were cleaned loses its bidi and invisible characters, so an
+    old display name no longer shows a handle reversed (remote accounts are cleaned when their actor is fetched
+    again)."""
+    anna = httpx.Client(base_url=ede.url, headers={"Authorization": f"Bearer {token_for(ede, 'anna')}"}, timeout=30)
+    post = anna.post("/api/v1/statuses", json={"status": "Oud bericht", "voice": "personal"}).json()
+    assert ede.cli("badge", "issue", "--username", "hoofd", "--function", "Teamleider", "--by", "hoofd").code == 0
+    factories.organisation(ede, "gemeente-wijchen", "Gemeente Wijchen", website="https://www.wijchen.nl")
+    url = ede.database_url
+    scalar(url, "UPDATE accounts SET display_name = $1 WHERE username = 'anna' AND domain IS NULL RETURNING id",
+           f"Anna{RLO}lpmaxe.live\u200b  de Vries\u00ad")
+    scalar(url, "UPDATE badges SET function_title = $1, unit = $2 WHERE account_id = "
+           "(SELECT id FROM accounts WHERE username = 'hoofd' AND domain IS NULL) RETURNING id",
+           f"Team{RLO}leider", "ICT\u2066\U000e0041")
+    scalar(url, "UPDATE organisations SET name = $1, official_label_nl = $2 WHERE slug = 'gemeente-wijchen' "
+           "RETURNING id", "Gemeente\u200b Wijchen\ufeff", f"Namens {{org}}{RLO}")
+    scalar(url, "UPDATE posts SET voice_organisation_name = $1 WHERE id = $2 RETURNING id", f"Gemeente{RLO} Ede",
+           int(post["id"]))
+    assert scalar(url, "DELETE FROM schema_migrations WHERE version = '0020_clean_names' RETURNING version")
+    assert ede.cli("migrate").code == 0
+    assert scalar(url, "SELECT display_name FROM accounts WHERE username = 'anna' AND domain IS NULL") == (
+        "Annalpmaxe.live de Vries")
+    assert fetch(url, "SELECT function_title, unit FROM badges WHERE account_id = "
+                 "(SELECT id FROM accounts WHERE username = 'hoofd' AND domain IS NULL)") == [
+        {"function_title": "Teamleider", "unit": "ICT"}]
+    assert fetch(url, "SELECT name, official_label_nl FROM organisations WHERE slug = 'gemeente-wijchen'") == [
+        {"name": "Gemeente Wijchen", "official_label_nl": "Namens {org}"}]
+    assert scalar(url, "SELECT voice_organisation_name FROM posts WHERE id = $1", int(post["id"])) == "Gemeente Ede"
 
 
 EDE = "looks like the existing organisation Gemeente Ede (gemeente-ede)"
