@@ -62,6 +62,13 @@ def sign_in_name(raw: str, domain: str = "") -> str:
     return name.casefold()
 
 
+async def lock_throttle(conn: asyncpg.Connection, keys: list[str]) -> None:
+    """Take the throttle's counters for this transaction, in the order given (always account, then address, so
+    two attempts never wait for each other in a circle)."""
+    for key in keys:
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"login_failures:{key}")
+
+
 async def authenticate(conn: asyncpg.Connection, *, username: str, password: str, client_address: str,
                        now: datetime, max_failures: int, window: timedelta, domain: str = "") -> Account:
     """Check a username and password, counting failures per account and per address.
@@ -74,18 +81,24 @@ async def authenticate(conn: asyncpg.Connection, *, username: str, password: str
     # One counter per account, whatever spelling reached it ('bert', '@bert', '@@bert', 'Bert@our.domain');
     # names that reach no account share one counter per normalised name.
     keys = [f"account:{account.id}" if account else f"user:{name}", f"addr:{client_address}"]
-    since = now - window
-    if await count_recent_failures(conn, keys[0], since) >= max_failures \
-            or await count_recent_failures(conn, keys[1], since) >= max_failures * ADDRESS_FACTOR:
+    since, ok = now - window, False
+    # Count, check the password and record the failure while holding the counters: guesses sent all at once
+    # would otherwise each read the count before any of them wrote it, and all be tried.
+    async with conn.transaction():
+        await lock_throttle(conn, keys)
+        throttled = await count_recent_failures(conn, keys[0], since) >= max_failures \
+            or await count_recent_failures(conn, keys[1], since) >= max_failures * ADDRESS_FACTOR
+        if not throttled:
+            password_hash = await accounts.get_password_hash(conn, account.id) if account else None
+            ok = passwords.verify_password(password_hash, password) and account is not None \
+                and account.disabled_at is None
+            await (delete_failures(conn, keys[:1]) if ok else insert_failures(conn, keys, now))
+    if throttled:
         raise TooManyAttempts("Too many failed sign-ins. Wait a few minutes and try again.")
-    password_hash = await accounts.get_password_hash(conn, account.id) if account else None
-    ok = passwords.verify_password(password_hash, password)
-    if not ok or account is None or account.disabled_at is not None:
-        await insert_failures(conn, keys, now)
+    if not ok or account is None:
         raise Invalid("The username or password is wrong.")
     if account.is_suspended:  # told only to whoever knows the password
         raise Forbidden("This account has been suspended by the moderators of this server.")
-    await delete_failures(conn, keys[:1])
     return account
 
 
