@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -74,20 +76,20 @@ def validate_redirect_uris(uris: list[str]) -> None:
             raise Invalid("redirect_uris may not use the %(scheme)s scheme.", scheme=parts.scheme)
 
 
+def is_http_link(website: str) -> bool:
+    """Whether a website may be a link: an absolute http(s) address with a host and no space or control
+    character. The authorize page asks this of stored rows too, which may predate validate_website."""
+    parts = urlsplit(website)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc) \
+        and not any(c.isspace() or unicodedata.category(c)[0] == "C" for c in website)
+
+
 def validate_website(website: str) -> str:
     """An app's website is shown as a link on the authorize page: an absolute http(s) address, or nothing."""
     website = website.strip()
-    if not website:
-        return ""
-    parts = urlsplit(website)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or len(website) > 2000:
+    if website and (not is_http_link(website) or len(website) > 2000):
         raise Invalid("website must be an absolute http or https address.")
     return website
-
-
-def is_http_link(website: str) -> bool:
-    """Whether a stored website may be a link (rows from before the check may hold anything)."""
-    return urlsplit(website).scheme.lower() in ("http", "https") and bool(urlsplit(website).netloc)
 
 
 async def insert_app(conn: asyncpg.Connection, *, name: str, website: str, redirect_uris: list[str],
@@ -119,9 +121,25 @@ async def authenticate_app(conn: asyncpg.Connection, client_id: str, client_secr
     return App(**values)
 
 
+# RFC 7636: a verifier is 43 to 128 unreserved characters; an S256 challenge is 32 bytes in unpadded base64url.
+_VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")
+_S256_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
 def pkce_s256(verifier: str) -> str:
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def check_code_challenge(challenge: str, method: str) -> None:
+    """S256 only, as the server metadata says. A challenge without a method is refused rather than guessed: RFC 7636
+    reads it as plain, which we do not take (Mastodon refuses it too)."""
+    if method and method != "S256":
+        raise Invalid("Only the S256 code_challenge_method is supported.")
+    if challenge and not method:
+        raise Invalid("A code_challenge needs code_challenge_method=S256.")
+    if challenge and not _S256_CHALLENGE.fullmatch(challenge):
+        raise Invalid("code_challenge must be an S256 hash: 43 characters of unpadded base64url.")
 
 
 async def insert_code(conn: asyncpg.Connection, *, app: App, account_id: int, scopes: str, redirect_uri: str,
@@ -152,21 +170,23 @@ async def spend_code(conn: asyncpg.Connection, code: str, now: datetime) -> Spen
 
 
 def secret_required(grant: str, spent: SpentCode | None) -> bool:
-    """Whether the client must authenticate with its secret. Only a code issued with a PKCE challenge may be
-    exchanged without it, because check_spent_code then demands the matching verifier (RFC 7636); a code issued
-    without a challenge, and every other grant, needs the secret. (An unknown or spent code is refused by
-    check_spent_code either way.)"""
+    """Whether the client must authenticate with its secret. Every app has one (RFC 6749 section 2.1:
+    confidential), so every grant needs it, except a code issued with a PKCE challenge: there the verifier, which
+    check_spent_code demands, proves the client instead (RFC 7636). Such a client refreshes with its secret too.
+    (An unknown or spent code is refused by check_spent_code either way.)"""
     if grant != "authorization_code":
         return True
     return spent is not None and not spent.code_challenge
 
 
 def check_spent_code(spent: SpentCode | None, *, app: App, redirect_uri: str, code_verifier: str | None) -> None:
-    """Every mismatch is the same refusal (RFC 6749 section 5.2), except a PKCE mismatch, which says so."""
-    if spent is None or spent.app_id != app.id or (redirect_uri and redirect_uri != spent.redirect_uri):
+    """Every mismatch is the same refusal (RFC 6749 section 5.2), except a PKCE mismatch, which says so. The
+    redirect_uri must be the one the code was issued for (the caller makes sure one was sent)."""
+    if spent is None or spent.app_id != app.id or redirect_uri != spent.redirect_uri:
         raise Invalid("The authorization code is invalid, expired, already used, or was issued to another client.")
     if spent.code_challenge:
-        if not code_verifier or not hmac.compare_digest(pkce_s256(code_verifier), spent.code_challenge):
+        if not code_verifier or not _VERIFIER.fullmatch(code_verifier) \
+                or not hmac.compare_digest(pkce_s256(code_verifier), spent.code_challenge):
             raise Invalid("The PKCE code_verifier does not match the code_challenge.")
     elif code_verifier:
         # OAuth 2.1 (and RFC 9700): a verifier for a code issued without a challenge is refused, so that PKCE
@@ -247,7 +267,7 @@ async def get_or_insert_named_app(conn: asyncpg.Connection, name: str) -> App:
     if row:
         return App(**dict(row))
     return (await insert_app(conn, name=name, website="", redirect_uris=[OOB_REDIRECT],
-                             scopes=" ".join(("read", "write", "follow", "push", "profile")))).app
+                             scopes="read write follow push profile")).app
 
 
 async def revoke_token_by_id(conn: asyncpg.Connection, token_id: int, now: datetime) -> None:

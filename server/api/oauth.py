@@ -98,6 +98,11 @@ async def token(request: Request) -> Response:
         client_id, secret = _client_credentials(request, params)
         now = deps.now()
         verifier = params.str("code_verifier")
+        if grant == "authorization_code":
+            # RFC 6749 section 4.1.3, and Mastodon: the code's redirect_uri is named again, so a code is bound to it.
+            missing = [name for name in ("code", "redirect_uri") if not params.str(name)]
+            if missing:
+                raise OAuthFailure("invalid_request", f"The authorization_code grant needs {' and '.join(missing)}.")
         async with transaction(deps.pool) as conn:
             app = await oauth.get_app_by_client_id(conn, client_id)
             if app is None:
@@ -107,8 +112,9 @@ async def token(request: Request) -> Response:
                 if grant == "authorization_code" else None
         async with transaction(deps.pool) as conn:
             # The client proves itself with its secret, or (RFC 7636) with the verifier of a code that was issued
-            # with a PKCE challenge; a verifier alone proves nothing for a code issued without one.
-            if secret is not None or oauth.secret_required(grant, spent):
+            # with a PKCE challenge; a verifier alone proves nothing for a code issued without one, nor for a
+            # refresh token. A (non-empty) secret that is sent is always checked.
+            if secret or oauth.secret_required(grant, spent):
                 try:
                     await oauth.authenticate_app(conn, client_id, secret or "")
                 except DomainError:

@@ -9,11 +9,13 @@ import base64
 import hashlib
 import secrets
 from collections.abc import Iterator
-from urllib.parse import urlencode
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
 
+from server.sessions import sign_in_name
 from tests import factories
 from tests.helpers.nodes import Node
 from tests.helpers.oauth import authorize
@@ -24,8 +26,8 @@ OOB = "urn:ietf:wg:oauth:2.0:oob"
 
 @pytest.fixture(scope="module")
 def people(node: Node) -> Iterator[Node]:
-    factories.person(node, "anna")
-    factories.person(node, "bert")
+    for name in ("anna", "bert", "carla"):
+        factories.person(node, name)
     yield node
 
 
@@ -52,6 +54,13 @@ def _pkce() -> tuple[str, str]:
 def _exchange(node: Node, app: dict[str, str], code: str, **extra: str) -> httpx.Response:
     return httpx.post(f"{node.url}/oauth/token", data={"grant_type": "authorization_code", "code": code,
                                                         "client_id": app["client_id"], "redirect_uri": OOB, **extra})
+
+
+def _refused(answer: httpx.Response, status: int, error: str) -> None:
+    """An RFC 6749 refusal: the status, the error code, a description, and no token."""
+    assert answer.status_code == status, answer.text
+    body = answer.json()
+    assert body["error"] == error and body["error_description"] and "access_token" not in body, body
 
 
 def test_a_code_without_pkce_needs_the_client_secret(people: Node) -> None:
@@ -99,3 +108,99 @@ def test_an_app_website_must_be_an_http_address(people: Node) -> None:
                                                                "website": bad})
         assert answer.status_code == 422 and "website" in answer.text, (bad, answer.text)
     assert _app(people, "https://app.example.org/")["website"] == "https://app.example.org/"
+
+
+def test_every_grant_authenticates_the_client(people: Node) -> None:
+    """The same bypass looked for in the other grants: a refresh token or client_credentials without the secret."""
+    app = _app(people)
+    tokens = _exchange(people, app, _code(people, app), client_secret=app["client_secret"]).json()
+    _refused(httpx.post(f"{people.url}/oauth/token", data={"grant_type": "refresh_token", "client_id": app["client_id"],
+                                                           "refresh_token": tokens["refresh_token"]}),
+             401, "invalid_client")
+    _refused(httpx.post(f"{people.url}/oauth/token", data={"grant_type": "refresh_token", "client_id": app["client_id"],
+                                                           "refresh_token": tokens["refresh_token"],
+                                                           "code_verifier": "x" * 50}), 401, "invalid_client")
+    _refused(httpx.post(f"{people.url}/oauth/token", data={"grant_type": "client_credentials",
+                                                           "client_id": app["client_id"], "scope": "read"}),
+             401, "invalid_client")
+    # Another app's secret does not refresh this app's token.
+    other = _app(people)
+    _refused(httpx.post(f"{people.url}/oauth/token", data={
+        "grant_type": "refresh_token", "client_id": other["client_id"], "client_secret": other["client_secret"],
+        "refresh_token": tokens["refresh_token"]}), 400, "invalid_grant")
+    # The legitimate refresh, with the secret: a new pair, the old access token stops working.
+    refreshed = httpx.post(f"{people.url}/oauth/token", data={
+        "grant_type": "refresh_token", "client_id": app["client_id"], "client_secret": app["client_secret"],
+        "refresh_token": tokens["refresh_token"]})
+    assert refreshed.status_code == 200 and refreshed.json()["access_token"] != tokens["access_token"]
+    assert httpx.get(f"{people.url}/api/v1/accounts/verify_credentials",
+                     headers={"Authorization": f"Bearer {tokens['access_token']}"}).status_code == 401
+
+
+def test_a_code_is_bound_to_its_client_and_redirect_uri_and_spent_once(people: Node) -> None:
+    app, other = _app(people), _app(people)
+    verifier, challenge = _pkce()
+    # Another registered client, with its own secret or with the verifier, cannot redeem this app's code.
+    _refused(_exchange(people, other, _code(people, app), client_secret=other["client_secret"]), 400, "invalid_grant")
+    _refused(_exchange(people, other, _code(people, app, challenge), code_verifier=verifier), 400, "invalid_grant")
+    # The redirect_uri must be sent and be the one the code was issued for (RFC 6749 4.1.3; Mastodon requires it).
+    _refused(httpx.post(f"{people.url}/oauth/token", data={
+        "grant_type": "authorization_code", "code": _code(people, app), "client_id": app["client_id"],
+        "client_secret": app["client_secret"]}), 400, "invalid_request")
+    _refused(_exchange(people, app, _code(people, app), client_secret=app["client_secret"],
+                       redirect_uri="https://elders.example/"), 400, "invalid_grant")
+    code = _code(people, app, challenge)
+    assert _exchange(people, app, code, code_verifier=verifier).status_code == 200
+    _refused(_exchange(people, app, code, code_verifier=verifier), 400, "invalid_grant")
+
+
+def test_pkce_is_s256_only_and_a_bad_verifier_is_refused_not_a_crash(people: Node) -> None:
+    """The metadata promises S256 only: plain, and a challenge without a method (which RFC 7636 reads as plain),
+    are refused on the authorize page; so is a challenge that no S256 verifier can produce."""
+    metadata = httpx.get(f"{people.url}/.well-known/oauth-authorization-server").json()
+    assert metadata["code_challenge_methods_supported"] == ["S256"]
+    app = _app(people)
+    person = WebClient(people.url, language="en")
+    assert person.login("anna", factories.PASSWORD).status_code == 303
+    query = {"client_id": app["client_id"], "redirect_uri": OOB, "response_type": "code", "scope": "read"}
+    verifier, challenge = _pkce()
+    for bad in ({"code_challenge": verifier, "code_challenge_method": "plain"}, {"code_challenge": challenge},
+                {"code_challenge": "kort", "code_challenge_method": "S256"},
+                {"code_challenge": challenge[:-1] + "=", "code_challenge_method": "S256"}):
+        page = person.get(f"/oauth/authorize?{urlencode(query | bad)}")
+        assert page.status_code == 422 and "code_challenge" in page.text, (bad, page.text[:300])
+    # A verifier outside RFC 7636's alphabet is invalid_grant, not a server error.
+    for odd in ("é" * 50, "x" * 20, "x" * 200):
+        _refused(_exchange(people, app, _code(people, app, challenge), code_verifier=odd), 400, "invalid_grant")
+
+
+def test_sign_in_names_have_one_spelling() -> None:
+    domain = "ede.example"
+    for spelling in ("bert", "@bert", "@@bert", " BERT ", "@Bert@ede.example", "bert@EDE.EXAMPLE", "\uff42ert"):
+        assert sign_in_name(spelling, domain) == "bert", spelling
+    assert sign_in_name("bert@elders.example", domain) == "bert@elders.example"
+
+
+def test_guesses_sent_at_once_share_the_throttle(people: Node) -> None:
+    """Ten wrong passwords for one account sent together, from an address of their own: at most five are tried
+    (the counter is checked and raised in one step, not read by all ten before any of them wrote)."""
+    http = httpx.Client(base_url=people.url, timeout=60, transport=httpx.HTTPTransport(local_address="127.0.0.7"))
+    csrf = WebClient(people.url).csrf_token()
+    http.cookies.set("ao_csrf", csrf)
+
+    def guess(spelling: str) -> int:
+        return http.post("/login", data={"username": spelling, "password": "fout-wachtwoord", "next": "/",
+                                         "csrf_token": csrf}).status_code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(guess, ["carla", "@carla", "Carla", "@@carla", " carla"] * 2))
+    assert sorted(answers) == [422] * 5 + [429] * 5, answers
+    # The right password waits too, also when the sign-in comes from an app's authorize page.
+    app = _app(people)
+    query = urlencode({"client_id": app["client_id"], "redirect_uri": OOB, "response_type": "code", "scope": "read"})
+    person = WebClient(people.url)
+    first = person.get(f"/oauth/authorize?{query}")
+    next_url = parse_qs(urlsplit(first.headers["location"]).query)["next"][0]
+    assert person.post("/login", {"username": "@carla", "password": factories.PASSWORD,
+                                  "next": next_url}).status_code == 429
+    http.close()

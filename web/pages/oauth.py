@@ -39,9 +39,7 @@ async def _request(ctx: PageContext, source: dict[str, str]) -> tuple[oauth.App,
     requested = scopes.parse_scopes(source.get("scope"), default="read")
     if not scopes.is_subset(requested, tuple(app.scopes.split())):
         raise Invalid("The app asks for more access than it registered.")
-    method = source.get("code_challenge_method") or ("S256" if source.get("code_challenge") else "")
-    if method and method != "S256":
-        raise Invalid("Only the S256 code_challenge_method is supported.")
+    oauth.check_code_challenge(source.get("code_challenge", ""), source.get("code_challenge_method", ""))
     return app, redirect_uri, requested
 
 
