@@ -277,10 +277,11 @@ async def process_events(fed: Federation, limit: int = 50) -> int:
                     await _deliver_event(conn, settings, event, now)
                 done.append(event.id)
             except Exception as exc:  # any failure of one event: recorded on its row, never stops the others
-                gave_up = await events.fail_event(conn, event, queue.error_text(exc), now)
+                error = queue.error_text(exc)
+                gave_up = await events.fail_event(conn, event, error, now)
                 log.warning("outbox event failed", extra={"event": event.id, "kind": event.kind,
                                                           "attempt": event.attempts + 1, "gave_up": gave_up,
-                                                          "error": queue.error_text(exc)})
+                                                          "error": error})
         await events.mark_processed(conn, done, now)
     return len(batch)
 

@@ -18,7 +18,7 @@ from federation import badge_proofs, keys, signatures, vocab
 from federation.context import Federation
 from federation.netguard import NetguardError
 from moderation import domain_blocks
-from server import accounts, limits, text, trust
+from server import accounts, badges, limits, text, trust
 from server.accounts import Account, RemoteProfile
 from server.db.pool import connection, transaction
 
@@ -141,7 +141,7 @@ async def _verification_page_agrees(fed: Federation, badge: Mapping[str, Any]) -
         status = limits.loads(result.body).get("status") if result.status == 200 else None
     except (NetguardError, ValueError, UnicodeDecodeError, AttributeError):
         return True, None
-    if status in ("revoked", "expired", "not_yet_valid", "pending"):
+    if status in badges.STATUSES and status != badges.VALID:
         return False, f"the issuing node's verification page says the badge is {status.replace('_', ' ')}"
     return True, None
 

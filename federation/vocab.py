@@ -483,7 +483,7 @@ def parse_actor(doc: Any) -> RemoteActor:
         raise InvalidActivity("type must be an actor type (Person, Service, Application, Group, Organization)")
     actor_id = str(_iri(doc, "id"))
     # A handle is shown as @name@host: no invisible or bidi characters, which could show the host reversed.
-    username = sanitize.name_text(_text(doc, "preferredUsername", 200), 200)
+    username = names.clean_name(_text(doc, "preferredUsername", 200), 200)
     if not username:
         raise InvalidActivity("preferredUsername is missing")
     key = doc.get("publicKey")
@@ -506,7 +506,7 @@ def parse_actor(doc: Any) -> RemoteActor:
     url = url.get("href") if isinstance(url, Mapping) else url
     return RemoteActor(
         id=actor_id, type=next(t for t in types if t in ACTOR_TYPES), preferred_username=username,
-        name=sanitize.name_text(_text(doc, "name", 500), 500), summary_html=sanitise_html(_text(doc, "summary")),
+        name=names.clean_name(_text(doc, "name", 500), 500), summary_html=sanitise_html(_text(doc, "summary")),
         url=sanitize.http_url(url), inbox=str(_iri(doc, "inbox")), shared_inbox=shared,
         followers=_iri(doc, "followers", required=False), key_id=key_id, public_key_pem=key_pem,
         icon_url=icon_url if isinstance(icon_url, str) and icon_url.startswith("http") else None,

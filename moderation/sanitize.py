@@ -52,11 +52,6 @@ def clean_post_html(html: str) -> str:
                      allowed_classes=ALLOWED_CLASSES)
 
 
-def name_text(value: str, limit: int) -> str:
-    """A name another server sends (display name, handle, a badge's function): server/names.py's clean_name."""
-    return names.clean_name(value, limit)
-
-
 def plain_text(value: str, limit: int) -> str:
     """A field kept as plain text (a display name, a content warning): no control or bidi-override characters,
     at most `limit` characters, and no surrounding space. Pages escape it; it is never parsed as HTML."""

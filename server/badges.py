@@ -181,7 +181,8 @@ async def list_active_for_accounts(conn: asyncpg.Connection, account_ids: list[i
         return {}
     rows = await conn.fetch(
         f"SELECT {_COLUMNS} {_FROM} WHERE b.account_id = ANY($1::bigint[]) AND b.revoked_at IS NULL "
-        f"AND NOT b.awaiting_approval AND b.valid_from <= $2 AND (b.valid_until IS NULL OR b.valid_until >= $2)", list(set(account_ids)), today)
+        f"AND NOT b.awaiting_approval AND b.valid_from <= $2 AND (b.valid_until IS NULL OR b.valid_until >= $2)",
+        list(set(account_ids)), today)
     return {r["account_id"]: _row(r) for r in rows}
 
 

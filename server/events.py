@@ -45,10 +45,10 @@ class Event:
     attempts: int = 0
 
 
-async def claim_events(conn: asyncpg.Connection, limit: int, now: datetime | None = None) -> list[Event]:
+async def claim_events(conn: asyncpg.Connection, limit: int, now: datetime) -> list[Event]:
     """Unprocessed events that are due, oldest first, locked for this transaction (other workers skip them)."""
     rows = await conn.fetch("SELECT id, kind, subject_id, actor_id, created_at, detail, attempts FROM outbox_events "
-                            "WHERE processed_at IS NULL AND next_attempt_at <= coalesce($2, now()) "
+                            "WHERE processed_at IS NULL AND next_attempt_at <= $2 "
                             "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", limit, now)
     return [Event(**dict(r)) for r in rows]
 

@@ -37,12 +37,15 @@ async def readyz(request: Request) -> Response:
     # The in-process worker (serve without --no-in-process-worker): alive when its loop came round lately.
     worker = getattr(request.app.state, "worker", None)
     task = getattr(request.app.state, "worker_task", None)
-    if worker is not None and (task is None or task.done()
-                               or worker.stalled(asyncio.get_running_loop().time())):
-        return JSONResponse({"status": "unavailable", "database": "ok", "migrations": "applied",
-                             "worker": "stopped" if task is None or task.done() else "stalled"}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok", "migrations": "applied",
-                         "worker": "ok" if worker is not None else "separate"})
+    if worker is None:
+        state = "separate"
+    elif task is None or task.done():
+        state = "stopped"
+    else:
+        state = "stalled" if worker.stalled(asyncio.get_running_loop().time()) else "ok"
+    ready = state in ("ok", "separate")
+    return JSONResponse({"status": "ok" if ready else "unavailable", "database": "ok", "migrations": "applied",
+                         "worker": state}, status_code=200 if ready else 503)
 
 
 ROUTES = [Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]
