@@ -564,3 +564,13 @@ async def import_csv(conn: asyncpg.Connection, text: str, *, own_domain: str, ac
         await block(conn, row.domain, terms, own_domain=own_domain, actor_id=actor_id, now=now, source=source[:200])
         added.append(row.domain)
     return Imported(added, skipped, repeated)
+
+
+def public_list(policies: list[Policy]) -> list[dict[str, str]]:
+    """What everyone may know, for the about page and Mastodon's GET /api/v1/instance/domain_blocks: the limited
+    servers (obfuscated where the moderators chose so), the SHA-256 of each name, the severity (Mastodon's word, and
+    ours) and the public comment; never the private reason."""
+    return [{"domain": obfuscated(p.domain) if p.obfuscate else p.domain,
+             "digest": digest(p.domain), "severity": p.severity, "label": p.label,
+             "comment": p.public_comment}
+            for p in policies if p.severity in ("suspend", "silence") or p.reject_media]

@@ -3,7 +3,7 @@
 Owns: the inbox buckets, their numbers (from settings) and the answer a throttled sender gets (seconds to wait and
 a reason). The counting is server/ratelimits.py's fixed windows in PostgreSQL, so every web process of a node sees
 the same counts. Never: stores or drops an activity (federation/inbox.py answers the request); never limits our
-own people (the client API's limit is in server/api/http.py, sign-in's in server/sessions.py).
+own people (the client API's limit is in web/api/http.py, sign-in's in server/sessions.py).
 
 Why both buckets: a domain limit keeps one server from taking the whole inbox (a flood, or a relay gone wrong),
 while other domains' deliveries go on; an actor limit stops one noisy account within a large server long before

@@ -25,10 +25,9 @@ from federation import routes as federation_routes
 from federation.context import Federation
 from federation.netguard import OutgoingClient, tls_context
 from federation.worker import Worker
-from moderation import reports_api
 from server import __version__, health
-from server.api.cors import ApiCors
-from server.api.routes import routes as api_routes
+from web.api.cors import ApiCors
+from web.api.routes import routes as api_routes
 from server.config import Settings
 from server.media import MAX_BYTES as MAX_UPLOAD_BYTES, media_dir
 from server.db.migrate import migrate
@@ -106,7 +105,6 @@ def create_app(settings: Settings) -> Starlette:
 
     return Starlette(
         routes=[*health.ROUTES, *webfinger.ROUTES, *nodeinfo.ROUTES, *federation_routes.ROUTES, *api_routes(),
-                *reports_api.ROUTES,
                 *media_proxy.ROUTES,
                 Mount("/media", app=StaticFiles(directory=media_dir(settings.data_dir), check_dir=False)),
                 *web_routes()],

@@ -1,7 +1,7 @@
 """OAuth2 apps, authorization codes and access tokens, as Mastodon clients expect them.
 
 Owns: the oauth_apps, oauth_codes and oauth_tokens tables. Secrets are stored only as SHA-256 hashes.
-Never: speaks HTTP (server/api/oauth.py does).
+Never: speaks HTTP (web/api/oauth.py does).
 """
 
 from __future__ import annotations

@@ -2,9 +2,8 @@
 
 Owns: /admin/domains (the policies, the federation mode and the allowlist, with their forms; CSV import by
 upload and export as a download) for admins and moderators, /about/domains (the public list, as Mastodon shows
-it on its about page) and its JSON twin /api/v1/instance/domain_blocks (Mastodon's API; served here rather than
-in server/api because the table belongs to moderation/, which server/ may not import). Never: SQL, or what a policy
-does (moderation/domain_blocks.py decides and audits).
+it on its about page; its JSON twin /api/v1/instance/domain_blocks is in web/api/instance.py). Never: SQL, or what
+a policy does (moderation/domain_blocks.py decides and audits).
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from urllib.parse import quote, urlencode
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from moderation import account_actions, domain_blocks
@@ -22,7 +21,7 @@ from server import accounts, audit
 from server.accounts import Account
 from server.db.pool import connection, transaction
 from server.errors import DomainError, Invalid
-from web.context import PageContext, deps_of, finish, read_form, redirect, render
+from web.context import PageContext, finish, read_form, redirect, render
 from web.handlers import page
 
 SEVERITY_NAMES = {"suspend": "Suspended", "silence": "Limited", "reject-media": "Media rejected",
@@ -175,31 +174,12 @@ async def domains_page(ctx: PageContext) -> Response:
     return await _render(ctx)
 
 
-def _public(policies: list[domain_blocks.Policy]) -> list[dict[str, str]]:
-    """What everyone may know: the limited servers (obfuscated where the moderators chose so), the SHA-256 of
-    each name, the severity (Mastodon's word, and ours) and the public comment; never the private reason."""
-    return [{"domain": domain_blocks.obfuscated(p.domain) if p.obfuscate else p.domain,
-             "digest": domain_blocks.digest(p.domain), "severity": p.severity, "label": p.label,
-             "comment": p.public_comment}
-            for p in policies if p.severity in ("suspend", "silence") or p.reject_media]
-
-
 @page()
 async def public_page(ctx: PageContext) -> Response:
     async with connection(ctx.deps.pool) as conn:
-        found = _public(await domain_blocks.list_policies(conn))
+        found = domain_blocks.public_list(await domain_blocks.list_policies(conn))
         mode = await domain_blocks.get_mode(conn)
     return render(ctx, "about_domains.html", blocks=found, mode=mode, severity_names=SEVERITY_NAMES)
-
-
-async def api_domain_blocks(request: Request) -> Response:
-    """Mastodon's GET /api/v1/instance/domain_blocks: domain, digest, severity (Mastodon's names: a server whose
-    media only is rejected is `noop`, as Mastodon lists it) and comment."""
-    deps = deps_of(request)
-    async with connection(deps.pool) as conn:
-        found = _public(await domain_blocks.list_policies(conn))
-    return JSONResponse([{k: v for k, v in b.items() if k != "label"} for b in found],
-                        headers={"Cache-Control": "public, max-age=300"})
 
 
 ROUTES = [
@@ -212,5 +192,4 @@ ROUTES = [
     Route("/admin/domains/import", import_csv, methods=["POST"]),
     Route("/admin/domains/export", export_csv, methods=["GET"]),
     Route("/about/domains", public_page, methods=["GET"]),
-    Route("/api/v1/instance/domain_blocks", api_domain_blocks, methods=["GET"]),
 ]

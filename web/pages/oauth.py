@@ -1,6 +1,6 @@
 """The OAuth2 authorization page: sign in (if needed), see what an app asks for, allow or deny.
 
-Owns: GET and POST /oauth/authorize. Never: issues tokens (server/api/oauth.py exchanges the code).
+Owns: GET and POST /oauth/authorize. Never: issues tokens (web/api/oauth.py exchanges the code).
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
-"""What this server is: /api/v1/instance and /api/v2/instance, in the shapes Mastodon apps parse.
+"""What this server is: /api/v1/instance and /api/v2/instance, in the shapes Mastodon apps parse, and the servers
+it limits (/api/v1/instance/domain_blocks).
 
-Owns: the instance entities and the version string apps read. Never: SQL beyond counting.
+Owns: the instance entities and the version string apps read. Never: SQL beyond counting (moderation/domain_blocks.py
+decides what the public list holds).
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
+from moderation import domain_blocks
 from server import SOFTWARE_NAME, __version__
 from server import accounts
-from server.api.entities import media_limits, render_account
-from server.api.http import ApiCall, api, json_response
+from web.api.entities import media_limits, render_account
+from web.api.http import ApiCall, api, json_response
 from server.config import Settings
 from server.db.pool import connection
 
@@ -97,8 +100,19 @@ async def extended_description(call: ApiCall) -> Response:
     return json_response({"updated_at": None, "content": f"<p>{DESCRIPTION}</p>"})
 
 
+@api(auth="none", rate_limited=False)
+async def limited_domains(call: ApiCall) -> Response:
+    """Mastodon's GET /api/v1/instance/domain_blocks: domain, digest, severity (Mastodon's names: a server whose
+    media only is rejected is `noop`, as Mastodon lists it) and comment."""
+    async with connection(call.deps.pool) as conn:
+        found = domain_blocks.public_list(await domain_blocks.list_policies(conn))
+    return json_response([{k: v for k, v in b.items() if k != "label"} for b in found],
+                         headers={"Cache-Control": "public, max-age=300"})
+
+
 ROUTES = [
     Route("/api/v1/instance", instance_v1, methods=["GET"]),
     Route("/api/v2/instance", instance_v2, methods=["GET"]),
     Route("/api/v1/instance/extended_description", extended_description, methods=["GET"]),
+    Route("/api/v1/instance/domain_blocks", limited_domains, methods=["GET"]),
 ]

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server import oauth, scopes
-from server.api.http import ApiCall, ApiError, Params, api, json_response, read_params
+from web.api.http import ApiCall, ApiError, Params, api, json_response, read_params
 from server.db.pool import transaction
 from server.deps import Deps
 from server.errors import DomainError

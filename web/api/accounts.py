@@ -14,8 +14,8 @@ from starlette.routing import Route
 from server import accounts, follows, publishing, timelines
 from server import relationships as mutes_blocks  # `relationships` is the endpoint below
 from server.accounts import Account
-from server.api.entities import credential_account_json, render_account, render_accounts, render_status_ids
-from server.api.http import ApiCall, ApiError, api, json_response, link_header, not_found
+from web.api.entities import credential_account_json, render_account, render_accounts, render_status_ids
+from web.api.http import ApiCall, ApiError, api, json_response, link_header, not_found
 from server.db.pool import connection, transaction
 
 

@@ -14,8 +14,8 @@ from starlette.routing import Route
 from federation import resolver
 from federation.webfinger import parse_handle
 from server import accounts, markers, posts, timelines
-from server.api.entities import iso, render_accounts, render_status_ids
-from server.api.http import ApiCall, ApiError, api, json_response
+from web.api.entities import iso, render_accounts, render_status_ids
+from web.api.http import ApiCall, ApiError, api, json_response
 from server.db.pool import connection, transaction
 
 SEARCH_TYPES = ("accounts", "hashtags", "statuses")

@@ -9,8 +9,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server import media
-from server.api.entities import attachment_json
-from server.api.http import ApiCall, ApiError, api, json_response, not_found
+from web.api.entities import attachment_json
+from web.api.http import ApiCall, ApiError, api, json_response, not_found
 from server.db.pool import connection, transaction
 
 

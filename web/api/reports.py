@@ -1,8 +1,7 @@
 """Reporting from apps: Mastodon's POST /api/v1/reports, answered with its Report entity.
 
-Owns: the endpoint and the Report entity. It lives here rather than in server/api/ because server/ may not import
-moderation/; server/app.py mounts it next to the client API, through the same `api()` wrapper (token, scope, rate
-limit, refusals). Never: SQL (moderation/reports.py files the report).
+Owns: the endpoint and the Report entity, through the client API's `api()` wrapper (token, scope, rate limit,
+refusals). Never: SQL (moderation/reports.py files the report).
 """
 
 from __future__ import annotations
@@ -16,8 +15,8 @@ from starlette.routing import Route
 from moderation import reports
 from moderation.reports import Report
 from server import accounts
-from server.api.entities import iso, render_account
-from server.api.http import ApiCall, ApiError, api, json_response, not_found
+from web.api.entities import iso, render_account
+from web.api.http import ApiCall, ApiError, api, json_response, not_found
 from server.config import Settings
 from server.db.pool import transaction
 

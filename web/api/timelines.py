@@ -9,8 +9,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server import markers, notifications, timelines
-from server.api.entities import render_notifications, render_status_ids
-from server.api.http import ApiCall, api, json_response, link_header, not_found
+from web.api.entities import render_notifications, render_status_ids
+from web.api.http import ApiCall, api, json_response, link_header, not_found
 from server.db.pool import connection, transaction
 from server.notifications import TYPES
 

@@ -15,9 +15,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server import accounts, hidden_replies, relationships, visibility
-from server.api.accounts import relationship_entities, relationship_json, target_account
-from server.api.entities import iso, render_accounts, render_status_ids
-from server.api.http import ApiCall, api, json_response, link_header, not_found
+from web.api.accounts import relationship_entities, relationship_json, target_account
+from web.api.entities import iso, render_accounts, render_status_ids
+from web.api.http import ApiCall, api, json_response, link_header, not_found
 from server.db.pool import connection, transaction
 
 

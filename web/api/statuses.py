@@ -14,8 +14,8 @@ from starlette.routing import Route
 from federation import resolver
 from server import hidden_replies, idempotency, posts, publishing, timelines, visibility
 from server.i18n import translations
-from server.api.entities import attachment_json, iso, render_account, render_accounts, render_status_ids
-from server.api.http import ApiCall, ApiError, api, json_response, not_found
+from web.api.entities import attachment_json, iso, render_account, render_accounts, render_status_ids
+from web.api.http import ApiCall, ApiError, api, json_response, not_found
 from server.db.pool import connection, transaction
 from server.posts import Post
 from server.publishing import Draft
