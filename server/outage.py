@@ -23,9 +23,10 @@ _MACHINE_PREFIXES = ("/api/", "/oauth/", "/inbox", "/actor", "/users/", "/.well-
 
 def _from_the_driver(exc: BaseException) -> bool:
     """An error of the database connection: asyncpg's connection errors, or an OSError raised inside asyncpg
-    (connection refused, the socket gone)."""
+    (connection refused, the socket gone). InternalClientError ("cannot switch to state ...") is what asyncpg
+    raises on a connection whose server shut down in the middle of a query (seen under load, issue 12)."""
     if isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
-                        asyncpg.InterfaceError)):
+                        asyncpg.InterfaceError, asyncpg.InternalClientError)):
         return True
     if not isinstance(exc, OSError):
         return False
