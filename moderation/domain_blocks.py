@@ -546,10 +546,23 @@ class Imported:
     repeated: int
 
 
-async def import_csv(conn: asyncpg.Connection, text: str, *, own_domain: str, actor_id: int | None, now: datetime,
+# The largest domain list a moderator may import; callers read one byte more, so a larger one is refused whole.
+MAX_CSV_BYTES = 8 * 1024 * 1024
+
+
+async def import_csv(conn: asyncpg.Connection, data: bytes, *, own_domain: str, actor_id: int | None, now: datetime,
                      source: str, default_severity: str = "suspend") -> Imported:
-    """Add the policies of a CSV file, in the caller's transaction; domains that already have one are skipped,
-    as Mastodon's import does. The private comment says where the entry came from unless the file gives one."""
+    """Add the policies of a CSV file (its bytes, as uploaded or read), in the caller's transaction; domains that
+    already have one are skipped, as Mastodon's import does. The private comment says where the entry came from
+    unless the file gives one."""
+    if len(data) > MAX_CSV_BYTES:
+        raise Invalid("The file is larger than %(size)s MiB.", size=MAX_CSV_BYTES // (1024 * 1024))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Invalid("The file is not a CSV file.") from None
+    if default_severity not in SEVERITY_CHOICES:
+        raise Invalid("The severity must be suspend, silence or reject-media.")
     rows, repeated = parse_csv(text, own_domain=own_domain, default_severity=default_severity)
     existing = {p.domain for p in await list_policies(conn)}
     added, skipped = [], []

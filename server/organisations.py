@@ -1,6 +1,8 @@
 """Organisations hosted on this node (gemeente, provincie, ministerie, ...).
 
-Owns: the organisations table and its SQL. Never: builds ActivityStreams JSON or calls HTTP.
+Owns: the organisations table and its SQL; the admin actions on an organisation (`create_organisation` with its
+account, `change_voice_settings`), each validated, written and audited in the caller's transaction. Never: builds
+ActivityStreams JSON or calls HTTP.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from server import names
+from server import accounts, audit, names
 from server.errors import Conflict, Invalid
 from server.ids import new_id
 
@@ -145,3 +147,28 @@ async def update_voice_settings(conn: asyncpg.Connection, organisation: Organisa
         current["official_label_nl"], current["official_label_en"], current["personal_label_nl"],
         current["personal_label_en"])
     return Organisation(**dict(row))
+
+
+def org_account_username(slug: str) -> str:
+    return slug.replace("-", "_")[:30]
+
+
+async def create_organisation(conn: asyncpg.Connection, *, name: str, slug: str, kind: str, website: str,
+                              language: str, actor_id: int | None, now: datetime) -> tuple[Organisation, accounts.Account]:
+    """The organisation and its own account (which speaks in its voice and signs its badges), audited."""
+    org = await insert_organisation(conn, name=name, slug=slug, kind=kind, website=website)
+    account = await accounts.insert_account(conn, username=org_account_username(org.slug), kind="organisation",
+                                            display_name=org.name[:100], organisation_id=org.id, language=language)
+    await audit.record(conn, actor_id=actor_id, action="organisation.created", subject_type="organisation",
+                       subject_id=org.id, detail={"slug": org.slug, "name": org.name, "kind": org.kind,
+                                                  "website": org.website, "account": account.username}, now=now)
+    return org, account
+
+
+async def change_voice_settings(conn: asyncpg.Connection, organisation: Organisation, *, auto_boost: bool | None,
+                                labels: dict[str, str | None], actor_id: int | None, now: datetime) -> Organisation:
+    """`update_voice_settings`, audited with what was asked (None: kept)."""
+    updated = await update_voice_settings(conn, organisation, auto_boost=auto_boost, labels=labels)
+    await audit.record(conn, actor_id=actor_id, action="organisation.voice_settings", subject_type="organisation",
+                       subject_id=organisation.id, detail={"auto_boost": updated.auto_boost, **labels}, now=now)
+    return updated

@@ -1,18 +1,23 @@
 """Which policy checks an organisation has switched on, with what action and options.
 
-Owns: the policy_settings table. Every check is off unless a row says otherwise. Never: runs a check
-(moderation.policy does, as a pure library).
+Owns: the policy_settings table. Every check is off unless a row says otherwise. `change_settings` is the one
+way an admin changes them (the organisation admins' page and `ambtenaar policy set` alike): validated as a whole,
+written and audited in the caller's transaction. Never: runs a check (moderation.policy does, as a pure library).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from server.errors import Invalid
+import moderation.policy as policy
+from server import audit, badges
+from server.accounts import Account
+from server.errors import Forbidden, Invalid
 
 ACTIONS = ("off", "warn", "hold", "block")
 
@@ -42,3 +47,36 @@ async def upsert_setting(conn: asyncpg.Connection, organisation_id: int, check_i
         "INSERT INTO policy_settings (organisation_id, check_id, action, options) VALUES ($1, $2, $3, $4) "
         "ON CONFLICT (organisation_id, check_id) DO UPDATE SET action = EXCLUDED.action, options = EXCLUDED.options, "
         "updated_at = now()", organisation_id, check_id, action, dict(options))
+
+
+Setting = tuple[str, Mapping[str, Any]]
+_OFF: tuple[str, dict[str, Any]] = ("off", {})
+
+
+async def change_settings(conn: asyncpg.Connection, organisation_id: int, changes: Mapping[str, Setting], *,
+                          actor: Account | None, now: datetime) -> dict[str, CheckRow]:
+    """Set the given checks (check id -> (action, options)); the others keep theirs. The settings that result are
+    validated as a whole by moderation.policy before anything is written. `actor` is None for an operator at the
+    command line, else an admin of the organisation or an instance admin.
+
+    The audit entry is the same whichever interface asked: which checks changed, and every check that is on after
+    the change."""
+    if actor is not None and not badges.may_manage(actor, organisation_id):
+        raise Forbidden("Only the organisation's admins may change its policy checks.")
+    current = {r.check_id: (r.action, r.options) for r in await list_settings(conn, organisation_id)}
+    wanted = {**current, **{check_id: _OFF if action == "off" else (action, dict(options))
+                            for check_id, (action, options) in changes.items()}}
+    try:
+        policy.PolicySettings({check_id: policy.CheckSetting(action, dict(options))
+                               for check_id, (action, options) in wanted.items()})
+    except ValueError as exc:
+        raise Invalid("The organisation's policy settings are not valid: %(reason)s", reason=str(exc)) from None
+    changed = {check_id: setting for check_id, setting in wanted.items() if current.get(check_id, _OFF) != setting}
+    for check_id, (action, options) in changed.items():
+        await upsert_setting(conn, organisation_id, check_id, action, options)
+    await audit.record(conn, actor_id=actor.id if actor else None, action="policy.setting",
+                       subject_type="organisation", subject_id=organisation_id,
+                       detail={"changed": {k: {"action": a, "options": o} for k, (a, o) in sorted(changed.items())},
+                               "settings": {k: {"action": a, "options": o} for k, (a, o) in sorted(wanted.items())
+                                            if a != "off"}}, now=now)
+    return {r.check_id: r for r in await list_settings(conn, organisation_id)}

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from federation.websites import verify_website
 from moderation import reports
-from server import accounts, audit, org_verification, organisations, trust
+from server import accounts, org_verification, organisations, trust
 from server.db.pool import connection, transaction
 from server.errors import DomainError, Forbidden, NotFound
 from web.context import PageContext, read_form, redirect, render
@@ -42,14 +42,10 @@ def _trust_action(add: bool):  # type: ignore[no-untyped-def]
     async def handler(ctx: PageContext) -> Response:
         form = await read_form(ctx)
         _require_admin(ctx)
-        assert ctx.viewer is not None
         raw = str(form.get("domain", ""))[:300]
         try:
             async with transaction(ctx.deps.pool) as conn:
-                domain = await (trust.insert_trusted(conn, raw, ctx.viewer.id, ctx.now) if add
-                                else trust.delete_trusted(conn, raw))
-                await audit.record(conn, actor_id=ctx.viewer.id, action="trust.added" if add else "trust.removed",
-                                   subject_type="domain", subject_id=domain, detail={}, now=ctx.now)
+                await (trust.add if add else trust.remove)(conn, raw, actor=ctx.viewer, now=ctx.now)
         except DomainError as error:
             return await _render(ctx, status=error.http_status, error=error.translated(ctx.gettext))
         return redirect(ctx, "/admin/organisations#trusted")

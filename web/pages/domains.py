@@ -127,9 +127,6 @@ async def _mode(ctx: PageContext, moderator: Account, form: dict[str, str]) -> R
     return _done(ctx, "mode")
 
 
-MAX_UPLOAD = 8 * 1024 * 1024
-
-
 @page(signed_in=True)
 async def import_csv(ctx: PageContext) -> Response:
     form = await read_form(ctx)
@@ -138,20 +135,12 @@ async def import_csv(ctx: PageContext) -> Response:
     try:
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise Invalid("Choose a CSV file to import.")
-        data = await upload.read(MAX_UPLOAD + 1)
-        if len(data) > MAX_UPLOAD:
-            raise Invalid("The file is larger than %(size)s MiB.", size=MAX_UPLOAD // (1024 * 1024))
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise Invalid("The file is not a CSV file.") from None
-        severity = str(form.get("severity", "suspend"))
-        if severity not in domain_blocks.SEVERITY_CHOICES:
-            raise Invalid("The severity must be suspend, silence or reject-media.")
+        data = await upload.read(domain_blocks.MAX_CSV_BYTES + 1)
         async with transaction(ctx.deps.pool) as conn:
-            done = await domain_blocks.import_csv(conn, text, own_domain=ctx.deps.settings.domain,
+            done = await domain_blocks.import_csv(conn, data, own_domain=ctx.deps.settings.domain,
                                                   actor_id=moderator.id, now=ctx.now,
-                                                  source=upload.filename.rsplit("/", 1)[-1], default_severity=severity)
+                                                  source=upload.filename.rsplit("/", 1)[-1],
+                                                  default_severity=str(form.get("severity", "suspend")))
     except DomainError as error:
         return await _render(ctx, status=error.http_status, error=error.translated(ctx.gettext))
     return _done(ctx, "imported", count=str(len(done.added)), skipped=str(len(done.skipped)))

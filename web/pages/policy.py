@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 import moderation.policy as policy
-from server import audit, badges, limits, organisations, policy_settings
+from server import badges, limits, organisations, policy_settings
 from server.db.pool import connection, transaction
 from server.errors import DomainError, Forbidden, Invalid, NotFound
 from server.organisations import Organisation
@@ -53,7 +53,6 @@ async def policy_page(ctx: PageContext) -> Response:
 async def policy_save(ctx: PageContext) -> Response:
     form = await read_form(ctx)
     org = await _organisation(ctx)
-    assert ctx.viewer is not None
     chosen: dict[str, tuple[str, Any]] = {}
     try:
         for check in policy.CATALOGUE:
@@ -66,19 +65,11 @@ async def policy_save(ctx: PageContext) -> Response:
             if not isinstance(options, dict):
                 raise Invalid("The parameters of %(check)s must be a JSON object.", check=check.id)
             chosen[check.id] = (action, options)
-        try:
-            policy.PolicySettings({k: policy.CheckSetting(a, o) for k, (a, o) in chosen.items()})
-        except ValueError as exc:
-            raise Invalid("The organisation's policy settings are not valid: %(reason)s", reason=str(exc)) from None
+        async with transaction(ctx.deps.pool) as conn:
+            await policy_settings.change_settings(conn, org.id, chosen, actor=ctx.viewer, now=ctx.now)
     except DomainError as error:
         return render(ctx, "policy.html", status=error.http_status, organisation=org, rows=_rows(chosen),
                       error=error.translated(ctx.gettext))
-    async with transaction(ctx.deps.pool) as conn:
-        for check_id, (action, options) in chosen.items():
-            await policy_settings.upsert_setting(conn, org.id, check_id, action, options)
-        await audit.record(conn, actor_id=ctx.viewer.id, action="policy.setting", subject_type="organisation",
-                           subject_id=org.id, detail={k: {"action": a, "options": o} for k, (a, o) in chosen.items()
-                                                      if a != "off"}, now=ctx.now)
     return redirect(ctx, f"/orgs/{org.slug}/policy?saved=1")
 
 
