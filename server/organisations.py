@@ -154,7 +154,8 @@ def org_account_username(slug: str) -> str:
 
 
 async def create_organisation(conn: asyncpg.Connection, *, name: str, slug: str, kind: str, website: str,
-                              language: str, actor_id: int | None, now: datetime) -> tuple[Organisation, accounts.Account]:
+                              language: str, actor_id: int | None,
+                              now: datetime) -> tuple[Organisation, accounts.Account]:
     """The organisation and its own account (which speaks in its voice and signs its badges), audited."""
     org = await insert_organisation(conn, name=name, slug=slug, kind=kind, website=website)
     account = await accounts.insert_account(conn, username=org_account_username(org.slug), kind="organisation",

@@ -1,7 +1,8 @@
 """Pages for instance admins: the organisations of this node and the check of their websites.
 
-Owns: /admin/organisations with its verify action, and the list of trusted badge issuers. Never: SQL, or deciding what a website proves
-(server/org_verification.py does; federation/websites.py fetches).
+Owns: /admin/organisations with its verify action, and the list of trusted badge issuers with its forms. Never:
+SQL, or a step of an action: what a website proves (server/org_verification.py decides and records it, after
+federation/websites.py fetched it before the transaction) and trusting a node (server/trust.py).
 """
 
 from __future__ import annotations

@@ -91,7 +91,8 @@ def _action(work: Action, name: str) -> Callable[[Request], Awaitable[Response]]
 
 
 async def _block(ctx: PageContext, moderator: Account, form: dict[str, str]) -> Response:
-    terms = domain_blocks.terms_for(form.get("severity", ""), reject_reports=form.get("reject_reports") == "on",
+    terms = domain_blocks.terms_for(form.get("severity", ""), reject_media=form.get("reject_media") == "on",
+                                    reject_reports=form.get("reject_reports") == "on",
                                     obfuscate=form.get("obfuscate") == "on",
                                     private_comment=form.get("reason", ""),
                                     public_comment=form.get("public_comment", ""))
