@@ -134,8 +134,8 @@ async def preview_policy(conn: asyncpg.Connection, author: Account, draft: Draft
 
 async def record_policy_refusal(conn: asyncpg.Connection, author: Account, stopped: PolicyStopped,
                                 now: datetime) -> None:
-    """The audit entry of a refused post; the edges call it in a transaction of its own, since the refusal rolls
-    back the post's transaction."""
+    """The audit entry of a refused post; `compose.compose_post` writes it in a transaction of its own, since the
+    refusal rolls back the post's transaction."""
     await audit.record(conn, actor_id=author.id, action=f"policy.{stopped.verdict.outcome}"
                        if isinstance(stopped, PolicyBlocked) else "policy.needs_confirmation",
                        subject_type="account", subject_id=author.id, detail=stopped.verdict.to_json(), now=now)
@@ -144,8 +144,8 @@ async def record_policy_refusal(conn: asyncpg.Connection, author: Account, stopp
 async def _render(conn: asyncpg.Connection, settings: Settings, body: str) -> tuple[text.RenderedText, list[int]]:
     """Render the text, linking @mentions of accounts that exist here or that we know on other servers.
 
-    Remote handles must already be in the accounts cache: the edges (web, API) look unknown ones up first
-    (federation.resolver.resolve_mentions), so that publishing itself never waits on the network.
+    Remote handles must already be in the accounts cache: `compose.compose_post` has unknown ones looked up first,
+    through the lookup the edges (web, API) pass in, so that publishing itself never waits on the network.
     """
     found: dict[str, Account] = {}
     local_wanted = [m.username for m in text.find_mentions(body) if m.host in (None, settings.domain)]

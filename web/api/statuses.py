@@ -6,13 +6,14 @@ Owns: /api/v1/statuses/*. Posting goes through server/publishing.py like the web
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import Route
 
 from federation import resolver
-from server import hidden_replies, idempotency, posts, publishing, timelines, visibility
+from server import compose, hidden_replies, posts, publishing, timelines, visibility
 from server.i18n import translations
 from web.api.entities import attachment_json, iso, render_account, render_accounts, render_status_ids
 from web.api.http import ApiCall, ApiError, api, json_response, not_found
@@ -64,31 +65,20 @@ async def create(call: ApiCall) -> Response:
                   visibility=params.str("visibility") or "public", voice=params.str("voice") or None,
                   in_reply_to_id=params.id("in_reply_to_id"), language=params.str("language") or None,
                   media_ids=_media_ids(call), confirm_policy=params.bool("confirm_policy"))
-    await resolver.resolve_mentions(call.request.app.state.federation, draft.text)
-    now = call.deps.now()
     try:
-        async with transaction(call.deps.pool) as conn:
-            if key:
-                await idempotency.lock_key(conn, author.id, key)
-                earlier = await idempotency.get_post_id(conn, author.id, key, now)
-                if earlier is not None:
-                    post_id = earlier
-                else:
-                    post_id = (await publishing.create_post(conn, call.deps.settings, author, draft, now)).id
-                    await idempotency.insert_key(conn, author.id, key, post_id, now)
-            else:
-                post_id = (await publishing.create_post(conn, call.deps.settings, author, draft, now)).id
-            post = await posts.get_post(conn, post_id)
+        post = await compose.compose_post(
+            call.deps, author, draft, idempotency_key=key,
+            resolve_mentions=partial(resolver.resolve_mentions, call.request.app.state.federation))
     except publishing.PolicyStopped as stopped:
-        async with transaction(call.deps.pool) as conn:
-            await publishing.record_policy_refusal(conn, author, stopped, now)
         return _policy_answer(call, stopped.translated(translations(call.lang).gettext), stopped.verdict.to_json())
-    if post is not None and post.state == "held":
+    if post is None:  # the Idempotency-Key's first post was deleted since, as Mastodon answers it
+        raise not_found()
+    if post.state == "held":
         gettext = translations(call.lang).gettext
         return _policy_answer(call, gettext("Held for review: your post is saved and will be published when a "
                                             "reviewer of your organisation approves it."),
                               {"outcome": "hold", "status_id": str(post.id), "findings": post.policy_findings or []})
-    return json_response(await _render_one(call, post_id))
+    return json_response(await _render_one(call, post.id))
 
 
 def _policy_answer(call: ApiCall, message: str, policy: dict[str, Any]) -> Response:

@@ -6,6 +6,7 @@ Owns: /compose, /@{username}/{id} and its edit/delete/like/boost actions. Never:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -13,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from federation import resolver
-from server import accounts, posts, publishing, timelines, visibility
+from server import accounts, compose, posts, publishing, timelines, visibility
 from server.db.pool import connection, transaction
 from server.errors import DomainError, NotFound
 from server.publishing import Draft
@@ -67,23 +68,23 @@ async def compose_submit(ctx: PageContext) -> Response:
     values = composer_values(ctx, form)
     try:
         reply_to = await _reply_target(ctx, values["in_reply_to_id"])
-        await resolver.resolve_mentions(ctx.request.app.state.federation, str(values["text"]))
         draft = Draft(text=str(values["text"]), spoiler_text=str(values["spoiler_text"]),
                       visibility=str(values["visibility"]), voice=str(values["voice"]) or None,
                       in_reply_to_id=reply_to.post.id if reply_to else None,
                       confirm_policy=form.get("confirm_policy") == "yes")
-        async with transaction(ctx.deps.pool) as conn:
-            post = await publishing.create_post(conn, ctx.deps.settings, ctx.viewer, draft, ctx.now)
+        post = await compose.compose_post(
+            ctx.deps, ctx.viewer, draft,
+            resolve_mentions=partial(resolver.resolve_mentions, ctx.request.app.state.federation))
     except publishing.PolicyStopped as stopped:
-        async with transaction(ctx.deps.pool) as conn:
-            await publishing.record_policy_refusal(conn, ctx.viewer, stopped, ctx.now)
-        # Without JavaScript the page itself is the confirmation step: the findings, and a box to tick.
+        # The refusal is in the audit log already (compose_post). Without JavaScript the page itself is the
+        # confirmation step: the findings, and a box to tick.
         return render(ctx, "compose.html", status=stopped.http_status, composer=values, reply_to=None,
                       error=stopped.translated(ctx.gettext),
                       confirm=isinstance(stopped, publishing.PolicyNeedsConfirmation))
     except DomainError as error:
         return render(ctx, "compose.html", status=error.http_status, composer=values, reply_to=None,
                       error=error.translated(ctx.gettext))
+    assert post is not None  # None only answers an Idempotency-Key, which the composer never sends
     return redirect(ctx, f"/@{ctx.viewer.username}/{post.id}")
 
 
