@@ -53,9 +53,15 @@ def posted(client: WebClient, path: str, form: dict[str, str]) -> None:
     assert response.status_code == 303, response.text[:2000]
 
 
-def entries(node: Node, action: str, subject_type: str) -> list[dict[str, Any]]:
+def last_entry(node: Node) -> int:
+    return int(scalar(node.database_url, "SELECT coalesce(max(id), 0) FROM audit_log"))
+
+
+def entries(node: Node, action: str, subject_type: str, *, after: int = 0) -> list[dict[str, Any]]:
+    """The entries of one action, oldest first (those after entry `after` only)."""
     rows = fetch(node.database_url, "SELECT id, at, actor_account_id, action, subject_type, subject_id, detail "
-                 "FROM audit_log WHERE action = $1 AND subject_type = $2 ORDER BY id", action, subject_type)
+                 "FROM audit_log WHERE action = $1 AND subject_type = $2 AND id > $3 ORDER BY id", action,
+                 subject_type, after)
     return [{**r, "detail": json.loads(r["detail"]) if isinstance(r["detail"], str) else r["detail"]} for r in rows]
 
 
@@ -108,11 +114,12 @@ def _policy_form(chosen: dict[str, str]) -> dict[str, str]:
 
 def test_policy_settings(node: Node) -> None:
     admin = signed_in(node, "kees")
+    start = last_entry(node)
     cli(node, "policy", "set", "--org", "gemeente-ede", "--check", "four-eyes", "--action", "hold")
     posted(admin, "/orgs/gemeente-ede/policy", _policy_form({}))
     posted(admin, "/orgs/gemeente-ede/policy", _policy_form({"four-eyes": "hold"}))
     cli(node, "policy", "set", "--org", "gemeente-ede", "--check", "four-eyes", "--action", "off")
-    by_cli, by_page, again_page, again_cli = entries(node, "policy.setting", "organisation")
+    by_cli, by_page, again_page, again_cli = entries(node, "policy.setting", "organisation", after=start)
     kees = account_id(node, "kees")
     assert_same(by_cli, again_page, page_actor=kees)
     assert_same(again_cli, by_page, page_actor=kees)
@@ -160,3 +167,25 @@ def test_organisation_verified(node: Node, website: str) -> None:
     by_cli, by_page = entries(node, "organisation.verified", "organisation")
     assert_same(by_cli, by_page, page_actor=account_id(node, "beheer"))
     assert by_cli["detail"]["method"] == "rel_me" and by_cli["detail"]["slug"] == "vallei"
+
+
+def test_held_posts_approved_and_rejected(node: Node) -> None:
+    cli(node, "policy", "set", "--org", "gemeente-ede", "--check", "four-eyes", "--action", "hold")
+    start = last_entry(node)
+    author = signed_in(node, "anna")
+    for _ in range(4):
+        assert author.compose("Het gemeentehuis is morgen gesloten", voice="official").status_code < 400
+    held = [int(r["id"]) for r in fetch(node.database_url, "SELECT id FROM posts WHERE state = 'held' ORDER BY id")]
+    assert len(held) == 4
+    version = json.loads(node.cli("review", "list", "--org", "gemeente-ede", "--json").out)[0]["version"]
+    reviewer = signed_in(node, "kees")
+    cli(node, "review", "approve", str(held[0]), "--by", "kees", "--version", version)
+    assert reviewer.review(held[1], "approve").status_code == 303
+    cli(node, "review", "reject", str(held[2]), "--by", "kees", "--reason", "Te vaag", "--version", version)
+    assert reviewer.review(held[3], "reject", "Te vaag").status_code == 303
+    cli(node, "policy", "set", "--org", "gemeente-ede", "--check", "four-eyes", "--action", "off")
+    kees = account_id(node, "kees")
+    for action in ("review.approved", "review.rejected"):
+        by_cli, by_page = entries(node, action, "post", after=start)
+        assert_same(by_cli, by_page, cli_actor=kees, page_actor=kees, own_ids=True)
+        assert by_cli["detail"]["version"] == version
