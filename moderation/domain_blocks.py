@@ -3,8 +3,9 @@
 Owns: the domain_policies, domain_allows and federation_mode tables and their SQL; matching a host against them
 (a policy on example.com covers sub.example.com and every port of it; the most specific policy wins); the gate
 decision for what comes in and goes out (allow | drop); applying and lifting a policy's effects on the accounts of
-a domain (limits, purge of cached content, media), audited in the same transaction; and Mastodon's CSV format
-for import and export. Never: sends or fetches anything (federation/ asks the gate and acts on its answer), and
+a domain (limits, purge of cached content, media), by a moderator (or the operator at the command line), audited
+in the same transaction, for the moderators' page and `ambtenaar domain` alike; and Mastodon's CSV format for
+import and export. Never: sends or fetches anything (federation/ asks the gate and acts on its answer), and
 never decides for one account alone (moderators' account actions do).
 
 Severity, as on Mastodon: `suspend` (nothing in or out, cached content removed, accounts suspended), `silence`
@@ -27,8 +28,10 @@ from typing import Any
 import asyncpg
 
 from moderation.purge import PurgeResult, purge_remote_accounts
+from moderation.reports import is_moderator
 from server import accounts, audit, media
-from server.errors import Invalid, NotFound
+from server.accounts import Account
+from server.errors import Forbidden, Invalid, NotFound
 
 SEVERITIES = ("suspend", "silence", "noop")
 # The names people use (the issue's CLI): reject-media is Mastodon's severity noop with reject_media set.
@@ -362,9 +365,18 @@ def _detail(policy: Policy | Terms) -> dict[str, Any]:
             "private_comment": policy.private_comment}
 
 
-async def block(conn: asyncpg.Connection, domain: str, terms: Terms, *, own_domain: str, actor_id: int | None,
+def _moderator_id(actor: Account | None) -> int | None:
+    """Who changes policies: None is an operator at the command line; an account must be an admin or moderator
+    of this node in good standing."""
+    if actor is not None and not is_moderator(actor):
+        raise Forbidden("Only moderators can do this.")
+    return actor.id if actor else None
+
+
+async def block(conn: asyncpg.Connection, domain: str, terms: Terms, *, own_domain: str, actor: Account | None,
                 now: datetime, source: str | None = None) -> Change:
     """Add or change the policy of a domain and put its effects in place, in the caller's transaction."""
+    actor_id = _moderator_id(actor)
     value = normalise_domain(domain)
     _check_not_own(value, own_domain)
     previous = await get_policy(conn, value)
@@ -394,8 +406,9 @@ async def block(conn: asyncpg.Connection, domain: str, terms: Terms, *, own_doma
     return Change(value, policy, limited, lifted, purged)
 
 
-async def unblock(conn: asyncpg.Connection, domain: str, *, actor_id: int | None, now: datetime) -> Change:
+async def unblock(conn: asyncpg.Connection, domain: str, *, actor: Account | None, now: datetime) -> Change:
     """Remove a domain's policy; the limits it put on accounts are lifted (content it purged stays gone)."""
+    actor_id = _moderator_id(actor)
     value = normalise_domain(domain)
     previous = await get_policy(conn, value)
     if previous is None:
@@ -411,9 +424,10 @@ async def unblock(conn: asyncpg.Connection, domain: str, *, actor_id: int | None
     return Change(value, None, limited, lifted, purged)
 
 
-async def allow(conn: asyncpg.Connection, domain: str, *, own_domain: str, actor_id: int | None,
+async def allow(conn: asyncpg.Connection, domain: str, *, own_domain: str, actor: Account | None,
                 now: datetime) -> bool:
     """Put a domain on the allowlist (used in allowlist mode); False when it was already there."""
+    actor_id = _moderator_id(actor)
     value = normalise_domain(domain)
     _check_not_own(value, own_domain)
     status = await conn.execute("INSERT INTO domain_allows (domain, created_at, created_by) VALUES ($1, $2, $3) "
@@ -425,8 +439,9 @@ async def allow(conn: asyncpg.Connection, domain: str, *, own_domain: str, actor
     return added
 
 
-async def disallow(conn: asyncpg.Connection, domain: str, *, actor_id: int | None, now: datetime) -> str:
+async def disallow(conn: asyncpg.Connection, domain: str, *, actor: Account | None, now: datetime) -> str:
     """Take a domain off the allowlist."""
+    actor_id = _moderator_id(actor)
     value = normalise_domain(domain)
     status = await conn.execute("DELETE FROM domain_allows WHERE domain = $1", value)
     if not status.endswith(" 1"):
@@ -436,8 +451,9 @@ async def disallow(conn: asyncpg.Connection, domain: str, *, actor_id: int | Non
     return value
 
 
-async def set_mode(conn: asyncpg.Connection, mode: str, *, actor_id: int | None, now: datetime) -> str:
+async def set_mode(conn: asyncpg.Connection, mode: str, *, actor: Account | None, now: datetime) -> str:
     """Switch between blocklist mode (everyone but the suspended) and allowlist mode (only the listed)."""
+    actor_id = _moderator_id(actor)
     if mode not in MODES:
         raise Invalid("The federation mode must be blocklist or allowlist.")
     previous = await get_mode(conn)
@@ -550,11 +566,12 @@ class Imported:
 MAX_CSV_BYTES = 8 * 1024 * 1024
 
 
-async def import_csv(conn: asyncpg.Connection, data: bytes, *, own_domain: str, actor_id: int | None, now: datetime,
+async def import_csv(conn: asyncpg.Connection, data: bytes, *, own_domain: str, actor: Account | None, now: datetime,
                      source: str, default_severity: str = "suspend") -> Imported:
     """Add the policies of a CSV file (its bytes, as uploaded or read), in the caller's transaction; domains that
     already have one are skipped, as Mastodon's import does. The private comment says where the entry came from
     unless the file gives one."""
+    _moderator_id(actor)
     if len(data) > MAX_CSV_BYTES:
         raise Invalid("The file is larger than %(size)s MiB.", size=MAX_CSV_BYTES // (1024 * 1024))
     try:
@@ -574,7 +591,7 @@ async def import_csv(conn: asyncpg.Connection, data: bytes, *, own_domain: str, 
         if not terms.private_comment:
             terms = Terms(terms.severity, terms.reject_media, terms.reject_reports, terms.obfuscate,
                           f"Imported from {source[:200]}", terms.public_comment)
-        await block(conn, row.domain, terms, own_domain=own_domain, actor_id=actor_id, now=now, source=source[:200])
+        await block(conn, row.domain, terms, own_domain=own_domain, actor=actor, now=now, source=source[:200])
         added.append(row.domain)
     return Imported(added, skipped, repeated)
 

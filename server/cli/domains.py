@@ -35,32 +35,32 @@ async def cmd_domain_block(conn: asyncpg.Connection, settings: Settings, args: a
     terms = domain_blocks.terms_for(args.severity, reject_media=args.reject_media, reject_reports=args.reject_reports,
                                     obfuscate=args.obfuscate, private_comment=args.reason,
                                     public_comment=args.public_comment)
-    change = await domain_blocks.block(conn, args.target_domain, terms, own_domain=settings.domain, actor_id=None,
+    change = await domain_blocks.block(conn, args.target_domain, terms, own_domain=settings.domain, actor=None,
                                        now=utc_now())
     label = change.policy.label if change.policy else args.severity
     return f"{change.domain}: {label} ({_purge_summary(change)})"
 
 
 async def cmd_domain_unblock(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
-    change = await domain_blocks.unblock(conn, args.target_domain, actor_id=None, now=utc_now())
+    change = await domain_blocks.unblock(conn, args.target_domain, actor=None, now=utc_now())
     return f"{change.domain}: no policy any more (limits lifted on {change.lifted} known accounts)"
 
 
 async def cmd_domain_allow(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
     domain = domain_blocks.normalise_domain(args.target_domain)
-    added = await domain_blocks.allow(conn, domain, own_domain=settings.domain, actor_id=None, now=utc_now())
+    added = await domain_blocks.allow(conn, domain, own_domain=settings.domain, actor=None, now=utc_now())
     mode = await domain_blocks.get_mode(conn)
     note = "" if mode == "allowlist" else " (it counts once `ambtenaar domain mode allowlist` is set)"
     return f"{domain} is {'now' if added else 'already'} on the allowlist{note}"
 
 
 async def cmd_domain_disallow(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
-    domain = await domain_blocks.disallow(conn, args.target_domain, actor_id=None, now=utc_now())
+    domain = await domain_blocks.disallow(conn, args.target_domain, actor=None, now=utc_now())
     return f"{domain} is no longer on the allowlist"
 
 
 async def cmd_domain_mode(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
-    await domain_blocks.set_mode(conn, args.federation_mode, actor_id=None, now=utc_now())
+    await domain_blocks.set_mode(conn, args.federation_mode, actor=None, now=utc_now())
     if args.federation_mode == "allowlist":
         allowed = await domain_blocks.list_allowed(conn)
         return f"Allowlist mode: this node federates only with {len(allowed)} listed domains"
@@ -88,7 +88,7 @@ async def cmd_domain_list(conn: asyncpg.Connection, settings: Settings, args: ar
 
 async def cmd_domain_import(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
     data = await asyncio.to_thread(_read_start, args.csv_file, domain_blocks.MAX_CSV_BYTES + 1)
-    done = await domain_blocks.import_csv(conn, data, own_domain=settings.domain, actor_id=None, now=utc_now(),
+    done = await domain_blocks.import_csv(conn, data, own_domain=settings.domain, actor=None, now=utc_now(),
                                           source=args.csv_file.rsplit("/", 1)[-1], default_severity=args.severity)
     skipped = f"; {len(done.skipped)} already had a policy and were left as they are" if done.skipped else ""
     return f"Imported {len(done.added)} domain policies{skipped}"

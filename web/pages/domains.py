@@ -98,33 +98,33 @@ async def _block(ctx: PageContext, moderator: Account, form: dict[str, str]) -> 
                                     public_comment=form.get("public_comment", ""))
     async with transaction(ctx.deps.pool) as conn:
         change = await domain_blocks.block(conn, form.get("domain", "")[:300], terms,
-                                           own_domain=ctx.deps.settings.domain, actor_id=moderator.id, now=ctx.now)
+                                           own_domain=ctx.deps.settings.domain, actor=moderator, now=ctx.now)
     return _done(ctx, "blocked", domain=change.domain)
 
 
 async def _unblock(ctx: PageContext, moderator: Account, form: dict[str, str]) -> Response:
     async with transaction(ctx.deps.pool) as conn:
-        change = await domain_blocks.unblock(conn, form.get("domain", "")[:300], actor_id=moderator.id, now=ctx.now)
+        change = await domain_blocks.unblock(conn, form.get("domain", "")[:300], actor=moderator, now=ctx.now)
     return _done(ctx, "unblocked", domain=change.domain)
 
 
 async def _allow(ctx: PageContext, moderator: Account, form: dict[str, str]) -> Response:
     domain = domain_blocks.normalise_domain(form.get("domain", "")[:300])
     async with transaction(ctx.deps.pool) as conn:
-        await domain_blocks.allow(conn, domain, own_domain=ctx.deps.settings.domain, actor_id=moderator.id,
+        await domain_blocks.allow(conn, domain, own_domain=ctx.deps.settings.domain, actor=moderator,
                                   now=ctx.now)
     return _done(ctx, "allowed", domain=domain)
 
 
 async def _disallow(ctx: PageContext, moderator: Account, form: dict[str, str]) -> Response:
     async with transaction(ctx.deps.pool) as conn:
-        domain = await domain_blocks.disallow(conn, form.get("domain", "")[:300], actor_id=moderator.id, now=ctx.now)
+        domain = await domain_blocks.disallow(conn, form.get("domain", "")[:300], actor=moderator, now=ctx.now)
     return _done(ctx, "disallowed", domain=domain)
 
 
 async def _mode(ctx: PageContext, moderator: Account, form: dict[str, str]) -> Response:
     async with transaction(ctx.deps.pool) as conn:
-        await domain_blocks.set_mode(conn, form.get("mode", ""), actor_id=moderator.id, now=ctx.now)
+        await domain_blocks.set_mode(conn, form.get("mode", ""), actor=moderator, now=ctx.now)
     return _done(ctx, "mode")
 
 
@@ -139,7 +139,7 @@ async def import_csv(ctx: PageContext) -> Response:
         data = await upload.read(domain_blocks.MAX_CSV_BYTES + 1)
         async with transaction(ctx.deps.pool) as conn:
             done = await domain_blocks.import_csv(conn, data, own_domain=ctx.deps.settings.domain,
-                                                  actor_id=moderator.id, now=ctx.now,
+                                                  actor=moderator, now=ctx.now,
                                                   source=upload.filename.rsplit("/", 1)[-1],
                                                   default_severity=str(form.get("severity", "suspend")))
     except DomainError as error:
