@@ -1,7 +1,7 @@
 """Key pairs of our actors, and the remote keys we verify with.
 
 Owns: the actor_keys table (RSA-2048, as Mastodon requires for HTTP signatures) and looking up a remote key by
-its keyId in the accounts cache. Never: verifies a request (federation/signatures.py does).
+its keyId in the accounts cache. Never: verifies a request (federation/signatures/ does).
 """
 
 from __future__ import annotations
