@@ -170,6 +170,12 @@ def test_the_moderators_page_and_the_public_list(node: Node) -> None:
                                                    "reject_reports": "on"})
     assert done.status_code == 303
     assert "Het beleid voor spam.example is van kracht." in moderator.get(done.headers["location"]).text
+    assert 'name="reject_media"' in moderator.get("/admin/domains").text
+    media = moderator.post("/admin/domains/block", {"domain": "pics.example", "severity": "silence",
+                                                    "reject_media": "on"})
+    assert media.status_code == 303
+    assert scalar(node.database_url, "SELECT reject_media FROM domain_policies WHERE domain = 'pics.example'")
+    assert node.cli("domain", "unblock", "pics.example").code == 0
     moderator_id = scalar(node.database_url, "SELECT id FROM accounts WHERE username = 'moderatrix'")
     assert audit_rows(node, "spam.example")[-1]["actor_account_id"] == moderator_id
     refused = moderator.post("/admin/domains/block", {"domain": node.domain, "severity": "suspend"})
