@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from server import names
+from server import audit, names
 from server.errors import Conflict, Invalid
 from server.ids import new_id
 
@@ -138,6 +138,28 @@ def validate_email(email: str) -> None:
 
 def _account(row: asyncpg.Record) -> Account:
     return Account(**dict(row))
+
+
+async def create_person(conn: asyncpg.Connection, *, username: str, email: str | None, password_hash: str,
+                        display_name: str = "", organisation_id: int | None = None, org_role: str | None = None,
+                        is_admin: bool = False, is_moderator: bool = False, language: str = "nl",
+                        actor_id: int | None, now: datetime, invite_id: int | None = None) -> Account:
+    """A person's account with the roles it is given (a role in an organisation, or admin or moderator), and
+    the audit entry `account.created` that records who gave them; the one way people are made, from the CLI, an
+    invite or a page. `actor_id` is None for the operator at the command line, the new account itself when it
+    accepted an invite."""
+    account = await insert_account(conn, username=username, kind="person", email=email,
+                                   password_hash=password_hash, display_name=display_name,
+                                   organisation_id=organisation_id, org_role=org_role, is_admin=is_admin,
+                                   is_moderator=is_moderator, language=language)
+    detail: dict[str, Any] = {"username": account.username, "organisation_id": organisation_id,
+                              "org_role": org_role, "admin": is_admin, "moderator": is_moderator}
+    if invite_id is not None:
+        detail["invite_id"] = invite_id
+    await audit.record(conn, actor_id=account.id if actor_id is None and invite_id else actor_id,
+                       action="account.created", subject_type="account", subject_id=account.id, detail=detail,
+                       now=now)
+    return account
 
 
 async def insert_account(conn: asyncpg.Connection, *, username: str, kind: str, email: str | None = None,

@@ -55,7 +55,8 @@ async def list_entries(conn: asyncpg.Connection, *, subject_type: str | None = N
 async def list_for_organisation(conn: asyncpg.Connection, organisation_id: int, *, action_prefix: str | None = None,
                                 since: datetime | None = None, until: datetime | None = None,
                                 limit: int = 1000) -> list[Entry]:
-    """What concerns one organisation (its settings, its badges, its members' posts and accounts), newest first."""
+    """What concerns one organisation (its settings, its badges, its invites, its members' posts and accounts),
+    newest first."""
     rows = await conn.fetch(
         f"""SELECT {_COLUMNS} FROM audit_log l
             WHERE (($2::text IS NULL OR starts_with(l.action, $2))
@@ -66,7 +67,9 @@ async def list_for_organisation(conn: asyncpg.Connection, organisation_id: int, 
                 OR (l.subject_type = 'account' AND EXISTS (SELECT 1 FROM accounts a
                       WHERE a.id::text = l.subject_id AND a.organisation_id = $1::bigint))
                 OR (l.subject_type = 'badge' AND EXISTS (SELECT 1 FROM badges b
-                      WHERE b.id::text = l.subject_id AND b.organisation_id = $1::bigint)))
+                      WHERE b.id::text = l.subject_id AND b.organisation_id = $1::bigint))
+                OR (l.subject_type = 'invite' AND EXISTS (SELECT 1 FROM invites i
+                      WHERE i.id::text = l.subject_id AND i.organisation_id = $1::bigint)))
             ORDER BY l.id DESC LIMIT $5""",
         organisation_id, action_prefix or None, since, until, max(1, min(limit, 10_000)))
     return [Entry(**dict(r)) for r in rows]

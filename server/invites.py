@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from server import accounts, passwords
+from server import accounts, audit, passwords
 from server.accounts import Account
 from server.errors import Invalid, NotFound
 from server.ids import new_id
@@ -28,13 +28,18 @@ class Invite:
 
 async def insert_invite(conn: asyncpg.Connection, *, organisation_id: int, org_role: str, now: datetime,
                         valid_for: timedelta, created_by: int | None = None) -> str:
-    """Store an invite and return its token; only the hash is kept."""
+    """Store an invite and return its token; only the hash is kept. Audited as `invite.created` (the role it
+    grants, its expiry), with `created_by` as the actor (None: the operator at the command line)."""
     token = new_token()
+    role = accounts.parse_org_role(org_role)
+    invite_id = new_id(now)
     await conn.execute(
         "INSERT INTO invites (id, token_hash, organisation_id, org_role, created_by, created_at, expires_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        new_id(now), token_hash(token), organisation_id, accounts.parse_org_role(org_role), created_by, now,
-        now + valid_for)
+        invite_id, token_hash(token), organisation_id, role, created_by, now, now + valid_for)
+    await audit.record(conn, actor_id=created_by, action="invite.created", subject_type="invite",
+                       subject_id=invite_id, detail={"organisation_id": organisation_id, "org_role": role,
+                                                     "expires_at": (now + valid_for).isoformat()}, now=now)
     return token
 
 
@@ -58,9 +63,9 @@ async def accept_invite(conn: asyncpg.Connection, token: str, *, username: str, 
     """Create the official's account and spend the invite, in the caller's transaction."""
     invite = await get_usable_invite(conn, token, now, lock=True)
     password_hash = passwords.hash_password(password)
-    account = await accounts.insert_account(
-        conn, username=username, kind="person", email=email or None, password_hash=password_hash,
-        display_name=display_name, organisation_id=invite.organisation_id, org_role=invite.org_role,
-        language=language)
+    account = await accounts.create_person(
+        conn, username=username, email=email or None, password_hash=password_hash, display_name=display_name,
+        organisation_id=invite.organisation_id, org_role=invite.org_role, language=language, actor_id=None,
+        now=now, invite_id=invite.id)
     await conn.execute("UPDATE invites SET used_at = $2, used_by = $3 WHERE id = $1", invite.id, now, account.id)
     return account

@@ -25,10 +25,10 @@ async def cmd_user_create(conn: asyncpg.Connection, settings: Settings, args: ar
     org = await organisation(conn, args.org) if args.org else None
     role = accounts.parse_org_role(args.role or "official") if org else None
     password, generated = read_password(args.password_stdin)
-    account = await accounts.insert_account(
-        conn, username=args.username, kind="person", email=args.email, display_name=args.display_name,
+    account = await accounts.create_person(
+        conn, username=args.username, email=args.email, display_name=args.display_name,
         password_hash=passwords.hash_password(password), organisation_id=org.id if org else None, org_role=role,
-        language=settings.default_language)
+        language=settings.default_language, actor_id=None, now=utc_now())
     where = f" ({role.replace('_', '-')} at {org.slug})" if org and role else ""
     line = f"Created user @{account.username}{where}"
     return f"{line}\nPassword (shown once): {password}" if generated else line
@@ -63,9 +63,10 @@ async def cmd_user_list(conn: asyncpg.Connection, settings: Settings, args: argp
 
 async def cmd_admin_create(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
     password, generated = read_password(args.password_stdin)
-    account = await accounts.insert_account(
-        conn, username=args.username, kind="person", email=args.email, password_hash=passwords.hash_password(password),
-        is_admin=not args.moderator, is_moderator=True, language=settings.default_language)
+    account = await accounts.create_person(
+        conn, username=args.username, email=args.email, password_hash=passwords.hash_password(password),
+        is_admin=not args.moderator, is_moderator=True, language=settings.default_language, actor_id=None,
+        now=utc_now())
     line = f"Created {'moderator' if args.moderator else 'admin'} @{account.username}"
     return f"{line}\nPassword (shown once): {password}" if generated else line
 

@@ -69,7 +69,7 @@ def test_report_from_notifications_then_suspend_from_the_queue(node: Node, artif
     assert db_scalar(node.database_url, "SELECT suspended_at IS NOT NULL FROM accounts WHERE id = $1", trol_id)
     assert db_scalar(node.database_url, "SELECT state FROM reports WHERE id = $1", report_id) == "resolved"
     assert db_scalar(node.database_url, "SELECT count(*) FROM audit_log WHERE subject_type = 'account' "
-                     "AND subject_id = $1", str(trol_id)) >= 1
+                     "AND action = 'account.suspended' AND subject_id = $1", str(trol_id)) == 1
 
     # The suspended account's reply is gone from the official's thread, in her browser.
     official.goto(f"/@anna/{post['id']}")

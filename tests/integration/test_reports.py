@@ -223,7 +223,8 @@ def test_limiting_an_account_hides_its_posts_from_strangers_until_lifted(node: N
     assert status["id"] in public_ids()
     actions = [r["action"] for r in fetch(node.database_url, "SELECT action FROM audit_log WHERE subject_type = "
                                           "'account' AND subject_id = $1 ORDER BY id", str(carla_id))]
-    assert actions == ["account.silenced", "account.unsilenced"]  # the refused second limit left no entry
+    # made with `ambtenaar user create`; the refused second limit left no entry
+    assert actions == ["account.created", "account.silenced", "account.unsilenced"]
 
 
 def test_a_suspended_local_account_cannot_sign_in_or_use_its_token_and_its_profile_is_gone(

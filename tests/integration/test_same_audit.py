@@ -189,3 +189,29 @@ def test_held_posts_approved_and_rejected(node: Node) -> None:
         by_cli, by_page = entries(node, action, "post", after=start)
         assert_same(by_cli, by_page, cli_actor=kees, page_actor=kees, own_ids=True)
         assert by_cli["detail"]["version"] == version
+
+
+def test_people_and_invites_are_audited(node: Node) -> None:
+    """Giving roles is an admin action too: an account made at the command line, an invite, and the account an
+    invite made each leave an entry naming the role; a refused invite leaves none."""
+    start = last_entry(node)
+    factories.person(node, "rolf", org="gemeente-ede", role="reviewer")
+    made = entries(node, "account.created", "account", after=start)
+    assert [(e["actor_account_id"], e["subject_id"], e["detail"]["org_role"]) for e in made] == [
+        (None, str(account_id(node, "rolf")), "reviewer")]
+
+    url = factories.invite(node, "gemeente-ede", role="org-admin")
+    invited = entries(node, "invite.created", "invite", after=start)
+    assert [(e["actor_account_id"], e["detail"]["org_role"]) for e in invited] == [(None, "org_admin")]
+    fields = {"username": "ineke", "display_name": "Ineke", "email": "", "password": "een-lang-wachtwoord",
+              "password_confirm": "een-lang-wachtwoord"}
+    refused = WebClient(node.url).post(url.removeprefix(node.url), {**fields, "password_confirm": "anders"})
+    assert refused.status_code == 422
+    assert len(entries(node, "account.created", "account", after=start)) == 1
+    assert WebClient(node.url).post(url.removeprefix(node.url), fields).status_code == 303
+    ineke = entries(node, "account.created", "account", after=start)[-1]
+    assert ineke["actor_account_id"] == account_id(node, "ineke")
+    assert ineke["detail"]["org_role"] == "org_admin" and ineke["detail"]["invite_id"] == int(invited[0]["subject_id"])
+    kees = signed_in(node, "kees")
+    log = kees.get("/orgs/gemeente-ede/audit")
+    assert log.status_code == 200 and "invite.created" in log.text and "account.created" in log.text
