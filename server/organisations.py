@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from server import accounts, audit, names
-from server.errors import Conflict, Invalid
+from server.errors import Conflict, Forbidden, Invalid
 from server.ids import new_id
 
 KINDS = ("gemeente", "provincie", "ministerie", "waterschap", "uitvoeringsorganisatie", "other")
@@ -153,10 +153,25 @@ def org_account_username(slug: str) -> str:
     return slug.replace("-", "_")[:30]
 
 
+async def _require_admin(conn: asyncpg.Connection, actor_id: int | None, organisation_id: int | None) -> None:
+    """An active instance admin, or (for an existing organisation) its own org admin; None is the operator."""
+    if actor_id is None:
+        return
+    actor = await accounts.get_account(conn, actor_id)
+    if actor is None or not actor.is_active or not actor.is_local:
+        raise Forbidden("Only instance admins may see this page.")
+    if actor.is_admin or (organisation_id is not None and actor.organisation_id == organisation_id
+                          and actor.org_role == "org_admin"):
+        return
+    raise Forbidden("Only instance admins may see this page.")
+
+
 async def create_organisation(conn: asyncpg.Connection, *, name: str, slug: str, kind: str, website: str,
                               language: str, actor_id: int | None,
                               now: datetime) -> tuple[Organisation, accounts.Account]:
-    """The organisation and its own account (which speaks in its voice and signs its badges), audited."""
+    """The organisation and its own account (which speaks in its voice and signs its badges), audited. Only an
+    instance admin may (`actor_id` None: the operator at the command line)."""
+    await _require_admin(conn, actor_id, None)
     org = await insert_organisation(conn, name=name, slug=slug, kind=kind, website=website)
     account = await accounts.insert_account(conn, username=org_account_username(org.slug), kind="organisation",
                                             display_name=org.name[:100], organisation_id=org.id, language=language)
@@ -168,7 +183,9 @@ async def create_organisation(conn: asyncpg.Connection, *, name: str, slug: str,
 
 async def change_voice_settings(conn: asyncpg.Connection, organisation: Organisation, *, auto_boost: bool | None,
                                 labels: dict[str, str | None], actor_id: int | None, now: datetime) -> Organisation:
-    """`update_voice_settings`, audited with what was asked (None: kept)."""
+    """`update_voice_settings`, audited with what was asked (None: kept). Only an instance admin or the
+    organisation's own admin may (`actor_id` None: the operator at the command line)."""
+    await _require_admin(conn, actor_id, organisation.id)
     updated = await update_voice_settings(conn, organisation, auto_boost=auto_boost, labels=labels)
     await audit.record(conn, actor_id=actor_id, action="organisation.voice_settings", subject_type="organisation",
                        subject_id=organisation.id, detail={"auto_boost": updated.auto_boost, **labels}, now=now)
