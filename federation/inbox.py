@@ -21,7 +21,7 @@ import asyncpg
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from federation import resolver, signatures, vocab
+from federation import actors, signatures, transport, vocab
 from federation.context import Federation
 from moderation import domain_blocks, ratelimit
 from server import accounts, limits
@@ -99,7 +99,8 @@ def _key_not_fetched(key_id: str, reason: str) -> InboxRefusal:
 
 async def verify_signer(fed: Federation, request: Request, body: bytes | None) -> Account:
     """The remote account whose key signed this request (a POST with its body, or a GET with None); its key is
-    refetched once if it does not verify."""
+    refetched once if it does not verify (unless this request fetched it). At most one outgoing GET when the key
+    is not cached: the actor's document (federation/actors.py); a badge it claims is checked later, in the worker."""
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
         key_id = signatures.signature_key_id(headers)
@@ -114,8 +115,8 @@ async def verify_signer(fed: Federation, request: Request, body: bytes | None) -
     refreshed = False
     while True:
         try:
-            signer = await resolver.actor_for_key(fed, key_id, refresh=refreshed)
-        except resolver.ResolveError as exc:
+            signer = await actors.actor_for_key(fed, key_id, refresh=refreshed)
+        except transport.ResolveError as exc:
             raise _key_not_fetched(key_id, str(exc)) from None
         if not signer.public_key_pem:
             raise InboxRefusal(401, f"the actor of key {key_id} publishes no public key")
@@ -127,7 +128,9 @@ async def verify_signer(fed: Federation, request: Request, body: bytes | None) -
                 signatures.SignatureMissing, signatures.WrongHost) as exc:
             raise InboxRefusal(401, str(exc)) from None
         except signatures.SignatureError as exc:
-            if refreshed:
+            # A key fetched for this very request is as fresh as it gets: fetching it again would be a second
+            # outgoing request that cannot help (an inbox POST costs at most one).
+            if refreshed or (signer.fetched_at is not None and signer.fetched_at >= now):
                 raise InboxRefusal(401, str(exc)) from None
             refreshed = True  # the actor may have rotated its key: fetch it once more
 

@@ -1,6 +1,6 @@
 """Our posts and actors as the JSON other servers fetch or receive: loads what vocab's converters need.
 
-Owns: gathering author, parent, mentions, tags and attachments of a post for `vocab.note_to_json`, and the
+Owns: gathering author, parent, mentions, tags and attachments of a post for `wire.note_to_json`, and the
 actor document with its key and organisation. Never: HTTP.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from federation import badge_proofs, keys, signatures, vocab
+from federation import badge_proofs, keys, signatures, wire
 from server import accounts, badges, media, organisations, posts, uris, voice
 from server.accounts import Account
 from server.config import Settings
@@ -26,7 +26,7 @@ async def parent_uri(conn: asyncpg.Connection, settings: Settings, post: Post) -
         return post.in_reply_to_uri
     parent_author = await accounts.get_account(conn, parent.account_id)
     assert parent_author is not None
-    return vocab.post_uri(settings, parent, parent_author)
+    return wire.post_uri(settings, parent, parent_author)
 
 
 async def note_json(conn: asyncpg.Connection, settings: Settings, post: Post, author: Account, *,
@@ -41,10 +41,10 @@ async def note_json(conn: asyncpg.Connection, settings: Settings, post: Post, au
         line = f"{voice.OFFICIAL_MARK} {post.voice_organisation_name}"  # a remote official post we relay
     else:
         line = voice.line(post.voice, post.language, organisation)
-    ctx = vocab.NoteContext(author=author, in_reply_to_uri=await parent_uri(conn, settings, post),
+    ctx = wire.NoteContext(author=author, in_reply_to_uri=await parent_uri(conn, settings, post),
                             mentioned=mentioned, tags=tags, attachments=attachments, voice_line=line,
                             voice_organisation_uri=uris.actor(settings, org_account.username) if org_account else None)
-    return vocab.note_to_json(settings, post, ctx, with_context=with_context)
+    return wire.note_to_json(settings, post, ctx, with_context=with_context)
 
 
 async def actor_json(conn: asyncpg.Connection, settings: Settings, account: Account,
@@ -59,7 +59,7 @@ async def actor_json(conn: asyncpg.Connection, settings: Settings, account: Acco
         found = (await badges.list_active_for_accounts(conn, [account.id], badges.local_date(now))).get(account.id)
         badge = found if found is not None and found.organisation_id == org.id else None
     if badge is None or org is None:
-        return vocab.actor_to_json(settings, account, key.public_key_pem, org)
+        return wire.actor_to_json(settings, account, key.public_key_pem, org)
     verification = badges.badge_url(settings.base_url, badge.id)
     text = f"{org.name} — {badge.function_title}" + (f" ({badge.unit})" if badge.unit else "")
     org_account = await accounts.get_organisation_account(conn, org.id)
@@ -71,4 +71,4 @@ async def actor_json(conn: asyncpg.Connection, settings: Settings, account: Acco
             organisation_name=org.name, organisation_website=org.website, function=badge.function_title,
             unit=badge.unit, valid_from=badge.valid_from, valid_until=badge.valid_until, verification=verification)
         signed = badge_proofs.sign(document, signatures.load_private_key(org_key.private_key_pem), org_key.key_id, now)
-    return vocab.actor_to_json(settings, account, key.public_key_pem, org, (verification, text), signed)
+    return wire.actor_to_json(settings, account, key.public_key_pem, org, (verification, text), signed)

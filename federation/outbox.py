@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from federation import delivery, objects, vocab
+from federation import delivery, objects, wire
 from federation.context import Federation
 from server import accounts, events, follows, posts, reactions, timelines, uris, visibility
 from server.accounts import Account
@@ -84,7 +84,7 @@ async def post_created(conn: asyncpg.Connection, settings: Settings, event: Even
     if found is None or found[0].deleted_at is not None:
         return None
     post, note = found
-    return vocab.create_to_json(settings, note), await _post_audience(conn, post, author)
+    return wire.create_to_json(settings, note), await _post_audience(conn, post, author)
 
 
 async def post_updated(conn: asyncpg.Connection, settings: Settings, event: Event, author: Account) -> Built:
@@ -92,7 +92,7 @@ async def post_updated(conn: asyncpg.Connection, settings: Settings, event: Even
     if found is None or found[0].deleted_at is not None:
         return None
     post, note = found
-    return vocab.update_note_to_json(settings, note, post.edited_at or event.created_at), \
+    return wire.update_note_to_json(settings, note, post.edited_at or event.created_at), \
         await _reach(conn, post, author)
 
 
@@ -103,8 +103,8 @@ async def post_deleted(conn: asyncpg.Connection, settings: Settings, event: Even
     if post is None or post.reblog_of_id is not None or post.account_id != author.id \
             or not visibility.is_published(post):
         return None
-    activity = vocab.delete_to_json(settings, uris.actor(settings, author.username),
-                                    vocab.post_uri(settings, post, author))
+    activity = wire.delete_to_json(settings, uris.actor(settings, author.username),
+                                    wire.post_uri(settings, post, author))
     return activity, await _reach(conn, post, author)
 
 
@@ -117,8 +117,8 @@ async def _boost(conn: asyncpg.Connection, settings: Settings, event: Event, boo
     original_author = await accounts.get_account(conn, original.account_id) if original else None
     if original is None or original_author is None:
         return None
-    announce = vocab.announce_to_json(settings, boost, booster, vocab.post_uri(settings, original, original_author),
-                                      vocab.account_actor_uri(settings, original_author))
+    announce = wire.announce_to_json(settings, boost, booster, wire.post_uri(settings, original, original_author),
+                                      wire.account_actor_uri(settings, original_author))
     inboxes = await follows.list_follower_inboxes(conn, booster.id)
     if post_inbox_of(original_author):
         inboxes.append(str(post_inbox_of(original_author)))
@@ -142,7 +142,7 @@ def _undone(settings: Settings, actor: Account, built: Built) -> Built:
     if built is None:
         return None
     activity, inboxes = built
-    return vocab.undo_to_json(settings, uris.actor(settings, actor.username), activity), inboxes
+    return wire.undo_to_json(settings, uris.actor(settings, actor.username), activity), inboxes
 
 
 async def boost_deleted(conn: asyncpg.Connection, settings: Settings, event: Event, booster: Account) -> Built:
@@ -165,7 +165,7 @@ async def favourite_created(conn: asyncpg.Connection, settings: Settings, event:
     post, author = found
     like_uri = uris.activity(settings, liker.username, "likes", f"{post.id}-{event.id}")
     await reactions.set_like_uri(conn, liker.id, post.id, like_uri)
-    like = vocab.like_to_json(settings, liker, post.id, vocab.post_uri(settings, post, author)) | {"id": like_uri}
+    like = wire.like_to_json(settings, liker, post.id, wire.post_uri(settings, post, author)) | {"id": like_uri}
     return like, [str(inbox_of(author))]
 
 
@@ -175,8 +175,8 @@ async def favourite_deleted(conn: asyncpg.Connection, settings: Settings, event:
     if found is None or not like_uri:
         return None
     post, author = found
-    like = vocab.like_to_json(settings, liker, post.id, vocab.post_uri(settings, post, author)) | {"id": like_uri}
-    return vocab.undo_to_json(settings, uris.actor(settings, liker.username), like), [str(inbox_of(author))]
+    like = wire.like_to_json(settings, liker, post.id, wire.post_uri(settings, post, author)) | {"id": like_uri}
+    return wire.undo_to_json(settings, uris.actor(settings, liker.username), like), [str(inbox_of(author))]
 
 
 async def follow_created(conn: asyncpg.Connection, settings: Settings, event: Event, follower: Account) -> Built:
@@ -185,7 +185,7 @@ async def follow_created(conn: asyncpg.Connection, settings: Settings, event: Ev
         return None
     follow_uri = uris.activity(settings, follower.username, "follows", event.id)
     await follows.set_follow_uri(conn, follower.id, target.id, follow_uri)
-    return vocab.follow_to_json(settings, follower, str(target.actor_uri), follow_uri), [str(inbox_of(target))]
+    return wire.follow_to_json(settings, follower, str(target.actor_uri), follow_uri), [str(inbox_of(target))]
 
 
 async def follow_deleted(conn: asyncpg.Connection, settings: Settings, event: Event, follower: Account) -> Built:
@@ -193,8 +193,8 @@ async def follow_deleted(conn: asyncpg.Connection, settings: Settings, event: Ev
     follow_uri = event.detail.get("follow_uri")
     if target is None or target.is_local or not inbox_of(target) or not follow_uri:
         return None
-    follow = vocab.follow_to_json(settings, follower, str(target.actor_uri), str(follow_uri))
-    return vocab.undo_to_json(settings, uris.actor(settings, follower.username), follow), [str(inbox_of(target))]
+    follow = wire.follow_to_json(settings, follower, str(target.actor_uri), str(follow_uri))
+    return wire.undo_to_json(settings, uris.actor(settings, follower.username), follow), [str(inbox_of(target))]
 
 
 async def follow_decided(conn: asyncpg.Connection, settings: Settings, event: Event, account: Account) -> Built:
@@ -204,7 +204,7 @@ async def follow_decided(conn: asyncpg.Connection, settings: Settings, event: Ev
     inbox = inbox_of(follower, even_if_suspended=event.kind == "follow.rejected") if follower else None
     if follower is None or not inbox or not follow_uri:
         return None
-    answer = vocab.accept_to_json(settings, uris.actor(settings, account.username),
+    answer = wire.accept_to_json(settings, uris.actor(settings, account.username),
                                   {"id": follow_uri, "actor": follower.actor_uri,
                                    "object": uris.actor(settings, account.username)},
                                   reject=event.kind == "follow.rejected")
@@ -218,7 +218,7 @@ async def _block(conn: asyncpg.Connection, settings: Settings, event: Event, blo
     block_id = event.detail.get("block_id")
     if target is None or target.is_local or not inbox_of(target) or not block_id:
         return None
-    block = vocab.block_to_json(settings, blocker, str(target.actor_uri),
+    block = wire.block_to_json(settings, blocker, str(target.actor_uri),
                                 uris.activity(settings, blocker.username, "blocks", int(block_id)))
     return block, [str(inbox_of(target))]
 
@@ -233,7 +233,7 @@ async def block_removed(conn: asyncpg.Connection, settings: Settings, event: Eve
 
 async def account_updated(conn: asyncpg.Connection, settings: Settings, event: Event, account: Account) -> Built:
     actor = await objects.actor_json(conn, settings, account)
-    return vocab.update_actor_to_json(settings, actor, event.id), \
+    return wire.update_actor_to_json(settings, actor, event.id), \
         await follows.list_follower_inboxes(conn, account.id)
 
 
@@ -245,7 +245,7 @@ async def report_forwarded(conn: asyncpg.Connection, settings: Settings, event: 
     if target is None or not inbox or not target.actor_uri:
         return None
     post_uris = [str(u) for u in event.detail.get("post_uris") or [] if isinstance(u, str)]
-    flag = vocab.flag_to_json(settings, event.subject_id, [target.actor_uri, *post_uris],
+    flag = wire.flag_to_json(settings, event.subject_id, [target.actor_uri, *post_uris],
                               str(event.detail.get("comment") or ""))
     return flag, [target.shared_inbox_uri or inbox]
 

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from federation import inbox, keys, objects, vocab
+from federation import inbox, keys, objects, wire
 from federation.authorized_fetch import signed_only
 from server import accounts, follows, posts, timelines, uris, visibility
 from server.accounts import Account
@@ -66,7 +66,7 @@ async def instance_actor(request: Request) -> Response:
     deps: Deps = request.app.state.deps
     async with connection(deps.pool) as conn:
         key = await keys.instance_key(conn, deps.settings)
-    return ap_response(vocab.instance_actor_to_json(deps.settings, key.public_key_pem))
+    return ap_response(wire.instance_actor_to_json(deps.settings, key.public_key_pem))
 
 
 async def status(request: Request) -> Response:
@@ -97,8 +97,8 @@ async def outbox(request: Request) -> Response:
     async with connection(deps.pool) as conn:
         if request.query_params.get("page") != "true":
             total = (await timelines.account_stats(conn, [account.id]))[account.id].statuses
-            return ap_response({"@context": vocab.context(settings),
-                                **vocab.ordered_collection(collection_id, total, f"{collection_id}?page=true")})
+            return ap_response({"@context": wire.context(settings),
+                                **wire.ordered_collection(collection_id, total, f"{collection_id}?page=true")})
         raw_max = request.query_params.get("max_id", "")
         page = Page(max_id=int(raw_max) if raw_max.isdigit() and len(raw_max) < 20 else None, limit=PAGE_SIZE)
         ids = await timelines.account_ids(conn, None, account.id, page, exclude_reblogs=True)
@@ -109,11 +109,11 @@ async def outbox(request: Request) -> Response:
             if post.visibility not in ("public", "unlisted"):
                 continue
             note = await objects.note_json(conn, settings, post, account, with_context=False)
-            items.append({k: v for k, v in vocab.create_to_json(settings, note).items() if k != "@context"})
+            items.append({k: v for k, v in wire.create_to_json(settings, note).items() if k != "@context"})
     next_page = f"{collection_id}?page=true&max_id={ids[-1]}" if len(ids) >= PAGE_SIZE else None
     page_id = f"{collection_id}?page=true" + (f"&max_id={raw_max}" if raw_max else "")
-    return ap_response({"@context": vocab.context(settings),
-                        **vocab.collection_page(page_id, collection_id, items, next_page)})
+    return ap_response({"@context": wire.context(settings),
+                        **wire.collection_page(page_id, collection_id, items, next_page)})
 
 
 async def _follow_collection(request: Request, followers_side: bool) -> Response:
@@ -127,16 +127,16 @@ async def _follow_collection(request: Request, followers_side: bool) -> Response
         counts = await follows.count_follows(conn, account.id)
         total = counts[0] if followers_side else counts[1]
         if request.query_params.get("page") != "true":
-            return ap_response(vocab.ordered_collection(collection_id, total, f"{collection_id}?page=true"))
+            return ap_response(wire.ordered_collection(collection_id, total, f"{collection_id}?page=true"))
         raw_max = request.query_params.get("max_id", "")
         max_id = int(raw_max) if raw_max.isdigit() and len(raw_max) < 20 else None
         lister = follows.list_follower_ids if followers_side else follows.list_following_ids
         ids = await lister(conn, account.id, max_id=max_id, since_id=None, limit=PAGE_SIZE)
         people = await accounts.list_accounts_by_ids(conn, ids)
-    items = [vocab.account_actor_uri(settings, people[i]) for i in ids if i in people]
+    items = [wire.account_actor_uri(settings, people[i]) for i in ids if i in people]
     next_page = f"{collection_id}?page=true&max_id={ids[-1]}" if len(ids) >= PAGE_SIZE else None
     page_id = f"{collection_id}?page=true" + (f"&max_id={raw_max}" if raw_max else "")
-    return ap_response(vocab.collection_page(page_id, collection_id, items, next_page))
+    return ap_response(wire.collection_page(page_id, collection_id, items, next_page))
 
 
 async def followers(request: Request) -> Response:

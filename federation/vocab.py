@@ -1,7 +1,10 @@
-"""ActivityStreams on the wire: our records to JSON, and remote JSON to frozen dataclasses.
+"""ActivityStreams coming in: remote JSON to frozen dataclasses, the only place that reads it.
 
-Owns: the only reading of remote JSON (`parse_*`, which normalise "IRI, object or array" and raise
-InvalidActivity naming the field) and the shape of everything we send (`*_to_json`, addressed as Mastodon does).
+Owns: `parse_*` (activities, actors, Notes, Flags), which normalise "IRI, object or array" and raise
+InvalidActivity naming the field; the small readers of other remote documents (a document's id, a WebFinger
+answer's actor link, a key document's owner, a badge verification page's status); remote HTML sanitised with
+moderation/sanitize.py's policy; `host_of`. Pure: imports no model, database or network code of ours (only the
+text rules of server/names.py, through sanitize too); the JSON we send is federation/wire.py's.
 Never: touches the database or the network.
 """
 
@@ -9,67 +12,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
 from moderation import sanitize
-from server import names, uris
-from server.accounts import Account
-from server.config import Settings
-from server.media import SUPPORTED_MIME_TYPES, Attachment, RemoteImage
-from server.organisations import Organisation
-from server.posts import Post
+from server import names
 
 AS_PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 PUBLIC_ALIASES = {AS_PUBLIC, "as:Public", "Public"}
 ACTOR_TYPES = ("Person", "Service", "Application", "Group", "Organization")
 NOTE_TYPES = ("Note", "Question", "Article", "Page", "Event", "Video", "Image")
 MAX_CONTENT = 100_000
+# The images we show (server/media.py's SUPPORTED_MIME_TYPES; tests/unit/test_vocab.py keeps the two equal).
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
 
 
 class InvalidActivity(ValueError):
     """Remote JSON that does not have the shape we need; the message names the field."""
-
-
-def context(settings: Settings) -> list[Any]:
-    return ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1", {
-        "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
-        "sensitive": "as:sensitive",
-        "Hashtag": "as:Hashtag",
-        "toot": "http://joinmastodon.org/ns#",
-        "featured": {"@id": "toot:featured", "@type": "@id"},
-        "discoverable": "toot:discoverable",
-        "suspended": "toot:suspended",
-        "indexable": "toot:indexable",
-        "blurhash": "toot:blurhash",
-        "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
-        "schema": "http://schema.org#",
-        "PropertyValue": "schema:PropertyValue",
-        "value": "schema:value",
-        "ambtenaar": uris.context_document(settings) + "#",
-        "voice": "ambtenaar:voice",
-        "voiceOrganisation": {"@id": "ambtenaar:voiceOrganisation", "@type": "@id"},
-        "voiceLine": "ambtenaar:voiceLine",
-        "ambtenaarBadge": "ambtenaar:badge",
-        "AmbtenaarBadge": "ambtenaar:AmbtenaarBadge",
-        "subject": {"@id": "ambtenaar:subject", "@type": "@id"},
-        "organisation": "ambtenaar:organisation",
-        "website": {"@id": "ambtenaar:website", "@type": "@id"},
-        "function": "ambtenaar:function",
-        "unit": "ambtenaar:unit",
-        "validFrom": "ambtenaar:validFrom",
-        "validUntil": "ambtenaar:validUntil",
-        "verification": {"@id": "ambtenaar:verification", "@type": "@id"},
-        "proof": "ambtenaar:proof",
-        "creator": {"@id": "ambtenaar:creator", "@type": "@id"},
-        "signatureValue": "ambtenaar:signatureValue",
-    }]
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def sanitise_html(html: str) -> str:
@@ -78,256 +39,8 @@ def sanitise_html(html: str) -> str:
     return sanitize.clean_remote_html(html[:MAX_CONTENT])
 
 
-# ---------------------------------------------------------------- outgoing
-
-
-def actor_to_json(settings: Settings, account: Account, public_key_pem: str, organisation: Organisation | None,
-                  badge_field: tuple[str, str] | None = None,
-                  badge_doc: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """`badge_field` is (verification URL, text) for the profile field Mastodon shows; `badge_doc` the signed
-    badge for machines (federation/badge_proofs.py)."""
-    name = account.username
-    actor_id = uris.actor(settings, name)
-    summary = "".join(f"<p>{_escape(p)}</p>" for p in account.bio.split("\n\n") if p.strip())
-    attachment = []
-    if badge_field is not None:
-        url, text = badge_field
-        attachment.append({"type": "PropertyValue", "name": "Ambtenaar",
-                           "value": f'<a href="{_escape(url)}" rel="me nofollow noopener noreferrer" '
-                                    f'target="_blank">{_escape(text)}</a>'})
-    if organisation is not None:
-        label = "Organisatie" if account.is_organisation else "Ambtenaar bij"
-        attachment.append({"type": "PropertyValue", "name": label,
-                           "value": f'<a href="{_escape(settings.base_url)}/orgs/{organisation.slug}" '
-                                    f'rel="me nofollow noopener noreferrer" target="_blank">{_escape(organisation.name)}</a>'})
-    doc: dict[str, Any] = {
-        "@context": context(settings),
-        "id": actor_id,
-        "type": "Organization" if account.is_organisation else "Person",
-        "preferredUsername": name,
-        "name": account.display_name or name,
-        "summary": summary,
-        "url": uris.profile(settings, name),
-        "published": iso(account.created_at),
-        "inbox": uris.inbox(settings, name),
-        "outbox": uris.outbox(settings, name),
-        "followers": uris.followers(settings, name),
-        "following": uris.following(settings, name),
-        "featured": uris.featured(settings, name),
-        "endpoints": {"sharedInbox": uris.shared_inbox(settings)},
-        "manuallyApprovesFollowers": account.manually_approves_followers,
-        "discoverable": True,
-        "indexable": True,
-        "icon": {"type": "Image", "mediaType": "image/png", "url": f"{settings.base_url}/static/avatar.png"},
-        "attachment": attachment,
-        "publicKey": {"id": uris.key_id(settings, name), "owner": actor_id, "publicKeyPem": public_key_pem},
-        **({"ambtenaarBadge": dict(badge_doc)} if badge_doc else {}),
-    }
-    if account.is_suspended:
-        # As Mastodon serves a suspended actor: still there (its key verifies what it sent before), stripped of
-        # profile, and marked, so other servers hide it too.
-        doc.update(name=name, summary="", attachment=[], discoverable=False, indexable=False, suspended=True)
-        for gone in ("icon", "ambtenaarBadge"):
-            doc.pop(gone, None)
-    return doc
-
-
-def instance_actor_to_json(settings: Settings, public_key_pem: str) -> dict[str, Any]:
-    actor_id = uris.instance_actor(settings)
-    return {
-        "@context": context(settings),
-        "id": actor_id,
-        "type": "Application",
-        "preferredUsername": settings.domain.split(":")[0],
-        "name": "Ambtenaar Online",
-        "url": f"{settings.base_url}/about",
-        "inbox": f"{actor_id}/inbox",
-        "outbox": f"{actor_id}/outbox",
-        "endpoints": {"sharedInbox": uris.shared_inbox(settings)},
-        "manuallyApprovesFollowers": True,
-        "publicKey": {"id": uris.instance_key_id(settings), "owner": actor_id, "publicKeyPem": public_key_pem},
-    }
-
-
-@dataclass(frozen=True)
-class Audience:
-    to: list[str]
-    cc: list[str]
-
-
-def audience(visibility: str, followers_uri: str, mentioned: Sequence[str]) -> Audience:
-    """Addressing as Mastodon does it: visibility is read back from where Public and the followers stand."""
-    mentioned = list(dict.fromkeys(mentioned))
-    if visibility == "public":
-        return Audience([AS_PUBLIC], [followers_uri, *mentioned])
-    if visibility == "unlisted":
-        return Audience([followers_uri], [AS_PUBLIC, *mentioned])
-    if visibility == "private":
-        return Audience([followers_uri], mentioned)
-    return Audience(mentioned, [])
-
-
-@dataclass(frozen=True)
-class NoteContext:
-    """What a Note needs besides the post: the URIs of its parent and of the people and tags it names."""
-
-    author: Account
-    in_reply_to_uri: str | None
-    mentioned: Sequence[Account]
-    tags: Sequence[str]
-    attachments: Sequence[Attachment] = field(default_factory=tuple)
-    voice_line: str = ""  # e.g. "🏛 Namens Gemeente Ede": the visible first line Mastodon readers see
-    voice_organisation_uri: str | None = None  # the organisation's actor, for official voice
-
-
-def account_actor_uri(settings: Settings, account: Account) -> str:
-    return account.actor_uri or uris.actor(settings, account.username)
-
-
-def post_uri(settings: Settings, post: Post, author: Account) -> str:
-    return post.uri or uris.status(settings, author.username, post.id)
-
-
-def note_to_json(settings: Settings, post: Post, ctx: NoteContext, *, with_context: bool = True) -> dict[str, Any]:
-    author = ctx.author
-    mentioned_uris = [account_actor_uri(settings, m) for m in ctx.mentioned]
-    addressed = audience(post.visibility, uris.followers(settings, author.username), mentioned_uris)
-    tags: list[dict[str, Any]] = [
-        {"type": "Mention", "href": account_actor_uri(settings, m),
-         "name": f"@{m.username}@{m.domain or settings.domain}"} for m in ctx.mentioned]
-    tags += [{"type": "Hashtag", "href": f"{settings.base_url}/tags/{t}", "name": f"#{t}"} for t in ctx.tags]
-    line_html = f"<p>{_escape(ctx.voice_line)}</p>" if ctx.voice_line else ""
-    content = line_html + post.content_html
-    note: dict[str, Any] = {
-        "id": post_uri(settings, post, author),
-        "type": "Note",
-        "summary": post.spoiler_text or None,
-        "inReplyTo": ctx.in_reply_to_uri,
-        "published": iso(post.created_at),
-        "url": uris.post_page(settings, author.username, post.id),
-        "attributedTo": uris.actor(settings, author.username),
-        "to": addressed.to,
-        "cc": addressed.cc,
-        "sensitive": bool(post.spoiler_text),
-        "content": content,
-        "contentMap": {post.language: content},
-        "attachment": [{"type": "Document", "mediaType": a.content_type,
-                        "url": f"{settings.base_url}/media/{a.file_name}", "name": a.description or None,
-                        "blurhash": a.blurhash, "width": a.width, "height": a.height,
-                        "focalPoint": [a.focus_x, a.focus_y]} for a in ctx.attachments],
-        "tag": tags,
-        "voice": post.voice,
-        "voiceLine": line_html,
-    }
-    if post.voice == "official" and ctx.voice_organisation_uri:
-        note["voiceOrganisation"] = ctx.voice_organisation_uri
-    if post.edited_at:
-        note["updated"] = iso(post.edited_at)
-    if with_context:
-        note = {"@context": context(settings), **note}
-    return note
-
-
-def create_to_json(settings: Settings, note: dict[str, Any]) -> dict[str, Any]:
-    return {"@context": context(settings), "id": f"{note['id']}/activity", "type": "Create",
-            "actor": note["attributedTo"], "published": note["published"], "to": note["to"], "cc": note["cc"],
-            "object": {k: v for k, v in note.items() if k != "@context"}}
-
-
-def update_note_to_json(settings: Settings, note: dict[str, Any], edited_at: datetime) -> dict[str, Any]:
-    return {"@context": context(settings), "id": f"{note['id']}#updates/{int(edited_at.timestamp())}",
-            "type": "Update", "actor": note["attributedTo"], "published": iso(edited_at), "to": note["to"],
-            "cc": note["cc"], "object": {k: v for k, v in note.items() if k != "@context"}}
-
-
-def delete_to_json(settings: Settings, actor_uri: str, object_uri: str) -> dict[str, Any]:
-    return {"@context": context(settings), "id": f"{object_uri}#delete", "type": "Delete", "actor": actor_uri,
-            "to": [AS_PUBLIC], "object": {"id": object_uri, "type": "Tombstone", "atomUri": object_uri}}
-
-
-def announce_to_json(settings: Settings, boost: Post, booster: Account, original_uri: str,
-                     original_author_uri: str) -> dict[str, Any]:
-    booster_uri = uris.actor(settings, booster.username)
-    to, cc = ([AS_PUBLIC], [original_author_uri, uris.followers(settings, booster.username)]) \
-        if boost.visibility == "public" else ([uris.followers(settings, booster.username)],
-                                              [AS_PUBLIC, original_author_uri])
-    return {"@context": context(settings), "id": f"{uris.status(settings, booster.username, boost.id)}/activity",
-            "type": "Announce", "actor": booster_uri, "published": iso(boost.created_at), "to": to, "cc": cc,
-            "object": original_uri}
-
-
-def like_to_json(settings: Settings, liker: Account, post_id: int, object_uri: str) -> dict[str, Any]:
-    return {"@context": context(settings), "id": uris.activity(settings, liker.username, "likes", post_id),
-            "type": "Like", "actor": uris.actor(settings, liker.username), "object": object_uri}
-
-
-def follow_to_json(settings: Settings, follower: Account, target_uri: str, follow_id: str) -> dict[str, Any]:
-    return {"@context": context(settings), "id": follow_id, "type": "Follow",
-            "actor": uris.actor(settings, follower.username), "object": target_uri}
-
-
-def block_to_json(settings: Settings, blocker: Account, target_uri: str, block_id: str) -> dict[str, Any]:
-    """Mastodon's Block: addressed to the blocked actor alone; its server ends the follows and shows nothing."""
-    return {"@context": context(settings), "id": block_id, "type": "Block",
-            "actor": uris.actor(settings, blocker.username), "object": target_uri}
-
-
-def undo_to_json(settings: Settings, actor_uri: str, inner: dict[str, Any]) -> dict[str, Any]:
-    body = {k: v for k, v in inner.items() if k != "@context"}
-    return {"@context": context(settings), "id": f"{inner['id']}/undo", "type": "Undo", "actor": actor_uri,
-            "object": body}
-
-
-def accept_to_json(settings: Settings, actor_uri: str, follow: Mapping[str, Any], *, reject: bool = False
-                   ) -> dict[str, Any]:
-    kind = "Reject" if reject else "Accept"
-    return {"@context": context(settings), "id": f"{actor_uri}#{kind.lower()}s/{_slug(str(follow['id']))}",
-            "type": kind, "actor": actor_uri,
-            "object": {"id": follow["id"], "type": "Follow", "actor": follow["actor"], "object": follow["object"]}}
-
-
-def update_actor_to_json(settings: Settings, actor_json: dict[str, Any], change_id: int) -> dict[str, Any]:
-    """`change_id` (the outbox event's id) makes each Update's id unique: two changes within one second (a
-    suspension lifted at once) must not share an id, or receivers drop the second as a duplicate."""
-    body = {k: v for k, v in actor_json.items() if k != "@context"}
-    return {"@context": context(settings), "id": f"{actor_json['id']}#updates/{change_id}",
-            "type": "Update", "actor": actor_json["id"], "to": [AS_PUBLIC], "cc": [actor_json["followers"]],
-            "object": body}
-
-
-def flag_to_json(settings: Settings, report_id: int, objects: Sequence[str], content: str) -> dict[str, Any]:
-    """A report forwarded to the reported account's server, as Mastodon sends it: from our instance actor (the
-    reporter stays anonymous), the account first among the objects, then the reported posts, the comment as
-    plain text."""
-    return {"@context": context(settings), "id": f"{uris.instance_actor(settings)}#flags/{report_id}",
-            "type": "Flag", "actor": uris.instance_actor(settings), "content": content, "object": list(objects)}
-
-
-def ordered_collection(collection_id: str, total: int, first: str | None = None) -> dict[str, Any]:
-    doc: dict[str, Any] = {"@context": "https://www.w3.org/ns/activitystreams", "id": collection_id,
-                           "type": "OrderedCollection", "totalItems": total}
-    if first:
-        doc["first"] = first
-    return doc
-
-
-def collection_page(page_id: str, part_of: str, items: list[Any], next_page: str | None) -> dict[str, Any]:
-    doc: dict[str, Any] = {"@context": "https://www.w3.org/ns/activitystreams", "id": page_id,
-                           "type": "OrderedCollectionPage", "partOf": part_of, "orderedItems": items}
-    if next_page:
-        doc["next"] = next_page
-    return doc
-
-
-def _escape(text: str) -> str:
+def escape_html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", text)[-60:].strip("-")
-
-
-# ---------------------------------------------------------------- incoming
 
 
 def host_of(uri: str) -> str:
@@ -550,6 +263,18 @@ class RemoteNote:
     attachments: tuple[RemoteImage, ...] = ()
 
 
+@dataclass(frozen=True)
+class RemoteImage:
+    """An image a remote post links to, as its server describes it (kept as an address: server/media.py)."""
+
+    url: str
+    media_type: str
+    description: str
+    blurhash: str
+    width: int
+    height: int
+
+
 def _dimension(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 100_000 else 0
 
@@ -566,7 +291,7 @@ def parse_attachments(doc: Mapping[str, Any]) -> tuple[RemoteImage, ...]:
         media_type = item.get("mediaType")
         if not isinstance(url, str) or not url.startswith(("https://", "http://")) or len(url) > 2048:
             continue
-        if media_type not in SUPPORTED_MIME_TYPES:
+        if media_type not in IMAGE_TYPES:
             continue
         blur, name = item.get("blurhash"), item.get("name")
         found.append(RemoteImage(
@@ -628,8 +353,8 @@ def parse_note(doc: Any) -> RemoteNote:
         url_value = _first(doc.get("url"))
         link = url_value if isinstance(url_value, str) else None
         if title:
-            content = f"<p><strong>{_escape(title)}</strong></p>" + (
-                f'<p><a href="{_escape(link)}">{_escape(link)}</a></p>' if link else "") + content
+            content = f"<p><strong>{escape_html(title)}</strong></p>" + (
+                f'<p><a href="{escape_html(link)}">{escape_html(link)}</a></p>' if link else "") + content
     mentions, hashtags = [], []
     tag_value = doc.get("tag")
     for tag in (tag_value if isinstance(tag_value, list) else [tag_value] if tag_value else [])[:200]:
@@ -669,3 +394,31 @@ def visibility_of(to: Sequence[str], cc: Sequence[str], followers_uri: str | Non
     if any(t.endswith("/followers") for t in (*to, *cc)):
         return "private"
     return "direct"
+
+
+def document_id(doc: Mapping[str, Any]) -> str | None:
+    """The `id` a fetched document gives itself, when it is text (authority follows origin is checked on it)."""
+    value = doc.get("id")
+    return value if isinstance(value, str) else None
+
+
+def webfinger_actor(jrd: Any) -> str | None:
+    """The ActivityPub actor a WebFinger answer links to (`rel: self` with an activity+json type), or None."""
+    links = jrd.get("links") if isinstance(jrd, Mapping) else None
+    for link in links if isinstance(links, list) else []:
+        if isinstance(link, Mapping) and link.get("rel") == "self" and isinstance(link.get("href"), str) \
+                and "activity+json" in str(link.get("type", "")) + " activity+json":
+            return str(link["href"])
+    return None
+
+
+def key_owner(doc: Mapping[str, Any]) -> str | None:
+    """The actor a separate key document names as its owner."""
+    owner = doc.get("owner")
+    return owner if isinstance(owner, str) else None
+
+
+def badge_page_status(doc: Any) -> str | None:
+    """The `status` a badge's verification page (as JSON) gives, or None."""
+    status = doc.get("status") if isinstance(doc, Mapping) else None
+    return status if isinstance(status, str) else None

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import asyncpg
 
-from federation import delivery, inbox, media_proxy, outbox, vocab
+from federation import delivery, inbox, media_proxy, outbox, remote_badges, vocab
 from federation.context import Federation
 from federation.inbound import HANDLERS
 from server import accounts, idempotency, oauth, ratelimits, sessions
@@ -85,7 +85,7 @@ class Worker:
     async def _step(self) -> int:
         done = 0
         for step in (lambda: outbox.process_events(self.fed), lambda: process_inbox(self.fed),
-                     self.sender.step):
+                     lambda: remote_badges.process_checks(self.fed), self.sender.step):
             try:
                 done += await step()
             except Exception as exc:  # whatever one step raises, the worker goes on (CancelledError passes)

@@ -2,19 +2,24 @@
 
 Owns: the badges table and its SQL; who may issue, change and revoke a badge; a badge's status on a given date.
 Every step writes the audit log and records `account.updated` for the official (other servers then get an Update
-of the actor), all in the caller's transaction. Never: builds ActivityStreams JSON, calls HTTP or renders pages.
+of the actor), all in the caller's transaction. Also the badges other servers' actors claim: their status
+(`remote_status`: verified, unverified with a reason, or still being checked) and the queue of their checks
+(`remote_badge_checks`, migration 0022; federation/remote_badges.py does the checking in the worker).
+Never: builds ActivityStreams JSON, calls HTTP or renders pages.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from server import audit, events, names, organisations
+from server import accounts, audit, events, names, organisations
+from server.db import queue
 from server.accounts import Account
 from server.errors import Conflict, Forbidden, Invalid
 from server.ids import new_id
@@ -295,3 +300,105 @@ async def revoke(conn: asyncpg.Connection, badge: Badge, *, actor: Account, reas
     await _changed(conn, "badge.revoked", revoked, actor, badge.account_id,
                    {"reason": cleaned, **_describe(revoked)}, now)
     return revoked
+
+
+# Badges other servers' actors claim (accounts.remote_badge). A claim is stored unchecked (not verified, no
+# reason) and checked by a worker; the verdict comes with its reason. Pages and the API show an unchecked claim as
+# being checked, never as verified.
+REMOTE_VERIFIED = "verified"
+REMOTE_UNVERIFIED = "unverified"
+REMOTE_CHECKING = "checking"
+CHECK_LEASE = timedelta(minutes=2)
+
+
+def remote_status(account: Account) -> str | None:
+    """verified, unverified (remote_badge_reason says why) or checking; None without a claimed badge."""
+    if account.remote_badge is None:
+        return None
+    if account.remote_badge_verified:
+        return REMOTE_VERIFIED
+    return REMOTE_UNVERIFIED if account.remote_badge_reason else REMOTE_CHECKING
+
+
+@dataclass(frozen=True)
+class RemoteBadgeCheck:
+    """A claimed badge waiting for its check; `attempts` counts this one."""
+
+    account_id: int
+    badge: dict[str, Any]
+    attempts: int
+
+
+async def lock_remote_check(conn: asyncpg.Connection, account_id: int) -> None:
+    """Take the account's check row (if any) before its account row, in the order finish_remote_check takes them,
+    so storing an actor and finishing its check wait for each other instead of deadlocking."""
+    await conn.execute("SELECT 1 FROM remote_badge_checks WHERE account_id = $1 FOR UPDATE", account_id)
+
+
+async def record_remote_claim(conn: asyncpg.Connection, account: Account, badge: Mapping[str, Any] | None,
+                              now: datetime) -> Account:
+    """The badge a remote actor's latest document claims, in the transaction that stores the actor: none clears it
+    (a revoked badge leaves the actor document); a new or changed one is stored unchecked; every claim is
+    queued for a check (a claim seen before keeps its verdict until the check renews it)."""
+    if badge is None:
+        await conn.execute("DELETE FROM remote_badge_checks WHERE account_id = $1", account.id)
+        if account.remote_badge is None:
+            return account
+        await accounts.update_remote_badge(conn, account.id, None, False, None)
+    else:
+        if account.remote_badge != dict(badge):
+            await accounts.update_remote_badge(conn, account.id, badge, False, None)
+        await conn.execute(
+            "INSERT INTO remote_badge_checks (account_id, badge, state, attempts, next_attempt_at, queued_at) "
+            "VALUES ($1, $2, 'pending', 0, $3, $3) ON CONFLICT (account_id) DO UPDATE SET badge = EXCLUDED.badge, "
+            "state = 'pending', attempts = 0, next_attempt_at = EXCLUDED.next_attempt_at, locked_until = NULL, "
+            "last_error = NULL, queued_at = EXCLUDED.queued_at", account.id, dict(badge), now)
+    return await accounts.get_account(conn, account.id) or account
+
+
+async def claim_remote_checks(conn: asyncpg.Connection, now: datetime, limit: int = 10) -> list[RemoteBadgeCheck]:
+    """Due checks, leased for two minutes (FOR UPDATE SKIP LOCKED: workers never take the same one)."""
+    rows = await conn.fetch(
+        """UPDATE remote_badge_checks SET locked_until = $1 + $3::interval, attempts = attempts + 1
+           WHERE account_id IN (SELECT account_id FROM remote_badge_checks
+                                WHERE state = 'pending' AND next_attempt_at <= $1
+                                  AND (locked_until IS NULL OR locked_until < $1)
+                                ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+           RETURNING account_id, badge, attempts""", now, limit, CHECK_LEASE)
+    return [RemoteBadgeCheck(**dict(r)) for r in rows]
+
+
+async def get_remote_check(conn: asyncpg.Connection, account_id: int) -> RemoteBadgeCheck | None:
+    row = await conn.fetchrow("SELECT account_id, badge, attempts FROM remote_badge_checks "
+                              "WHERE account_id = $1 AND state = 'pending'", account_id)
+    return RemoteBadgeCheck(**dict(row)) if row else None
+
+
+async def finish_remote_check(conn: asyncpg.Connection, check: RemoteBadgeCheck, verified: bool,
+                              reason: str | None) -> bool:
+    """Store the verdict and end the check, in the caller's transaction, only while the checked claim is still
+    the one queued and the account's (an actor stored since with another badge, or none, is checked anew)."""
+    queued = await conn.fetchval("SELECT badge FROM remote_badge_checks WHERE account_id = $1 FOR UPDATE",
+                                 check.account_id)
+    account = await accounts.get_account(conn, check.account_id)
+    if queued != check.badge or account is None or account.remote_badge != check.badge:
+        return False
+    await accounts.update_remote_badge(conn, check.account_id, check.badge, verified, reason)
+    await conn.execute("DELETE FROM remote_badge_checks WHERE account_id = $1", check.account_id)
+    return True
+
+
+async def drop_remote_check(conn: asyncpg.Connection, account_id: int) -> None:
+    """No check is due any more (the account is gone or suspended here)."""
+    await conn.execute("DELETE FROM remote_badge_checks WHERE account_id = $1", account_id)
+
+
+async def retry_remote_check(conn: asyncpg.Connection, check: RemoteBadgeCheck, error: str, now: datetime) -> bool:
+    """A check that could not be done (the issuer did not answer): tried again on db/queue.py's schedule; False
+    when that gives up (the caller then stores the verdict it has)."""
+    next_at = queue.next_attempt(check.attempts, now)
+    await conn.execute("UPDATE remote_badge_checks SET state = $2, next_attempt_at = coalesce($3, next_attempt_at), "
+                       "last_error = $4, locked_until = NULL WHERE account_id = $1 AND badge = $5",
+                       check.account_id, "pending" if next_at else "failed", next_at, error[:queue.ERROR_LIMIT],
+                       check.badge)
+    return next_at is not None

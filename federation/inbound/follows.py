@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from federation import delivery, vocab
+from federation import delivery, wire
 from federation.context import Federation
 from federation.inbound.common import local_account
 from federation.vocab import Activity
@@ -23,7 +23,7 @@ async def handle_follow(fed: Federation, activity: Activity, sender: Account) ->
             return
         if await relationships.exists_block_between(conn, target.id, sender.id):
             # Mastodon answers a follow across a block with Reject, and keeps nothing.
-            reject = vocab.accept_to_json(settings, uris.actor(settings, target.username),
+            reject = wire.accept_to_json(settings, uris.actor(settings, target.username),
                                           {"id": activity.id, "actor": activity.actor, "object": activity.object_id},
                                           reject=True)
             await delivery.enqueue(conn, reject, signer_id=target.id, inboxes=[str(sender.inbox_uri)], now=now)
@@ -40,7 +40,7 @@ async def handle_follow(fed: Federation, activity: Activity, sender: Account) ->
             state = existing[0]
         if state == "pending":
             return  # publishing.decide_follow_request sends Accept or Reject when the person decides
-        accept = vocab.accept_to_json(settings, uris.actor(settings, target.username),
+        accept = wire.accept_to_json(settings, uris.actor(settings, target.username),
                                       {"id": activity.id, "actor": activity.actor, "object": activity.object_id})
         await delivery.enqueue(conn, accept, signer_id=target.id, inboxes=[str(sender.inbox_uri)], now=now)
 

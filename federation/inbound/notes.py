@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from federation import resolver, vocab
+from federation import actors, transport, vocab
 from federation.context import Federation
 from federation.inbound.common import allowed_by, local_account, post_by_uri
 from federation.vocab import Activity
@@ -26,8 +26,8 @@ async def note_document(fed: Federation, activity: Activity, sender: Account) ->
         return None
     if doc is None or vocab.host_of(object_id) != vocab.host_of(str(sender.actor_uri)):
         try:
-            doc = await resolver.fetch_object(fed, object_id)
-        except resolver.ResolveError as exc:
+            doc = await transport.fetch_object(fed, object_id)
+        except transport.ResolveError as exc:
             log.info("could not fetch object", extra={"object": object_id, "reason": str(exc)})
             return None
     return doc
@@ -68,7 +68,9 @@ async def store_note(fed: Federation, note: vocab.RemoteNote, author: Account, *
         if post.account_id == author.id and post.deleted_at is None and (note.attachments or not created):
             # A domain whose media this node rejects (moderation/domain_blocks.py): its images are not kept. A new
             # post without images has nothing to replace; an edit may have removed some.
-            images = note.attachments
+            images = tuple(media.RemoteImage(url=i.url, media_type=i.media_type, description=i.description,
+                                             blurhash=i.blurhash, width=i.width, height=i.height)
+                           for i in note.attachments)
             if images and await domain_blocks.rejects_media(conn, str(author.domain)):
                 images = ()
             await media.replace_remote_attachments(conn, author.id, post.id, images, now)
@@ -95,8 +97,8 @@ async def _voice_organisation_name(fed: Federation, note: vocab.RemoteNote, auth
     if note.voice != "official" or not uri or vocab.host_of(uri) != vocab.host_of(str(author.actor_uri)):
         return None
     try:
-        organisation = await resolver.fetch_actor(fed, uri)
-    except resolver.ResolveError:
+        organisation = await actors.fetch_actor(fed, uri)
+    except transport.ResolveError:
         return None
     return organisation.display_name or organisation.username if organisation.actor_type == "Organization" else None
 
@@ -118,9 +120,9 @@ async def handle_create(fed: Federation, activity: Activity, sender: Account) ->
 async def fetch_and_store(fed: Federation, object_id: str) -> posts.Post | None:
     """A post we do not have yet, from its origin (for a boost of it by someone followed here)."""
     try:
-        note = vocab.parse_note(await resolver.fetch_object(fed, object_id))
-        author = await resolver.fetch_actor(fed, note.attributed_to)
-    except (resolver.ResolveError, vocab.InvalidActivity) as exc:
+        note = vocab.parse_note(await transport.fetch_object(fed, object_id))
+        author = await actors.fetch_actor(fed, note.attributed_to)
+    except (transport.ResolveError, vocab.InvalidActivity) as exc:
         log.info("boosted object not fetched", extra={"object": object_id, "reason": str(exc)})
         return None
     if vocab.host_of(note.id) != vocab.host_of(str(author.actor_uri)):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from federation import resolver, vocab
+from federation import actors, vocab
 from federation.context import Federation
 from federation.inbound.notes import note_document, store_note
 from federation.vocab import Activity
@@ -18,7 +18,7 @@ log = logging.getLogger("ambtenaar.federation")
 async def handle_update(fed: Federation, activity: Activity, sender: Account) -> None:
     if activity.object_type in vocab.ACTOR_TYPES:
         if activity.object_id == sender.actor_uri:
-            await resolver.fetch_actor(fed, str(sender.actor_uri), refresh=True)
+            await actors.fetch_actor(fed, str(sender.actor_uri), refresh=True)
         return
     doc = await note_document(fed, activity, sender)
     if doc is None:
