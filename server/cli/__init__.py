@@ -21,7 +21,6 @@ from server.cli.base import CliError, Group, Parser
 from server.config import SPECS, Settings, SettingsError, add_setting_flags, load_settings
 from server.db.migrate import migrate
 from server.db.pgembed import EmbeddedDatabaseError, EmbeddedPostgres
-from server.db.pool import open_pool
 from server.errors import DomainError
 
 __all__ = ["CliError", "build_parser", "main"]
@@ -51,7 +50,7 @@ async def _with_database(settings: Settings, work: Callable[[asyncpg.Pool], Awai
     embedded = None if settings.database_url else EmbeddedPostgres(settings.data_dir)
     url = settings.database_url or embedded.start()  # type: ignore[union-attr]
     try:
-        pool = await open_pool(url, min_size=1, max_size=2)
+        pool = await process.open_database(url, min_size=1, max_size=2)
         try:
             async with pool.acquire() as conn:
                 await migrate(conn)
@@ -74,8 +73,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CliError, SettingsError, DomainError, EmbeddedDatabaseError) as error:
         print(f"ambtenaar: error: {error}", file=sys.stderr)
         return 1
-    except (OSError, asyncpg.PostgresError) as error:
-        print(f"ambtenaar: error: {type(error).__name__}: {error}".splitlines()[0], file=sys.stderr)
+    except OSError as error:  # a file the command reads or writes
+        where = f": {error.filename}" if error.filename else ""
+        print(f"ambtenaar: error: {error.strerror or type(error).__name__}{where}", file=sys.stderr)
+        return 1
+    except asyncpg.PostgresError as error:
+        print(f"ambtenaar: error: the database refused the command: {error}".splitlines()[0], file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -8,14 +8,94 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import os
+import re
+import socket
+import ssl
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from server.cli.base import Group
+from server.cli.base import CliError, Group
 from server.config import Settings, trusted_proxy_list
 from server.db.migrate import migrate
 from server.db.pgembed import EmbeddedPostgres
 from server.db.pool import open_pool
+
+
+def without_password(url: str) -> str:
+    """The database URL as it may be shown: the user, host, port and database, never a password (in the user part
+    or as a `password=` parameter)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(the database URL)"
+    if not parts.scheme or not parts.netloc and not parts.path:
+        return re.sub(r"password\s*=\s*('[^']*'|\S+)", "password=***", url, flags=re.IGNORECASE)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}@{hostport}" if user else hostport
+    query = "&".join(p for p in parts.query.split("&") if p and not p.lower().startswith(("password=", "sslpassword=")))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def _reason(error: BaseException) -> str:
+    """What went wrong in a few words of our own: the exception's text may quote the URL, password and all."""
+    if isinstance(error, (asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificationError)):
+        return "the user name or password is not accepted"
+    if isinstance(error, asyncpg.InvalidCatalogNameError):
+        return "that database does not exist"
+    if isinstance(error, asyncpg.CannotConnectNowError):
+        return "PostgreSQL is starting or shutting down"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, TimeoutError):
+        return "no answer within 10 seconds"
+    if isinstance(error, socket.gaierror):
+        return "unknown host name"
+    if isinstance(error, ssl.SSLError):
+        return "the TLS connection failed"
+    if isinstance(error, OSError):
+        return os.strerror(error.errno).lower() if error.errno else "the connection failed"
+    return "it does not answer as PostgreSQL"
+
+
+async def open_database(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    """The pool, or a CliError of one line naming the URL without its password."""
+    try:
+        return await asyncio.wait_for(open_pool(url, min_size=min_size, max_size=max_size), timeout=10)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        raise CliError(f"cannot reach the database at {without_password(url)}: {_reason(error)}") from None
+
+
+async def _probe_database(url: str) -> None:
+    pool = await open_database(url, min_size=1, max_size=1)
+    await pool.close()
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """Bound before uvicorn starts, so that a port in use is one clear line, not uvicorn's log of an OSError."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror:
+        raise CliError(f"cannot listen on {host!r}: unknown host name; choose another with --host") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as error:
+        sock.close()
+        if error.errno == errno.EADDRINUSE:
+            raise CliError(f"port {port} is in use; choose another with --port") from None
+        if error.errno == errno.EACCES:
+            raise CliError(f"port {port} needs more privileges; choose another with --port") from None
+        raise CliError(f"cannot listen on {host}:{port} ({_reason(error)}); choose another with --host") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def serve(settings: Settings) -> None:
@@ -24,10 +104,21 @@ def serve(settings: Settings) -> None:
     from server.app import create_app
     from server.logs import log_config
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=log_config(settings.log_level),
-                proxy_headers=True, forwarded_allow_ips=list(trusted_proxy_list(settings)),
-                ssl_certfile=settings.tls_cert or None, ssl_keyfile=settings.tls_key or None,
-                server_header=False, timeout_graceful_shutdown=10)
+    sock = _listening_socket(settings.host, settings.port)
+    try:
+        if settings.database_url:  # the lifespan would otherwise fail with a traceback in the log
+            asyncio.run(_probe_database(settings.database_url))
+        config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
+                                log_config=log_config(settings.log_level), proxy_headers=True,
+                                forwarded_allow_ips=list(trusted_proxy_list(settings)),
+                                ssl_certfile=settings.tls_cert or None, ssl_keyfile=settings.tls_key or None,
+                                server_header=False, timeout_graceful_shutdown=10)
+        server = uvicorn.Server(config)
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+    if not server.started:
+        raise CliError("the web server did not start; the log above says why")
 
 
 async def run_worker(settings: Settings) -> None:
@@ -44,7 +135,7 @@ async def run_worker(settings: Settings) -> None:
     logging.config.dictConfig(log_config(settings.log_level))
     embedded = None if settings.database_url else EmbeddedPostgres(settings.data_dir)
     url = settings.database_url or embedded.start()  # type: ignore[union-attr]
-    pool = await open_pool(url)
+    pool = await open_database(url)
     client = outgoing_client(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
