@@ -36,9 +36,9 @@ async def _verification_page_agrees(fed: Federation, badge: Mapping[str, Any]) -
 
     Only a page on the issuer's own host counts; when it cannot be fetched the signed badge stands.
     """
-    page = badge.get("verification")
+    page = vocab.badge_verification_page(badge)
     issuer = badge_proofs.issuer_of(badge)
-    if not isinstance(page, str) or issuer is None or vocab.host_of(page) != vocab.host_of(issuer):
+    if page is None or issuer is None or vocab.host_of(page) != vocab.host_of(issuer):
         return True, None
     status = vocab.badge_page_status(await transport.get_small_json(fed, page))
     if status in badges.STATUSES and status != badges.VALID:

@@ -418,6 +418,12 @@ def key_owner(doc: Mapping[str, Any]) -> str | None:
     return owner if isinstance(owner, str) else None
 
 
+def badge_verification_page(badge: Mapping[str, Any]) -> str | None:
+    """The verification page a claimed badge names (its issuer is badge_proofs.issuer_of's, the signed format's)."""
+    page = badge.get("verification")
+    return page if isinstance(page, str) else None
+
+
 def badge_page_status(doc: Any) -> str | None:
     """The `status` a badge's verification page (as JSON) gives, or None."""
     status = doc.get("status") if isinstance(doc, Mapping) else None

@@ -37,6 +37,8 @@ def test_readers_of_other_documents() -> None:
     assert vocab.key_owner({"owner": ["x"]}) is None
     assert vocab.document_id({"id": "https://a.example/x"}) == "https://a.example/x"
     assert vocab.document_id({"id": 7}) is None
+    assert vocab.badge_verification_page({"verification": "https://a.example/badges/1"}) == "https://a.example/badges/1"
+    assert vocab.badge_verification_page({"verification": {"id": "x"}}) is None
     assert vocab.badge_page_status({"status": "revoked"}) == "revoked"
     assert vocab.badge_page_status(None) is None and vocab.badge_page_status({"status": 1}) is None
 
