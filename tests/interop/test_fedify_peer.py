@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from federation import resolver, signatures
+from federation import signatures, transport
 from tests.helpers.database import fetch, scalar
 from tests.helpers.nodes import Node
 from tests.helpers.polling import eventually
@@ -196,7 +196,7 @@ def test_signed_fetch_from_a_peer_in_authorized_fetch_mode(gemeente: Node, burge
         assert httpx.get(f"{gemeente.url}/actor", headers={"Accept": "application/activity+json"},
                          verify=gemeente.verify()).status_code == 200
         pem = scalar(gemeente.database_url, "SELECT private_key_pem FROM actor_keys WHERE account_id IS NULL")
-    accept = {"Accept": resolver.ACCEPT}
+    accept = {"Accept": transport.ACCEPT}
     with httpx.Client(verify=gemeente.verify(), timeout=30) as client:
         assert client.get(note, headers=accept).status_code == 401
         signed = signatures.sign_request_cavage("GET", note, accept, None, signatures.load_private_key(pem),
