@@ -22,6 +22,7 @@ import pytest
 
 from federation import signatures
 from tests import factories
+from tests.federation.conftest import api
 from tests.helpers.database import TestPostgres, scalar
 from tests.helpers.nodes import Node
 from tests.helpers.polling import eventually
@@ -99,7 +100,9 @@ def test_an_uncached_actor_with_a_badge_costs_one_fetch_and_its_badge_is_checked
     assert "Badge claimed, being checked: Teamleider informatievoorziening" in \
         WebClient(waiting.url, language="en").get(page).text
     assert "wordt gecontroleerd" in WebClient(waiting.url, language="nl").get(page).text
-    assert scalar(waiting.database_url, "SELECT remote_badge_verified FROM accounts WHERE id = $1", account_id) is False
+    bert = api(waiting, "bert")
+    unchecked = bert.get(f"/api/v1/accounts/{account_id}").json()["ambtenaar"]
+    assert unchecked["verified"] is False and unchecked["function"] == "Teamleider informatievoorziening"
 
     worker = waiting.spawn("worker")
     try:
@@ -112,7 +115,7 @@ def test_an_uncached_actor_with_a_badge_costs_one_fetch_and_its_badge_is_checked
             worker.wait(timeout=15)
         except subprocess.TimeoutExpired:
             worker.kill()
-    assert scalar(waiting.database_url, "SELECT remote_badge_verified FROM accounts WHERE id = $1", account_id) is True
+    assert bert.get(f"/api/v1/accounts/{account_id}").json()["ambtenaar"]["verified"] is True
     assert scalar(waiting.database_url, "SELECT count(*) FROM remote_badge_checks") == 0
     fetched = requests_since(gemeente, before)
     # The worker fetched the issuing organisation and asked the verification page; the inbox had fetched anna.
