@@ -84,12 +84,18 @@ async def run_check(fed: Federation, check: RemoteBadgeCheck) -> None:
     try:
         verified, reason = await verdict(fed, account, check.badge)
     except IssuerUnavailable as exc:
-        async with transaction(fed.deps.pool) as conn:
-            if await badges.retry_remote_check(conn, check, queue.error_text(exc), fed.deps.now()):
-                return
-            verified, reason = False, str(exc)  # given up: the claim stays unverified, with the reason
+        await retry_later(fed, check, exc, str(exc))
+        return
     async with transaction(fed.deps.pool) as conn:
         await badges.finish_remote_check(conn, check, verified, reason or None)
+
+
+async def retry_later(fed: Federation, check: RemoteBadgeCheck, exc: Exception, reason: str) -> None:
+    """Try the check again on db/queue.py's schedule; when that gives up, the claim stays unverified with
+    `reason`, so no badge shows as being checked for ever."""
+    async with transaction(fed.deps.pool) as conn:
+        if not await badges.retry_remote_check(conn, check, queue.error_text(exc), fed.deps.now()):
+            await badges.finish_remote_check(conn, check, False, reason)
 
 
 async def process_checks(fed: Federation, limit: int = 10) -> int:
@@ -101,8 +107,7 @@ async def process_checks(fed: Federation, limit: int = 10) -> int:
             await run_check(fed, check)
         except Exception as exc:  # one bad claim must not stop the queue; CancelledError passes
             log.warning("badge check failed", extra={"account_id": check.account_id, "error": repr(exc)})
-            async with connection(fed.deps.pool) as conn:
-                await badges.retry_remote_check(conn, check, queue.error_text(exc), fed.deps.now())
+            await retry_later(fed, check, exc, f"the badge could not be checked ({type(exc).__name__})")
     return len(due)
 
 

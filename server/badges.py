@@ -377,11 +377,15 @@ async def get_remote_check(conn: asyncpg.Connection, account_id: int) -> RemoteB
 async def finish_remote_check(conn: asyncpg.Connection, check: RemoteBadgeCheck, verified: bool,
                               reason: str | None) -> bool:
     """Store the verdict and end the check, in the caller's transaction, only while the checked claim is still
-    the one queued and the account's (an actor stored since with another badge, or none, is checked anew)."""
+    the one queued and the account's. An actor stored since with another badge has that one queued instead (its
+    check goes on); a claim the account no longer makes (purged, say) ends with no verdict."""
     queued = await conn.fetchval("SELECT badge FROM remote_badge_checks WHERE account_id = $1 FOR UPDATE",
                                  check.account_id)
+    if queued != check.badge:
+        return False
     account = await accounts.get_account(conn, check.account_id)
-    if queued != check.badge or account is None or account.remote_badge != check.badge:
+    if account is None or account.remote_badge != check.badge:
+        await drop_remote_check(conn, check.account_id)
         return False
     await accounts.update_remote_badge(conn, check.account_id, check.badge, verified, reason)
     await conn.execute("DELETE FROM remote_badge_checks WHERE account_id = $1", check.account_id)

@@ -14,6 +14,7 @@ import re
 import secrets
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
@@ -23,7 +24,7 @@ import pytest
 from federation import signatures
 from tests import factories
 from tests.federation.conftest import api
-from tests.helpers.database import TestPostgres, scalar
+from tests.helpers.database import TestPostgres, fetch, scalar
 from tests.helpers.nodes import Node
 from tests.helpers.polling import eventually
 from tests.helpers.web import WebClient
@@ -71,50 +72,72 @@ def signed_post(url: str, activity: dict[str, Any], key: Any, key_id: str) -> ht
     return httpx.post(url, content=body, headers=headers, timeout=30)
 
 
-def test_an_uncached_actor_with_a_badge_costs_one_fetch_and_its_badge_is_checked_by_the_worker(
-        gemeente: Node, waiting: Node) -> None:
-    factories.person(gemeente, "kees", org="gemeente-ede", role="org-admin")
-    issued = gemeente.cli("badge", "issue", "--username", "anna", "--function", "Teamleider informatievoorziening",
-                          "--by", "kees")
+VERIFIED = "Verified: Teamleider informatievoorziening, Gemeente Ede"
+CHECKING = "Badge claimed, being checked: Teamleider informatievoorziening"
+
+
+def badged_anna(issuer: Node, receiver: Node) -> Any:
+    """anna of `issuer` gets a badge that `receiver` trusts; her private key, to sign as her server would."""
+    factories.person(issuer, "kees", org="gemeente-ede", role="org-admin")
+    issued = issuer.cli("badge", "issue", "--username", "anna", "--function", "Teamleider informatievoorziening",
+                        "--by", "kees")
     assert issued.code == 0, issued.err
-    assert waiting.cli("trust", "add", gemeente.domain).code == 0
-    anna = f"{gemeente.url}/users/anna"
-    actor = httpx.get(anna, headers={"Accept": "application/activity+json"}).json()
+    assert receiver.cli("trust", "add", issuer.domain).code == 0
+    actor = httpx.get(f"{issuer.url}/users/anna", headers={"Accept": "application/activity+json"}).json()
     assert "ambtenaarBadge" in actor  # her actor claims the badge; its keys exist now
-    key = signatures.load_private_key(scalar(
-        gemeente.database_url, "SELECT k.private_key_pem FROM actor_keys k JOIN accounts a ON a.id = k.account_id "
+    return signatures.load_private_key(scalar(
+        issuer.database_url, "SELECT k.private_key_pem FROM actor_keys k JOIN accounts a ON a.id = k.account_id "
         "WHERE a.username = 'anna'"))
-    assert scalar(waiting.database_url, "SELECT count(*) FROM accounts WHERE actor_uri = $1", anna) == 0
 
-    before = log_size(gemeente)
+
+def anna_follows_bert(issuer: Node, receiver: Node, key: Any) -> int:
+    """anna's server delivers her Follow of bert; the id of her account on `receiver`, stored by its inbox."""
+    anna = f"{issuer.url}/users/anna"
+    assert scalar(receiver.database_url, "SELECT count(*) FROM accounts WHERE actor_uri = $1", anna) == 0
     follow = {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{anna}#follows/{secrets.token_hex(6)}",
-              "type": "Follow", "actor": anna, "object": f"{waiting.url}/users/bert"}
-    answer = signed_post(f"{waiting.url}/users/bert/inbox", follow, key, f"{anna}#main-key")
+              "type": "Follow", "actor": anna, "object": f"{receiver.url}/users/bert"}
+    answer = signed_post(f"{receiver.url}/users/bert/inbox", follow, key, f"{anna}#main-key")
     assert answer.status_code == 202, answer.text
-    # Read once the answer is in: whatever the inbox fetched was logged before it answered.
-    assert requests_since(gemeente, before) == [("GET", "/users/anna")]
-
-    account_id = scalar(waiting.database_url, "SELECT id FROM accounts WHERE actor_uri = $1", anna)
+    account_id = scalar(receiver.database_url, "SELECT id FROM accounts WHERE actor_uri = $1", anna)
     assert account_id is not None
-    page = f"/accounts/{account_id}"
-    assert "Badge claimed, being checked: Teamleider informatievoorziening" in \
-        WebClient(waiting.url, language="en").get(page).text
-    assert "wordt gecontroleerd" in WebClient(waiting.url, language="nl").get(page).text
-    bert = api(waiting, "bert")
-    unchecked = bert.get(f"/api/v1/accounts/{account_id}").json()["ambtenaar"]
-    assert unchecked["verified"] is False and unchecked["function"] == "Teamleider informatievoorziening"
+    return int(account_id)
 
-    worker = waiting.spawn("worker")
+
+def profile(node: Node, account_id: int, language: str = "en") -> str:
+    return WebClient(node.url, language=language).get(f"/accounts/{account_id}").text
+
+
+@contextmanager
+def worker_of(node: Node) -> Iterator[None]:
+    """An `ambtenaar worker` process for the node, stopped afterwards."""
+    worker = node.spawn("worker")
     try:
-        eventually(lambda: WebClient(waiting.url, language="en").get(page).text,
-                   lambda text: "Verified: Teamleider informatievoorziening, Gemeente Ede" in text,
-                   what="the badge verified by the worker")
+        yield
     finally:
         worker.terminate()
         try:
             worker.wait(timeout=15)
         except subprocess.TimeoutExpired:
             worker.kill()
+
+
+def test_an_uncached_actor_with_a_badge_costs_one_fetch_and_its_badge_is_checked_by_the_worker(
+        gemeente: Node, waiting: Node) -> None:
+    key = badged_anna(gemeente, waiting)
+    before = log_size(gemeente)
+    account_id = anna_follows_bert(gemeente, waiting, key)
+    # Read once the answer is in: whatever the inbox fetched was logged before it answered.
+    assert requests_since(gemeente, before) == [("GET", "/users/anna")]
+
+    assert CHECKING in profile(waiting, account_id)
+    assert "wordt gecontroleerd" in profile(waiting, account_id, "nl")
+    bert = api(waiting, "bert")
+    unchecked = bert.get(f"/api/v1/accounts/{account_id}").json()["ambtenaar"]
+    assert unchecked["verified"] is False and unchecked["function"] == "Teamleider informatievoorziening"
+
+    with worker_of(waiting):
+        eventually(lambda: profile(waiting, account_id), lambda text: VERIFIED in text,
+                   what="the badge verified by the worker")
     assert bert.get(f"/api/v1/accounts/{account_id}").json()["ambtenaar"]["verified"] is True
     assert scalar(waiting.database_url, "SELECT count(*) FROM remote_badge_checks") == 0
     fetched = requests_since(gemeente, before)
@@ -122,3 +145,27 @@ def test_an_uncached_actor_with_a_badge_costs_one_fetch_and_its_badge_is_checked
     assert ("GET", "/users/gemeente_ede") in fetched
     assert any(method == "GET" and path.startswith("/badges/") for method, path in fetched)
     assert fetched.count(("GET", "/users/anna")) == 1
+
+
+def test_a_badge_whose_issuer_is_down_stays_being_checked_and_is_checked_again_when_it_is_back(
+        postgres: TestPostgres, tmp_path_factory: pytest.TempPathFactory, waiting: Node) -> None:
+    issuer = Node(database_url=postgres.fresh_database(), data_dir=tmp_path_factory.mktemp("issuer")).start()
+    try:
+        factories.organisation(issuer)
+        factories.person(issuer, "anna", org="gemeente-ede", display_name="Anna de Vries")
+        account_id = anna_follows_bert(issuer, waiting, badged_anna(issuer, waiting))
+        issuer.stop()
+        with worker_of(waiting):
+            failed = eventually(lambda: fetch(waiting.database_url, "SELECT state, attempts, last_error FROM "
+                                              "remote_badge_checks WHERE account_id = $1", account_id),
+                                lambda rows: bool(rows) and rows[0]["last_error"] is not None,
+                                what="a check that could not reach the issuer")
+            assert failed[0]["state"] == "pending" and "IssuerUnavailable" in failed[0]["last_error"]
+            assert CHECKING in profile(waiting, account_id)
+            # The issuer back on the same address, and the retry made due now rather than in 30 s.
+            issuer.start()
+            fetch(waiting.database_url, "UPDATE remote_badge_checks SET next_attempt_at = now()")
+            eventually(lambda: profile(waiting, account_id), lambda text: VERIFIED in text, timeout=30,
+                       what="the badge verified once the issuer answers")
+    finally:
+        issuer.stop()
