@@ -1,4 +1,4 @@
-"""Our posts and actors as the JSON other servers fetch or receive: loads what vocab's converters need.
+"""Our posts and actors as the JSON other servers fetch or receive: loads what wire's builders need.
 
 Owns: gathering author, parent, mentions, tags and attachments of a post for `wire.note_to_json`, and the
 actor document with its key and organisation. Never: HTTP.
