@@ -70,6 +70,9 @@ SPECS: tuple[SettingSpec, ...] = (
                 "private CAs)"),
     SettingSpec("authorized_fetch", bool, False, "serve actors, posts and collections as ActivityPub JSON only to "
                 "signed requests from servers this node federates with (401 unsigned, 403 blocked)"),
+    SettingSpec("require_2fa_for", str, "staff", "who must sign in with a second factor (an authenticator app): "
+                "the node's admins and moderators, everyone, or none (organisation admins can still require it of "
+                "their members)", ("staff", "everyone", "none")),
 )
 
 
@@ -100,6 +103,7 @@ class Settings:
     in_process_worker: bool = True
     ca_bundle: str = ""
     authorized_fetch: bool = False
+    require_2fa_for: str = "staff"
 
     @property
     def base_url(self) -> str:

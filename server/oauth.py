@@ -290,3 +290,39 @@ async def list_all_tokens(conn: asyncpg.Connection) -> list[tuple[AccessToken, s
 
 async def delete_expired_codes(conn: asyncpg.Connection, now: datetime) -> None:
     await conn.execute("DELETE FROM oauth_codes WHERE expires_at < $1", now - timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class AuthorizedApp:
+    """An app with access to one person's account: its active tokens taken together."""
+    id: int
+    name: str
+    website: str
+    scopes: tuple[str, ...]
+    tokens: int
+    first_authorized_at: datetime
+    last_used_at: datetime | None
+
+
+async def list_authorized_apps(conn: asyncpg.Connection, account_id: int) -> list[AuthorizedApp]:
+    rows = await conn.fetch(
+        "SELECT a.id, a.name, a.website, string_agg(t.scopes, ' ') AS scopes, count(*) AS tokens, "
+        "min(t.created_at) AS first_authorized_at, max(t.last_used_at) AS last_used_at "
+        "FROM oauth_tokens t JOIN oauth_apps a ON a.id = t.app_id WHERE t.account_id = $1 AND t.revoked_at IS NULL "
+        "GROUP BY a.id, a.name, a.website ORDER BY min(t.created_at) DESC", account_id)
+    return [AuthorizedApp(id=r["id"], name=r["name"], website=r["website"],
+                          scopes=tuple(dict.fromkeys(str(r["scopes"]).split())), tokens=int(r["tokens"]),
+                          first_authorized_at=r["first_authorized_at"], last_used_at=r["last_used_at"]) for r in rows]
+
+
+async def revoke_app_tokens(conn: asyncpg.Connection, *, account_id: int, app_id: int, now: datetime) -> int:
+    """Take an app's access to one account away: every token it holds for the account (and their refresh tokens)
+    stops working, and its unspent codes for the account go; how many tokens were revoked."""
+    status = await conn.execute("UPDATE oauth_tokens SET revoked_at = $3 WHERE account_id = $1 AND app_id = $2 "
+                                "AND revoked_at IS NULL", account_id, app_id, now)
+    await conn.execute("UPDATE oauth_codes SET used_at = $3 WHERE account_id = $1 AND app_id = $2 AND used_at IS NULL",
+                       account_id, app_id, now)
+    revoked = int(status.rsplit(" ", 1)[1])
+    if not revoked:
+        raise NotFound("That app has no access to your account.")
+    return revoked

@@ -6,6 +6,7 @@ Owns: the web_sessions and login_failures tables. Never: sets cookies (web/ does
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -19,11 +20,44 @@ SESSION_LIFETIME = timedelta(days=30)
 ADDRESS_FACTOR = 4
 
 
-async def insert_session(conn: asyncpg.Connection, account_id: int, now: datetime) -> str:
+async def insert_session(conn: asyncpg.Connection, account_id: int, now: datetime, *, user_agent: str = "",
+                         client_address: str = "") -> str:
     token = new_token()
-    await conn.execute("INSERT INTO web_sessions (token_hash, account_id, created_at, expires_at) "
-                       "VALUES ($1, $2, $3, $4)", token_hash(token), account_id, now, now + SESSION_LIFETIME)
+    await conn.execute("INSERT INTO web_sessions (token_hash, account_id, created_at, expires_at, user_agent, "
+                       "client_address) VALUES ($1, $2, $3, $4, $5, $6)", token_hash(token), account_id, now,
+                       now + SESSION_LIFETIME, user_agent[:300], client_address[:100])
     return token
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """A sign-in as its owner sees it on the security page (never its token)."""
+    id: int
+    created_at: datetime
+    expires_at: datetime
+    user_agent: str
+    client_address: str
+    current: bool
+
+
+async def list_sessions(conn: asyncpg.Connection, account_id: int, now: datetime,
+                        current_token: str = "") -> list[SessionInfo]:
+    rows = await conn.fetch("SELECT id, created_at, expires_at, user_agent, client_address, token_hash = $3 AS current "
+                            "FROM web_sessions WHERE account_id = $1 AND expires_at > $2 ORDER BY created_at DESC",
+                            account_id, now, token_hash(current_token))
+    return [SessionInfo(**dict(r)) for r in rows]
+
+
+async def delete_session_by_id(conn: asyncpg.Connection, account_id: int, session_id: int) -> bool:
+    status = await conn.execute("DELETE FROM web_sessions WHERE id = $1 AND account_id = $2", session_id, account_id)
+    return status.endswith(" 1")
+
+
+async def delete_sessions_of(conn: asyncpg.Connection, account_ids: list[int], keep_token: str = "") -> int:
+    """Sign these accounts out everywhere (but the session `keep_token`, if given); how many sessions ended."""
+    status = await conn.execute("DELETE FROM web_sessions WHERE account_id = ANY($1::bigint[]) AND token_hash <> $2",
+                                account_ids, token_hash(keep_token))
+    return int(status.rsplit(" ", 1)[1])
 
 
 async def get_session_account(conn: asyncpg.Connection, token: str, now: datetime) -> Account | None:
@@ -62,6 +96,13 @@ def sign_in_name(raw: str, domain: str = "") -> str:
     return name.casefold()
 
 
+async def is_throttled(conn: asyncpg.Connection, keys: list[str], since: datetime, max_failures: int) -> bool:
+    """Whether an account's counter (keys[0]) or an address's (keys[1], with ADDRESS_FACTOR times the room) is
+    spent; shared by passwords and second factors."""
+    return await count_recent_failures(conn, keys[0], since) >= max_failures \
+        or await count_recent_failures(conn, keys[1], since) >= max_failures * ADDRESS_FACTOR
+
+
 async def lock_throttle(conn: asyncpg.Connection, keys: list[str]) -> None:
     """Take the throttle's counters for this transaction, in the order given (always account, then address, so
     two attempts never wait for each other in a circle)."""
@@ -86,8 +127,7 @@ async def authenticate(conn: asyncpg.Connection, *, username: str, password: str
     # would otherwise each read the count before any of them wrote it, and all be tried.
     async with conn.transaction():
         await lock_throttle(conn, keys)
-        throttled = await count_recent_failures(conn, keys[0], since) >= max_failures \
-            or await count_recent_failures(conn, keys[1], since) >= max_failures * ADDRESS_FACTOR
+        throttled = await is_throttled(conn, keys, since, max_failures)
         if not throttled:
             password_hash = await accounts.get_password_hash(conn, account.id) if account else None
             ok = passwords.verify_password(password_hash, password) and account is not None \

@@ -9,13 +9,15 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from web.pages import (admin, audit, auth, badges, domains, moderation, notifications, oauth, policy, post_removal,
-                       posts, profiles, reports, review, timelines, user_controls)
+                       posts, profiles, reports, review, security_settings, timelines, two_factor, user_controls)
 
 
 def routes() -> list[BaseRoute]:
     return [
         Mount("/static", app=StaticFiles(packages=[("web", "static")]), name="static"),
         *auth.ROUTES,
+        *two_factor.ROUTES,
+        *security_settings.ROUTES,
         *review.ROUTES,
         *audit.ROUTES,
         *policy.ROUTES,

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import asyncpg
 
-from server import accounts, invites, oauth, organisations, passwords, scopes
+from server import account_security, accounts, invites, oauth, organisations, passwords, scopes, two_factor
 from server.cli.base import CliError, Group, organisation, read_password
 from server.config import Settings
 from server.deps import utc_now
@@ -39,6 +39,20 @@ async def cmd_user_invite(conn: asyncpg.Connection, settings: Settings, args: ar
     token = await invites.insert_invite(conn, organisation_id=org.id, org_role=args.role, now=utc_now(),
                                         valid_for=timedelta(days=settings.invite_days))
     return f"{settings.base_url}/invite/{token}"
+
+
+async def cmd_user_reset_password(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    account = await accounts.get_account_by_username(conn, args.username)
+    if account is None:
+        raise NotFound("There is no account with that name here.")
+    now = utc_now()
+    token = await account_security.insert_reset_link(conn, account, actor_id=None, now=now)
+    lines = [f"{settings.base_url}/password/reset/{token}",
+             f"One-time link for @{account.username}, valid for 24 hours. Nothing was mailed: hand it over yourself."]
+    if args.disable_2fa:
+        await two_factor.disable(conn, account, node_rule=settings.require_2fa_for, now=now, actor_id=None)
+        lines.append("Two-factor sign-in is off; if it is required, the next sign-in sets it up again.")
+    return "\n".join(lines)
 
 
 def _role(a: accounts.Account) -> str:
@@ -113,6 +127,11 @@ def add_user_commands(root: Group) -> None:
     invite.add_argument("--org", required=True, help="slug of the organisation")
     invite.add_argument("--role", default="official", help="official, reviewer or org-admin")
     user.command("list", "list accounts", cmd_user_list).add_argument("--json", action="store_true")
+    reset = user.command("reset-password", "print a one-time link (valid 24 hours) to set a new password; the "
+                         "account's sessions end when it is used", cmd_user_reset_password)
+    reset.add_argument("--username", required=True)
+    reset.add_argument("--disable-2fa", action="store_true",
+                       help="also switch two-factor sign-in off, for someone who lost their phone and recovery codes")
 
     token = root.area("token", "access tokens for scripts and integrations")
     token_create = token.command("create", "print a new access token for an account", cmd_token_create)

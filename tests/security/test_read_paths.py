@@ -340,6 +340,12 @@ NO_POSTS = {
     "(moderation/reports.py snapshots only posts the reporter could see)", "/admin/accounts/{account_id}": "history",
     "/report/sent": "confirmation", "/admin/domains": "domains", "/admin/domains/export": "domains",
     "/about/domains": "domains", "/api/v1/instance/domain_blocks": "domains",
+    # Passwords and two-factor sign-in (issue 13): one's own sign-in, sessions and apps; no post.
+    "/login/two-factor": "sign-in", "/two-factor/setup": "sign-in", "/password/reset/{token}": "sign-in",
+    "/settings/security": "own sessions and apps", "/settings/security/password": "own password",
+    "/settings/security/sessions/others/end": "own sessions", "/settings/security/sessions/{session_id}/end":
+    "own sessions", "/settings/security/apps/{app_id}/revoke": "own apps", "/settings/security/recovery-codes":
+    "own codes", "/settings/security/two-factor/disable": "own sign-in", "/orgs/{slug}/two-factor": "settings",
 }
 
 
