@@ -1,4 +1,5 @@
-"""Notifications: someone followed, mentioned, liked, boosted, or edited a post you boosted.
+"""Notifications: someone followed, mentioned, liked, boosted, or edited a post you boosted; a reviewer approved or
+rejected your held post (with the reason).
 
 Owns: the notifications table. Never: pushes anything to devices.
 """
@@ -15,7 +16,17 @@ from server import relationships
 from server.ids import new_id
 
 TYPES = ("mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update")
-_COLUMNS = "id, account_id, type, from_account_id, post_id, created_at"
+# A reviewer's decision on a held post. Mastodon has no such type; the client API shows them as `status` (the post
+# is attached; see docs/client-api.md), so a filter on `status` includes them.
+REVIEW_TYPES = ("review_approved", "review_rejected", "review_changes_requested")
+API_TYPE = {**{t: t for t in TYPES}, **{t: "status" for t in REVIEW_TYPES}}
+_COLUMNS = "id, account_id, type, from_account_id, post_id, created_at, note"
+
+
+def stored_types(api_types: Sequence[str]) -> list[str]:
+    """The stored types behind the client API's names (`status` also means a reviewer's decision)."""
+    wanted = set(api_types)
+    return [stored for stored, shown in API_TYPE.items() if shown in wanted]
 
 
 def _not_silenced_by_viewer() -> str:
@@ -35,19 +46,32 @@ class Notification:
     from_account_id: int
     post_id: int | None
     created_at: datetime
+    note: str = ""  # a reviewer's reason
+
+    @property
+    def api_type(self) -> str:
+        return API_TYPE.get(self.type, self.type)
 
 
 async def insert_notification(conn: asyncpg.Connection, *, account_id: int, type: str, from_account_id: int,
-                              post_id: int | None, now: datetime) -> None:
+                              post_id: int | None, now: datetime, note: str = "") -> None:
     """Nobody is notified of their own actions, the same like or boost notifies once, only people of this node are
     notified (remote accounts hear of it through their own server), and never by someone they block."""
     if account_id == from_account_id:
         return
     await conn.execute(
-        "INSERT INTO notifications (id, account_id, type, from_account_id, post_id, created_at) "
-        "SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $2 AND domain IS NULL) "
+        "INSERT INTO notifications (id, account_id, type, from_account_id, post_id, created_at, note) "
+        "SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $2 AND domain IS NULL) "
         f"AND NOT {relationships.blocks_sql('$2', '$4')} ON CONFLICT DO NOTHING",
-        new_id(now), account_id, type, from_account_id, post_id, now)
+        new_id(now), account_id, type, from_account_id, post_id, now, note[:1000])
+
+
+async def insert_review_notification(conn: asyncpg.Connection, *, author_id: int, reviewer_id: int, post_id: int,
+                                     decision: str, note: str, now: datetime) -> None:
+    """A reviewer's decision (`approved`, `rejected`, `changes_requested`) on the author's held post, with the
+    reason; every decision notifies, also a second one after the post was changed."""
+    await insert_notification(conn, account_id=author_id, type=f"review_{decision}", from_account_id=reviewer_id,
+                              post_id=post_id, now=now, note=note)
 
 
 async def list_notifications(conn: asyncpg.Connection, account_id: int, *, max_id: int | None, since_id: int | None,

@@ -80,3 +80,25 @@ async def change_settings(conn: asyncpg.Connection, organisation_id: int, change
                                "settings": {k: {"action": a, "options": o} for k, (a, o) in sorted(wanted.items())
                                             if a != "off"}}, now=now)
     return {r.check_id: r for r in await list_settings(conn, organisation_id)}
+
+
+def settings_document(rows: list[CheckRow]) -> dict[str, dict[str, Any]]:
+    """The organisation's settings as the advanced export shows them: {check id: {"action", "options"}}, the checks
+    that are on, in catalogue order. `changes_from_document` reads it back."""
+    by_id = {r.check_id: r for r in rows}
+    return {check.id: {"action": by_id[check.id].action, "options": by_id[check.id].options}
+            for check in policy.CATALOGUE if check.id in by_id and by_id[check.id].action != "off"}
+
+
+def changes_from_document(document: Any) -> dict[str, Setting]:
+    """An imported settings document as changes for `change_settings`: the checks it names as it says, every other
+    check off, so that importing an export gives exactly the exported settings."""
+    if not isinstance(document, Mapping) or not all(isinstance(v, Mapping) for v in document.values()):
+        raise Invalid('The settings must be a JSON object like {"four-eyes": {"action": "hold", "options": {}}}.')
+    changes: dict[str, Setting] = {check.id: _OFF for check in policy.CATALOGUE}
+    for check_id, value in document.items():
+        options = value.get("options", {})
+        if not isinstance(options, Mapping):
+            raise Invalid("The parameters of %(check)s must be a JSON object.", check=str(check_id)[:100])
+        changes[str(check_id)] = (str(value.get("action", "off")), dict(options))
+    return changes

@@ -246,6 +246,8 @@ async def approve_held(conn: asyncpg.Connection, reviewer: Account, post_id: int
                        detail={"author": author.username, "version": current, "version_named": version is not None,
                                "text": post.source_text, "spoiler_text": post.spoiler_text, "voice": post.voice},
                        now=now)
+    await notifications.insert_review_notification(conn, author_id=author.id, reviewer_id=reviewer.id,
+                                                   post_id=post.id, decision="approved", note="", now=now)
     await _announce(conn, published, author, await posts.list_mentioned_account_ids(conn, post.id), now)
     return published
 
@@ -263,6 +265,9 @@ async def reject_held(conn: asyncpg.Connection, reviewer: Account, post_id: int,
                        subject_type="post", subject_id=post.id, detail={"author": author.username,
                                                                          "reason": reason.strip()[:1000],
                                                                          "version": current}, now=now)
+    await notifications.insert_review_notification(
+        conn, author_id=author.id, reviewer_id=reviewer.id, post_id=post.id,
+        decision="changes_requested" if changes_requested else "rejected", note=reason.strip()[:1000], now=now)
     return rejected
 
 

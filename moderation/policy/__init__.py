@@ -11,8 +11,9 @@ holds and the audit log belong to the caller).
 
 from moderation.policy.engine import (CATALOGUE, CHECKS, Outcome, PolicySettings, Verdict, evaluate,
                                       findings_to_json)
-from moderation.policy.model import (Action, Attachment, Author, Check, CheckSetting, Finding, Hit, PostDraft,
-                                     Severity, Voice)
+from moderation.policy.model import (Action, Attachment, Author, Check, CheckSetting, Finding, Hit, Parameter,
+                                     PostDraft, Severity, Voice)
 
 __all__ = ["CATALOGUE", "CHECKS", "Action", "Attachment", "Author", "Check", "CheckSetting", "Finding", "Hit",
-           "Outcome", "PolicySettings", "PostDraft", "Severity", "Verdict", "Voice", "evaluate", "findings_to_json"]
+           "Outcome", "Parameter", "PolicySettings", "PostDraft", "Severity", "Verdict", "Voice", "evaluate",
+           "findings_to_json"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from moderation.policy.model import Check, Hit, PostDraft, reject_unknown, str_list
+from moderation.policy.model import Check, Hit, Parameter, PostDraft, reject_unknown, str_list
 
 CHECK_ID = "alt-text"
 
@@ -30,4 +30,9 @@ def run(draft: PostDraft, prefixes: tuple[str, ...]) -> Iterator[Hit]:
 
 
 CHECK = Check(id=CHECK_ID, rule_id="accessibility.alt_text", severity="medium",
-              actions=frozenset({"warn", "hold", "block"}), prepare=prepare, run=run)
+              actions=frozenset({"warn", "hold", "block"}), prepare=prepare, run=run,
+              name="Image descriptions",
+              description="Finds images without a description (alt text) for people who cannot see them.",
+              parameters=(Parameter("media_types", "lines", "Media types",
+                                    "Which attachments need a description, one per line; empty means all images.",
+                                    "image/"),))

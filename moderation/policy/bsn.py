@@ -57,4 +57,6 @@ def run(draft: PostDraft, prepared: None) -> Iterator[Hit]:
 
 
 CHECK = Check(id=CHECK_ID, rule_id="personal_data.bsn", severity="high",
-              actions=frozenset({"warn", "hold", "block"}), prepare=prepare, run=run)
+              actions=frozenset({"warn", "hold", "block"}), prepare=prepare, run=run,
+              name="Citizen service numbers (BSN)",
+              description="Finds a Dutch citizen service number: nine digits that pass the elfproef.")

@@ -13,8 +13,8 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from moderation.policy.model import (Check, Hit, PostDraft, as_bool, as_date, quote, reject_unknown, str_list,
-                                     Terms)
+from moderation.policy.model import (Check, Hit, Parameter, PostDraft, Terms, as_bool, as_date, quote, reject_unknown,
+                                    str_list)
 
 CHECK_ID = "deliberation"
 _MONTHS_NL = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
@@ -95,4 +95,10 @@ def run(draft: PostDraft, prepared: Prepared) -> Iterator[Hit]:
 
 
 CHECK = Check(id=CHECK_ID, rule_id="deliberation", severity="medium",
-              actions=frozenset({"warn", "hold", "block"}), prepare=prepare, run=run)
+              actions=frozenset({"warn", "hold", "block"}), prepare=prepare, run=run,
+              name="Topics under deliberation",
+              description="Finds words about topics the council is still deciding on, in the period you give.",
+              parameters=(Parameter("topics", "topics", "Topics",
+                                    "Per topic: its words or phrases, one per line; from and until which date it "
+                                    "counts (both optional); and whether only personal posts are checked.",
+                                    "parkeerbeleid"),))

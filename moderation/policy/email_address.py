@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from moderation.policy.model import Check, Hit, PostDraft, reject_unknown, scan, str_list
+from moderation.policy.model import Check, Hit, Parameter, PostDraft, reject_unknown, scan, str_list
 
 CHECK_ID = "personal-data.email"
 
@@ -63,4 +63,8 @@ def run(draft: PostDraft, allowed: frozenset[str]) -> Iterator[Hit]:
 
 
 CHECK = Check(id=CHECK_ID, rule_id="personal_data.email", severity="medium",
-              actions=frozenset({"warn", "hold", "block"}), prepare=prepare, run=run)
+              actions=frozenset({"warn", "hold", "block"}), prepare=prepare, run=run,
+              name="E-mail addresses",
+              description="Finds e-mail addresses; the organisation's public addresses can be allowed.",
+              parameters=(Parameter("allow", "lines", "Allowed addresses",
+                                    "E-mail addresses that may appear, one per line.", "info@ede.nl"),))

@@ -26,4 +26,7 @@ def run(draft: PostDraft, prepared: None) -> Iterator[Hit]:
 
 
 CHECK = Check(id=CHECK_ID, rule_id="four_eyes", severity="medium",
-              actions=frozenset({"hold"}), prepare=prepare, run=run)
+              actions=frozenset({"hold"}), prepare=prepare, run=run,
+              name="Four eyes",
+              description=("Every post in the organisation's name waits until a second colleague with the reviewer "
+                           "role approves it."))

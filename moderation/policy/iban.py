@@ -86,4 +86,6 @@ def run(draft: PostDraft, prepared: None) -> Iterator[Hit]:
 
 
 CHECK = Check(id=CHECK_ID, rule_id="personal_data.iban", severity="high",
-              actions=frozenset({"warn", "hold", "block"}), prepare=prepare, run=run)
+              actions=frozenset({"warn", "hold", "block"}), prepare=prepare, run=run,
+              name="Bank account numbers (IBAN)",
+              description="Finds a bank account number (IBAN) with a valid check number.")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from moderation.policy.model import Check, Hit, PostDraft, quote, reject_unknown, str_list
+from moderation.policy.model import Check, Hit, Parameter, PostDraft, quote, reject_unknown, str_list
 
 CHECK_ID = "link-denylist"
 
@@ -91,4 +91,9 @@ def run(draft: PostDraft, denied: Denied) -> Iterator[Hit]:
 
 
 CHECK = Check(id=CHECK_ID, rule_id="links.denied_domain", severity="medium",
-              actions=frozenset({"warn", "hold", "block"}), prepare=prepare, run=run)
+              actions=frozenset({"warn", "hold", "block"}), prepare=prepare, run=run,
+              name="Links to denied domains",
+              description="Finds links to the domains you list, and to their subdomains.",
+              parameters=(Parameter("domains", "lines", "Domains",
+                                    "Domains not to link to, one per line; their subdomains count too.",
+                                    "example.com"),))

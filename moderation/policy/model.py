@@ -84,9 +84,27 @@ class Hit(NamedTuple):
     attachment: int | None = None  # index into draft.attachments when field == "attachments"
 
 
+# How a settings form asks for an option: `lines` a list, one item per line; `time` an hour like 9 or 9:30;
+# `weekdays` ISO day numbers (1 = Monday); `zone` a time zone name; `number` a whole number; `topics` the
+# deliberation check's list of {terms, from, until, personal_only}.
+ParameterKind = Literal["lines", "time", "weekdays", "zone", "number", "topics"]
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One option of a check as people see it. The English texts are message ids: the interface translates them."""
+
+    key: str  # the option's name in the settings
+    kind: ParameterKind
+    label: str
+    help: str  # one line: what it does, and the default when left empty
+    example: str = ""  # typed as a person would type it
+
+
 @dataclass(frozen=True)
 class Check:
-    """A catalogue entry. `prepare` validates options once (raising ValueError) and returns what `run` needs."""
+    """A catalogue entry. `prepare` validates options once (raising ValueError) and returns what `run` needs.
+    `name`, `description` and `parameters` are what an admin sees (English message ids)."""
 
     id: str  # the id admins use (CLI `--check`, settings)
     rule_id: str  # the id findings carry
@@ -94,6 +112,9 @@ class Check:
     actions: frozenset[Action]  # the actions this check may be switched on with
     prepare: Callable[[Mapping[str, Any]], Any]
     run: Callable[[PostDraft, Any], Iterable[Hit]]
+    name: str = ""  # plain words: "Phone numbers"
+    description: str = ""  # one line
+    parameters: tuple[Parameter, ...] = ()
 
 
 @dataclass(frozen=True)

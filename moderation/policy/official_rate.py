@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from moderation.policy.model import Check, Hit, PostDraft, as_int, reject_unknown
+from moderation.policy.model import Check, Hit, Parameter, PostDraft, as_int, reject_unknown
 
 CHECK_ID = "official-rate"
 DEFAULT_MAX_PER_HOUR = 10
@@ -29,4 +29,8 @@ def run(draft: PostDraft, max_per_hour: int) -> Iterator[Hit]:
 
 
 CHECK = Check(id=CHECK_ID, rule_id="rate.official_per_hour", severity="low",
-              actions=frozenset({"warn", "hold", "block"}), prepare=prepare, run=run)
+              actions=frozenset({"warn", "hold", "block"}), prepare=prepare, run=run,
+              name="Official posts per hour",
+              description="Stops more posts in the organisation's name in one hour than you allow.",
+              parameters=(Parameter("max_per_hour", "number", "Most official posts per hour",
+                                    "A whole number; empty means 10.", "10"),))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from moderation.policy.model import Check, Hit, PostDraft, Terms, quote, reject_unknown, str_list
+from moderation.policy.model import Check, Hit, Parameter, PostDraft, Terms, quote, reject_unknown, str_list
 
 CHECK_ID = "personal-voice-policy"
 
@@ -36,4 +36,9 @@ def run(draft: PostDraft, terms: Terms | None) -> Iterator[Hit]:
 
 
 CHECK = Check(id=CHECK_ID, rule_id="personal_on_policy", severity="low",
-              actions=frozenset({"warn"}), prepare=prepare, run=run)
+              actions=frozenset({"warn"}), prepare=prepare, run=run,
+              name="Personal posts about our policy",
+              description=("Asks the author of a personal post about one of the organisation's policy topics to "
+                           "confirm they speak for themselves."),
+              parameters=(Parameter("topics", "lines", "Policy topics", "Words or phrases, one per line.",
+                                    "windpark noord"),))

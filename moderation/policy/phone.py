@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from moderation.policy.model import Check, Hit, PostDraft, mask, reject_unknown, scan, str_list
+from moderation.policy.model import Check, Hit, Parameter, PostDraft, mask, reject_unknown, scan, str_list
 
 CHECK_ID = "personal-data.phone"
 
@@ -70,4 +70,9 @@ def run(draft: PostDraft, allowed: frozenset[str]) -> Iterator[Hit]:
 
 
 CHECK = Check(id=CHECK_ID, rule_id="personal_data.phone", severity="medium",
-              actions=frozenset({"warn", "hold", "block"}), prepare=prepare, run=run)
+              actions=frozenset({"warn", "hold", "block"}), prepare=prepare, run=run,
+              name="Phone numbers",
+              description="Finds Dutch phone numbers; the organisation's own public numbers can be allowed.",
+              parameters=(Parameter("allow", "lines", "Allowed numbers",
+                                    "Numbers that may appear, one per line, such as the switchboard; 0318 123456 and "
+                                    "+31 318 123456 count as the same number.", "0318 123456"),))

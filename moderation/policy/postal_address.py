@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from moderation.policy.model import Check, Hit, PostDraft, reject_unknown, scan, str_list
+from moderation.policy.model import Check, Hit, Parameter, PostDraft, reject_unknown, scan, str_list
 
 CHECK_ID = "personal-data.address"
 
@@ -61,4 +61,9 @@ def run(draft: PostDraft, allowed: frozenset[str]) -> Iterator[Hit]:
 
 
 CHECK = Check(id=CHECK_ID, rule_id="personal_data.address", severity="medium",
-              actions=frozenset({"warn", "hold", "block"}), prepare=prepare, run=run)
+              actions=frozenset({"warn", "hold", "block"}), prepare=prepare, run=run,
+              name="Home addresses",
+              description="Finds a postcode with a house number.",
+              parameters=(Parameter("allow", "lines", "Allowed addresses",
+                                    "Postcode and house number that may appear, one per line, such as the town hall's.",
+                                    "6711 AA 1"),))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from moderation.policy.model import Check, Hit, PostDraft, as_int, reject_unknown, str_list
+from moderation.policy.model import Check, Hit, Parameter, PostDraft, as_int, reject_unknown, str_list
 
 CHECK_ID = "working-hours"
 _DAYS_NL = ("ma", "di", "wo", "do", "vr", "za", "zo")
@@ -72,4 +72,13 @@ def run(draft: PostDraft, hours: Hours) -> Iterator[Hit]:
 
 
 CHECK = Check(id=CHECK_ID, rule_id="working_hours", severity="low",
-              actions=frozenset({"warn"}), prepare=prepare, run=run)
+              actions=frozenset({"warn"}), prepare=prepare, run=run,
+              name="Personal posts during working hours",
+              description=("Reminds officials that a personal post during working hours may be read as the "
+                           "organisation speaking."),
+              parameters=(Parameter("start", "time", "Working day starts",
+                                    "An hour, or hour and minutes; empty means 9:00.", "9:00"),
+                          Parameter("end", "time", "Working day ends", "Empty means 17:00.", "17:00"),
+                          Parameter("weekdays", "weekdays", "Working days", "None ticked means Monday to Friday."),
+                          Parameter("timezone", "zone", "Time zone", "Empty means Europe/Amsterdam.",
+                                    "Europe/Amsterdam")))

@@ -179,13 +179,13 @@ def test_organisation_admins_switch_checks_on_the_web(node: Node) -> None:
     admin.login("beheerder", factories.PASSWORD)
     page = admin.get("/orgs/gemeente-ede/policy")
     assert page.status_code == 200 and "link-denylist" in page.text
-    bad = admin.post("/orgs/gemeente-ede/policy", {"action-link-denylist": "block",
-                                                   "options-link-denylist": "{not json"})
-    assert bad.status_code == 422 and "geen geldige JSON" in bad.text  # the admin reads Dutch
-    saved = admin.post("/orgs/gemeente-ede/policy", {
-        "action-link-denylist": "block", "options-link-denylist": '{"domains": ["nepnieuws.example"]}',
+    bad = admin.post("/orgs/gemeente-ede/policy", {"action-official-rate": "hold",
+                                                   "official-rate/max_per_hour": "veel"})
+    assert bad.status_code == 422 and "niet geldig" in bad.text  # the admin reads Dutch
+    saved = admin.post("/orgs/gemeente-ede/policy", {  # the form's fields: one per parameter, lists one per line
+        "action-link-denylist": "block", "link-denylist/domains": "nepnieuws.example\n",
         "action-four-eyes": "hold", "action-personal-data.bsn": "block",
-        "action-deliberation": "warn", "options-deliberation": json.dumps({"topics": [{"terms": ["parkeerbeleid"]}]})})
+        "action-deliberation": "warn", "deliberation/topics/0/terms": "parkeerbeleid"})
     assert saved.status_code == 303
     listed = {r["check"]: r for r in json.loads(node.cli("policy", "list", "--org", "gemeente-ede", "--json").out)}
     assert listed["link-denylist"]["action"] == "block" and listed["link-denylist"]["options"] == {

@@ -18,7 +18,7 @@ from server.accounts import Account
 from server.badges import Badge
 from server.config import Settings
 from server.media import Attachment
-from server.notifications import Notification
+from server.notifications import REVIEW_TYPES, Notification
 from server.organisations import Organisation
 from server.timelines import AccountStats, PostView
 
@@ -244,10 +244,12 @@ async def render_notifications(conn: asyncpg.Connection, settings: Settings, ite
     for n in items:
         if n.from_account_id not in rendered or (n.post_id and n.post_id not in statuses):
             continue
-        entry: dict[str, Any] = {"id": str(n.id), "type": n.type, "created_at": iso(n.created_at),
+        entry: dict[str, Any] = {"id": str(n.id), "type": n.api_type, "created_at": iso(n.created_at),
                                  "group_key": f"ungrouped-{n.id}", "account": rendered[n.from_account_id]}
         if n.post_id:
             entry["status"] = statuses[n.post_id]
+        if n.type in REVIEW_TYPES:  # shown as `status`; apps that know us read the decision here
+            entry["ambtenaar_review"] = {"decision": n.type.removeprefix("review_"), "reason": n.note or None}
         result.append(entry)
     return result
 

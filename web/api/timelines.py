@@ -61,7 +61,8 @@ async def favourites(call: ApiCall) -> Response:
 
 
 def _types(call: ApiCall, name: str) -> list[str]:
-    return [str(t) for t in call.params.list(name) if str(t) in TYPES]
+    """The stored types for Mastodon's names: `status` also stands for a reviewer's decision on one's post."""
+    return notifications.stored_types([str(t) for t in call.params.list(name) if str(t) in TYPES])
 
 
 @api(scope="read:notifications")

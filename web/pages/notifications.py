@@ -30,6 +30,9 @@ TEXT = {
     "favourite": "%(name)s liked your post",
     "update": "%(name)s edited a post you boosted",
     "poll": "A poll by %(name)s has ended",
+    "review_approved": "%(name)s approved your post: it is published now",
+    "review_rejected": "%(name)s did not approve your post",
+    "review_changes_requested": "%(name)s asks you to change your post before it can be published",
 }
 WARNING_TEXT = {
     "warn": "The moderators sent you a warning",
@@ -48,9 +51,14 @@ class Item:
     view: PostView | None
 
     @property
+    def is_review(self) -> bool:
+        """A reviewer's decision on one's own post: a colleague's step, not something to report."""
+        return self.notification.type in notifications.REVIEW_TYPES
+
+    @property
     def reportable_post_id(self) -> int | None:
         """The post to attach to a report: only one the notifying account wrote (not our own liked post)."""
-        if self.view is None or self.view.post.account_id != self.account.id:
+        if self.view is None or self.view.post.account_id != self.account.id or self.is_review:
             return None
         return self.view.post.id
 

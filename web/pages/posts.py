@@ -36,6 +36,16 @@ def composer_values(ctx: PageContext, form: FormData | None = None, reply_to: in
             "in_reply_to_id": str(form.get("in_reply_to_id", ""))}
 
 
+def reply_voice(viewer: accounts.Account, target: timelines.PostView) -> str:
+    """A reply to an official post of the replier's own organisation speaks for the organisation too, unless the
+    replier switches; any other reply starts in the replier's default voice."""
+    post = target.post
+    if (post.voice == "official" and post.organisation_id is not None
+            and post.organisation_id == viewer.organisation_id and "official" in viewer.allowed_voices):
+        return "official"
+    return viewer.default_voice
+
+
 async def _reply_target(ctx: PageContext, raw: object) -> timelines.PostView | None:
     if not raw:
         return None
@@ -57,6 +67,7 @@ async def compose_form(ctx: PageContext) -> Response:
     if target:
         assert ctx.viewer is not None
         values["visibility"] = target.post.visibility
+        values["voice"] = reply_voice(ctx.viewer, target)
         values["text"] = f"@{target.author.acct} " if target.author.id != ctx.viewer.id else ""
     return render(ctx, "compose.html", composer=values, reply_to=target)
 
@@ -110,8 +121,11 @@ async def post_page(ctx: PageContext) -> Response:
         after = await timelines.hydrate(conn, descendants, viewer_id)
         history = await posts.list_post_edits(conn, view.post.id)
         marks = await thread_marks(conn, viewer_id, view.post.id, descendants)
+    composer = None
+    if ctx.viewer is not None and view.post.state == "published":  # nobody answers a post that waits for review
+        composer = {**composer_values(ctx, reply_to=view.post.id), "voice": reply_voice(ctx.viewer, view)}
     return render(ctx, "post.html", view=view, author=author, ancestors=before, descendants=after, history=history,
-                  composer=composer_values(ctx, reply_to=view.post.id) if ctx.viewer else None, **marks)
+                  composer=composer, **marks)
 
 
 @page(signed_in=True)
