@@ -16,8 +16,8 @@ def _messages_used() -> set[str]:
     pattern = re.compile(r'(?:Invalid|Forbidden|NotFound|Conflict|TooManyAttempts|CsrfRejected|_Mismatch|gettext)'
                          r'\(\s*"((?:[^"\\]|\\.)*)"(?:\s*\n?\s*"((?:[^"\\]|\\.)*)")?')
     for source in [*(ROOT / "server").rglob("*.py"), *(ROOT / "web").rglob("*.py")]:
-        if source.name == "cli.py":
-            continue  # the CLI speaks English to admins
+        if source.parent.name == "cli":
+            continue  # the CLI (server/cli/) speaks English to admins
         for match in pattern.finditer(source.read_text()):
             found.add(match.group(1) + (match.group(2) or ""))
     return found
