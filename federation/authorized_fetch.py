@@ -7,7 +7,7 @@ around those handlers. Never: the instance actor, WebFinger or NodeInfo (other s
 own signed requests, so they stay public), HTML pages (a browser is redirected to the page as before), or
 deciding what a block is (moderation/domain_blocks.py does).
 
-Our own fetches (federation/resolver.py) are always signed by the instance actor, so two of our nodes in this
+Our own fetches (federation/transport.py) are always signed by the instance actor, so two of our nodes in this
 mode still federate: each verifies the other's signature with the other's public instance actor.
 """
 

@@ -278,7 +278,7 @@ async def gates(conn: asyncpg.Connection, own_domain: str, hosts: Iterable[str])
 
 async def gate(conn: asyncpg.Connection, own_domain: str, host: str) -> Gate:
     """Whether to federate with `host` (a domain, optionally with its port): for what comes in (the inbox drops
-    it), what goes out (no delivery), and what we would fetch or look up there (the resolver refuses)."""
+    it), what goes out (no delivery), and what we would fetch or look up there (federation/transport.py refuses)."""
     return (await gates(conn, own_domain, [host]))[host.lower()]
 
 

@@ -1,7 +1,7 @@
 """RSA key pairs for signing: generating them, PEM in and out, and the check that a key is RSA.
 
 Owns: RSA-2048 generation, PKCS#8/PKCS#1/SPKI PEM (de)serialisation, `require_rsa`. Never: storing or fetching
-keys (`federation/keys.py` owns `actor_keys`; the resolver fetches remote ones), signing or verifying requests.
+keys (`federation/keys.py` owns `actor_keys`; federation/actors.py fetches remote ones), signing or verifying requests.
 """
 
 from __future__ import annotations
