@@ -134,11 +134,13 @@ def test_an_uncached_actor_with_a_badge_costs_one_fetch_and_its_badge_is_checked
     bert = api(waiting, "bert")
     unchecked = bert.get(f"/api/v1/accounts/{account_id}").json()["ambtenaar"]
     assert unchecked["verified"] is False and unchecked["function"] == "Teamleider informatievoorziening"
+    assert unchecked["badge_status"] == "checking"
 
     with worker_of(waiting):
         eventually(lambda: profile(waiting, account_id), lambda text: VERIFIED in text,
                    what="the badge verified by the worker")
-    assert bert.get(f"/api/v1/accounts/{account_id}").json()["ambtenaar"]["verified"] is True
+    checked = bert.get(f"/api/v1/accounts/{account_id}").json()["ambtenaar"]
+    assert (checked["verified"], checked["badge_status"]) == (True, "valid")
     assert scalar(waiting.database_url, "SELECT count(*) FROM remote_badge_checks") == 0
     fetched = requests_since(gemeente, before)
     # The worker fetched the issuing organisation and asked the verification page; the inbox had fetched anna.

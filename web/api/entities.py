@@ -111,7 +111,8 @@ def remote_badge_json(account: Account) -> dict[str, Any] | None:
                              "website": organisation.get("website"), "url": organisation.get("id")},
             "role": None, "function": claimed.get("function"), "unit": claimed.get("unit"),
             "verified": account.remote_badge_verified,
-            "badge_status": "valid" if account.remote_badge_verified else "unverified",
+            "badge_status": {badges.REMOTE_VERIFIED: "valid", badges.REMOTE_CHECKING: "checking"}.get(
+                badges.remote_status(account) or "", "unverified"),
             "unverified_reason": account.remote_badge_reason, "badge_url": claimed.get("verification"),
             "valid_from": claimed.get("validFrom"), "valid_until": claimed.get("validUntil")}
 
