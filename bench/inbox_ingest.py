@@ -6,6 +6,7 @@ accounts table (A actors sharing K generated RSA-2048 key pairs, keyId = actor#m
 key in its accounts cache and never fetches), and a load generator in its own process (aiohttp, C requests in
 flight, every request signed beforehand with federation.signatures.sign_request_cavage so that signing does not
 compete with the server for the 2 cores). Figures: verified-and-stored activities/s (rows in inbox_items / time),
+with --in-process-worker also the worker's side (stored items / time until none is pending any more),
 latency p50/p95/p99 as the generator saw it, server CPU per request, and the node's RSS. Never: sends traffic
 outside 127.0.0.0/8 (actor URIs point at 127.0.1.x port 9, where nothing listens, should anything be fetched).
 
@@ -149,7 +150,15 @@ def run_once(pg: Any, args: argparse.Namespace, concurrency: int, keys: tuple[li
                 cpu0 = cpu_seconds(pid)
                 with RssSampler({"web": pid}) as rss:
                     go.set()
+                    started = time.monotonic()
                     result = results.get(timeout=600)
+                    handled_s = None
+                    if args.in_process_worker:  # the worker's side: until every stored item is handled
+                        while time.monotonic() - started < 600:
+                            if not scalar(database, "SELECT count(*) FROM inbox_items WHERE state = 'pending'"):
+                                handled_s = time.monotonic() - started
+                                break
+                            time.sleep(0.1)
                 cpu = cpu_seconds(pid) - cpu0
                 if profiler is not None:
                     profiler.send_signal(2)
@@ -168,7 +177,8 @@ def run_once(pg: Any, args: argparse.Namespace, concurrency: int, keys: tuple[li
             cluster.stop()
     lat = [x * 1000 for x in result["latencies"]]
     return {"c": concurrency, "n": args.n, "stored": stored, "statuses": result["statuses"],
-            "rate": stored / result["elapsed"], "p50": percentile(lat, 50), "p95": percentile(lat, 95),
+            "rate": stored / result["elapsed"], "handled_rate": stored / handled_s if handled_s else None,
+            "p50": percentile(lat, 50), "p95": percentile(lat, 95),
             "p99": percentile(lat, 99), "max": max(lat), "cpu_us": cpu / max(args.n, 1) * 1e6,
             "rss_idle": idle, "rss_peak": rss.peak["web"]}
 
@@ -197,22 +207,26 @@ def main() -> None:
                 runs.append(r)
                 print(f"  c={concurrency}: {r['stored']}/{r['n']} stored, {r['rate']:.0f}/s, p50 {r['p50']:.1f} ms, "
                       f"p99 {r['p99']:.1f} ms, {r['cpu_us']:.0f} µs node CPU/request, statuses {r['statuses']}, "
+                      f"handled by the worker {r['handled_rate'] or 0:.0f}/s, "
                       f"RSS {r['rss_idle']:.0f}→{r['rss_peak']:.0f} MiB", file=sys.stderr, flush=True)
             row = dict(runs[-1])
             for key in ("rate", "p50", "p95", "p99", "cpu_us", "rss_idle", "rss_peak", "stored"):
                 row[key] = median([r[key] for r in runs])
             row["rates"] = [r["rate"] for r in runs]
+            handled = [r["handled_rate"] for r in runs if r["handled_rate"]]
+            row["handled_rate"] = median(handled) if handled else None
             rows.append(row)
     print(f"\nInbox ingest: N={args.n} signed Create{{Note}} from {args.actors} remote actors ({args.keys} RSA keys), "
           f"keys preloaded in the accounts cache (inserted in the DB, keyId = actor#main-key: no fetches), in-process "
           f"worker {'on' if args.in_process_worker else 'off'}, node log level {args.log_level}; median of "
           f"{args.repeat}; {machine_line()}\n")
-    print("| in flight | stored/N | verified+stored/s | p50 ms | p95 ms | p99 ms | node CPU µs/request "
-          "| node RSS idle → peak MiB |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| in flight | stored/N | verified+stored/s | handled by the worker/s | p50 ms | p95 ms | p99 ms "
+          "| node CPU µs/request | node RSS idle → peak MiB |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         runs = f" ({', '.join(f'{x:.0f}' for x in r['rates'])})" if args.repeat > 1 else ""
-        print(f"| {r['c']} | {r['stored']:.0f}/{r['n']} | {r['rate']:.0f}{runs} | {r['p50']:.1f} | {r['p95']:.1f} "
+        handled = "—" if r["handled_rate"] is None else f"{r['handled_rate']:.0f}"
+        print(f"| {r['c']} | {r['stored']:.0f}/{r['n']} | {r['rate']:.0f}{runs} | {handled} | {r['p50']:.1f} | {r['p95']:.1f} "
               f"| {r['p99']:.1f} | {r['cpu_us']:.0f} | {r['rss_idle']:.0f} → {r['rss_peak']:.0f} |")
 
 

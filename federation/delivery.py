@@ -1,9 +1,10 @@
 """Delivering activities: one row per (activity, inbox), claimed by any number of workers, signed and POSTed.
 
-Owns: the outbound_activities, deliveries and federation_domains tables; claiming with FOR UPDATE SKIP LOCKED and
-a lease; the classification of results in one pure function; backoff (at least two days of retries) and domains
-marked unavailable after repeated failure until they answer again. Never: builds activity JSON (outbox.py and
-inbound handlers hand it over ready).
+Owns: the outbound_activities, deliveries and federation_domains tables; the deliveries queue (`QUEUE`, through
+server/db/queue.py: claimed with FOR UPDATE SKIP LOCKED and a lease held by the worker, retried on the shared
+schedule for two and a half days, as Mastodon retries a server that is down for days); the classification of
+results in one pure function; domains marked unavailable after repeated failure (retried at most hourly) until
+they answer again. Never: builds activity JSON (outbox.py and inbound handlers hand it over ready).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import enum
 import itertools
 import json
 import logging
-import random
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -27,16 +27,22 @@ from federation import keys, signatures
 from federation.context import Federation
 from federation.netguard import NetguardError
 from moderation import domain_blocks
-from server import accounts
+from server import accounts, housekeeping
+from server.config import Settings
+from server.db import queue
 from server.db.pool import connection, transaction
 
 log = logging.getLogger("ambtenaar.delivery")
 NOTIFY_CHANNEL = "ambtenaar_deliveries"
 GIVE_UP_AFTER = timedelta(days=2, hours=12)
-MAX_BACKOFF = timedelta(hours=6)
+MAX_BACKOFF = queue.MAX_DELAY
 UNAVAILABLE_AFTER = timedelta(hours=1)
 LEASE = timedelta(minutes=2)
-ERROR_LIMIT = 1024
+ERROR_LIMIT = queue.ERROR_LIMIT
+# Due rows in order of their next attempt; no limit on attempts, given up by age (a new delivery to a server that
+# is down is tried about 15 times over the 2.5 days: 30 s, 2 min, 8 min, 32 min, ~2 h, then every 6 h).
+QUEUE = queue.Queue("deliveries", order_by="next_attempt_at", lease=LEASE, states={queue.DONE: "sent"},
+                    max_attempts=None, give_up_after=GIVE_UP_AFTER)
 
 
 class Outcome(enum.Enum):
@@ -56,12 +62,9 @@ def classify(status: int | None) -> Outcome:
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
-    """Exponential with jitter (30 s, 2 min, 8 min, ... capped at 6 h); honours Retry-After when it is longer."""
-    base = min(30 * 4 ** max(attempts - 1, 0), MAX_BACKOFF.total_seconds())
-    delay = base * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
-    if retry_after is not None:
-        delay = max(delay, min(retry_after, MAX_BACKOFF.total_seconds()))
-    return timedelta(seconds=delay)
+    """The shared schedule (server/db/queue.py): 30 s, 2 min, 8 min, ... capped at 6 h, with jitter; honours
+    Retry-After when it is longer."""
+    return queue.delay(attempts, retry_after=retry_after)
 
 
 _AUTHORITY = re.compile(r"https?://([^/?#]*)", re.IGNORECASE)
@@ -122,19 +125,20 @@ class Claimed:
     signer_id: int | None
 
 
-async def claim(conn: asyncpg.Connection, now: datetime, limit: int) -> list[Claimed]:
-    """Lease due deliveries; a worker that dies lets its lease run out and another takes the rows over."""
-    rows = await conn.fetch(
-        """WITH due AS (
-             SELECT d.id FROM deliveries d
-             LEFT JOIN federation_domains fd ON fd.domain = d.domain
-             WHERE d.state = 'pending' AND d.next_attempt_at <= $1 AND (d.locked_until IS NULL OR d.locked_until < $1)
-             ORDER BY d.next_attempt_at LIMIT $2 FOR UPDATE OF d SKIP LOCKED)
-           UPDATE deliveries d SET locked_until = $3, attempts = d.attempts + 1
-           FROM due, outbound_activities a WHERE d.id = due.id AND a.id = d.activity_id
-           RETURNING d.id, d.inbox_uri, d.domain, d.attempts, d.created_at, a.body, a.signer_id""",
-        now, limit, now + LEASE)
-    return [Claimed(**dict(r)) for r in rows]
+_COLUMNS = ("id", "activity_id", "inbox_uri", "domain", "attempts", "created_at")
+
+
+async def claim(conn: asyncpg.Connection, now: datetime, limit: int, worker: int) -> list[Claimed]:
+    """Lease due deliveries to `worker`; when it dies, the lease ends with it (queue.reclaim) or runs out."""
+    rows = await queue.claim(conn, QUEUE, now, limit, _COLUMNS, worker=worker)
+    if not rows:
+        return []
+    bodies = {r["id"]: (r["body"], r["signer_id"]) for r in await conn.fetch(
+        "SELECT id, body, signer_id FROM outbound_activities WHERE id = ANY($1::bigint[])",
+        list({r["activity_id"] for r in rows}))}
+    return [Claimed(id=r["id"], inbox_uri=r["inbox_uri"], domain=r["domain"], attempts=r["attempts"],
+                    created_at=r["created_at"], body=bodies[r["activity_id"]][0], signer_id=bodies[r["activity_id"]][1])
+            for r in rows]
 
 
 async def without_refused(conn: asyncpg.Connection, items: list[Claimed]) -> list[Claimed]:
@@ -142,21 +146,23 @@ async def without_refused(conn: asyncpg.Connection, items: list[Claimed]) -> lis
     refused = await domain_blocks.refused_hosts(conn, {i.domain for i in items})
     if not refused:
         return items
-    await conn.execute("UPDATE deliveries SET state = 'failed', last_error = 'refused by domain policy', "
-                       "locked_until = NULL WHERE id = ANY($1::bigint[])",
-                       [i.id for i in items if i.domain in refused])
+    await queue.give_up(conn, QUEUE, [i.id for i in items if i.domain in refused], "refused by domain policy")
     return [i for i in items if i.domain not in refused]
+
+
+async def _domain_answered(conn: asyncpg.Connection, domains: list[str], now: datetime) -> None:
+    # Sorted, so that two workers recording the same domains lock their rows in the same order.
+    await conn.execute(
+        "INSERT INTO federation_domains (domain, last_success_at) SELECT unnest($1::text[]), $2 "
+        "ON CONFLICT (domain) DO UPDATE SET last_success_at = $2, failing_since = NULL, unavailable = false",
+        sorted(set(domains)), now)
 
 
 async def record(conn: asyncpg.Connection, item: Claimed, status: int | None, error: str | None,
                  retry_after: float | None, now: datetime) -> Outcome:
     outcome = classify(status)
     if outcome is Outcome.DONE:
-        await conn.execute("UPDATE deliveries SET state = 'sent', sent_at = $2, last_status = $3, locked_until = NULL "
-                           "WHERE id = $1", item.id, now, status)
-        await conn.execute(
-            "INSERT INTO federation_domains (domain, last_success_at) VALUES ($1, $2) ON CONFLICT (domain) DO UPDATE "
-            "SET last_success_at = $2, failing_since = NULL, unavailable = false", item.domain, now)
+        await record_sent(conn, [item], [int(status or 0)], now)
         return outcome
     if outcome is Outcome.RETRY:
         failing_since = await conn.fetchval(
@@ -165,18 +171,11 @@ async def record(conn: asyncpg.Connection, item: Claimed, status: int | None, er
             "unavailable = coalesce(federation_domains.failing_since, $2) < $3 RETURNING failing_since",
             item.domain, now, now - UNAVAILABLE_AFTER)
         unavailable = failing_since is not None and failing_since < now - UNAVAILABLE_AFTER
-        if now - item.created_at > GIVE_UP_AFTER:
-            await conn.execute("UPDATE deliveries SET state = 'dead', last_status = $2, last_error = $3, "
-                               "locked_until = NULL WHERE id = $1", item.id, status, (error or "")[:ERROR_LIMIT])
-            return outcome
-        delay = backoff(item.attempts, retry_after)
-        if unavailable:
-            delay = max(delay, UNAVAILABLE_AFTER)
-        await conn.execute("UPDATE deliveries SET next_attempt_at = $2, last_status = $3, last_error = $4, "
-                           "locked_until = NULL WHERE id = $1", item.id, now + delay, status, (error or "")[:ERROR_LIMIT])
+        await queue.retry(conn, QUEUE, item.id, item.attempts, error or "", now, retry_after=retry_after,
+                          not_before=now + UNAVAILABLE_AFTER if unavailable else None, since=item.created_at,
+                          values={"last_status": status})
         return outcome
-    await conn.execute("UPDATE deliveries SET state = 'failed', last_status = $2, last_error = $3, locked_until = NULL "
-                       "WHERE id = $1", item.id, status, (error or "")[:ERROR_LIMIT])
+    await queue.give_up(conn, QUEUE, [item.id], error or "", values={"last_status": status})
     return outcome
 
 
@@ -211,17 +210,12 @@ async def send_one(fed: Federation, item: Claimed, key: keys.SigningKey) -> tupl
 
 
 async def record_sent(conn: asyncpg.Connection, items: list[Claimed], statuses: list[int], now: datetime) -> None:
-    """`record` for many successes at once: two statements, whatever the count (the usual case of a fan-out)."""
+    """Successes, many at once: two statements, whatever the count (the usual case of a fan-out)."""
     if not items:
         return
-    await conn.execute("UPDATE deliveries d SET state = 'sent', sent_at = $2, last_status = s.status, "
-                       "locked_until = NULL FROM unnest($1::bigint[], $3::int[]) AS s(id, status) WHERE d.id = s.id",
-                       [i.id for i in items], now, statuses)
-    # Sorted, so that two workers recording the same domains lock their rows in the same order.
-    await conn.execute(
-        "INSERT INTO federation_domains (domain, last_success_at) SELECT unnest($1::text[]), $2 "
-        "ON CONFLICT (domain) DO UPDATE SET last_success_at = $2, failing_since = NULL, unavailable = false",
-        sorted({i.domain for i in items}), now)
+    await queue.done(conn, QUEUE, [i.id for i in items], values={"sent_at": now},
+                     per_row={"last_status": ("integer", statuses)})
+    await _domain_answered(conn, [i.domain for i in items], now)
 
 
 SendResult = tuple[int | None, str | None, float | None]
@@ -237,7 +231,8 @@ async def record_results(fed: Federation, results: list[tuple[Claimed, SendResul
             if isinstance(result, BaseException):
                 if not isinstance(result, Exception):
                     raise result
-                log.warning("delivery crashed", extra={"inbox": item.inbox_uri, "error": repr(result)})
+                log.warning("delivery crashed", extra={"delivery": item.id, "inbox": item.inbox_uri,
+                                                       "error": repr(result)})
                 await record(conn, item, None, repr(result), None, now)
             elif classify(result[0]) is not Outcome.DONE:
                 await record(conn, item, *result, now)
@@ -252,34 +247,23 @@ async def _signer_keys(fed: Federation, items: list[Claimed]) -> dict[int | None
     return signer_keys
 
 
-async def run_batch(fed: Federation, limit: int = 200) -> int:
-    """Claim a batch, send it concurrently (netguard limits each host), record every result; the count sent."""
-    now = fed.deps.now()
-    async with transaction(fed.deps.pool) as conn:
-        items = await without_refused(conn, await claim(conn, now, limit))
-    if not items:
-        return 0
-    signer_keys = await _signer_keys(fed, items)
-    results = await asyncio.gather(*(send_one(fed, item, signer_keys[item.signer_id]) for item in items),
-                                   return_exceptions=True)
-    await record_results(fed, list(zip(items, results, strict=True)))
-    return len(items)
-
-
 class Sender:
     """Keeps up to `max_in_flight` deliveries in flight, claiming more as sends finish and recording results in
     small batches, so a slow or dead host holds up only its own deliveries, never a whole batch (a batch that waited
     for its slowest member made one 5-second host stall every live inbox behind it).
 
     `step()` is one turn of the worker loop; `drain()` at shutdown waits for what is in flight and records it
-    (anything still unfinished is cancelled and retried once its lease runs out).
+    (anything still unfinished is cancelled; its lease ends when the worker unregisters, so it is sent again at
+    once by whichever worker claims it). `worker` is the id the worker registered (server/db/queue.py), whose
+    leases these are.
     """
 
     RECORD_WAIT = 0.02  # after the first send finishes, let others finish too, to record them together
 
-    def __init__(self, fed: Federation, max_in_flight: int = 200) -> None:
+    def __init__(self, fed: Federation, max_in_flight: int = 200, worker: int | None = None) -> None:
         self.fed = fed
         self.max_in_flight = max_in_flight
+        self.worker = worker
         self._in_flight: dict[asyncio.Future[SendResult], Claimed] = {}
 
     def in_flight(self) -> int:
@@ -287,7 +271,7 @@ class Sender:
 
     async def _claim_and_start(self, room: int) -> int:
         async with transaction(self.fed.deps.pool) as conn:
-            items = await without_refused(conn, await claim(conn, self.fed.deps.now(), room))
+            items = await without_refused(conn, await claim(conn, self.fed.deps.now(), room, self.worker))
         if items:
             signer_keys = await _signer_keys(self.fed, items)
             for item in items:
@@ -339,7 +323,9 @@ class Sender:
         await self._record_finished()
 
 
-async def delete_old(conn: asyncpg.Connection, now: datetime, keep: timedelta = timedelta(days=7)) -> None:
+@housekeeping.register("deliveries")
+async def delete_old(conn: asyncpg.Connection, now: datetime, settings: Settings | None = None,
+                     keep: timedelta = timedelta(days=7)) -> None:
     """Housekeeping: finished deliveries are kept a week, then removed with activities nobody points at."""
     await conn.execute("DELETE FROM deliveries WHERE state <> 'pending' AND created_at < $1", now - keep)
     await conn.execute("DELETE FROM outbound_activities a WHERE a.created_at < $1 AND NOT EXISTS "

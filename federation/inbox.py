@@ -24,8 +24,9 @@ from starlette.responses import JSONResponse, Response
 from federation import actors, signatures, transport, vocab
 from federation.context import Federation
 from moderation import domain_blocks, ratelimit
-from server import accounts, limits
+from server import accounts, housekeeping, limits
 from server.accounts import Account
+from server.db import queue
 from server.db.pool import connection
 
 log = logging.getLogger("ambtenaar.federation")
@@ -33,7 +34,7 @@ MAX_BODY = 256 * 1024
 CLOCK_SKEW = timedelta(hours=1)
 ACCEPTED_TYPES = ("application/activity+json", "application/ld+json", "application/json")
 NOTIFY_CHANNEL = "ambtenaar_inbox"
-_COLUMNS = "id, activity_uri, actor_uri, activity, attempts"
+_COLUMNS = ("id", "activity_uri", "actor_uri", "activity", "attempts")
 
 
 class InboxRefusal(Exception):
@@ -239,31 +240,28 @@ async def personal_inbox(request: Request) -> Response:
     return await receive(request)
 
 
-async def claim_items(conn: asyncpg.Connection, now: datetime, limit: int = 20) -> list[InboxItem]:
-    rows = await conn.fetch(
-        f"""UPDATE inbox_items SET locked_until = $1 + interval '2 minutes', attempts = attempts + 1
-            WHERE id IN (SELECT id FROM inbox_items WHERE state = 'pending' AND next_attempt_at <= $1
-                         AND (locked_until IS NULL OR locked_until < $1)
-                         ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
-            RETURNING {_COLUMNS}""", now, limit)
-    return [InboxItem(**dict(r)) for r in sorted(rows, key=lambda r: r["id"])]
+# The queue of received activities (server/db/queue.py): leased to a worker for 2 minutes (or until that worker is
+# gone), retried on the shared schedule, given up ("failed", the error kept) after the 8th attempt.
+QUEUE = queue.Queue("inbox_items", lease=timedelta(minutes=2), states={queue.DEAD: "failed"})
+
+
+async def claim_items(conn: asyncpg.Connection, now: datetime, limit: int = 20, *,
+                      worker: int | None = None) -> list[InboxItem]:
+    rows = await queue.claim(conn, QUEUE, now, limit, _COLUMNS, worker=worker)
+    return [InboxItem(**r) for r in sorted(rows, key=lambda r: r["id"])]
 
 
 async def finish_item(conn: asyncpg.Connection, item_id: int) -> None:
-    await conn.execute("UPDATE inbox_items SET state = 'done', locked_until = NULL WHERE id = $1", item_id)
+    await queue.done(conn, QUEUE, [item_id])
 
 
-async def fail_item(conn: asyncpg.Connection, item: InboxItem, error: str, now: datetime) -> None:
-    """Retry later with backoff; after 8 attempts (about a day) give up and keep the error."""
-    if item.attempts >= 8:
-        await conn.execute("UPDATE inbox_items SET state = 'failed', last_error = $2, locked_until = NULL "
-                           "WHERE id = $1", item.id, error[:1024])
-        return
-    delay = timedelta(seconds=30 * 4 ** (item.attempts - 1))
-    await conn.execute("UPDATE inbox_items SET next_attempt_at = $2, last_error = $3, locked_until = NULL "
-                       "WHERE id = $1", item.id, now + delay, error[:1024])
+async def fail_item(conn: asyncpg.Connection, item: InboxItem, error: str, now: datetime) -> bool:
+    """Retry later with backoff; after 8 attempts (about a day) give up and keep the error. True when given up."""
+    return await queue.retry(conn, QUEUE, item.id, item.attempts, error, now)
 
 
-async def delete_old_items(conn: asyncpg.Connection, now: datetime, keep: timedelta = timedelta(days=7)) -> None:
+@housekeeping.register("inbox_items")
+async def delete_old_items(conn: asyncpg.Connection, now: datetime, settings: object = None,
+                           keep: timedelta = timedelta(days=7)) -> None:
     """Housekeeping: handled items are kept a week (for duplicate detection and debugging), then removed."""
     await conn.execute("DELETE FROM inbox_items WHERE state <> 'pending' AND received_at < $1", now - keep)

@@ -25,7 +25,8 @@ from starlette.routing import Route
 from federation import netguard, vocab
 from federation.context import Federation
 from moderation import domain_blocks
-from server import media, uris
+from server import housekeeping, media, uris
+from server.config import Settings
 from server.db.pool import connection
 from server.errors import Invalid
 
@@ -135,3 +136,8 @@ async def proxy(request: Request) -> Response:
 
 
 ROUTES = [Route("/media/proxy/{signature:str}/{encoded:str}", proxy, methods=["GET"])]
+
+
+@housekeeping.register("media_proxy_cache")
+async def housekeep(conn: object, now: datetime, settings: Settings) -> None:
+    await asyncio.to_thread(prune_cache, settings.data_dir, now)

@@ -1,8 +1,11 @@
 """The background loops of federation: received activities, outbox events, deliveries.
 
-Owns: running the three queues until told to stop, woken by PostgreSQL NOTIFY and a slow poll as fallback, so
-any number of workers in any number of processes cooperate through the database alone (SKIP LOCKED).
-Never: decides what an item means (inbound handlers, outbox and delivery do).
+Owns: running the queues until told to stop, woken by PostgreSQL NOTIFY and a slow poll as fallback, so any number
+of workers in any number of processes cooperate through the database alone (server/db/queue.py: SKIP LOCKED, leases
+held by a registered worker); taking back the leases of workers that are gone, when starting and every few seconds;
+every step's exception logged (with the item's id where there is one) and the loop going on; running the registered
+housekeeping jobs (server/housekeeping.py) every 10 minutes; `last_beat` for /readyz.
+Never: decides what an item means (inbound handlers, outbox and delivery do), or what housekeeping removes.
 """
 
 from __future__ import annotations
@@ -10,25 +13,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import timedelta
+import os
+import socket
 
 import asyncpg
 
-from federation import delivery, inbox, media_proxy, outbox, remote_badges, vocab
+from federation import delivery, inbox, outbox, remote_badges, vocab
 from federation.context import Federation
 from federation.inbound import HANDLERS
-from server import accounts, idempotency, oauth, ratelimits, sessions
+from server import accounts, housekeeping
+from server.db import queue
 from server.db.pool import connection, transaction
 
 log = logging.getLogger("ambtenaar.worker")
 POLL_SECONDS = 2.0
 STALLED_AFTER = 300.0
+RECLAIM_EVERY = 5.0  # seconds between looks for workers that are gone (and heartbeats of this one)
 CHANNELS = (inbox.NOTIFY_CHANNEL, delivery.NOTIFY_CHANNEL, "ambtenaar_outbox")
 
 
-async def process_inbox(fed: Federation, limit: int = 20) -> int:
+async def process_inbox(fed: Federation, limit: int = 20, *, worker: int | None = None) -> int:
     async with transaction(fed.deps.pool) as conn:
-        items = await inbox.claim_items(conn, fed.deps.now(), limit)
+        items = await inbox.claim_items(conn, fed.deps.now(), limit, worker=worker)
     for item in items:
         try:
             activity = vocab.parse_activity(item.activity)
@@ -41,27 +47,15 @@ async def process_inbox(fed: Federation, limit: int = 20) -> int:
             async with connection(fed.deps.pool) as conn:
                 await inbox.finish_item(conn, item.id)
         except Exception as exc:  # one bad item must not stop the queue; it is retried with backoff
-            log.warning("inbox item failed", extra={"activity": item.activity_uri, "error": repr(exc)})
+            error = queue.error_text(exc)
             async with connection(fed.deps.pool) as conn:
-                await inbox.fail_item(conn, item, repr(exc), fed.deps.now())
+                gave_up = await inbox.fail_item(conn, item, error, fed.deps.now())
+            log.warning("inbox item failed", extra={"item": item.id, "activity": item.activity_uri,
+                                                    "attempt": item.attempts, "gave_up": gave_up, "error": error})
     return len(items)
 
 
 HOUSEKEEPING_EVERY = 600.0
-
-
-async def housekeeping(fed: Federation) -> None:
-    """Remove what has served its purpose, so that no table grows without end."""
-    now = fed.deps.now()
-    settings = fed.deps.settings
-    async with connection(fed.deps.pool) as conn:
-        await sessions.delete_expired(conn, now, timedelta(seconds=settings.login_window_seconds))
-        await idempotency.delete_expired(conn, now)
-        await oauth.delete_expired_codes(conn, now)
-        await ratelimits.delete_old(conn, now - timedelta(hours=1))
-        await inbox.delete_old_items(conn, now)
-        await delivery.delete_old(conn, now)
-    await asyncio.to_thread(media_proxy.prune_cache, settings.data_dir, now)
 
 
 class Worker:
@@ -73,6 +67,8 @@ class Worker:
         self.sender = delivery.Sender(fed, max_in_flight=delivery_batch)
         self._wake = asyncio.Event()
         self.last_beat: float | None = None  # loop time of the last turn: /readyz reports a stalled worker
+        self.worker_id: int | None = None  # registered in queue_workers while run() runs
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
 
     def stalled(self, now: float, after: float = STALLED_AFTER) -> bool:
         """Whether the loop has not come round for `after` seconds (it turns at least every POLL_SECONDS when
@@ -84,12 +80,15 @@ class Worker:
 
     async def _step(self) -> int:
         done = 0
-        for step in (lambda: outbox.process_events(self.fed), lambda: process_inbox(self.fed),
-                     lambda: remote_badges.process_checks(self.fed), self.sender.step):
+        steps = (("outbox", lambda: outbox.process_events(self.fed)),
+                 ("inbox", lambda: process_inbox(self.fed, worker=self.worker_id)),
+                 ("remote badges", lambda: remote_badges.process_checks(self.fed)),
+                 ("deliveries", self.sender.step))
+        for name, step in steps:
             try:
                 done += await step()
             except Exception as exc:  # whatever one step raises, the worker goes on (CancelledError passes)
-                log.warning("worker step failed", extra={"error": repr(exc)}, exc_info=not isinstance(
+                log.warning("worker step failed", extra={"step": name, "error": repr(exc)}, exc_info=not isinstance(
                     exc, (asyncpg.PostgresError, OSError)))
                 await asyncio.sleep(1)
         return done
@@ -105,22 +104,35 @@ class Worker:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=POLL_SECONDS)
 
+    async def _reclaim(self, listener: asyncpg.Connection) -> None:
+        """Heartbeat, and the leases of workers that are gone back to the queues (logged when there were any)."""
+        assert self.worker_id is not None
+        if not await queue.heartbeat(listener, self.worker_id, self.fed.deps.now()):
+            log.warning("worker row went missing", extra={"worker": self.worker_id})
+        back = await queue.reclaim(listener)
+        if back:
+            log.warning("took back the leases of stopped workers", extra={"worker": self.worker_id, **back})
+            self._wake.set()
+
     async def run(self, stop: asyncio.Event) -> None:
         listener: asyncpg.Connection | None = None
-        last_housekeeping = 0.0
+        last_housekeeping = last_reclaim = 0.0
         loop = asyncio.get_running_loop()
         try:
             listener = await self.fed.deps.pool.acquire()
+            # This connection is the worker's life: its advisory lock (queue.register_worker) holds the worker's
+            # leases; when the process dies, PostgreSQL ends the backend and the next reclaim frees them.
+            self.worker_id = self.sender.worker = await queue.register_worker(listener, self.name, self.fed.deps.now())
             for channel in CHANNELS:
                 await listener.add_listener(channel, self._on_notify)
             while not stop.is_set():
                 self.last_beat = loop.time()
+                if loop.time() - last_reclaim > RECLAIM_EVERY:
+                    last_reclaim = loop.time()
+                    await self._reclaim(listener)
                 if loop.time() - last_housekeeping > HOUSEKEEPING_EVERY:
                     last_housekeeping = loop.time()
-                    try:
-                        await housekeeping(self.fed)
-                    except Exception as exc:  # housekeeping failing must not stop federation
-                        log.warning("housekeeping failed", extra={"error": repr(exc)})
+                    await housekeeping.run_all(self.fed.deps.pool, self.fed.deps.now(), self.fed.deps.settings)
                 self._wake.clear()
                 if await self._step():
                     continue
@@ -136,4 +148,8 @@ class Worker:
                 with contextlib.suppress(Exception):
                     for channel in CHANNELS:
                         await listener.remove_listener(channel, self._on_notify)
+                if self.worker_id is not None:
+                    with contextlib.suppress(Exception):  # a lost connection has already released the lock
+                        await queue.unregister_worker(listener, self.worker_id)
                 await self.fed.deps.pool.release(listener)
+            self.worker_id = None

@@ -1,7 +1,8 @@
 """Outbox events: one row per change that other servers must hear about, written in the change's transaction.
 
-Owns: the outbox_events table: recording an event, claiming due ones, marking them processed, and retrying or
-giving up on one that failed (server/db/queue.py's schedule). Never: computes recipients or sends anything
+Owns: the outbox_events table: recording an event, and its queue (`QUEUE`: claimed, done, retried or given up
+through server/db/queue.py; rows are locked for the claiming transaction, no lease; processed_at says when an event
+was done or given up, failed_at that it was given up). Never: computes recipients or sends anything
 (federation/outbox.py does).
 """
 
@@ -45,26 +46,21 @@ class Event:
     attempts: int = 0
 
 
+QUEUE = queue.Queue("outbox_events", states={queue.DEAD: "failed"})
+_COLUMNS = ("id", "kind", "subject_id", "actor_id", "created_at", "detail", "attempts")
+
+
 async def claim_events(conn: asyncpg.Connection, limit: int, now: datetime) -> list[Event]:
-    """Unprocessed events that are due, oldest first, locked for this transaction (other workers skip them)."""
-    rows = await conn.fetch("SELECT id, kind, subject_id, actor_id, created_at, detail, attempts FROM outbox_events "
-                            "WHERE processed_at IS NULL AND next_attempt_at <= $2 "
-                            "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", limit, now)
-    return [Event(**dict(r)) for r in rows]
+    """Pending events that are due, oldest first, locked for this transaction (other workers skip them)."""
+    return [Event(**row) for row in await queue.claim(conn, QUEUE, now, limit, _COLUMNS)]
 
 
 async def fail_event(conn: asyncpg.Connection, event: Event, error: str, now: datetime) -> bool:
     """Record a failed attempt: retried later with backoff, or given up (processed, with failed_at) after the
     last attempt; True when given up. The error is kept on the row either way."""
-    attempts = event.attempts + 1
-    retry_at = queue.next_attempt(attempts, now)
-    await conn.execute(
-        "UPDATE outbox_events SET attempts = $2, last_error = $3, next_attempt_at = coalesce($4, next_attempt_at), "
-        "failed_at = CASE WHEN $4::timestamptz IS NULL THEN $5::timestamptz END, "
-        "processed_at = CASE WHEN $4::timestamptz IS NULL THEN $5::timestamptz END WHERE id = $1",
-        event.id, attempts, error[:queue.ERROR_LIMIT], retry_at, now)
-    return retry_at is None
+    return await queue.retry(conn, QUEUE, event.id, event.attempts + 1, error, now,
+                             values_if_given_up={"processed_at": now, "failed_at": now})
 
 
 async def mark_processed(conn: asyncpg.Connection, event_ids: list[int], now: datetime) -> None:
-    await conn.execute("UPDATE outbox_events SET processed_at = $2 WHERE id = ANY($1::bigint[])", event_ids, now)
+    await queue.done(conn, QUEUE, event_ids, values={"processed_at": now})

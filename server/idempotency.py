@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+from server import housekeeping
+
 KEEP_FOR = timedelta(hours=1)
 
 
@@ -29,5 +31,6 @@ async def insert_key(conn: asyncpg.Connection, account_id: int, key: str, post_i
                        account_id, key, post_id, now)
 
 
-async def delete_expired(conn: asyncpg.Connection, now: datetime) -> None:
+@housekeeping.register("idempotency_keys")
+async def delete_expired(conn: asyncpg.Connection, now: datetime, settings: object = None) -> None:
     await conn.execute("DELETE FROM idempotency_keys WHERE created_at < $1", now - KEEP_FOR)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
+from server import housekeeping
 from server.errors import Forbidden, Invalid, NotFound
 from server.ids import new_id
 from server.tokens import new_token, token_hash
@@ -288,7 +289,8 @@ async def list_all_tokens(conn: asyncpg.Connection) -> list[tuple[AccessToken, s
     return result
 
 
-async def delete_expired_codes(conn: asyncpg.Connection, now: datetime) -> None:
+@housekeeping.register("oauth_codes")
+async def delete_expired_codes(conn: asyncpg.Connection, now: datetime, settings: object = None) -> None:
     await conn.execute("DELETE FROM oauth_codes WHERE expires_at < $1", now - timedelta(days=1))
 
 

@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+from server import housekeeping
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -47,3 +49,9 @@ async def hit_many(conn: asyncpg.Connection, limits: Sequence[tuple[str, int]], 
 
 async def delete_old(conn: asyncpg.Connection, before: datetime) -> None:
     await conn.execute("DELETE FROM rate_limit_hits WHERE window_start < $1", before)
+
+
+@housekeeping.register("rate_limit_hits")
+async def housekeep(conn: asyncpg.Connection, now: datetime, settings: object) -> None:
+    """Buckets are counted per window of at most an hour; older ones count for nothing."""
+    await delete_old(conn, now - timedelta(hours=1))

@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from server import accounts, passwords
+from server import accounts, housekeeping, passwords
 from server.accounts import Account
+from server.config import Settings
 from server.errors import Forbidden, Invalid, TooManyAttempts
 from server.tokens import new_token, token_hash
 
@@ -146,3 +147,8 @@ async def delete_expired(conn: asyncpg.Connection, now: datetime, window: timede
     """Housekeeping: sessions past their end and failed sign-ins older than the throttle window."""
     await conn.execute("DELETE FROM web_sessions WHERE expires_at < $1", now)
     await conn.execute("DELETE FROM login_failures WHERE failed_at < $1", now - window)
+
+
+@housekeeping.register("web_sessions")
+async def housekeep(conn: asyncpg.Connection, now: datetime, settings: Settings) -> None:
+    await delete_expired(conn, now, timedelta(seconds=settings.login_window_seconds))
