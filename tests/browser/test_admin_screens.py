@@ -5,6 +5,7 @@ violations in Dutch and English."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -103,6 +104,8 @@ def test_the_policy_form_round_trip(node: Node, new_context: Callable[..., Brows
     page.locator("#param-official-rate-max_per_hour").fill("20000")
     page.locator("form.policy-settings button[type=submit]").click()
     expect(page.locator("p.error[role=alert]")).to_contain_text("max_per_hour")
+    expect(page.locator("p.error[role=alert]")).to_contain_text("Berichten namens de organisatie per uur:")
+    expect(page.locator("#check-official-rate")).to_have_class(re.compile(r"\binvalid\b"))
     expect(page.locator("#param-official-rate-max_per_hour")).to_have_value("20000")
     assert _listed(node) == expected
 

@@ -134,12 +134,12 @@ def chosen_from_form(form: FormData) -> Chosen:
 
 
 async def _show(ctx: PageContext, org: Organisation, chosen: Chosen, *, status: int = 200,
-                error: str | None = None, document: str | None = None) -> Response:
+                error: str | None = None, document: str | None = None, wrong: str | None = None) -> Response:
     async with connection(ctx.deps.pool) as conn:
         stored = policy_settings.settings_document(await policy_settings.list_settings(conn, org.id))
     return render(ctx, "policy.html", status=status, organisation=org, rows=_rows(chosen), error=error,
                   saved=ctx.request.query_params.get("saved"), action_names=ACTION_NAMES, action_hints=ACTION_HINTS,
-                  weekdays=WEEKDAYS, document=document if document is not None
+                  weekdays=WEEKDAYS, wrong=wrong, document=document if document is not None
                   else json.dumps(stored, ensure_ascii=False, indent=2))
 
 
@@ -166,8 +166,22 @@ async def policy_save(ctx: PageContext) -> Response:
         async with transaction(ctx.deps.pool) as conn:
             await policy_settings.change_settings(conn, org.id, chosen, actor=ctx.viewer, now=ctx.now)
     except DomainError as error:
-        return await _show(ctx, org, chosen, status=error.http_status, error=error.translated(ctx.gettext))
+        return await _show(ctx, org, chosen, status=error.http_status, error=_named(ctx, error),
+                           wrong=_wrong_check(error))
     return redirect(ctx, f"/orgs/{org.slug}/policy?saved=1")
+
+
+def _wrong_check(error: DomainError) -> str | None:
+    """The check a refusal is about: moderation.policy starts its reasons with the check's id."""
+    reason = str(error.values.get("reason", "")) if error.values else ""
+    return next((check.id for check in policy.CATALOGUE if reason.startswith(f"{check.id}")), None)
+
+
+def _named(ctx: PageContext, error: DomainError) -> str:
+    """The refusal with the check's plain name in the page's language instead of its id."""
+    text = error.translated(ctx.gettext)
+    wrong = _wrong_check(error)
+    return text.replace(f"{wrong}", ctx.gettext(policy.CHECKS[wrong].name), 1) if wrong else text
 
 
 async def _import(ctx: PageContext, org: Organisation, form: FormData) -> Response:
