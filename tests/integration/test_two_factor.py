@@ -335,3 +335,36 @@ def test_the_oauth_authorize_flow_asks_for_the_second_factor(node: Node) -> None
     assert done.status_code == 303 and done.headers["location"] == next_path
     consent = person.get(next_path)
     assert consent.status_code == 200 and "Buitenapp" in consent.text
+
+
+def test_a_lost_phone_and_lost_codes_the_operator_switches_it_off(node: Node) -> None:
+    factories.person(node, "lotte", org="gemeente-ede")
+    client, _ = login(node, "lotte")
+    enrol(client)
+    unknown = node.cli("user", "reset-password", "--username", "niemand")
+    assert unknown.code == 1 and unknown.out == "" and len(unknown.err.strip().splitlines()) == 1
+    made = node.cli("user", "reset-password", "--username", "lotte", "--disable-2fa")
+    assert made.code == 0, made.err
+    assert is_signed_in(client)  # the link ends the sessions when it is used, not the command
+    visitor = WebClient(node.url)
+    path = made.out.splitlines()[0].removeprefix(node.url)
+    assert visitor.post(path, {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}).status_code == 200
+    assert not is_signed_in(client)
+    _, step = login(node, "lotte", NEW_PASSWORD)
+    assert step.headers["location"] == "/"  # no second step any more
+    assert scalar(node.database_url, "SELECT count(*) FROM recovery_codes r JOIN accounts a ON a.id = r.account_id "
+                  "WHERE a.username = 'lotte'") == 0
+    entry = fetch(node.database_url, "SELECT l.actor_account_id FROM audit_log l JOIN accounts a "
+                  "ON a.id::text = l.subject_id WHERE l.action = 'two_factor.disabled' AND a.username = 'lotte'")
+    assert entry == [{"actor_account_id": None}]  # the operator at the command line
+
+
+def test_a_reset_link_does_not_get_past_the_second_factor(node: Node) -> None:
+    factories.person(node, "vera", org="gemeente-ede")
+    client, _ = login(node, "vera")
+    enrol(client)
+    path = node.cli("user", "reset-password", "--username", "vera").out.splitlines()[0].removeprefix(node.url)
+    visitor = WebClient(node.url)
+    assert visitor.post(path, {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}).status_code == 200
+    other, step = login(node, "vera", NEW_PASSWORD)
+    assert step.headers["location"] == "/login/two-factor" and not is_signed_in(other)
