@@ -170,3 +170,13 @@ def test_the_domain_policy_form_preselects_no_policy(node: Node) -> None:
     options = re.search(r'<select id="import-severity".*?</select>', page, re.S)
     assert options and re.findall(r'<option value="([^"]*)"', options.group(0))[0] == ""
     assert "selected" not in options.group(0)
+
+
+def test_a_refused_decision_notifies_nobody(node: Node, anna_api: httpx.Client) -> None:
+    post_id = _held(anna_api, "Wijziging van de afvalkalender.")
+    refused = node.cli("review", "approve", str(post_id), "--by", "kees", "--version", "0" * 16)
+    assert refused.code == 1, refused.out
+    assert fetch(node.database_url, "SELECT type FROM notifications WHERE post_id = $1", post_id) == []
+    assert node.cli("review", "approve", str(post_id), "--by", "kees").code == 0
+    assert fetch(node.database_url, "SELECT type FROM notifications WHERE post_id = $1", post_id) == [
+        {"type": "review_approved"}]
