@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from server import accounts, audit, oauth, passwords, sessions, two_factor
+from server import accounts, audit, housekeeping, oauth, passwords, sessions, two_factor
 from server.accounts import Account
+from server.config import Settings
 from server.errors import Invalid, NotFound, TooManyAttempts
 from server.tokens import new_token, token_hash
 
@@ -114,3 +115,9 @@ async def revoke_app(conn: asyncpg.Connection, account: Account, app_id: int, no
     revoked = await oauth.revoke_app_tokens(conn, account_id=account.id, app_id=app_id, now=now)
     await audit.record(conn, actor_id=account.id, action="app.revoked", subject_type="account",
                        subject_id=account.id, detail={"app": app_id, "tokens": revoked}, now=now)
+
+
+@housekeeping.register("password_resets")
+async def housekeep(conn: asyncpg.Connection, now: datetime, settings: Settings) -> None:
+    """Reset links past their 24 hours, used or not (the audit log keeps that they were made and used)."""
+    await conn.execute("DELETE FROM password_resets WHERE expires_at < $1", now)

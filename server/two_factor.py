@@ -21,8 +21,9 @@ import pyotp
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from server import audit, sessions
+from server import audit, housekeeping, sessions
 from server.accounts import Account
+from server.config import Settings
 from server.errors import Conflict, Forbidden, Invalid, TooManyAttempts
 from server.tokens import new_token, token_hash
 
@@ -315,7 +316,6 @@ class Challenge:
 
 async def insert_challenge(conn: asyncpg.Connection, account_id: int, stage: str, next_path: str,
                            now: datetime) -> str:
-    await conn.execute("DELETE FROM sign_in_challenges WHERE expires_at < $1", now)
     token = new_token()
     await conn.execute("INSERT INTO sign_in_challenges (token_hash, account_id, stage, next_path, created_at, "
                        "expires_at) VALUES ($1, $2, $3, $4, $5, $6)", token_hash(token), account_id, stage,
@@ -338,3 +338,11 @@ async def delete_challenge(conn: asyncpg.Connection, token: str) -> bool:
 
 async def delete_account_challenges(conn: asyncpg.Connection, account_id: int) -> None:
     await conn.execute("DELETE FROM sign_in_challenges WHERE account_id = $1", account_id)
+
+
+@housekeeping.register("sign_in_challenges")
+async def housekeep(conn: asyncpg.Connection, now: datetime, settings: Settings) -> None:
+    """Sign-ins that were never finished, and set-ups begun a day ago and never confirmed."""
+    await conn.execute("DELETE FROM sign_in_challenges WHERE expires_at < $1", now)
+    await conn.execute("DELETE FROM two_factor_secrets WHERE confirmed_at IS NULL AND created_at < $1",
+                       now - timedelta(days=1))

@@ -3,20 +3,23 @@ and recovery codes, who must use a second factor, the OAuth authorize flow, thro
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from html import unescape
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import asyncpg
 import httpx
 import pyotp
 import pytest
 
-from server import two_factor
+from server import account_security, two_factor
+from server.config import settings_from
 from tests import factories
 from tests.helpers.database import TestPostgres, fetch, scalar
 from tests.helpers.nodes import Node
@@ -368,3 +371,32 @@ def test_a_reset_link_does_not_get_past_the_second_factor(node: Node) -> None:
     assert visitor.post(path, {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}).status_code == 200
     other, step = login(node, "vera", NEW_PASSWORD)
     assert step.headers["location"] == "/login/two-factor" and not is_signed_in(other)
+
+
+def test_housekeeping_removes_unfinished_sign_ins_set_ups_and_old_reset_links(node: Node) -> None:
+    factories.person(node, "hanna", org="gemeente-ede")
+    client, _ = login(node, "hanna")
+    assert client.get("/two-factor/setup").status_code == 200  # begun, never confirmed
+    assert node.cli("user", "reset-password", "--username", "hanna").code == 0
+    factories.person(node, "henk", org="gemeente-ede")
+    enrol(login(node, "henk")[0])
+    waiting, step = login(node, "henk")  # waits for its second step
+    assert step.headers["location"] == "/login/two-factor"
+
+    async def run() -> None:
+        conn = await asyncpg.connect(node.database_url)
+        try:
+            later = datetime.now(UTC) + timedelta(days=2)
+            await two_factor.housekeep(conn, later, settings_from({}))
+            await account_security.housekeep(conn, later, settings_from({}))
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+    assert scalar(node.database_url, "SELECT count(*) FROM sign_in_challenges") == 0
+    assert scalar(node.database_url, "SELECT count(*) FROM password_resets") == 0
+    assert scalar(node.database_url, "SELECT count(*) FROM two_factor_secrets t JOIN accounts a ON a.id = "
+                  "t.account_id WHERE a.username = 'hanna'") == 0
+    assert scalar(node.database_url, "SELECT count(*) FROM two_factor_secrets t JOIN accounts a ON a.id = "
+                  "t.account_id WHERE a.username = 'henk'") == 1  # a confirmed one stays
+    assert waiting.get("/login/two-factor").headers["location"] == "/login"
