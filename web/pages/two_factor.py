@@ -156,6 +156,7 @@ async def setup_submit(ctx: PageContext) -> Response:
         return _refused(ctx, await _setup_page(ctx, account, challenge, status=error.http_status,
                                                error=error.translated(ctx.gettext)), error)
     next_path = challenge.next_path if challenge else "/settings/security"
+    ctx.viewer = account  # signed in from this response on: the page shows it so
     response = render(ctx, "recovery_codes.html", codes=codes, next_path=next_path, enabled=True)
     return with_session(response, ctx, session) if session else response
 
