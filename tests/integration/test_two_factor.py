@@ -400,3 +400,21 @@ def test_housekeeping_removes_unfinished_sign_ins_set_ups_and_old_reset_links(no
     assert scalar(node.database_url, "SELECT count(*) FROM two_factor_secrets t JOIN accounts a ON a.id = "
                   "t.account_id WHERE a.username = 'henk'") == 1  # a confirmed one stays
     assert waiting.get("/login/two-factor").headers["location"] == "/login"
+
+
+def test_a_session_from_before_a_requirement_cannot_authorise_an_app_until_it_is_set_up(node: Node) -> None:
+    factories.organisation(node, slug="provincie-gld", name="Provincie Gelderland", kind="provincie")
+    factories.person(node, "pim", org="provincie-gld", role="org-admin")
+    admin, _ = login(node, "pim")
+    assert admin.post("/orgs/provincie-gld/two-factor", {"required": "on"}).status_code == 303
+    assert is_signed_in(admin)  # the session she acted from stays, without a second factor
+    app = httpx.post(f"{node.url}/api/v1/apps", data={"client_name": "Provincie-app", "redirect_uris": OOB,
+                                                      "scopes": "read"}).json()
+    fields = {"client_id": app["client_id"], "redirect_uri": OOB, "response_type": "code", "scope": "read"}
+    assert admin.get("/oauth/authorize?" + urlencode(fields)).headers["location"] == "/two-factor/setup"
+    refused = admin.post("/oauth/authorize", {**fields, "decision": "allow"})
+    assert refused.status_code == 303 and refused.headers["location"] == "/two-factor/setup"
+    assert scalar(node.database_url, "SELECT count(*) FROM oauth_codes c JOIN oauth_apps a ON a.id = c.app_id "
+                  "WHERE a.name = 'Provincie-app'") == 0
+    enrol(admin)
+    assert admin.get("/oauth/authorize?" + urlencode(fields)).status_code == 200

@@ -15,6 +15,7 @@ from server.db.pool import connection, transaction
 from server.errors import Invalid
 from web.context import PageContext, read_form, redirect, render
 from web.handlers import page
+from web.pages import two_factor as two_factor_pages
 
 SCOPE_DESCRIPTIONS = {
     "read": "Read your posts, timelines, notifications and account details",
@@ -53,9 +54,11 @@ def _with_query(uri: str, values: dict[str, str]) -> str:
 async def authorize_form(ctx: PageContext) -> Response:
     source = dict(ctx.request.query_params)
     app, redirect_uri, requested = await _request(ctx, source)
-    if ctx.viewer is None:
+    if ctx.viewer is None:  # signing in asks for the second factor (web/pages/auth.py) before coming back here
         target = f"{ctx.request.url.path}?{ctx.request.url.query}"
         return redirect(ctx, "/login?next=" + quote(target, safe=""))
+    if await two_factor_pages.setup_still_needed(ctx):
+        return redirect(ctx, "/two-factor/setup")
     described = [ctx.gettext(SCOPE_DESCRIPTIONS.get(s.partition(":")[0], s)) + (f" ({s})" if ":" in s else "")
                  for s in requested]
     return render(ctx, "oauth_authorize.html", app=app, scopes=requested, described=list(dict.fromkeys(described)),
@@ -70,6 +73,8 @@ async def authorize_submit(ctx: PageContext) -> Response:
     form = await read_form(ctx)
     source = {k: str(v) for k, v in form.items()}
     app, redirect_uri, requested = await _request(ctx, source)
+    if await two_factor_pages.setup_still_needed(ctx):
+        return redirect(ctx, "/two-factor/setup")
     state = {"state": source["state"]} if source.get("state") else {}
     if source.get("decision") != "allow":
         if redirect_uri == oauth.OOB_REDIRECT:

@@ -60,6 +60,16 @@ def _refused(ctx: PageContext, response: Response, error: DomainError) -> Respon
     return response
 
 
+async def setup_still_needed(ctx: PageContext) -> bool:
+    """Whether the signed-in person must use a second factor and has none (a session from before the node's rule
+    or their organisation's was tightened): then they set it up before granting anything new."""
+    if ctx.viewer is None:
+        return False
+    async with connection(ctx.deps.pool) as conn:
+        return not (await two_factor.get_status(conn, ctx.viewer.id)).enabled \
+            and await two_factor.is_required(conn, ctx.viewer, ctx.deps.settings.require_2fa_for)
+
+
 # The second step of signing in.
 
 @page()
