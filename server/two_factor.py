@@ -123,6 +123,12 @@ async def is_required(conn: asyncpg.Connection, account: Account, node_rule: str
     return await exists_organisation_requirement(conn, account.organisation_id)
 
 
+async def setup_needed(conn: asyncpg.Connection, account: Account, node_rule: str) -> bool:
+    """Whether this signed-in person must use a second factor and has none confirmed (a session from before the
+    node's rule or their organisation's was tightened)."""
+    return await is_required(conn, account, node_rule) and not (await get_status(conn, account.id)).enabled
+
+
 async def begin_enrolment(conn: asyncpg.Connection, secret_key: str, account: Account, now: datetime) -> str:
     """The secret for the authenticator app: the one begun before if enrolment is under way, else a new one."""
     row = await conn.fetchrow("SELECT secret_enc, confirmed_at FROM two_factor_secrets WHERE account_id = $1",

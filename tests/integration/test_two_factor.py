@@ -214,13 +214,16 @@ def test_an_organisation_can_require_it_of_its_members(node: Node) -> None:
     org_admin, _ = login(node, "olga")
     assert org_admin.post("/orgs/gemeente-ede/two-factor", {"required": "on"}).status_code == 403
     assert org_admin.post("/orgs/waterschap-rijn/two-factor", {"required": "on"}).status_code == 303
-    assert "checked" in org_admin.get("/orgs/waterschap-rijn/two-factor").text
-    # Members without a second factor are signed out (but the session she acted from); others are not.
-    assert not is_signed_in(member) and is_signed_in(org_admin)
+    # Members without a second factor are signed out; the session she acted from stays, but she too must set
+    # one up before any other page; people of other organisations are left alone.
+    assert org_admin.get("/orgs/waterschap-rijn/two-factor").headers["location"] == "/two-factor/setup"
+    assert not is_signed_in(member)
     assert is_signed_in(outsider)
     entry = fetch(node.database_url, "SELECT detail FROM audit_log WHERE action = 'organisation.two_factor_required'")
     assert json.loads(entry[0]["detail"])["sessions_ended"] == 1
     assert login(node, "olga")[1].headers["location"] == "/two-factor/setup"  # her next sign-in sets it up
+    enrol(org_admin)
+    assert "checked" in org_admin.get("/orgs/waterschap-rijn/two-factor").text
     again, step = login(node, "mees")
     assert step.headers["location"] == "/two-factor/setup" and not is_signed_in(again)
     enrol(again)
@@ -407,7 +410,9 @@ def test_a_session_from_before_a_requirement_cannot_authorise_an_app_until_it_is
     factories.person(node, "pim", org="provincie-gld", role="org-admin")
     admin, _ = login(node, "pim")
     assert admin.post("/orgs/provincie-gld/two-factor", {"required": "on"}).status_code == 303
-    assert is_signed_in(admin)  # the session she acted from stays, without a second factor
+    # The session she acted from stays, but leads only to setting up a second factor.
+    assert admin.get("/settings/security").headers["location"] == "/two-factor/setup"
+    assert admin.get("/two-factor/setup").status_code == 200
     app = httpx.post(f"{node.url}/api/v1/apps", data={"client_name": "Provincie-app", "redirect_uris": OOB,
                                                       "scopes": "read"}).json()
     fields = {"client_id": app["client_id"], "redirect_uri": OOB, "response_type": "code", "scope": "read"}
@@ -418,3 +423,28 @@ def test_a_session_from_before_a_requirement_cannot_authorise_an_app_until_it_is
                   "WHERE a.name = 'Provincie-app'") == 0
     enrol(admin)
     assert admin.get("/oauth/authorize?" + urlencode(fields)).status_code == 200
+
+
+def test_a_session_from_before_the_node_required_it_leads_only_to_the_setup(postgres: TestPostgres,
+                                                                            tmp_path: Path) -> None:
+    """An admin signed in while the node asked no second factor; the operator restarts it with `staff`: her old
+    session reaches no page but the setup (and signing out) until she has set one up."""
+    relaxed = Node(database_url=postgres.fresh_database(), data_dir=tmp_path / "n", require_2fa_for="none").start()
+    try:
+        assert relaxed.cli("admin", "create", "--username", "voorheen", "--password-stdin",
+                           stdin=factories.PASSWORD + "\n").code == 0
+        admin, step = login(relaxed, "voorheen")
+        assert step.headers["location"] == "/" and admin.get("/admin/domains").status_code == 200
+        relaxed.stop()
+        relaxed.require_2fa_for = "staff"
+        relaxed.start()
+        for path in ("/admin/domains", "/settings/security", "/"):
+            answer = admin.get(path)
+            assert answer.status_code == 303 and answer.headers["location"] == "/two-factor/setup", path
+        refused = admin.post("/admin/domains/block", {"domain": "spam.example", "severity": "suspend"})
+        assert refused.headers.get("location") == "/two-factor/setup"
+        assert scalar(relaxed.database_url, "SELECT count(*) FROM domain_policies") == 0
+        enrol(admin)
+        assert admin.get("/admin/domains").status_code == 200
+    finally:
+        relaxed.stop()

@@ -66,8 +66,7 @@ async def setup_still_needed(ctx: PageContext) -> bool:
     if ctx.viewer is None:
         return False
     async with connection(ctx.deps.pool) as conn:
-        return not (await two_factor.get_status(conn, ctx.viewer.id)).enabled \
-            and await two_factor.is_required(conn, ctx.viewer, ctx.deps.settings.require_2fa_for)
+        return await two_factor.setup_needed(conn, ctx.viewer, ctx.deps.settings.require_2fa_for)
 
 
 # The second step of signing in.
