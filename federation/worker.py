@@ -149,7 +149,9 @@ class Worker:
                     for channel in CHANNELS:
                         await listener.remove_listener(channel, self._on_notify)
                 if self.worker_id is not None:
-                    with contextlib.suppress(Exception):  # a lost connection has already released the lock
+                    try:
                         await queue.unregister_worker(listener, self.worker_id)
+                    except Exception:  # the pool does not reset released connections: close this one, so that
+                        listener.terminate()  # PostgreSQL drops the lock and the others take the leases back
                 await self.fed.deps.pool.release(listener)
             self.worker_id = None

@@ -170,20 +170,17 @@ async def done(conn: asyncpg.Connection, q: Queue, keys: Sequence[Any], *, value
     if not keys:
         return
     extra, args = _assignments(values, 4)
-    columns = list(per_row or {})
-    for column in columns:
-        if per_row[column][0] not in _TYPES:  # type: ignore[index]
-            raise ValueError(f"unsupported column type {per_row[column][0]!r}")  # type: ignore[index]
+    rows = dict(per_row or {})
+    if any(kind not in _TYPES for kind, _ in rows.values()):
+        raise ValueError(f"unsupported column types in {sorted(rows)}")
     first = 4 + len(args)
-    unnest = ", ".join(["$1::bigint[]"] + [f"${first + i}::{per_row[c][0]}[]"  # type: ignore[index]
-                                           for i, c in enumerate(columns)])
-    names = ", ".join(["k"] + [f"c{i}" for i in range(len(columns))])
-    sets = "".join(f", {_name(c)} = r.c{i}" for i, c in enumerate(columns))
+    arrays = "".join(f", ${first + i}::{kind}[]" for i, (kind, _) in enumerate(rows.values()))
+    names = "".join(f", c{i}" for i in range(len(rows)))
+    sets = "".join(f", {_name(column)} = r.c{i}" for i, column in enumerate(rows))
     await conn.execute(
         f"UPDATE {q.table} t SET state = $2, locked_until = NULL, locked_by = NULL{extra}{sets} "
-        f"FROM unnest({unnest}) AS r({names}) WHERE t.{q.key} = r.k AND t.state = ANY($3::text[])",
-        list(keys), q.state(DONE), q.states_before(DONE), *args,
-        *[list(per_row[c][1]) for c in columns])  # type: ignore[index]
+        f"FROM unnest($1::bigint[]{arrays}) AS r(k{names}) WHERE t.{q.key} = r.k AND t.state = ANY($3::text[])",
+        list(keys), q.state(DONE), q.states_before(DONE), *args, *(list(v) for _, v in rows.values()))
 
 
 async def give_up(conn: asyncpg.Connection, q: Queue, keys: Sequence[Any], error: str, *, state: str = FAILED,
@@ -274,4 +271,3 @@ async def unregister_worker(conn: asyncpg.Connection, worker: int) -> None:
                                f"WHERE locked_by = $1 AND state = $2", worker, q.state(PENDING))
         await conn.execute("DELETE FROM queue_workers WHERE id = $1", worker)
     await conn.execute("SELECT pg_advisory_unlock($1, $2)", LOCK_SPACE, worker)
-
