@@ -75,6 +75,7 @@ SENTENCES = {
     "two_factor.recovery_codes_replaced": "%(subject)s made new recovery codes",
     "session.ended": "%(actor)s ended a session",
     "session.ended_others": "%(actor)s ended all other sessions",
+    "app.revoked": "%(actor)s took an app's access away",
 }
 LINK_TEXTS = {"post": "Open the post", "account": "Open the account", "report": "Open the report",
               "policy": "Open the policy checks"}
