@@ -92,6 +92,8 @@ class Queue:
         unknown = set(self.states) - set(TRANSITIONS)
         if unknown:
             raise ValueError(f"unknown queue states {sorted(unknown)}")
+        for spelling in self.states.values():
+            _name(spelling)  # written into the SQL as a literal, below
         if self.lease is not None:
             LEASED[self.table] = self
 
@@ -146,19 +148,22 @@ async def claim(conn: asyncpg.Connection, q: Queue, now: datetime, limit: int, c
     """
     wanted = ", ".join(_name(c) for c in columns)
     table, key, order = q.table, q.key, q.order_by
+    # The pending state as a literal, not a parameter: a generic plan could not use the partial indexes on it.
+    pending = q.state(PENDING)
     if q.lease is None:
         rows = await conn.fetch(
-            f"SELECT {wanted} FROM {table} WHERE state = $3 AND next_attempt_at <= $1 "
-            f"ORDER BY {order} LIMIT $2 FOR UPDATE SKIP LOCKED", now, limit, q.state(PENDING))
+            f"SELECT {wanted} FROM {table} WHERE state = '{pending}' AND next_attempt_at <= $1 "
+            f"ORDER BY {order} LIMIT $2 FOR UPDATE SKIP LOCKED", now, limit)
         return [dict(r) for r in rows]
     if worker is None:
         raise ValueError(f"a lease on {table} needs the worker that holds it")
     rows = await conn.fetch(
         f"""UPDATE {table} SET locked_until = $3, locked_by = $4, attempts = attempts + 1
             WHERE {key} IN (SELECT {key} FROM {table}
-                            WHERE state = $5 AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until < $1)
+                            WHERE state = '{pending}' AND next_attempt_at <= $1
+                              AND (locked_until IS NULL OR locked_until < $1)
                             ORDER BY {order} LIMIT $2 FOR UPDATE SKIP LOCKED)
-            RETURNING {wanted}""", now, limit, now + q.lease, worker, q.state(PENDING))
+            RETURNING {wanted}""", now, limit, now + q.lease, worker)
     return [dict(r) for r in rows]
 
 
@@ -258,7 +263,7 @@ async def reclaim(conn: asyncpg.Connection) -> dict[str, int]:
         for table, q in sorted(LEASED.items()):
             status = await conn.execute(
                 f"UPDATE {table} SET locked_until = NULL, locked_by = NULL "
-                f"WHERE locked_by = ANY($1::int[]) AND state = $2", dead, q.state(PENDING))
+                f"WHERE locked_by = ANY($1::int[]) AND state = '{q.state(PENDING)}'", dead)
             back[table] = int(status.split()[-1])
         return back
 
@@ -268,6 +273,6 @@ async def unregister_worker(conn: asyncpg.Connection, worker: int) -> None:
     async with conn.transaction():
         for table, q in sorted(LEASED.items()):
             await conn.execute(f"UPDATE {table} SET locked_until = NULL, locked_by = NULL "
-                               f"WHERE locked_by = $1 AND state = $2", worker, q.state(PENDING))
+                               f"WHERE locked_by = $1 AND state = '{q.state(PENDING)}'", worker)
         await conn.execute("DELETE FROM queue_workers WHERE id = $1", worker)
     await conn.execute("SELECT pg_advisory_unlock($1, $2)", LOCK_SPACE, worker)

@@ -37,6 +37,8 @@ def test_no_identifier_but_a_plain_name_reaches_the_sql(name: str) -> None:
         queue.Queue(name)
     with pytest.raises(ValueError):
         queue.Queue("example_items", order_by=name)
+    with pytest.raises(ValueError):
+        queue.Queue("example_items", states={queue.DONE: name})  # a state's spelling is written into the SQL
 
 
 def test_only_leased_queues_are_reclaimed() -> None:
