@@ -89,6 +89,14 @@ class Account:
         """An admin or moderator of this node whose own account is in good standing."""
         return self.is_local and (self.is_admin or self.is_moderator) and self.is_active
 
+    def administers(self, organisation_id: int | None) -> bool:
+        """The one rule for an organisation's admin actions (badges, two-step sign-in, wording): an instance admin,
+        or that organisation's own admin, local and in good standing."""
+        if not self.is_local or not self.is_active:
+            return False
+        return self.is_admin or (organisation_id is not None and self.org_role == "org_admin"
+                                 and self.organisation_id == organisation_id)
+
     @property
     def is_silenced(self) -> bool:
         return self.silenced_at is not None

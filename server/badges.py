@@ -109,9 +109,7 @@ def parse_date(text: str) -> date:
 
 def may_manage(actor: Account, organisation_id: int) -> bool:
     """Instance admins manage every badge; an organisation admin manages those of their own organisation."""
-    if not actor.is_local or actor.disabled_at is not None:
-        return False
-    return actor.is_admin or (actor.org_role == "org_admin" and actor.organisation_id == organisation_id)
+    return actor.administers(organisation_id)
 
 
 def _row(row: asyncpg.Record) -> Badge:

@@ -158,12 +158,8 @@ async def _require_admin(conn: asyncpg.Connection, actor_id: int | None, organis
     if actor_id is None:
         return
     actor = await accounts.get_account(conn, actor_id)
-    if actor is None or not actor.is_active or not actor.is_local:
+    if actor is None or not actor.administers(organisation_id):
         raise Forbidden("Only instance admins may see this page.")
-    if actor.is_admin or (organisation_id is not None and actor.organisation_id == organisation_id
-                          and actor.org_role == "org_admin"):
-        return
-    raise Forbidden("Only instance admins may see this page.")
 
 
 async def create_organisation(conn: asyncpg.Connection, *, name: str, slug: str, kind: str, website: str,

@@ -275,8 +275,7 @@ async def _spend_code(conn: asyncpg.Connection, secret_key: str, account: Accoun
 
 def check_may_set_requirement(actor: Account, organisation_id: int) -> None:
     """An active instance admin, or an active admin of this organisation."""
-    if not actor.is_local or not actor.is_active \
-            or not (actor.is_admin or (actor.org_role == "org_admin" and actor.organisation_id == organisation_id)):
+    if not actor.administers(organisation_id):
         raise Forbidden("Only an admin of this organisation can change this.")
 
 
