@@ -36,7 +36,7 @@ from server.db.pool import open_pool
 from server.deps import Deps
 from server.headers import SecurityHeaders
 from server.outage import DatabaseOutage
-from server.limits import UPLOAD_OVERHEAD, RequestLimits
+from server.limits import FORM_IMAGES, UPLOAD_OVERHEAD, RequestLimits
 from web.context import page_context, render
 from web.routes import routes as web_routes
 
@@ -110,7 +110,8 @@ def create_app(settings: Settings) -> Starlette:
                 *web_routes()],
         middleware=[Middleware(SecurityHeaders, https=settings.scheme == "https"), Middleware(DatabaseOutage),
                     Middleware(ApiCors),
-                    Middleware(RequestLimits, upload=MAX_UPLOAD_BYTES + UPLOAD_OVERHEAD)],
+                    Middleware(RequestLimits, upload=MAX_UPLOAD_BYTES + UPLOAD_OVERHEAD,
+                               form_upload=FORM_IMAGES * MAX_UPLOAD_BYTES + UPLOAD_OVERHEAD)],
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
     )

@@ -14,6 +14,7 @@ Starlette's BaseHTTPMiddleware reads bodies and breaks streaming, so this is pla
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,6 +24,10 @@ MAX_JSON_DEPTH = 32  # Mastodon's activities nest 4 or 5 levels; 32 leaves room 
 UPLOAD_OVERHEAD = 256 * 1024  # multipart boundaries and the other form fields next to the file
 # Endpoints that take a file: the cap follows server/media.py's limit for one image (set in server/app.py).
 UPLOAD_PATHS = ("/api/v1/media", "/api/v2/media")
+# The pages whose forms carry images: the composer (and the reply form, which posts to it) and a post's edit form,
+# up to four images each (`form_upload`, set in server/app.py), when sent as multipart/form-data.
+FORM_UPLOAD_PATHS = re.compile(r"/compose|/@[^/]+/[0-9]+/edit")
+FORM_IMAGES = 4
 
 
 class JsonTooDeep(ValueError):
@@ -107,18 +112,27 @@ def _is_json_path(path: str) -> bool:
 
 
 class RequestLimits:
-    """413 for bodies above `default` bytes (`upload` bytes on `upload_paths`), declared or streamed; 400 for a NUL
-    in the path or query string (every page and endpoint would pass it on to PostgreSQL, which refuses it)."""
+    """413 for bodies above `default` bytes (`upload` bytes on `upload_paths`, `form_upload` on the pages matching
+    `form_upload_paths`), declared or streamed; 400 for a NUL in the path or query string (every page and endpoint
+    would pass it on to PostgreSQL, which refuses it)."""
 
     def __init__(self, app: ASGIApp, *, default: int = MAX_BODY, upload: int = MAX_BODY,
-                 upload_paths: tuple[str, ...] = UPLOAD_PATHS) -> None:
+                 upload_paths: tuple[str, ...] = UPLOAD_PATHS, form_upload: int = MAX_BODY,
+                 form_upload_paths: re.Pattern[str] = FORM_UPLOAD_PATHS) -> None:
         self.app = app
         self.default = default
         self.upload = max(upload, default)
         self.upload_paths = upload_paths
+        self.form_upload = max(form_upload, default)
+        self.form_upload_paths = form_upload_paths
 
-    def limit_for(self, path: str) -> int:
-        return self.upload if path.rstrip("/") in self.upload_paths else self.default
+    def limit_for(self, path: str, content_type: bytes = b"") -> int:
+        if path.rstrip("/") in self.upload_paths:
+            return self.upload
+        # Only a multipart form carries files; the same page sent as a plain form keeps the usual limit.
+        if content_type.lower().startswith(b"multipart/form-data") and self.form_upload_paths.fullmatch(path):
+            return self.form_upload
+        return self.default
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -129,8 +143,9 @@ class RequestLimits:
         if "\x00" in path or b"\x00" in query or b"%00" in query:
             await _refuse(send, path, 400, "The address contains a NUL character")
             return
-        limit = self.limit_for(path)
-        declared = next((value for name, value in scope.get("headers", []) if name == b"content-length"), None)
+        headers = scope.get("headers", [])
+        limit = self.limit_for(path, next((value for name, value in headers if name == b"content-type"), b""))
+        declared = next((value for name, value in headers if name == b"content-length"), None)
         if declared is not None:
             text = declared.decode("latin-1").strip()
             if not text.isdigit():

@@ -198,6 +198,47 @@ async def update_attachment(conn: asyncpg.Connection, account_id: int, attachmen
     return Attachment(**dict(row))
 
 
+@dataclass(frozen=True)
+class MediaChange:
+    """New alt text or focal point for one image of a post being edited (Mastodon's `media_attributes[]`)."""
+
+    id: int
+    description: str | None = None  # None: leave as it is
+    focus: str | None = None
+
+
+async def update_post_media(conn: asyncpg.Connection, account_id: int, post_id: int, *,
+                            media_ids: Sequence[int] | None,
+                            changes: Sequence[MediaChange]) -> tuple[tuple[int, ...], bool]:
+    """Give an edited post its images, in the caller's transaction; the ids it has afterwards, and whether anything
+    changed.
+
+    `media_ids` is the new list (None keeps the images it has), made of images it has and the author's unattached
+    uploads; `changes` set descriptions and focal points of images in that list (others are ignored). An image
+    taken off the post goes back to being the author's unattached upload: its address stays valid for whoever saw
+    it, as Mastodon keeps an edited post's earlier images."""
+    current = [a.id for a in (await list_for_posts(conn, [post_id])).get(post_id, [])]
+    wanted = list(dict.fromkeys(media_ids)) if media_ids is not None else current
+    if len(wanted) > 4:
+        raise Invalid("A post can have at most 4 images.")
+    removed = [i for i in current if i not in wanted]
+    added = [i for i in wanted if i not in current]
+    if removed:
+        await conn.execute("UPDATE media_attachments SET post_id = NULL WHERE post_id = $1 AND id = ANY($2::bigint[])",
+                           post_id, removed)
+    await attach_to_post(conn, account_id, post_id, added)
+    changed = bool(removed or added)
+    for change in changes:
+        if change.id not in wanted:  # as Mastodon: a change to an image the post will not have is ignored
+            continue
+        before = await get_attachment(conn, change.id)
+        after = await update_attachment(conn, account_id, change.id, description=change.description,
+                                        focus=change.focus)
+        changed = changed or before is None or (before.description, before.focus_x, before.focus_y) != \
+            (after.description, after.focus_x, after.focus_y)
+    return tuple(wanted), changed
+
+
 async def attach_to_post(conn: asyncpg.Connection, account_id: int, post_id: int, attachment_ids: list[int]) -> None:
     """Claim unattached uploads of the author for a post; anything else is refused."""
     if not attachment_ids:

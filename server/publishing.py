@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -295,13 +295,22 @@ async def _own_post(conn: asyncpg.Connection, author: Account, post_id: int) -> 
 
 
 async def edit_post(conn: asyncpg.Connection, settings: Settings, author: Account, post_id: int, *, body: str,
-                    spoiler_text: str, now: datetime, confirm_policy: bool = False) -> Post:
-    """Change the words of a post; its voice and visibility stay as published."""
+                    spoiler_text: str, now: datetime, confirm_policy: bool = False,
+                    media_ids: Sequence[int] | None = None, media_changes: Sequence[media.MediaChange] = ()) -> Post:
+    """Change the words or images of a post; its voice and visibility stay as published.
+
+    `media_ids` is the post's new list of images (None keeps them), `media_changes` their new alt text: a change
+    of images alone is an edit too, with its history entry and Update, as on Mastodon."""
     post = await _own_post(conn, author, post_id)
-    check_text(settings, body, spoiler_text)
-    # An edit runs the organisation's checks again, on the words as they will be.
+    # The images first, in this transaction: the checks below read them as they will be, and a refusal rolls
+    # them back with the rest.
+    image_ids, images_changed = await media.update_post_media(conn, author.id, post.id, media_ids=media_ids,
+                                                              changes=media_changes)
+    check_text(settings, body, spoiler_text, has_media=bool(image_ids))
+    # An edit runs the organisation's checks again, on the words and images as they will be.
     draft = Draft(text=body, spoiler_text=spoiler_text, visibility=post.visibility, voice=post.voice,
-                  in_reply_to_id=post.in_reply_to_id, language=post.language, confirm_policy=confirm_policy)
+                  in_reply_to_id=post.in_reply_to_id, language=post.language, media_ids=image_ids,
+                  confirm_policy=confirm_policy)
     verdict = await _policy_verdict(conn, author, draft, post.voice, post.language, now)
     if verdict is not None and verdict.outcome == "block":
         raise PolicyBlocked(verdict)
@@ -314,7 +323,7 @@ async def edit_post(conn: asyncpg.Connection, settings: Settings, author: Accoun
         await audit.record(conn, actor_id=author.id, action="policy.checked_edit", subject_type="post",
                            subject_id=post.id, detail={**verdict.to_json(), "confirmed": confirm_policy}, now=now)
     rendered, mention_ids = await _render(conn, settings, body)
-    if body.strip() == post.source_text and spoiler_text.strip() == post.spoiler_text:
+    if body.strip() == post.source_text and spoiler_text.strip() == post.spoiler_text and not images_changed:
         return post
     updated = await posts.update_post_content(conn, post, source_text=body.strip(), content_html=rendered.html,
                                               spoiler_text=spoiler_text.strip(), tags=rendered.tags,
@@ -336,6 +345,26 @@ async def edit_post(conn: asyncpg.Connection, settings: Settings, author: Accoun
                                                 from_account_id=author.id, post_id=post.id, now=now)
     await events.record_event(conn, "post.updated", post.id, author.id, now)
     return updated
+
+
+async def edit_image(conn: asyncpg.Connection, settings: Settings, author: Account, attachment_id: int, *,
+                     description: str | None, focus: str | None, now: datetime) -> media.Attachment:
+    """New alt text or focal point for one of the author's images (`PUT /api/v1/media/:id`). An upload not posted
+    yet simply changes; a posted image changes through `edit_post`, so only its author may, the organisation's
+    checks see the new description, and other servers get an Update of the post."""
+    found = await media.get_attachment(conn, attachment_id)
+    if found is None or found.account_id != author.id or found.remote_url:
+        raise NotFound("Record not found")
+    if found.post_id is None:
+        return await media.update_attachment(conn, author.id, attachment_id, description=description, focus=focus)
+    post = await posts.get_post(conn, found.post_id)
+    if post is None:
+        raise NotFound("Record not found")
+    await edit_post(conn, settings, author, post.id, body=post.source_text, spoiler_text=post.spoiler_text, now=now,
+                    media_changes=[media.MediaChange(attachment_id, description, focus)])
+    changed = await media.get_attachment(conn, attachment_id)
+    assert changed is not None
+    return changed
 
 
 async def delete_post(conn: asyncpg.Connection, author: Account, post_id: int, now: datetime) -> Post:

@@ -1,6 +1,7 @@
 """Image uploads in the client API, with descriptions (alt text) and focal points.
 
-Owns: /api/v1/media, /api/v2/media, /api/v1/media/:id. Never: image processing (server/media.py does it).
+Owns: /api/v1/media, /api/v2/media, /api/v1/media/:id. Never: image processing (server/media.py does it) or
+changing a posted image other than as an edit of its post (server/publishing.py).
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import media
+from server import media, publishing
 from web.api.entities import attachment_json
 from web.api.http import ApiCall, ApiError, api, json_response, not_found
 from server.db.pool import connection, transaction
@@ -41,10 +42,12 @@ async def show(call: ApiCall) -> Response:
 @api(scope="write:media")
 async def update(call: ApiCall) -> Response:
     account = call.need_account()
+    # A posted image's alt text changes as an edit of its post (publishing.edit_image): the author's only, checked
+    # by the organisation's policy again, and sent to other servers as an Update.
     async with transaction(call.deps.pool) as conn:
-        attachment = await media.update_attachment(conn, account.id, call.path_id(),
-                                                   description=call.params.str("description"),
-                                                   focus=call.params.str("focus"))
+        attachment = await publishing.edit_image(conn, call.deps.settings, account, call.path_id(),
+                                                 description=call.params.str("description"),
+                                                 focus=call.params.str("focus"), now=call.deps.now())
     return json_response(attachment_json(call.deps.settings, attachment))
 
 

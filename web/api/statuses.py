@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from federation import resolver
-from server import compose, hidden_replies, posts, publishing, timelines, visibility
+from server import compose, hidden_replies, media, posts, publishing, timelines, visibility
 from server.i18n import translations
 from web.api.entities import attachment_json, iso, render_account, render_accounts, render_status_ids
 from web.api.http import ApiCall, ApiError, api, json_response, not_found
@@ -32,6 +32,32 @@ def _media_ids(call: ApiCall) -> tuple[int, ...]:
             raise ApiError(422, "Validation failed: media_ids must be ids of uploaded media")
         ids.append(int(text))
     return tuple(dict.fromkeys(ids))
+
+
+def _media_attributes(call: ApiCall) -> list[media.MediaChange]:
+    """Mastodon's `media_attributes[]` on an edit: a JSON list of `{id, description, focus}`, or the form fields
+    `media_attributes[][id]`, `[][description]`, `[][focus]` (paired in order) or `media_attributes[0][id]`..."""
+    entries: list[dict[str, Any]] = [item for item in call.params.list("media_attributes") if isinstance(item, dict)]
+    indexed: dict[str, dict[str, Any]] = {}
+    for key, values in call.params.values.items():
+        if key.startswith("media_attributes[") and key.endswith("]") and "][" in key:
+            index, field = key[len("media_attributes["):-1].split("][", 1)
+            if index == "":
+                for position, value in enumerate(values):
+                    indexed.setdefault(f"#{position}", {})[field] = value
+            else:
+                indexed.setdefault(index, {})[field] = values[-1]
+    entries.extend(indexed.values())
+    changes = []
+    for entry in entries:
+        raw_id, description, focus = entry.get("id"), entry.get("description"), entry.get("focus")
+        if not str(raw_id or "").isdigit() or len(str(raw_id)) > 19:
+            raise ApiError(422, "Validation failed: each media_attributes entry needs the id of an attached image")
+        if description is not None and not isinstance(description, str) or focus is not None \
+                and not isinstance(focus, str):
+            raise ApiError(422, "Validation failed: media_attributes' description and focus must be strings")
+        changes.append(media.MediaChange(int(str(raw_id)), description, focus))
+    return changes
 
 
 async def _render_one(call: ApiCall, post_id: int) -> dict[str, Any]:
@@ -124,11 +150,14 @@ async def edit(call: ApiCall) -> Response:
     if call.params.values.get("poll"):
         raise ApiError(422, "Validation failed: polls are not supported on this server")
     await resolver.resolve_mentions(call.request.app.state.federation, call.params.str("status") or "")
+    # Mastodon: media_ids is the post's new list of images when sent (absent: they stay), media_attributes[]
+    # their new descriptions and focal points.
+    media_ids = _media_ids(call) if "media_ids" in call.params.values else None
     async with transaction(call.deps.pool) as conn:
         await publishing.edit_post(conn, call.deps.settings, author, post.id,
                                    body=call.params.str("status", post.source_text) or "",
                                    spoiler_text=call.params.str("spoiler_text", post.spoiler_text) or "",
-                                   now=call.deps.now())
+                                   now=call.deps.now(), media_ids=media_ids, media_changes=_media_attributes(call))
     return json_response(await _render_one(call, post.id))
 
 

@@ -5,24 +5,105 @@ Owns: /compose, /@{username}/{id} and its edit/delete/like/boost actions. Never:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from federation import resolver
-from server import accounts, compose, posts, publishing, timelines, visibility
+from server import accounts, compose, media, posts, publishing, timelines, visibility
 from server.db.pool import connection, transaction
-from server.errors import DomainError, NotFound
+from server.errors import DomainError, Invalid, NotFound
 from server.publishing import Draft
 from web.context import PageContext, finish, read_form, redirect, render, safe_next
 from web.handlers import page, path_int
 from web.pages.user_controls import thread_marks
 
 VISIBILITY_CHOICES = ("public", "unlisted", "private", "direct")
+MAX_IMAGES = 4
+
+
+@dataclass(frozen=True)
+class ImageSlot:
+    """One of the form's four image places: an image stored already (posted, or uploaded by an earlier try of the
+    same form, so that a refusal never makes the author choose the file again), or a place for a new file."""
+
+    number: int
+    description: str = ""
+    attachment: media.Attachment | None = None
+
+
+@dataclass(frozen=True)
+class SubmittedImage:
+    """What the form says of one image place."""
+
+    media_id: int | None
+    upload: UploadFile | None
+    description: str
+    remove: bool
+
+
+def image_slots(stored: Sequence[tuple[media.Attachment, str]]) -> list[ImageSlot]:
+    """The images to show with their (possibly edited) descriptions, then empty places up to four."""
+    slots = [ImageSlot(n, description, attachment) for n, (attachment, description) in enumerate(stored[:MAX_IMAGES], 1)]
+    return slots + [ImageSlot(n) for n in range(len(slots) + 1, MAX_IMAGES + 1)]
+
+
+def submitted_images(form: FormData) -> list[SubmittedImage]:
+    """The image places of a submitted composer or edit form: `media_id_N` (stored), `image_N` (a new file, left
+    empty when none was chosen), `description_N` (alt text) and `remove_N`, for N from 1 to 4."""
+    images = []
+    for n in range(1, MAX_IMAGES + 1):
+        raw_id = str(form.get(f"media_id_{n}", ""))
+        upload = form.get(f"image_{n}")
+        chosen = upload if isinstance(upload, UploadFile) and (upload.filename or upload.size) else None
+        if raw_id and (not raw_id.isdigit() or len(raw_id) > 19):
+            raise NotFound("Record not found")
+        images.append(SubmittedImage(int(raw_id) if raw_id else None, chosen, str(form.get(f"description_{n}", "")),
+                                     form.get(f"remove_{n}") == "yes"))
+    return images
+
+
+async def _store_uploads(ctx: PageContext, images: Sequence[SubmittedImage],
+                         post_id: int | None) -> tuple[list[tuple[media.Attachment, str]], str | None]:
+    """Store the newly chosen files as the viewer's uploads, each in its own transaction, so that an unreadable
+    file does not lose the others; then the images the form keeps, with the descriptions typed. Returns them and
+    the first refusal's message, if any.
+
+    A stored image from the form must be the viewer's, and either an upload not posted yet or (`post_id`, when
+    editing) one of that post's images: anything else is refused, so that this form can never change an image
+    outside the edit path."""
+    assert ctx.viewer is not None
+    kept: list[tuple[media.Attachment, str]] = []
+    problem = None
+    for image in images:
+        if image.remove:
+            continue
+        if image.upload is not None:
+            data = await image.upload.read(media.MAX_BYTES + 1)
+            try:
+                async with transaction(ctx.deps.pool) as conn:
+                    stored = await media.insert_attachment(conn, data_dir=ctx.deps.settings.data_dir,
+                                                           account_id=ctx.viewer.id, data=data,
+                                                           description=image.description, focus=None, now=ctx.now)
+            except DomainError as error:
+                problem = problem or f"{image.upload.filename}: {error.translated(ctx.gettext)}"
+                continue
+            kept.append((stored, image.description))
+        elif image.media_id is not None:
+            async with connection(ctx.deps.pool) as conn:
+                found = await media.get_attachment(conn, image.media_id)
+            if found is None or found.account_id != ctx.viewer.id or found.remote_url \
+                    or found.post_id not in (None, post_id):
+                raise NotFound("Record not found")
+            kept.append((found, image.description))
+    if len(kept) > MAX_IMAGES:
+        raise Invalid("A post can have at most 4 images.")
+    return kept, problem
 
 
 def composer_values(ctx: PageContext, form: FormData | None = None, reply_to: int | None = None) -> dict[str, object]:
@@ -30,10 +111,10 @@ def composer_values(ctx: PageContext, form: FormData | None = None, reply_to: in
     assert ctx.viewer is not None
     if form is None:
         return {"text": "", "spoiler_text": "", "visibility": "public", "voice": ctx.viewer.default_voice,
-                "in_reply_to_id": reply_to or ""}
+                "in_reply_to_id": reply_to or "", "images": image_slots([])}
     return {"text": str(form.get("text", "")), "spoiler_text": str(form.get("spoiler_text", "")),
             "visibility": str(form.get("visibility", "public")), "voice": str(form.get("voice", "")),
-            "in_reply_to_id": str(form.get("in_reply_to_id", ""))}
+            "in_reply_to_id": str(form.get("in_reply_to_id", "")), "images": image_slots([])}
 
 
 def reply_voice(viewer: accounts.Account, target: timelines.PostView) -> str:
@@ -79,9 +160,18 @@ async def compose_submit(ctx: PageContext) -> Response:
     values = composer_values(ctx, form)
     try:
         reply_to = await _reply_target(ctx, values["in_reply_to_id"])
+        kept, problem = await _store_uploads(ctx, submitted_images(form), post_id=None)
+        values["images"] = image_slots(kept)
+        if problem:
+            raise Invalid(problem)
+        # The descriptions as typed now, on uploads not posted yet, before the organisation's checks read them.
+        async with transaction(ctx.deps.pool) as conn:
+            for attachment, description in kept:
+                await media.update_attachment(conn, ctx.viewer.id, attachment.id, description=description, focus=None)
         draft = Draft(text=str(values["text"]), spoiler_text=str(values["spoiler_text"]),
                       visibility=str(values["visibility"]), voice=str(values["voice"]) or None,
                       in_reply_to_id=reply_to.post.id if reply_to else None,
+                      media_ids=tuple(attachment.id for attachment, _ in kept),
                       confirm_policy=form.get("confirm_policy") == "yes")
         post = await compose.compose_post(
             ctx.deps, ctx.viewer, draft,
@@ -133,22 +223,35 @@ async def edit_form(ctx: PageContext) -> Response:
     view, author = await _post_and_author(ctx)
     if ctx.viewer is None or author.id != ctx.viewer.id:
         raise NotFound("That post does not exist or is not visible to you.")
-    return render(ctx, "edit.html", view=view, text=view.post.source_text, spoiler_text=view.post.spoiler_text)
+    return render(ctx, "edit.html", view=view, text=view.post.source_text, spoiler_text=view.post.spoiler_text,
+                  images=image_slots([(a, a.description) for a in view.attachments]))
 
 
 @page(signed_in=True)
 async def edit_submit(ctx: PageContext) -> Response:
+    """New words, new alt text, images taken off or added: one edit through publishing.edit_post, so that only the
+    author may, the organisation's checks see the images as they will be, and other servers get an Update."""
     assert ctx.viewer is not None
     view, _ = await _post_and_author(ctx)
     form = await read_form(ctx)
     body, spoiler = str(form.get("text", "")), str(form.get("spoiler_text", ""))
+    images = image_slots([(a, a.description) for a in view.attachments])
     try:
+        kept, problem = await _store_uploads(ctx, submitted_images(form), post_id=view.post.id)
+        images = image_slots(kept)
+        if problem:
+            raise Invalid(problem)
         async with transaction(ctx.deps.pool) as conn:
             await publishing.edit_post(conn, ctx.deps.settings, ctx.viewer, view.post.id, body=body,
-                                       spoiler_text=spoiler, now=ctx.now)
+                                       spoiler_text=spoiler, now=ctx.now,
+                                       confirm_policy=form.get("confirm_policy") == "yes",
+                                       media_ids=[attachment.id for attachment, _ in kept],
+                                       media_changes=[media.MediaChange(attachment.id, description)
+                                                      for attachment, description in kept])
     except DomainError as error:
         return render(ctx, "edit.html", status=error.http_status, view=view, text=body, spoiler_text=spoiler,
-                      error=error.translated(ctx.gettext))
+                      images=images, error=error.translated(ctx.gettext),
+                      confirm=isinstance(error, publishing.PolicyNeedsConfirmation))
     return redirect(ctx, f"/@{ctx.viewer.username}/{view.post.id}")
 
 
