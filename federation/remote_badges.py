@@ -98,10 +98,11 @@ async def retry_later(fed: Federation, check: RemoteBadgeCheck, exc: Exception, 
             await badges.finish_remote_check(conn, check, False, reason)
 
 
-async def process_checks(fed: Federation, limit: int = 10) -> int:
-    """The worker's step: due badge checks, each on its own (one failing is retried, the others go on)."""
+async def process_checks(fed: Federation, limit: int = 10, *, worker: int | None = None) -> int:
+    """The worker's step: due badge checks, leased to `worker`, each on its own (one failing is retried, the
+    others go on)."""
     async with transaction(fed.deps.pool) as conn:
-        due = await badges.claim_remote_checks(conn, fed.deps.now(), limit)
+        due = await badges.claim_remote_checks(conn, fed.deps.now(), limit, worker=worker)
     for check in due:
         try:
             await run_check(fed, check)

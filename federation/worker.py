@@ -82,7 +82,7 @@ class Worker:
         done = 0
         steps = (("outbox", lambda: outbox.process_events(self.fed)),
                  ("inbox", lambda: process_inbox(self.fed, worker=self.worker_id)),
-                 ("remote badges", lambda: remote_badges.process_checks(self.fed)),
+                 ("remote badges", lambda: remote_badges.process_checks(self.fed, worker=self.worker_id)),
                  ("deliveries", self.sender.step))
         for name, step in steps:
             try:

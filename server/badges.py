@@ -307,6 +307,9 @@ REMOTE_VERIFIED = "verified"
 REMOTE_UNVERIFIED = "unverified"
 REMOTE_CHECKING = "checking"
 CHECK_LEASE = timedelta(minutes=2)
+# The badge-check queue on the one queue module (server/db/queue.py); a finished check's row is deleted.
+REMOTE_CHECKS = queue.Queue("remote_badge_checks", key="account_id", order_by="next_attempt_at", lease=CHECK_LEASE,
+                            states={queue.DEAD: "failed"})
 
 
 def remote_status(account: Account) -> str | None:
@@ -350,20 +353,17 @@ async def record_remote_claim(conn: asyncpg.Connection, account: Account, badge:
             "INSERT INTO remote_badge_checks (account_id, badge, state, attempts, next_attempt_at, queued_at) "
             "VALUES ($1, $2, 'pending', 0, $3, $3) ON CONFLICT (account_id) DO UPDATE SET badge = EXCLUDED.badge, "
             "state = 'pending', attempts = 0, next_attempt_at = EXCLUDED.next_attempt_at, locked_until = NULL, "
+            "locked_by = NULL, "
             "last_error = NULL, queued_at = EXCLUDED.queued_at", account.id, dict(badge), now)
     return await accounts.get_account(conn, account.id) or account
 
 
-async def claim_remote_checks(conn: asyncpg.Connection, now: datetime, limit: int = 10) -> list[RemoteBadgeCheck]:
-    """Due checks, leased for two minutes (FOR UPDATE SKIP LOCKED: workers never take the same one)."""
-    rows = await conn.fetch(
-        """UPDATE remote_badge_checks SET locked_until = $1 + $3::interval, attempts = attempts + 1
-           WHERE account_id IN (SELECT account_id FROM remote_badge_checks
-                                WHERE state = 'pending' AND next_attempt_at <= $1
-                                  AND (locked_until IS NULL OR locked_until < $1)
-                                ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-           RETURNING account_id, badge, attempts""", now, limit, CHECK_LEASE)
-    return [RemoteBadgeCheck(**dict(r)) for r in rows]
+async def claim_remote_checks(conn: asyncpg.Connection, now: datetime, limit: int = 10, *,
+                              worker: int | None = None) -> list[RemoteBadgeCheck]:
+    """Due checks, leased to `worker` (queue.claim: FOR UPDATE SKIP LOCKED, so workers never take the same one,
+    and a worker that dies gives its checks back through queue.reclaim)."""
+    rows = await queue.claim(conn, REMOTE_CHECKS, now, limit, ("account_id", "badge", "attempts"), worker=worker)
+    return [RemoteBadgeCheck(**r) for r in rows]
 
 
 async def get_remote_check(conn: asyncpg.Connection, account_id: int) -> RemoteBadgeCheck | None:
@@ -397,10 +397,10 @@ async def drop_remote_check(conn: asyncpg.Connection, account_id: int) -> None:
 
 async def retry_remote_check(conn: asyncpg.Connection, check: RemoteBadgeCheck, error: str, now: datetime) -> bool:
     """A check that could not be done (the issuer did not answer): tried again on db/queue.py's schedule; False
-    when that gives up (the caller then stores the verdict it has)."""
-    next_at = queue.next_attempt(check.attempts, now)
-    await conn.execute("UPDATE remote_badge_checks SET state = $2, next_attempt_at = coalesce($3, next_attempt_at), "
-                       "last_error = $4, locked_until = NULL WHERE account_id = $1 AND badge = $5",
-                       check.account_id, "pending" if next_at else "failed", next_at, error[:queue.ERROR_LIMIT],
-                       check.badge)
-    return next_at is not None
+    when that gives up (the caller then stores the verdict it has). A claim replaced meanwhile keeps its own
+    schedule (True: nothing to store for the old one)."""
+    queued = await conn.fetchval("SELECT badge FROM remote_badge_checks WHERE account_id = $1 FOR UPDATE",
+                                 check.account_id)
+    if queued != check.badge:
+        return True
+    return not await queue.retry(conn, REMOTE_CHECKS, check.account_id, check.attempts, error, now)

@@ -10,7 +10,9 @@ from datetime import datetime, timezone
 import asyncpg
 
 from federation import inbox
+from server import accounts, badges
 from server.db import queue
+from server.db.pool import open_pool
 from tests.helpers.database import TestPostgres
 
 
@@ -64,3 +66,55 @@ async def _scenario(url: str) -> None:
 
 def test_leases_belong_to_live_workers(postgres: TestPostgres) -> None:
     asyncio.run(_scenario(postgres.fresh_database()))
+
+
+async def _badge_checks(url: str) -> None:
+    """The badge-check queue (issue 12: every queue on the one module): a killed worker's checks come back at the
+    next reclaim, and a claim replaced while its check ran keeps its own schedule when the old check fails."""
+    pool = await open_pool(url, min_size=1, max_size=2)
+    holder, listener = await asyncpg.connect(url), await asyncpg.connect(url)
+    try:
+        now = datetime.now(timezone.utc)
+        async with pool.acquire() as conn:
+            account = await accounts.upsert_remote_account(conn, accounts.RemoteProfile(
+                actor_uri="https://elders.example/users/els", username="els", domain="elders.example",
+                actor_type="Person", display_name="Els", summary_html="", profile_url=None,
+                inbox_uri="https://elders.example/users/els/inbox", shared_inbox_uri=None, followers_uri=None,
+                key_id=None, public_key_pem=None, avatar_url=None, manually_approves_followers=False), now)
+            await badges.record_remote_claim(conn, account, {"function": "Teamleider"}, now)
+            worker = await queue.register_worker(holder, "badge checker", now)
+            taken = await badges.claim_remote_checks(conn, now, worker=worker)
+            assert [c.account_id for c in taken] == [account.id]
+            assert await badges.claim_remote_checks(conn, now, worker=worker) == []  # leased
+            await holder.close()  # the worker dies mid-check
+            for _ in range(100):
+                back = await queue.reclaim(conn)
+                if back:
+                    break
+                await asyncio.sleep(0.05)
+            assert back.get("remote_badge_checks") == 1, back
+            other = await queue.register_worker(listener, "next", now)
+            again = await badges.claim_remote_checks(conn, now, worker=other)
+            assert [(c.account_id, c.attempts) for c in again] == [(account.id, 2)]
+            # The actor is stored again with another badge while the old check runs; the old check's failure
+            # leaves the new claim's schedule alone.
+            fresh = await accounts.get_account(conn, account.id)
+            assert fresh is not None
+            await badges.record_remote_claim(conn, fresh, {"function": "Directeur"}, now)
+            assert await badges.retry_remote_check(conn, again[0], "timeout", now) is True
+            row = await conn.fetchrow("SELECT attempts, last_error, next_attempt_at FROM remote_badge_checks")
+            assert (row["attempts"], row["last_error"], row["next_attempt_at"]) == (0, None, now)
+            # Out of attempts: the check of the current claim gives up (the caller stores 'unverified').
+            current = await badges.claim_remote_checks(conn, now, worker=other)
+            last = badges.RemoteBadgeCheck(current[0].account_id, current[0].badge, queue.MAX_ATTEMPTS)
+            assert await badges.retry_remote_check(conn, last, "timeout", now) is False
+            assert await conn.fetchval("SELECT state FROM remote_badge_checks") == "failed"
+    finally:
+        for conn in (holder, listener):
+            if not conn.is_closed():
+                await conn.close()
+        await pool.close()
+
+
+def test_badge_checks_are_leased_like_every_queue(postgres: TestPostgres) -> None:
+    asyncio.run(_badge_checks(postgres.fresh_database()))
