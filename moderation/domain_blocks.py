@@ -4,8 +4,8 @@ Owns: the domain_policies, domain_allows and federation_mode tables and their SQ
 (a policy on example.com covers sub.example.com and every port of it; the most specific policy wins); the gate
 decision for what comes in and goes out (allow | drop); applying and lifting a policy's effects on the accounts of
 a domain (limits, purge of cached content, media), by a moderator (or the operator at the command line), audited
-in the same transaction, for the moderators' page and `ambtenaar domain` alike; and Mastodon's CSV format for
-import and export. Never: sends or fetches anything (federation/ asks the gate and acts on its answer), and
+in the same transaction, for the moderators' page and `ambtenaar domain` alike (Mastodon's CSV format for import
+and export is domain_lists.py's). Never: sends or fetches anything (federation/ asks the gate and acts on its answer), and
 never decides for one account alone (moderators' account actions do).
 
 Severity, as on Mastodon: `suspend` (nothing in or out, cached content removed, accounts suspended), `silence`
@@ -16,9 +16,7 @@ reject_reports: their reports are ignored).
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -40,13 +38,9 @@ MODES = ("blocklist", "allowlist")
 ALLOW = "allow"
 DROP = "drop"
 MAX_COMMENT = 2000
-MAX_IMPORT_ROWS = 20_000
-CSV_HEADER = ("#domain", "#severity", "#reject_media", "#reject_reports", "#public_comment", "#obfuscate")
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _DOMAIN = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*(?::[0-9]{{1,5}})?$")
 _IPV4 = re.compile(r"^[0-9]{1,3}(?:\.[0-9]{1,3}){3}$")
-_TRUE = {"true", "t", "1", "yes", "y", "on"}
-_FALSE = {"false", "f", "0", "no", "n", "off", ""}
 _POLICY_COLUMNS = ("domain, severity, reject_media, reject_reports, obfuscate, private_comment, public_comment, "
                    "created_at, created_by, updated_at, limited_at")
 
@@ -365,7 +359,7 @@ def _detail(policy: Policy | Terms) -> dict[str, Any]:
             "private_comment": policy.private_comment}
 
 
-def _moderator_id(actor: Account | None) -> int | None:
+def moderator_id(actor: Account | None) -> int | None:
     """Who changes policies: None is an operator at the command line; an account must be an admin or moderator
     of this node in good standing."""
     if actor is not None and not is_moderator(actor):
@@ -376,7 +370,7 @@ def _moderator_id(actor: Account | None) -> int | None:
 async def block(conn: asyncpg.Connection, domain: str, terms: Terms, *, own_domain: str, actor: Account | None,
                 now: datetime, source: str | None = None) -> Change:
     """Add or change the policy of a domain and put its effects in place, in the caller's transaction."""
-    actor_id = _moderator_id(actor)
+    actor_id = moderator_id(actor)
     value = normalise_domain(domain)
     _check_not_own(value, own_domain)
     previous = await get_policy(conn, value)
@@ -408,7 +402,7 @@ async def block(conn: asyncpg.Connection, domain: str, terms: Terms, *, own_doma
 
 async def unblock(conn: asyncpg.Connection, domain: str, *, actor: Account | None, now: datetime) -> Change:
     """Remove a domain's policy; the limits it put on accounts are lifted (content it purged stays gone)."""
-    actor_id = _moderator_id(actor)
+    actor_id = moderator_id(actor)
     value = normalise_domain(domain)
     previous = await get_policy(conn, value)
     if previous is None:
@@ -427,7 +421,7 @@ async def unblock(conn: asyncpg.Connection, domain: str, *, actor: Account | Non
 async def allow(conn: asyncpg.Connection, domain: str, *, own_domain: str, actor: Account | None,
                 now: datetime) -> bool:
     """Put a domain on the allowlist (used in allowlist mode); False when it was already there."""
-    actor_id = _moderator_id(actor)
+    actor_id = moderator_id(actor)
     value = normalise_domain(domain)
     _check_not_own(value, own_domain)
     status = await conn.execute("INSERT INTO domain_allows (domain, created_at, created_by) VALUES ($1, $2, $3) "
@@ -441,7 +435,7 @@ async def allow(conn: asyncpg.Connection, domain: str, *, own_domain: str, actor
 
 async def disallow(conn: asyncpg.Connection, domain: str, *, actor: Account | None, now: datetime) -> str:
     """Take a domain off the allowlist."""
-    actor_id = _moderator_id(actor)
+    actor_id = moderator_id(actor)
     value = normalise_domain(domain)
     status = await conn.execute("DELETE FROM domain_allows WHERE domain = $1", value)
     if not status.endswith(" 1"):
@@ -453,7 +447,7 @@ async def disallow(conn: asyncpg.Connection, domain: str, *, actor: Account | No
 
 async def set_mode(conn: asyncpg.Connection, mode: str, *, actor: Account | None, now: datetime) -> str:
     """Switch between blocklist mode (everyone but the suspended) and allowlist mode (only the listed)."""
-    actor_id = _moderator_id(actor)
+    actor_id = moderator_id(actor)
     if mode not in MODES:
         raise Invalid("The federation mode must be blocklist or allowlist.")
     previous = await get_mode(conn)
@@ -464,136 +458,6 @@ async def set_mode(conn: asyncpg.Connection, mode: str, *, actor: Account | None
         await audit.record(conn, actor_id=actor_id, action="domain.mode", subject_type="domain", subject_id="*",
                            detail={"mode": mode, "previous": previous}, now=now)
     return previous
-
-
-# --- Mastodon's CSV ------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class CsvRow:
-    line: int
-    domain: str
-    terms: Terms
-
-
-def _flag(value: str | None, line: int) -> bool:
-    text = (value or "").strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise Invalid("Line %(line)s of the file: %(value)s is not true or false.", line=line, value=text[:50])
-
-
-def parse_csv(text: str, *, own_domain: str, default_severity: str = "suspend") -> tuple[list[CsvRow], int]:
-    """Rows of a domain list: Mastodon's export (`#domain,#severity,#reject_media,#reject_reports,
-    #public_comment,#obfuscate`, in any order, other columns ignored), or a plain list of domains, one per line,
-    which get `default_severity`. Every row is checked before anything is written; a bad one refuses the file.
-    Returns the rows and how many repeated domains were left out (the first one counts)."""
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
-    rows: list[CsvRow] = []
-    seen: set[str] = set()
-    repeated = 0
-    columns: dict[str, int] | None = None
-    try:
-        for number, cells in enumerate(reader, start=1):
-            if not cells or not any(c.strip() for c in cells):
-                continue
-            names = [c.strip().lower().lstrip("#") for c in cells]
-            if columns is None and not rows and "domain" in names:
-                columns = {name: i for i, name in enumerate(names)}
-                continue
-            if columns is None and cells[0].strip().startswith("#"):
-                continue  # a comment line in a plain list
-            if len(rows) >= MAX_IMPORT_ROWS:
-                raise Invalid("The file has more than %(limit)s domains.", limit=MAX_IMPORT_ROWS)
-
-            def cell(name: str, cells: list[str] = cells, columns: dict[str, int] | None = columns) -> str | None:
-                if columns is None:
-                    return cells[0] if name == "domain" else None
-                index = columns.get(name)
-                return cells[index] if index is not None and index < len(cells) else None
-
-            raw_domain = (cell("domain") or "").strip()
-            try:
-                domain = normalise_domain(raw_domain)
-            except Invalid:
-                raise Invalid("Line %(line)s of the file: %(domain)s is not a domain name.", line=number,
-                              domain=raw_domain[:100]) from None
-            if is_own(domain, own_domain):
-                raise Invalid("Line %(line)s of the file: %(domain)s is this node's own domain.", line=number,
-                              domain=domain)
-            severity = (cell("severity") or "").strip().lower() or default_severity
-            if severity not in (*SEVERITIES, "reject-media"):
-                raise Invalid("Line %(line)s of the file: the severity must be suspend, silence, noop or "
-                              "reject-media, not %(value)s.", line=number, value=severity[:50])
-            comment = (cell("public_comment") or "").strip()
-            private = (cell("private_comment") or "").strip()
-            if len(comment) > MAX_COMMENT or len(private) > MAX_COMMENT:
-                raise Invalid("Line %(line)s of the file: a comment may be at most %(limit)s characters.",
-                              line=number, limit=MAX_COMMENT)
-            if domain in seen:
-                repeated += 1
-                continue
-            seen.add(domain)
-            rows.append(CsvRow(number, domain, terms_for(
-                severity, reject_media=_flag(cell("reject_media"), number),
-                reject_reports=_flag(cell("reject_reports"), number), obfuscate=_flag(cell("obfuscate"), number),
-                private_comment=private, public_comment=comment)))
-    except csv.Error:
-        raise Invalid("The file is not a CSV file.") from None
-    return rows, repeated
-
-
-def to_csv(policies: Iterable[Policy]) -> str:
-    """Mastodon's export format, which Mastodon (and we) can import again."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
-    for p in policies:
-        writer.writerow([p.domain, p.severity, str(p.reject_media).lower(), str(p.reject_reports).lower(),
-                         p.public_comment, str(p.obfuscate).lower()])
-    return out.getvalue()
-
-
-@dataclass(frozen=True)
-class Imported:
-    added: list[str]
-    skipped: list[str]  # already had a policy here: a shared list never weakens or overrides our own decision
-    repeated: int
-
-
-# The largest domain list a moderator may import; callers read one byte more, so a larger one is refused whole.
-MAX_CSV_BYTES = 8 * 1024 * 1024
-
-
-async def import_csv(conn: asyncpg.Connection, data: bytes, *, own_domain: str, actor: Account | None, now: datetime,
-                     source: str, default_severity: str = "suspend") -> Imported:
-    """Add the policies of a CSV file (its bytes, as uploaded or read), in the caller's transaction; domains that
-    already have one are skipped, as Mastodon's import does. The private comment says where the entry came from
-    unless the file gives one."""
-    _moderator_id(actor)
-    if len(data) > MAX_CSV_BYTES:
-        raise Invalid("The file is larger than %(size)s MiB.", size=MAX_CSV_BYTES // (1024 * 1024))
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Invalid("The file is not a CSV file.") from None
-    if default_severity not in SEVERITY_CHOICES:
-        raise Invalid("The severity must be suspend, silence or reject-media.")
-    rows, repeated = parse_csv(text, own_domain=own_domain, default_severity=default_severity)
-    existing = {p.domain for p in await list_policies(conn)}
-    added, skipped = [], []
-    for row in rows:
-        if row.domain in existing:
-            skipped.append(row.domain)
-            continue
-        terms = row.terms
-        if not terms.private_comment:
-            terms = Terms(terms.severity, terms.reject_media, terms.reject_reports, terms.obfuscate,
-                          f"Imported from {source[:200]}", terms.public_comment)
-        await block(conn, row.domain, terms, own_domain=own_domain, actor=actor, now=now, source=source[:200])
-        added.append(row.domain)
-    return Imported(added, skipped, repeated)
 
 
 def public_list(policies: list[Policy]) -> list[dict[str, str]]:

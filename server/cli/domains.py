@@ -13,7 +13,7 @@ from pathlib import Path
 
 import asyncpg
 
-from moderation import domain_blocks
+from moderation import domain_blocks, domain_lists
 from server.cli.base import Group
 from server.config import Settings
 from server.deps import utc_now
@@ -87,8 +87,8 @@ async def cmd_domain_list(conn: asyncpg.Connection, settings: Settings, args: ar
 
 
 async def cmd_domain_import(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
-    data = await asyncio.to_thread(_read_start, args.csv_file, domain_blocks.MAX_CSV_BYTES + 1)
-    done = await domain_blocks.import_csv(conn, data, own_domain=settings.domain, actor=None, now=utc_now(),
+    data = await asyncio.to_thread(_read_start, args.csv_file, domain_lists.MAX_CSV_BYTES + 1)
+    done = await domain_lists.import_csv(conn, data, own_domain=settings.domain, actor=None, now=utc_now(),
                                           source=args.csv_file.rsplit("/", 1)[-1], default_severity=args.severity)
     skipped = f"; {len(done.skipped)} already had a policy and were left as they are" if done.skipped else ""
     return f"Imported {len(done.added)} domain policies{skipped}"
@@ -96,7 +96,7 @@ async def cmd_domain_import(conn: asyncpg.Connection, settings: Settings, args: 
 
 async def cmd_domain_export(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
     found = await domain_blocks.list_policies(conn)
-    text = domain_blocks.to_csv(found)
+    text = domain_lists.to_csv(found)
     if not args.csv_file or args.csv_file == "-":
         return text.rstrip("\n")
     await asyncio.to_thread(Path(args.csv_file).write_text, text, encoding="utf-8")

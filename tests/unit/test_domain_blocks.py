@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from moderation.domain_blocks import (Policy, candidates, covers, is_own, normalise_domain, obfuscated, parse_csv,
-                                      terms_for, to_csv)
+from moderation.domain_blocks import Policy, candidates, covers, is_own, normalise_domain, obfuscated, terms_for
+from moderation.domain_lists import parse_csv, to_csv
 from server.errors import Invalid
 
 OWN = "gemeente.example:8443"

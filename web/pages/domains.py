@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from moderation import account_actions, domain_blocks
+from moderation import account_actions, domain_blocks, domain_lists
 from server import accounts, audit
 from server.accounts import Account
 from server.db.pool import connection, transaction
@@ -136,9 +136,9 @@ async def import_csv(ctx: PageContext) -> Response:
     try:
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise Invalid("Choose a CSV file to import.")
-        data = await upload.read(domain_blocks.MAX_CSV_BYTES + 1)
+        data = await upload.read(domain_lists.MAX_CSV_BYTES + 1)
         async with transaction(ctx.deps.pool) as conn:
-            done = await domain_blocks.import_csv(conn, data, own_domain=ctx.deps.settings.domain,
+            done = await domain_lists.import_csv(conn, data, own_domain=ctx.deps.settings.domain,
                                                   actor=moderator, now=ctx.now,
                                                   source=upload.filename.rsplit("/", 1)[-1],
                                                   default_severity=str(form.get("severity", "suspend")))
@@ -151,7 +151,7 @@ async def import_csv(ctx: PageContext) -> Response:
 async def export_csv(ctx: PageContext) -> Response:
     _moderator(ctx)
     async with connection(ctx.deps.pool) as conn:
-        text = domain_blocks.to_csv(await domain_blocks.list_policies(conn))
+        text = domain_lists.to_csv(await domain_blocks.list_policies(conn))
     filename = f"domain_blocks-{ctx.deps.settings.domain.replace(':', '_')}.csv"
     response = Response(text, media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
