@@ -34,6 +34,13 @@ def translations(lang: str) -> gettext.NullTranslations:
     return Translations(buffer)
 
 
+def ngettext(lang: str, singular: str, plural: str, n: int, **values: object) -> str:
+    """A counted message in the language's own plural form (Babel's Plural-Forms of the catalogue; English: one
+    for 1, the plural otherwise), with `%(n)d` and any other values filled in."""
+    text = translations(lang).ngettext(singular, plural, n)
+    return text % {"n": n, **values}
+
+
 def parse_accept_language(header: str) -> list[str]:
     """Language tags from an Accept-Language header, best first."""
     weighted: list[tuple[float, int, str]] = []

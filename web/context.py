@@ -31,7 +31,7 @@ from server.accounts import Account
 from server.db.pool import connection
 from server.deps import Deps
 from server.errors import DomainError, Invalid
-from server.i18n import LANGUAGE_NAMES, choose_language, translations
+from server.i18n import LANGUAGE_NAMES, choose_language, ngettext, translations
 
 SESSION_COOKIE = "ao_session"
 CSRF_COOKIE = "ao_csrf"
@@ -71,6 +71,10 @@ class PageContext:
     def gettext(self, message: str, **values: Any) -> str:
         text = translations(self.lang).gettext(message)
         return text % values if values else text
+
+    def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> str:
+        """A counted message, `%(n)d` filled in, in the plural form of the visitor's language."""
+        return ngettext(self.lang, singular, plural, n, **values)
 
     @property
     def now(self) -> datetime:
@@ -167,7 +171,7 @@ def render(ctx: PageContext, template: str, status: int = 200, **values: Any) ->
         return format_date(value, "long", locale=ctx.lang)
 
     html = environment().get_template(template).render(
-        _=ctx.gettext, lang=ctx.lang, viewer=ctx.viewer, csrf_token=ctx.csrf_token, settings=ctx.deps.settings,
+        _=ctx.gettext, _n=ctx.ngettext, lang=ctx.lang, viewer=ctx.viewer, csrf_token=ctx.csrf_token, settings=ctx.deps.settings,
         request=ctx.request, languages=LANGUAGE_NAMES, path=ctx.request.url.path, when=when, day=day,
         visibility_name=lambda v: ctx.gettext(VISIBILITY_NAMES.get(v, v)),
         kind_name=lambda k: ctx.gettext(KIND_NAMES.get(k, k)), account_path=account_path, post_path=post_path,

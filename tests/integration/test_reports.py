@@ -291,7 +291,8 @@ def test_the_admin_page_shows_the_count_of_open_reports(node: Node) -> None:
     assert admin.login("beheer", MODERATOR_PASSWORD).status_code == 303
     open_count = scalar(node.database_url, "SELECT count(*) FROM reports WHERE state = 'open'")
     page = admin.get("/admin/organisations").text
-    assert f"{open_count} open rapportages voor de moderatoren" in page and 'href="/admin/reports"' in page
+    noun = "rapportage" if open_count == 1 else "rapportages"
+    assert f"{open_count} open {noun} voor de moderatoren" in page and 'href="/admin/reports"' in page
 
 
 def test_mastodon_py_reports_with_its_own_method(node: Node) -> None:

@@ -133,7 +133,7 @@ def test_edit_keeps_voice_and_history(ede: Node, anna: WebClient) -> None:
     assert scalar(ede.database_url, "SELECT source_text FROM post_edits WHERE post_id = $1", post_id) == \
         "Inloopavond op dinsdag"
     page = anna.get(f"/@anna/{post_id}").text
-    assert "Bewerkingsgeschiedenis (1 eerdere versies)" in page and "Namens Gemeente Ede" in page
+    assert "Bewerkingsgeschiedenis (1 eerdere versie)" in page and "Namens Gemeente Ede" in page
     too_long = anna.post(f"/@anna/{post_id}/edit", {"text": "y" * 600})
     assert too_long.status_code == 422
     assert scalar(ede.database_url, "SELECT source_text FROM posts WHERE id = $1", post_id) == \
