@@ -282,6 +282,15 @@ LISTINGS: dict[tuple[str, str], tuple[Listing, set[str]]] = {
     ("GET", "/notifications"): (_web_list("/notifications"), {"fien", "bert", "rita", "mona"}),
     ("GET", "/review"): (_web_list("/review"), set()),
     ("GET", "/users/{username}/outbox"): (_ap_outbox, set(VIEWERS)),
+    # Feeds (issue 13): read as nobody whoever asks, public and published posts only (web/pages/feeds.py).
+    ("GET", "/@{username}/feed.rss"): (_web_list("/@anna/feed.rss"), set(VIEWERS)),
+    ("GET", "/@{username}/feed.atom"): (_web_list("/@anna/feed.atom"), set(VIEWERS)),
+    ("GET", "/@{username}/official.rss"): (_web_list("/@anna/official.rss"), set()),
+    ("GET", "/@{username}/official.atom"): (_web_list("/@anna/official.atom"), set()),
+    ("GET", "/orgs/{slug}/feed.rss"): (_web_list("/orgs/gemeente-ede/feed.rss"), set()),
+    ("GET", "/orgs/{slug}/feed.atom"): (_web_list("/orgs/gemeente-ede/feed.atom"), set()),
+    ("GET", "/orgs/{slug}/all.rss"): (_web_list("/orgs/gemeente-ede/all.rss"), set(VIEWERS)),
+    ("GET", "/orgs/{slug}/all.atom"): (_web_list("/orgs/gemeente-ede/all.atom"), set(VIEWERS)),
 }
 
 ACTIONS = "an action on a post: server/post_rules.py, tests/security/test_findings.py"
