@@ -10,6 +10,7 @@ from starlette.staticfiles import StaticFiles
 
 from web.pages import (admin, audit, auth, badges, domains, moderation, notifications, oauth, policy, post_removal,
                        posts, profiles, reports, review, security_settings, timelines, two_factor, user_controls)
+from web.pages import remote_interaction
 
 
 def routes() -> list[BaseRoute]:
@@ -33,4 +34,5 @@ def routes() -> list[BaseRoute]:
         *notifications.ROUTES,
         *reports.ROUTES,
         *domains.ROUTES,
+        *remote_interaction.ROUTES,
     ]
