@@ -21,6 +21,7 @@ from server.errors import DomainError, Invalid, NotFound
 from server.publishing import Draft
 from web.context import PageContext, finish, read_form, redirect, render, safe_next
 from web.handlers import page, path_int
+from web.pages import share
 from web.pages.user_controls import thread_marks
 
 VISIBILITY_CHOICES = ("public", "unlisted", "private", "direct")
@@ -215,7 +216,7 @@ async def post_page(ctx: PageContext) -> Response:
     if ctx.viewer is not None and view.post.state == "published":  # nobody answers a post that waits for review
         composer = {**composer_values(ctx, reply_to=view.post.id), "voice": reply_voice(ctx.viewer, view)}
     return render(ctx, "post.html", view=view, author=author, ancestors=before, descendants=after, history=history,
-                  composer=composer, **marks)
+                  composer=composer, share=share.post_meta(ctx, view), **marks)
 
 
 @page(signed_in=True)

@@ -15,7 +15,7 @@ from federation import resolver
 from federation.webfinger import parse_handle
 from web.context import LANG_COOKIE, PageContext, account_path, read_form, redirect, render
 from web.handlers import page, path_int
-from web.pages import feeds
+from web.pages import feeds, share
 from web.pages.timelines import older_link, page_bounds
 
 
@@ -64,7 +64,7 @@ async def _profile(ctx: PageContext, account: accounts.Account) -> Response:
             if viewer_id and viewer_id != account.id else None
     feed_list = feeds.feed_links(ctx, username=account.username, name=account.name) if account.is_local else []
     return render(ctx, "profile.html", account=account, organisation=org, views=views, older=older_link(ctx, ids),
-                  feeds=feed_list,
+                  feeds=feed_list, share=share.profile_meta(ctx, account, org),
                   relations=relations or relationships.Relations(),
                   followers=followers, following=following, is_following=state is not None,
                   follow_pending=state is not None and state[0] == "pending", badge=badge,

@@ -14,7 +14,7 @@ from server.errors import NotFound
 from server.timelines import Page
 from web.context import PageContext, render
 from web.handlers import page
-from web.pages import feeds
+from web.pages import feeds, share
 from web.pages.posts import composer_values
 
 PAGE_SIZE = 20
@@ -77,7 +77,8 @@ async def organisation(ctx: PageContext) -> Response:
         ids = await timelines.organisation_ids(conn, viewer_id, org.id, page_bounds(ctx))
         views = await timelines.hydrate(conn, ids, viewer_id)
     return render(ctx, "organisation.html", organisation=org, members=members, org_account=org_account,
-                  views=views, older=older_link(ctx, ids), feeds=feeds.feed_links(ctx, slug=org.slug, name=org.name))
+                  views=views, older=older_link(ctx, ids), feeds=feeds.feed_links(ctx, slug=org.slug, name=org.name),
+                  share=share.organisation_meta(ctx, org, org_account))
 
 
 ROUTES = [
