@@ -64,6 +64,9 @@ def test_follow_button_sends_the_visitor_to_their_own_server(ede: Node, stub: Su
     assert 'href="/interact?account=anna"' in profile.text and "Volgen" in profile.text
     form = visitor.get("/interact?account=anna")
     assert form.status_code == 200 and 'name="handle" value=""' in form.text
+    # Only this page lets its form's answer lead to another server (browsers hold redirects to `form-action`).
+    assert "form-action 'self' https: http:;" in form.headers["content-security-policy"]
+    assert "form-action 'self';" in profile.headers["content-security-policy"]
     sent = visitor.post("/interact", {"account": "anna", "handle": f"@jan@{stub.host()}"})
     assert sent.status_code == 303, sent.text
     actor = f"{ede.url}/users/anna"
