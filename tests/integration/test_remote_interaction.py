@@ -105,6 +105,8 @@ def test_a_server_without_a_template_or_account_gets_a_clear_message(ede: Node, 
     unknown = visitor.post("/interact", {"account": "anna", "handle": f"@nobody@{stub.host()}"})
     assert unknown.status_code == 422
     assert f"@nobody@{stub.host()} could not be found." in unknown.text
+    ours = visitor.post("/interact", {"account": "anna", "handle": f"@anna@{ede.domain}"})
+    assert ours.status_code == 422 and "That account is on this server: sign in here instead." in ours.text
     dutch = WebClient(ede.url).post("/interact", {"account": "anna", "handle": "geen handle"})
     assert "Dat is geen handle." in dutch.text
 
