@@ -10,13 +10,14 @@ from starlette.staticfiles import StaticFiles
 
 from web.pages import (admin, audit, auth, badges, domains, moderation, notifications, oauth, policy, post_removal,
                        posts, profiles, reports, review, security_settings, timelines, two_factor, user_controls)
-from web.pages import remote_interaction, site
+from web.pages import remote_interaction, site, statement
 
 
 def routes() -> list[BaseRoute]:
     return [
         Mount("/static", app=StaticFiles(packages=[("web", "static")]), name="static"),
         *site.ROUTES,
+        *statement.ROUTES,
         *auth.ROUTES,
         *two_factor.ROUTES,
         *security_settings.ROUTES,

@@ -355,7 +355,8 @@ NO_POSTS = {
     "/settings/security/sessions/others/end": "own sessions", "/settings/security/sessions/{session_id}/end":
     "own sessions", "/settings/security/apps/{app_id}/revoke": "own apps", "/settings/security/recovery-codes":
     "own codes", "/settings/security/two-factor/disable": "own sign-in", "/orgs/{slug}/two-factor": "settings",
-    "/robots.txt": "crawl rules", "/favicon.ico": "icon",
+    "/robots.txt": "crawl rules", "/favicon.ico": "icon", "/toegankelijkheid": "accessibility statement",
+    "/admin/statement": "accessibility statement (admins)",
     # Following and answering from another server (issue 13): /interact names only a local account or a post
     # visible to anyone signed out; /authorize_interaction only redirects to a page that applies the rule itself.
     "/interact": "a public post's or account's URI", "/authorize_interaction": "redirects to a page",
