@@ -201,6 +201,9 @@ def test_the_edit_form_removes_and_adds_images(site: Node, anna: WebClient) -> N
     four = send_form(anna, f"/@anna/{post_id}/edit", {"text": "Werk aan de weg"},
                      {f"image_{n}": (f"{n}.png", png((n, n, n)), "image/png") for n in range(1, 5)})
     assert four.status_code == 303 and len(attachments(site, post_id)) == 4
+    # A plain form without image places changes the words only.
+    words = anna.post(f"/@anna/{post_id}/edit", {"text": "Werk aan de weg, tot vrijdag"})
+    assert words.status_code == 303 and len(attachments(site, post_id)) == 4
 
 
 def test_only_the_author_changes_a_posted_image(site: Node, anna: WebClient) -> None:

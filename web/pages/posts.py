@@ -242,11 +242,14 @@ async def edit_submit(ctx: PageContext) -> Response:
         images = image_slots(kept)
         if problem:
             raise Invalid(problem)
+        # The form is the post's whole list of images; a form without image places at all (an older page, a
+        # script) changes only the words, so that it never takes images off by leaving them out.
+        with_images = any(key.startswith(("media_id_", "image_", "description_")) for key in form.keys())
         async with transaction(ctx.deps.pool) as conn:
             await publishing.edit_post(conn, ctx.deps.settings, ctx.viewer, view.post.id, body=body,
                                        spoiler_text=spoiler, now=ctx.now,
                                        confirm_policy=form.get("confirm_policy") == "yes",
-                                       media_ids=[attachment.id for attachment, _ in kept],
+                                       media_ids=[attachment.id for attachment, _ in kept] if with_images else None,
                                        media_changes=[media.MediaChange(attachment.id, description)
                                                       for attachment, description in kept])
     except DomainError as error:
