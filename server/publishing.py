@@ -38,6 +38,8 @@ class Draft:
     language: str | None = None
     media_ids: tuple[int, ...] = ()
     confirm_policy: bool = False  # the author confirms the policy warnings shown before
+    # Descriptions of images chosen in the web composer but not uploaded yet: only for preview_policy, while typing.
+    unsent_image_descriptions: tuple[str, ...] = ()
 
 
 def choose_voice(author: Account, requested: str | None) -> str:
@@ -115,6 +117,7 @@ async def _policy_verdict(conn: asyncpg.Connection, author: Account, draft: Draf
         found = await media.get_attachment(conn, media_id)
         if found is not None:
             attachments.append(policy.Attachment(found.description, found.content_type))
+    attachments.extend(policy.Attachment(description, "image/") for description in draft.unsent_image_descriptions)
     recent = await posts.count_official_since(conn, author.organisation_id, now - timedelta(hours=1))
     draft_for_checks = policy.PostDraft(
         text=draft.text, voice=voice, now=now, spoiler_text=draft.spoiler_text, visibility=draft.visibility,

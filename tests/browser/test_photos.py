@@ -132,7 +132,16 @@ def test_a_missing_alt_text_keeps_the_photo_in_the_form(ede: Node, photo: Path, 
     sign_in(page, "wim", factories.PASSWORD)
     page.goto(f"/lang/{language}?next=/compose")
     page.locator("#text").fill("Nieuwe fietsenstalling bij het station")
+    # While typing, the composer's preview of the checks knows of the chosen photo and its (missing) description.
+    finding = page.locator(".policy-preview .finding-warn")
+    expect(finding).to_have_count(0)
+    page.get_by_text(TEXT[language]["images"]).click()
     page.locator("#image_1").set_input_files(str(photo))
+    expect(finding).to_contain_text("Attachment 1" if language == "en" else "Bijlage 1")
+    page.locator("#description_1").fill("Fietsen")
+    expect(finding).to_have_count(0)
+    page.locator("#description_1").fill("")
+    expect(finding).to_have_count(1)
     page.get_by_role("button", name=TEXT[language]["publish"]).click()
     expect(page.get_by_role("alert")).to_contain_text("alt" if language == "en" else "alt-tekst")
     expect(page.locator("#image-slot-1 img.image-preview")).to_be_visible()  # kept on the server, shown again

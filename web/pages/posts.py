@@ -290,8 +290,17 @@ async def compose_preview(ctx: PageContext) -> Response:
     """The composer's script asks this as one types: the findings in the visitor's language, nothing stored."""
     assert ctx.viewer is not None
     form = await read_form(ctx)
+    # The image places as composer.js sends them: a stored image's id, or the name of a chosen file (not the file).
+    stored, unsent = [], []
+    for n in range(1, MAX_IMAGES + 1):
+        raw_id, description = str(form.get(f"media_id_{n}", "")), str(form.get(f"description_{n}", ""))
+        if raw_id.isdigit() and len(raw_id) <= 19 and form.get(f"remove_{n}") != "yes":
+            stored.append(int(raw_id))
+        elif str(form.get(f"image_{n}", "")):
+            unsent.append(description)
     draft = Draft(text=str(form.get("text", "")), spoiler_text=str(form.get("spoiler_text", "")),
-                  visibility=str(form.get("visibility", "public")), voice=str(form.get("voice", "")) or None)
+                  visibility=str(form.get("visibility", "public")), voice=str(form.get("voice", "")) or None,
+                  media_ids=tuple(stored), unsent_image_descriptions=tuple(unsent))
     try:
         async with connection(ctx.deps.pool) as conn:
             verdict = await publishing.preview_policy(conn, ctx.viewer, draft, ctx.now)

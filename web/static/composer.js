@@ -29,9 +29,14 @@ document.addEventListener("DOMContentLoaded", () => {
     form.querySelector("textarea[name=text]").closest("p").after(box);
     let timer = null;
     const check = async () => {
-      const data = new FormData(form);
+      // Files are not sent while typing: a chosen one goes as its name, so the checks know there is an image.
+      const data = new URLSearchParams();
+      for (const [name, value] of new FormData(form)) {
+        if (typeof value === "string") data.append(name, value);
+        else if (value.name && value.size) data.append(name, value.name);
+      }
       try {
-        const answer = await fetch("/compose/preview", {method: "POST", body: new URLSearchParams(data),
+        const answer = await fetch("/compose/preview", {method: "POST", body: data,
                                                          credentials: "same-origin"});
         if (!answer.ok) return;
         const result = await answer.json();
@@ -43,6 +48,8 @@ document.addEventListener("DOMContentLoaded", () => {
         }));
       } catch (error) { /* offline or refused: the server checks on publish anyway */ }
     };
-    form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(check, 400); });
+    const later = () => { clearTimeout(timer); timer = setTimeout(check, 400); };
+    form.addEventListener("input", later);
+    form.addEventListener("change", later);  // a file chosen or taken off, an image's "remove" box
   }
 });

@@ -64,7 +64,7 @@ document.addEventListener("DOMContentLoaded", () => {
       remove.addEventListener("click", () => {
         input.value = "";
         slot.querySelector("textarea").value = "";
-        input.dispatchEvent(new Event("change"));
+        input.dispatchEvent(new Event("change", {bubbles: true}));
         input.focus();
       });
     }
