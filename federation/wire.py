@@ -215,7 +215,7 @@ def create_to_json(settings: Settings, note: dict[str, Any]) -> dict[str, Any]:
 
 
 def update_note_to_json(settings: Settings, note: dict[str, Any], edited_at: datetime) -> dict[str, Any]:
-    return {"@context": context(settings), "id": f"{note['id']}#updates/{int(edited_at.timestamp())}",
+    return {"@context": context(settings), "id": f"{note['id']}#updates/{int(edited_at.timestamp() * 1000)}",
             "type": "Update", "actor": note["attributedTo"], "published": iso(edited_at), "to": note["to"],
             "cc": note["cc"], "object": {k: v for k, v in note.items() if k != "@context"}}
 

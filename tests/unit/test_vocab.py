@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ast
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from federation import vocab
+from federation import vocab, wire
 from server import badges, media
 from server.accounts import Account
+from server.config import Settings
 
 VOCAB = Path(vocab.__file__)
 
@@ -57,3 +59,14 @@ def test_a_remote_badge_is_checking_until_a_verdict_with_its_reason() -> None:
     assert badges.remote_status(remote(remote_badge=claim)) == badges.REMOTE_CHECKING
     assert badges.remote_status(remote(remote_badge=claim, remote_badge_reason="forged")) == badges.REMOTE_UNVERIFIED
     assert badges.remote_status(remote(remote_badge=claim, remote_badge_verified=True)) == badges.REMOTE_VERIFIED
+
+
+def test_two_edits_within_one_second_are_two_updates() -> None:
+    """An Update's id names its edit to the millisecond: a second alt-text change in the same second must not be
+    dropped by receivers as a repeat of the first."""
+    settings = Settings(domain="gemeente.test", scheme="https", secret_key="s" * 32)
+    note = {"id": "https://gemeente.test/users/anna/statuses/1", "attributedTo": "https://gemeente.test/users/anna",
+            "to": ["https://www.w3.org/ns/activitystreams#Public"], "cc": []}
+    first = datetime(2026, 12, 5, 12, 0, 0, 100_000, tzinfo=UTC)
+    ids = {wire.update_note_to_json(settings, note, first + timedelta(milliseconds=n))["id"] for n in (0, 1, 400)}
+    assert len(ids) == 3
