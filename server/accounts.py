@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 
 from server import audit, names
-from server.errors import Conflict, Invalid
+from server.errors import Conflict, Forbidden, Invalid
 from server.ids import new_id
 
 ORG_ROLES = ("official", "reviewer", "org_admin")
@@ -168,6 +168,50 @@ async def create_person(conn: asyncpg.Connection, *, username: str, email: str |
                        action="account.created", subject_type="account", subject_id=account.id, detail=detail,
                        now=now)
     return account
+
+
+async def refuse_last_org_admin(conn: asyncpg.Connection, member: Account) -> None:
+    """Refuse to take the org admin role from an organisation's last active admin (the others are locked)."""
+    if member.org_role != "org_admin":
+        return
+    others = await conn.fetchval(
+        "SELECT count(*) FROM (SELECT id FROM accounts WHERE organisation_id = $1 AND org_role = 'org_admin' "
+        "AND id <> $2 AND kind = 'person' AND disabled_at IS NULL FOR UPDATE) AS others",
+        member.organisation_id, member.id)
+    if not others:
+        raise Conflict("The organisation's last admin keeps that role: make someone else admin first.")
+
+
+async def update_leave_organisation(conn: asyncpg.Connection, account_id: int, *, disable: bool,
+                                    now: datetime) -> Account:
+    """The person is no longer in an organisation: no role, only the personal voice; disabled if asked."""
+    row = await conn.fetchrow(
+        f"UPDATE accounts SET organisation_id = NULL, org_role = NULL, default_voice = 'personal', "
+        f"disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, $3) ELSE disabled_at END "
+        f"WHERE id = $1 AND kind = 'person' RETURNING {_COLUMNS}", account_id, disable, now)
+    return _account(row)
+
+
+async def change_org_role(conn: asyncpg.Connection, member: Account, role: str, *, actor: Account | None,
+                          now: datetime) -> Account:
+    """Give a member of an organisation another role, audited as `account.role_changed` (from, to). Only the
+    organisation's own admin or an instance admin may (`actor` None: the operator at the command line); the
+    organisation's last org admin keeps that role, so someone can still manage it."""
+    if member.organisation_id is None or member.kind != "person":
+        raise Invalid("Only a person in an organisation has a role there.")
+    if actor is not None and not (actor.is_active and actor.administers(member.organisation_id)):
+        raise Forbidden("Only the organisation's admins and instance admins may manage its people.")
+    new_role = parse_org_role(role)
+    if new_role == member.org_role:
+        return member
+    await refuse_last_org_admin(conn, member)
+    row = await conn.fetchrow(f"UPDATE accounts SET org_role = $2 WHERE id = $1 RETURNING {_COLUMNS}",
+                              member.id, new_role)
+    await audit.record(conn, actor_id=actor.id if actor else None, action="account.role_changed",
+                       subject_type="account", subject_id=member.id,
+                       detail={"username": member.username, "organisation_id": member.organisation_id,
+                               "from": member.org_role, "to": new_role}, now=now)
+    return _account(row)
 
 
 async def insert_account(conn: asyncpg.Connection, *, username: str, kind: str, email: str | None = None,

@@ -66,6 +66,8 @@ async def list_for_organisation(conn: asyncpg.Connection, organisation_id: int, 
                       WHERE p.id::text = l.subject_id AND a.organisation_id = $1::bigint))
                 OR (l.subject_type = 'account' AND EXISTS (SELECT 1 FROM accounts a
                       WHERE a.id::text = l.subject_id AND a.organisation_id = $1::bigint))
+                OR (l.subject_type = 'account' AND l.action IN ('account.role_changed', 'account.offboarded')
+                    AND l.detail->>'organisation_id' = ($1::bigint)::text)
                 OR (l.subject_type = 'badge' AND EXISTS (SELECT 1 FROM badges b
                       WHERE b.id::text = l.subject_id AND b.organisation_id = $1::bigint))
                 OR (l.subject_type = 'invite' AND EXISTS (SELECT 1 FROM invites i

@@ -328,3 +328,11 @@ async def revoke_app_tokens(conn: asyncpg.Connection, *, account_id: int, app_id
     if not revoked:
         raise NotFound("That app has no access to your account.")
     return revoked
+
+
+async def revoke_all_tokens(conn: asyncpg.Connection, *, account_id: int, now: datetime) -> int:
+    """Every app's access to one account ends (offboarding): its tokens and unspent codes; how many tokens."""
+    status = await conn.execute("UPDATE oauth_tokens SET revoked_at = $2 WHERE account_id = $1 AND revoked_at IS NULL",
+                                account_id, now)
+    await conn.execute("UPDATE oauth_codes SET used_at = $2 WHERE account_id = $1 AND used_at IS NULL", account_id, now)
+    return int(status.rsplit(" ", 1)[1])

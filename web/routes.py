@@ -10,7 +10,7 @@ from starlette.staticfiles import StaticFiles
 
 from web.pages import (admin, audit, auth, badges, domains, moderation, notifications, oauth, policy, post_removal,
                        posts, profiles, reports, review, security_settings, timelines, two_factor, user_controls)
-from web.pages import remote_interaction, site, statement
+from web.pages import organisations_admin, remote_interaction, site, statement
 
 
 def routes() -> list[BaseRoute]:
@@ -29,6 +29,7 @@ def routes() -> list[BaseRoute]:
         *user_controls.ROUTES,  # before posts: /@{username}/block is not a post id
         *posts.ROUTES,
         *profiles.ROUTES,
+        *organisations_admin.ROUTES,  # before admin: /admin/organisations/new is not a slug
         *badges.ROUTES,
         *admin.ROUTES,
         *moderation.ROUTES,

@@ -360,6 +360,10 @@ NO_POSTS = {
     # Following and answering from another server (issue 13): /interact names only a local account or a post
     # visible to anyone signed out; /authorize_interaction only redirects to a page that applies the rule itself.
     "/interact": "a public post's or account's URI", "/authorize_interaction": "redirects to a page",
+    # Organisations and their people on the web (issue 13): admins only (Account.administers); no post.
+    "/admin/organisations/new": "organisations (admins)", "/orgs/{slug}/people": "members (org admins)",
+    "/orgs/{slug}/people/invite": "invites (org admins)", "/orgs/{slug}/people/{account_id}/role": "roles (org admins)",
+    "/orgs/{slug}/people/{account_id}/offboard": "offboarding (org admins)",
 }
 
 

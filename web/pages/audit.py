@@ -55,6 +55,8 @@ SENTENCES = {
     "account.unsilenced": "%(actor)s lifted the limit on the account of %(subject)s",
     "account.suspended": "%(actor)s suspended the account of %(subject)s",
     "account.unsuspended": "%(actor)s lifted the suspension of the account of %(subject)s",
+    "account.role_changed": "%(actor)s changed the role of %(subject)s",
+    "account.offboarded": "%(actor)s offboarded %(subject)s",
     "invite.created": "%(actor)s made an invite",
     "organisation.created": "%(actor)s created the organisation",
     "organisation.verified": "%(actor)s verified the organisation's website",
