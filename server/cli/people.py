@@ -12,8 +12,8 @@ from datetime import timedelta
 
 import asyncpg
 
-from server import account_security, accounts, invites, oauth, organisations, passwords, scopes, two_factor
-from server.cli.base import CliError, Group, organisation, read_password
+from server import account_security, accounts, invites, oauth, offboarding, organisations, passwords, scopes, two_factor
+from server.cli.base import CliError, Group, local_account, organisation, read_password
 from server.config import Settings
 from server.deps import utc_now
 from server.errors import NotFound
@@ -39,6 +39,25 @@ async def cmd_user_invite(conn: asyncpg.Connection, settings: Settings, args: ar
     token = await invites.insert_invite(conn, organisation_id=org.id, org_role=args.role, now=utc_now(),
                                         valid_for=timedelta(days=settings.invite_days))
     return f"{settings.base_url}/invite/{token}"
+
+
+async def _member(conn: asyncpg.Connection, args: argparse.Namespace) -> tuple[accounts.Account,
+                                                                              accounts.Account | None]:
+    member = await local_account(conn, args.username)
+    return member, (await local_account(conn, args.by) if args.by else None)
+
+
+async def cmd_user_role(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    member, by = await _member(conn, args)
+    changed = await accounts.change_org_role(conn, member, args.role, actor=by, now=utc_now())
+    return f"@{changed.username} is now {str(changed.org_role).replace('_', '-')}"
+
+
+async def cmd_user_offboard(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    member, by = await _member(conn, args)
+    await offboarding.offboard(conn, member, account=args.account, reason=args.reason, actor=by, now=utc_now())
+    kept = "kept as a personal account" if args.account == offboarding.KEEP else "disabled"
+    return f"Offboarded @{member.username}: role and badge gone, signed out, apps revoked; the account is {kept}"
 
 
 async def cmd_user_reset_password(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
@@ -127,6 +146,16 @@ def add_user_commands(root: Group) -> None:
     invite.add_argument("--org", required=True, help="slug of the organisation")
     invite.add_argument("--role", default="official", help="official, reviewer or org-admin")
     user.command("list", "list accounts", cmd_user_list).add_argument("--json", action="store_true")
+    role = user.command("role", "give a member of an organisation another role", cmd_user_role)
+    role.add_argument("--username", required=True)
+    role.add_argument("--role", required=True, help="official, reviewer or org-admin")
+    role.add_argument("--by", help="the admin who does it (audited); left out: the operator")
+    offboard = user.command("offboard", "a member leaves the organisation: role and membership gone, badge revoked, "
+                            "signed out, apps revoked; the account kept as personal or disabled", cmd_user_offboard)
+    offboard.add_argument("--username", required=True)
+    offboard.add_argument("--account", choices=offboarding.CHOICES, default=offboarding.KEEP)
+    offboard.add_argument("--reason", required=True, help="shown on the revoked badge's page")
+    offboard.add_argument("--by", help="the admin who does it (audited; needed to revoke a badge)")
     reset = user.command("reset-password", "print a one-time link (valid 24 hours) to set a new password; the "
                          "account's sessions end when it is used", cmd_user_reset_password)
     reset.add_argument("--username", required=True)

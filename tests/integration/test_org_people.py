@@ -168,3 +168,16 @@ def test_offboarding_may_disable_the_account_and_never_the_last_admin(node: Node
     assert scalar(node.database_url, "SELECT disabled_at IS NOT NULL FROM accounts WHERE id = $1", anna_id) is True
     assert WebClient(node.url).login("anna", factories.PASSWORD).status_code != 303
     assert audit_rows(node, "account.offboarded")[-1]["actor"] == "beheer"
+
+
+def test_the_cli_offboards_with_the_same_function(node: Node) -> None:
+    refused = node.cli("user", "offboard", "--username", "bert", "--reason", "Vertrokken", "--by", "piet")
+    assert refused.code == 1 and "Alleen" not in refused.err and "admins" in refused.err
+    assert scalar(node.database_url, "SELECT org_role FROM accounts WHERE username = 'bert'") == "reviewer"
+    done = node.cli("user", "offboard", "--username", "bert", "--reason", "Vertrokken", "--account", "disable",
+                    "--by", "kees")
+    assert done.code == 0, done.err
+    entry = audit_rows(node, "account.offboarded")[-1]
+    assert entry["actor"] == "kees" and _detail(entry)["account"] == "disable"
+    assert _detail(entry)["org_role"] == "reviewer" and _detail(entry)["badge_revoked"] is None
+    assert scalar(node.database_url, "SELECT disabled_at IS NOT NULL FROM accounts WHERE username = 'bert'") is True

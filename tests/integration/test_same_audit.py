@@ -215,3 +215,18 @@ def test_people_and_invites_are_audited(node: Node) -> None:
     kees = signed_in(node, "kees")
     log = kees.get("/orgs/gemeente-ede/audit")
     assert log.status_code == 200 and "invite.created" in log.text and "account.created" in log.text
+
+
+def test_role_changed(node: Node) -> None:
+    kees = signed_in(node, "kees")
+    anna = account_id(node, "anna")
+    start = last_entry(node)
+    cli(node, "user", "role", "--username", "anna", "--role", "reviewer", "--by", "kees")
+    posted(kees, f"/orgs/gemeente-ede/people/{anna}/role", {"role": "official"})
+    posted(kees, f"/orgs/gemeente-ede/people/{anna}/role", {"role": "reviewer"})
+    cli(node, "user", "role", "--username", "anna", "--role", "official")
+    by_cli, back, by_page, operator = entries(node, "account.role_changed", "account", after=start)
+    assert_same(by_cli, by_page, page_actor=account_id(node, "kees"), cli_actor=account_id(node, "kees"))
+    assert by_cli["detail"] == {"username": "anna", "organisation_id": by_cli["detail"]["organisation_id"],
+                                "from": "official", "to": "reviewer"}
+    assert_same(operator, back, page_actor=account_id(node, "kees"))
