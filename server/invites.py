@@ -12,7 +12,7 @@ import asyncpg
 
 from server import accounts, audit, passwords
 from server.accounts import Account
-from server.errors import Invalid, NotFound
+from server.errors import Forbidden, Invalid, NotFound
 from server.ids import new_id
 from server.tokens import new_token, token_hash
 
@@ -29,7 +29,12 @@ class Invite:
 async def insert_invite(conn: asyncpg.Connection, *, organisation_id: int, org_role: str, now: datetime,
                         valid_for: timedelta, created_by: int | None = None) -> str:
     """Store an invite and return its token; only the hash is kept. Audited as `invite.created` (the role it
-    grants, its expiry), with `created_by` as the actor (None: the operator at the command line)."""
+    grants, its expiry), with `created_by` as the actor (None: the operator at the command line), who must be an
+    active admin of the organisation or an instance admin."""
+    if created_by is not None:
+        actor = await accounts.get_account(conn, created_by)
+        if actor is None or not actor.is_active or not actor.administers(organisation_id):
+            raise Forbidden("Only the organisation's admins and instance admins may manage its people.")
     token = new_token()
     role = accounts.parse_org_role(org_role)
     invite_id = new_id(now)

@@ -67,3 +67,55 @@ def test_only_admins_create_organisations_and_org_admins_change_their_wording(da
     assert outcome["refusals"] == ["anna", "kees", "anna-voice"]
     assert outcome["organisations"] == 1
     assert outcome["audit"] == [("organisation.created", admin_id), ("organisation.voice_settings", org_admin_id)]
+
+
+async def _people_scenario(url: str) -> list[str]:
+    """Inviting, changing a role and offboarding, asked of the domain functions directly (no page before them)."""
+    from datetime import timedelta
+
+    from server import invites, offboarding
+    pool = await open_pool(url, min_size=1, max_size=1)
+    conn = await pool.acquire()
+    try:
+        admin = await accounts.create_person(conn, username="beheer", email=None, password_hash="x", is_admin=True,
+                                             actor_id=None, now=NOW)
+        ede, _ = await organisations.create_organisation(conn, name="Gemeente Ede", slug="gemeente-ede",
+                                                          kind="gemeente", website="", language="nl",
+                                                          actor_id=admin.id, now=NOW)
+        epe, _ = await organisations.create_organisation(conn, name="Gemeente Epe", slug="gemeente-epe",
+                                                          kind="gemeente", website="", language="nl",
+                                                          actor_id=admin.id, now=NOW)
+        kees = await accounts.create_person(conn, username="kees", email=None, password_hash="x",
+                                            organisation_id=ede.id, org_role="org_admin", actor_id=None, now=NOW)
+        piet = await accounts.create_person(conn, username="piet", email=None, password_hash="x",
+                                            organisation_id=epe.id, org_role="org_admin", actor_id=None, now=NOW)
+        anna = await accounts.create_person(conn, username="anna", email=None, password_hash="x",
+                                            organisation_id=ede.id, org_role="official", actor_id=None, now=NOW)
+        refused = []
+        for actor in (anna, piet):
+            attempts = {
+                "invite": invites.insert_invite(conn, organisation_id=ede.id, org_role="official", now=NOW,
+                                                valid_for=timedelta(days=1), created_by=actor.id),
+                "role": accounts.change_org_role(conn, kees if actor is anna else anna, "reviewer", actor=actor,
+                                                 now=NOW),
+                "offboard": offboarding.offboard(conn, kees if actor is anna else anna, account="keep", reason="x",
+                                                 actor=actor, now=NOW)}
+            for name, attempt in attempts.items():
+                try:
+                    await attempt
+                except Forbidden:
+                    refused.append(f"{actor.username}-{name}")
+        assert await conn.fetchval("SELECT count(*) FROM invites") == 0
+        assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE action LIKE 'account.%' "
+                                   "AND action <> 'account.created'") == 0
+        await invites.insert_invite(conn, organisation_id=ede.id, org_role="official", now=NOW,
+                                    valid_for=timedelta(days=1), created_by=kees.id)
+        return refused
+    finally:
+        await pool.release(conn)
+        await pool.close()
+
+
+def test_only_the_organisations_admins_invite_change_roles_and_offboard(postgres: TestPostgres) -> None:
+    assert asyncio.run(_people_scenario(postgres.fresh_database())) == [
+        "anna-invite", "anna-role", "anna-offboard", "piet-invite", "piet-role", "piet-offboard"]
