@@ -115,6 +115,38 @@ def _blurhash(image: Image.Image) -> str:
 
 def prepare_image(data: bytes) -> PreparedImage:
     """The image re-encoded without metadata, its preview and blurhash, or a refusal that says why."""
+    image, fmt = _open_image(data)
+    content_type, extension = FORMATS[fmt]
+    out_format = "PNG" if fmt == "GIF" else fmt
+    image.thumbnail((MAX_SIDE, MAX_SIDE))
+    preview = image.copy()
+    preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+    return PreparedImage(content_type, extension, _encode(image, out_format), _encode(preview, out_format),
+                         (image.width, image.height), (preview.width, preview.height), _blurhash(image))
+
+
+# Mastodon's sizes: an avatar is square, a header three times as wide as it is high.
+PROFILE_SIZES = {"avatar": (400, 400), "header": (1500, 500)}
+
+
+@dataclass(frozen=True)
+class ProfileImage:
+    content_type: str
+    extension: str
+    data: bytes
+
+
+def prepare_profile_image(data: bytes, kind: str) -> ProfileImage:
+    """An avatar or header: cropped around its centre to Mastodon's ratio and size, re-encoded without metadata."""
+    image, fmt = _open_image(data)
+    content_type, extension = FORMATS[fmt]
+    out_format = "PNG" if fmt == "GIF" else fmt
+    fitted = ImageOps.fit(image, PROFILE_SIZES[kind], method=Image.Resampling.LANCZOS)
+    return ProfileImage(content_type, extension, _encode(fitted, out_format))
+
+
+def _open_image(data: bytes) -> tuple[Image.Image, str]:
+    """The decoded image, turned upright by its EXIF orientation, and its format; or a refusal that says why."""
     if not data:
         raise Invalid("The file is empty.")
     if len(data) > MAX_BYTES:
@@ -130,13 +162,7 @@ def prepare_image(data: bytes) -> PreparedImage:
             image.load()
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
         raise Invalid("The file is not an image that can be read (JPEG, PNG, WebP or GIF).") from None
-    content_type, extension = FORMATS[fmt]
-    out_format = "PNG" if fmt == "GIF" else fmt
-    image.thumbnail((MAX_SIDE, MAX_SIDE))
-    preview = image.copy()
-    preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
-    return PreparedImage(content_type, extension, _encode(image, out_format), _encode(preview, out_format),
-                         (image.width, image.height), (preview.width, preview.height), _blurhash(image))
+    return image, fmt
 
 
 def parse_focus(raw: str | None) -> tuple[float, float]:

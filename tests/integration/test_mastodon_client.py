@@ -122,3 +122,75 @@ def test_bad_token_is_refused(ede: Node) -> None:
     client = Mastodon(access_token="not-a-token", api_base_url=ede.url, ratelimit_method="throw")
     with pytest.raises(MastodonUnauthorizedError):
         client.account_verify_credentials()
+
+
+def _photo(size: tuple[int, int], colour: str) -> bytes:
+    """A JPEG with EXIF (a camera serial number) that the node must drop when it re-encodes."""
+    import io
+
+    from PIL import Image
+    image = Image.new("RGB", size, colour)
+    exif = Image.Exif()
+    exif[0xA431] = "SERIAL-12345"  # BodySerialNumber
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+def test_update_credentials_stores_avatar_header_and_fields(ede: Node, bert: Mastodon) -> None:
+    import io
+
+    import httpx
+    from PIL import Image
+    bert_id = bert.me()["id"]
+    events_before = scalar(ede.database_url, "SELECT count(*) FROM outbox_events WHERE kind = 'account.updated' "
+                                             "AND subject_id = $1", int(bert_id))
+    updated = bert.account_update_credentials(
+        display_name="Bert B.", note="Raadslid", bot=True, discoverable=False,
+        avatar=_photo((900, 600), "red"), avatar_mime_type="image/jpeg",
+        header=_photo((800, 800), "blue"), header_mime_type="image/jpeg",
+        fields=[("Website", "https://bert.example"), ("Taal", "Nederlands")])
+    assert updated["display_name"] == "Bert B."
+    assert updated["bot"] is True and updated["discoverable"] is False
+    assert [(f["name"], f["value"]) for f in updated["fields"]] == [("Website", "https://bert.example"),
+                                                                    ("Taal", "Nederlands")]
+    assert [(f["name"], f["value"]) for f in updated["source"]["fields"]] == [
+        ("Website", "https://bert.example"), ("Taal", "Nederlands")]
+    for key, size, colour in (("avatar", (400, 400), (255, 0, 0)), ("header", (1500, 500), (0, 0, 255))):
+        assert "/static/" not in updated[key] and updated[f"{key}_static"] == updated[key]
+        response = httpx.get(updated[key])
+        assert response.status_code == 200
+        image = Image.open(io.BytesIO(response.content))
+        assert image.size == size
+        assert not image.getexif()
+        assert all(abs(a - b) < 20 for a, b in zip(image.convert("RGB").getpixel((10, 10)), colour))
+    # Stored: a new read returns the same, and followers' servers will hear of it.
+    again = bert.account_verify_credentials()
+    assert again["avatar"] == updated["avatar"] and again["header"] == updated["header"]
+    assert [f["name"] for f in again["fields"]] == ["Website", "Taal"]
+    assert [f["name"] for f in bert.account(bert_id)["fields"]] == ["Website", "Taal"]
+    assert scalar(ede.database_url, "SELECT count(*) FROM outbox_events WHERE kind = 'account.updated' "
+                                    "AND subject_id = $1", int(bert_id)) == events_before + 1
+    # Fields left out are kept; at most 4; a file that is no image is refused and changes nothing.
+    assert len(bert.account_update_credentials(note="Raadslid Ede")["fields"]) == 2
+    with pytest.raises(MastodonAPIError):
+        bert.account_update_credentials(fields=[(f"n{i}", "v") for i in range(5)])
+    with pytest.raises(MastodonAPIError):
+        bert.account_update_credentials(avatar=b"not an image", avatar_mime_type="image/png")
+    assert bert.account_verify_credentials()["avatar"] == updated["avatar"]
+    # Mastodon's JSON shapes of fields_attributes: a numbered object, and a list.
+    import httpx as _httpx
+    headers = {"Authorization": f"Bearer {bert.access_token}"}
+    for shape in ({"0": {"name": "Functie", "value": "raadslid"}}, [{"name": "Functie", "value": "raadslid"}]):
+        answer = _httpx.patch(f"{ede.url}/api/v1/accounts/update_credentials", headers=headers,
+                              json={"fields_attributes": shape})
+        assert answer.status_code == 200, answer.text
+        assert [(f["name"], f["value"]) for f in answer.json()["fields"]] == [("Functie", "raadslid")]
+    # A photo of several MB passes the request limits (1 MiB for other API bodies).
+    import os
+    noisy = io.BytesIO()
+    Image.frombytes("RGB", (1000, 1000), os.urandom(3_000_000)).save(noisy, "PNG")
+    assert len(noisy.getvalue()) > 2 * 1024 * 1024
+    big = bert.account_update_credentials(avatar=noisy.getvalue(), avatar_mime_type="image/png")
+    assert big["avatar"] != updated["avatar"]
+    assert Image.open(io.BytesIO(httpx.get(big["avatar"]).content)).size == (400, 400)

@@ -5,17 +5,18 @@ Owns: /api/v1/accounts/*. Never: SQL (domain modules do it).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import asyncpg
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import accounts, follows, publishing, timelines
+from server import accounts, follows, profiles, publishing, timelines
 from server import relationships as mutes_blocks  # `relationships` is the endpoint below
 from server.accounts import Account
 from web.api.entities import credential_account_json, render_account, render_accounts, render_status_ids
-from web.api.http import ApiCall, ApiError, api, json_response, link_header, not_found
+from web.api.http import ApiCall, ApiError, Params, api, json_response, link_header, not_found
 from server.db.pool import connection, transaction
 
 
@@ -49,7 +50,8 @@ async def verify_credentials(call: ApiCall) -> Response:
     account = call.need_account()
     async with connection(call.deps.pool) as conn:
         entity = await render_account(conn, call.deps.settings, account)
-    return json_response(credential_account_json(entity, account))
+        profile = await profiles.get_profile(conn, account.id)
+    return json_response(credential_account_json(entity, account, profile))
 
 
 @api(scope="write:accounts")
@@ -60,14 +62,56 @@ async def update_credentials(call: ApiCall) -> Response:
     language = str(source.get("language") or account.language)
     if language not in ("nl", "en"):
         raise ApiError(422, "Validation failed: language must be nl or en")
+    images: dict[str, bytes] = {}
+    for kind in profiles.KINDS:
+        upload = params.upload(kind)
+        if upload is not None:
+            images[kind] = await upload.read()
+    descriptions = {kind: params.str(f"{kind}_description") or "" for kind in profiles.KINDS
+                    if f"{kind}_description" in params.values}
     async with transaction(call.deps.pool) as conn:
         updated = await accounts.update_profile(
             conn, account, display_name=params.str("display_name", account.display_name) or "",
             bio=params.str("note", account.bio) or "",
             default_voice=params.str("default_voice") or str(source.get("default_voice") or account.default_voice),
             language=language, locked=params.bool("locked", account.manually_approves_followers))
+        profile = await profiles.update_profile(
+            conn, data_dir=call.deps.settings.data_dir, account_id=account.id, now=call.deps.now(), images=images,
+            descriptions=descriptions, fields=fields_attributes(params),
+            bot=params.bool("bot") if "bot" in params.values else None,
+            discoverable=params.bool("discoverable") if "discoverable" in params.values else None,
+            announce=(updated.display_name, updated.bio, updated.manually_approves_followers)
+            != (account.display_name, account.bio, account.manually_approves_followers))
         entity = await render_account(conn, call.deps.settings, updated)
-    return json_response(credential_account_json(entity, updated))
+    return json_response(credential_account_json(entity, updated, profile))
+
+
+_FIELD_KEY = re.compile(r"^fields_attributes\[(\d{1,2})\]\[(name|value)\]$")
+
+
+def fields_attributes(params: Params) -> list[dict[str, Any]] | None:
+    """Mastodon's profile fields, in any of its shapes: form `fields_attributes[0][name]=..`, or JSON
+    `{"fields_attributes": {"0": {"name": .., "value": ..}}}` or a list of such objects; None when not given."""
+    rows: dict[int, dict[str, Any]] = {}
+    for key, items in params.values.items():
+        match = _FIELD_KEY.match(key)
+        if match:
+            rows.setdefault(int(match.group(1)), {})[match.group(2)] = items[-1]
+    given = params.values.get("fields_attributes")
+    if given:
+        value = given[-1]
+        if isinstance(value, dict):
+            try:
+                rows.update({int(k): v for k, v in value.items()})
+            except ValueError:
+                raise ApiError(422, "Validation failed: fields_attributes must be numbered") from None
+        elif isinstance(value, list):
+            rows.update(enumerate(value))
+        else:
+            raise ApiError(422, "Validation failed: fields_attributes must be a list of name and value")
+    if not rows and not given:
+        return None
+    return [rows[i] for i in sorted(rows)]
 
 
 @api(scope="read:accounts", auth="optional")

@@ -13,13 +13,14 @@ from typing import Any
 
 import asyncpg
 
-from server import accounts, badges, media, organisations, timelines, uris
+from server import accounts, badges, media, organisations, profiles, timelines, uris
 from server.accounts import Account
 from server.badges import Badge
 from server.config import Settings
 from server.media import Attachment
 from server.notifications import REVIEW_TYPES, Notification
 from server.organisations import Organisation
+from server.profiles import Profile
 from server.timelines import AccountStats, PostView
 
 ROLE_NAMES = {"official": "official", "reviewer": "reviewer", "org_admin": "org-admin"}
@@ -49,15 +50,16 @@ def bio_html(bio: str) -> str:
 
 
 def account_json(settings: Settings, account: Account, stats: AccountStats | None,
-                 org: Organisation | None, badge: Badge | None = None, today: date | None = None) -> dict[str, Any]:
+                 org: Organisation | None, badge: Badge | None = None, today: date | None = None,
+                 profile: Profile | None = None) -> dict[str, Any]:
     stats = stats or AccountStats(0, 0, 0, None)
     # A badge counts only for the organisation the account belongs to now.
     badge = badge if badge is not None and org is not None and badge.organisation_id == org.id else None
     today = today or badges.local_date(datetime.now(timezone.utc))
     # A remote avatar only through our media proxy: apps never load it from the remote server.
     avatar = (uris.proxied_media(settings, account.avatar_url) if account.avatar_url and not account.is_local
-              else f"{settings.base_url}/static/avatar.png")
-    header = f"{settings.base_url}/static/header.png"
+              else profiles.image_url(settings, profile, "avatar") or f"{settings.base_url}/static/avatar.png")
+    header = profiles.image_url(settings, profile, "header") or f"{settings.base_url}/static/header.png"
     local = account.is_local
     return {
         "id": str(account.id),
@@ -65,8 +67,8 @@ def account_json(settings: Settings, account: Account, stats: AccountStats | Non
         "acct": account.acct,
         "display_name": account.display_name,
         "locked": account.manually_approves_followers,
-        "bot": account.actor_type in ("Service", "Application"),
-        "discoverable": True,
+        "bot": profile.bot if profile else account.actor_type in ("Service", "Application"),
+        "discoverable": profile.discoverable if profile else True,
         "indexable": True,
         "group": False,
         "created_at": iso(account.created_at.replace(hour=0, minute=0, second=0, microsecond=0)),
@@ -85,7 +87,8 @@ def account_json(settings: Settings, account: Account, stats: AccountStats | Non
         "noindex": False,
         "emojis": [],
         "roles": [],
-        "fields": [],
+        "fields": [{"name": f["name"], "value": escape(f["value"]), "verified_at": None}
+                   for f in (profile.fields if profile else [])],
         # Our extension: who this official is, and their badge (verified only while it is valid today).
         "ambtenaar": {
             "organisation": organisation_json(settings, org),
@@ -124,8 +127,9 @@ async def render_accounts(conn: asyncpg.Connection, settings: Settings,
     orgs = await organisations.list_organisations_by_ids(conn, org_ids) if org_ids else {}
     current = await badges.list_current_for_accounts(conn, [a.id for a in people if a.is_local and a.organisation_id])
     today = badges.local_date(datetime.now(timezone.utc))
+    found = await profiles.list_profiles(conn, [a.id for a in people if a.is_local])
     return [account_json(settings, a, stats.get(a.id), orgs.get(a.organisation_id) if a.organisation_id else None,
-                         current.get(a.id), today)
+                         current.get(a.id), today, found.get(a.id))
             for a in people]
 
 
@@ -133,10 +137,12 @@ async def render_account(conn: asyncpg.Connection, settings: Settings, account: 
     return (await render_accounts(conn, settings, [account]))[0]
 
 
-def credential_account_json(base: dict[str, Any], account: Account) -> dict[str, Any]:
+def credential_account_json(base: dict[str, Any], account: Account, profile: Profile | None = None) -> dict[str, Any]:
     """verify_credentials adds `source`: what the person typed, for editing in the app."""
+    fields = [{"name": f["name"], "value": f["value"], "verified_at": None} for f in (profile.fields if profile else [])]
     return {**base, "source": {"privacy": "public", "sensitive": False, "language": account.language,
-                               "note": account.bio, "fields": [], "follow_requests_count": 0, "discoverable": True,
+                               "note": account.bio, "fields": fields, "follow_requests_count": 0,
+                               "discoverable": profile.discoverable if profile else True,
                                "indexable": True, "hide_collections": False, "attribution_domains": [],
                                "default_voice": account.default_voice},
             "role": {"id": "-99", "name": "", "permissions": "0", "color": "", "highlighted": False}}

@@ -1,0 +1,151 @@
+"""Profiles: a local account's avatar and header, their alt text, up to 4 profile fields, and the bot and
+discoverable flags (issue 13, item 2).
+
+Owns: the profiles table and the avatar and header files under `<data_dir>/media` (named
+`<kind>-<account id>-<random>.<ext>`: unguessable, and a new name on each change so caches never show an old one).
+Images are cropped to Mastodon's ratios and re-encoded without metadata by server/media.py. Every change records
+`account.updated`, so followers' servers get an Update of the actor. Never: serves files (web does).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from server import events, media, names
+from server.config import Settings
+from server.errors import Invalid
+
+MAX_FIELDS = 4
+MAX_FIELD_NAME = 255
+MAX_FIELD_VALUE = 255
+KINDS = ("avatar", "header")
+_COLUMNS = "account_id, avatar_file, avatar_description, header_file, header_description, fields, bot, discoverable"
+
+
+@dataclass(frozen=True)
+class Profile:
+    account_id: int
+    avatar_file: str | None = None
+    avatar_description: str = ""
+    header_file: str | None = None
+    header_description: str = ""
+    fields: list[dict[str, str]] = field(default_factory=list)  # [{"name": .., "value": ..}], at most 4
+    bot: bool = False
+    discoverable: bool = True
+
+    def file(self, kind: str) -> str | None:
+        return self.avatar_file if kind == "avatar" else self.header_file
+
+    def description(self, kind: str) -> str:
+        return self.avatar_description if kind == "avatar" else self.header_description
+
+
+def image_url(settings: Settings, profile: Profile | None, kind: str) -> str | None:
+    """Where an avatar or header is loaded from; None when the account has not set one."""
+    name = profile.file(kind) if profile else None
+    return f"{settings.base_url}/media/{name}" if name else None
+
+
+def media_type(file_name: str) -> str:
+    return {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}[file_name.rsplit(".", 1)[1]]
+
+
+def clean_fields(raw: Sequence[Any]) -> list[dict[str, str]]:
+    """Profile fields as typed: empty rows dropped, at most 4, names and values at most 255 characters."""
+    cleaned: list[dict[str, str]] = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise Invalid("A profile field has a name and a value.")
+        name = names.clean_name(str(item.get("name") or "")).strip()
+        value = names.clean_name(str(item.get("value") or ""))
+        if not name and not value:
+            continue
+        if not name:
+            raise Invalid("A profile field with a value needs a name.")
+        if len(name) > MAX_FIELD_NAME or len(value) > MAX_FIELD_VALUE:
+            raise Invalid("A profile field's name and value may be at most %(n)d characters each.",
+                          n=MAX_FIELD_VALUE)
+        cleaned.append({"name": name, "value": value})
+    if len(cleaned) > MAX_FIELDS:
+        raise Invalid("A profile has at most %(n)d fields.", n=MAX_FIELDS)
+    return cleaned
+
+
+def _profile(row: asyncpg.Record | None, account_id: int) -> Profile:
+    return Profile(**dict(row)) if row else Profile(account_id)
+
+
+async def get_profile(conn: asyncpg.Connection, account_id: int) -> Profile:
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM profiles WHERE account_id = $1", account_id)
+    return _profile(row, account_id)
+
+
+async def list_profiles(conn: asyncpg.Connection, account_ids: Sequence[int]) -> dict[int, Profile]:
+    """The profiles of these accounts that have one (the others have the defaults)."""
+    if not account_ids:
+        return {}
+    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM profiles WHERE account_id = ANY($1::bigint[])",
+                            list(account_ids))
+    return {r["account_id"]: _profile(r, r["account_id"]) for r in rows}
+
+
+def _store_image(data_dir: str, account_id: int, kind: str, data: bytes) -> str:
+    prepared = media.prepare_profile_image(data, kind)
+    folder = media.media_dir(data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    file_name = f"{kind}-{account_id}-{secrets.token_urlsafe(16)}.{prepared.extension}"
+    (folder / file_name).write_bytes(prepared.data)
+    return file_name
+
+
+async def update_profile(conn: asyncpg.Connection, *, data_dir: str, account_id: int, now: datetime,
+                         images: dict[str, bytes] | None = None, descriptions: dict[str, str] | None = None,
+                         remove: Sequence[str] = (), fields: Sequence[Any] | None = None,
+                         bot: bool | None = None, discoverable: bool | None = None,
+                         announce: bool = False) -> Profile:
+    """Change what is given (None and missing keys keep what is stored), record `account.updated` when anything
+    changed (or `announce`: the caller changed the account's name or bio), and return the profile. An image replaced or removed leaves its old file: a follower's server may
+    still be fetching it; housekeeping can sweep files no row names."""
+    current = await get_profile(conn, account_id)
+    values: dict[str, Any] = {
+        "avatar_file": current.avatar_file, "avatar_description": current.avatar_description,
+        "header_file": current.header_file, "header_description": current.header_description,
+        "fields": current.fields, "bot": current.bot, "discoverable": current.discoverable}
+    for kind in remove:
+        if kind in KINDS:
+            values[f"{kind}_file"] = None
+            values[f"{kind}_description"] = ""
+    for kind, description in (descriptions or {}).items():
+        if kind in KINDS:
+            values[f"{kind}_description"] = media.check_description(description)
+    if fields is not None:
+        values["fields"] = clean_fields(fields)
+    if bot is not None:
+        values["bot"] = bot
+    if discoverable is not None:
+        values["discoverable"] = discoverable
+    for kind, data in (images or {}).items():  # last: a refused field must not leave a stored file behind
+        if kind in KINDS:
+            values[f"{kind}_file"] = _store_image(data_dir, account_id, kind, data)
+    updated = Profile(account_id, **values)
+    if updated == current:
+        if announce:
+            await events.record_event(conn, "account.updated", account_id, account_id, now)
+        return current
+    row = await conn.fetchrow(
+        f"INSERT INTO profiles (account_id, avatar_file, avatar_description, header_file, header_description, fields, "
+        f"bot, discoverable, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+        f"ON CONFLICT (account_id) DO UPDATE SET avatar_file = EXCLUDED.avatar_file, "
+        f"avatar_description = EXCLUDED.avatar_description, header_file = EXCLUDED.header_file, "
+        f"header_description = EXCLUDED.header_description, fields = EXCLUDED.fields, bot = EXCLUDED.bot, "
+        f"discoverable = EXCLUDED.discoverable, updated_at = EXCLUDED.updated_at RETURNING {_COLUMNS}",
+        account_id, values["avatar_file"], values["avatar_description"], values["header_file"],
+        values["header_description"], values["fields"], values["bot"], values["discoverable"], now)
+    await events.record_event(conn, "account.updated", account_id, account_id, now)
+    return _profile(row, account_id)
