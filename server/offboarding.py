@@ -3,7 +3,8 @@
 Owns: `offboard`, which in the caller's transaction takes the person's role and membership away (so they can no
 longer post in the organisation's voice), revokes their current badge, ends their web sessions, revokes their
 OAuth tokens and either keeps the account as a personal one or disables it, audited as `account.offboarded` with
-what was done. The organisation keeps the posts already made in its voice (each post names its organisation).
+what was done; other servers hear of the changed actor (an `account.updated` event). The organisation keeps the
+posts already made in its voice (each post names its organisation).
 Never: SQL of its own (server/accounts.py, server/badges.py, server/sessions.py and server/oauth.py hold it).
 """
 
@@ -13,7 +14,7 @@ from datetime import datetime
 
 import asyncpg
 
-from server import accounts, audit, badges, oauth, sessions
+from server import accounts, audit, badges, events, oauth, sessions
 from server.accounts import Account
 from server.errors import Forbidden, Invalid
 
@@ -45,6 +46,8 @@ async def offboard(conn: asyncpg.Connection, member: Account, *, account: str, r
             raise Invalid("Revoke the badge at the command line first (ambtenaar badge revoke).")
         await badges.revoke(conn, badge, actor=actor, reason=cleaned, now=now)
     left = await accounts.update_leave_organisation(conn, member.id, disable=account == DISABLE, now=now)
+    # The actor document names the organisation, so followers' servers must hear that it no longer does.
+    await events.record_event(conn, "account.updated", member.id, member.id, now, {"change": "account.offboarded"})
     ended = await sessions.delete_sessions_of(conn, [member.id])
     tokens = await oauth.revoke_all_tokens(conn, account_id=member.id, now=now)
     await audit.record(conn, actor_id=actor.id if actor else None, action="account.offboarded",

@@ -15,7 +15,7 @@ from tests.helpers.database import fetch, scalar
 from tests.helpers.nodes import Node
 from tests.helpers.oauth import authorize
 from tests.helpers.web import WebClient
-from tests.integration.test_badges import account_id, signed_in
+from tests.integration.test_badges import account_id, signed_in, update_events
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -181,3 +181,5 @@ def test_the_cli_offboards_with_the_same_function(node: Node) -> None:
     assert entry["actor"] == "kees" and _detail(entry)["account"] == "disable"
     assert _detail(entry)["org_role"] == "reviewer" and _detail(entry)["badge_revoked"] is None
     assert scalar(node.database_url, "SELECT disabled_at IS NOT NULL FROM accounts WHERE username = 'bert'") is True
+    # Bert had no badge, yet his actor no longer names the organisation: followers' servers hear of it.
+    assert update_events(node, "bert") == [{"change": "account.offboarded"}]
