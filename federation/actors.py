@@ -23,7 +23,7 @@ from federation import transport, vocab
 from federation.context import Federation
 from federation.transport import ResolveError
 from moderation import domain_blocks
-from server import accounts, badges, text
+from server import accounts, badges, profiles, text
 from server.accounts import Account, RemoteProfile
 from server.db.pool import connection, transaction
 
@@ -47,13 +47,16 @@ async def store_actor(conn: asyncpg.Connection, actor: vocab.RemoteActor, known:
         # The badge check's row first, as the worker finishing a check takes it (then the account): one order.
         await badges.lock_remote_check(conn, known.id)
     profile = profile_of(actor)
+    header_url = actor.image_url
     if await domain_blocks.rejects_media(conn, profile.domain):
         profile = dataclasses.replace(profile, avatar_url=None)
+        header_url = None
     account = await accounts.upsert_remote_account(conn, profile, now)
     if known is None:
         account = await domain_blocks.limit_new_account(conn, account)
     if actor.suspended != account.suspended_by_origin:  # its own server suspended it, or lifted that
         account = await accounts.update_origin_suspension(conn, account.id, actor.suspended, now) or account
+    await profiles.store_remote(conn, account.id, fields=actor.fields, header_url=header_url, now=now)
     # A claimed badge is not checked here (that costs fetches of the issuer): kept as unchecked, queued.
     return await badges.record_remote_claim(conn, account, actor.badge, now)
 

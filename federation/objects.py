@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 
 from federation import badge_proofs, keys, signatures, wire
-from server import accounts, badges, media, organisations, posts, uris, voice
+from server import accounts, badges, media, organisations, posts, profiles, uris, voice
 from server.accounts import Account
 from server.config import Settings
 from server.posts import Post
@@ -58,8 +58,9 @@ async def actor_json(conn: asyncpg.Connection, settings: Settings, account: Acco
     if org is not None and not account.is_organisation:
         found = (await badges.list_active_for_accounts(conn, [account.id], badges.local_date(now))).get(account.id)
         badge = found if found is not None and found.organisation_id == org.id else None
+    profile = await profiles.get_profile(conn, account.id)
     if badge is None or org is None:
-        return wire.actor_to_json(settings, account, key.public_key_pem, org)
+        return wire.actor_to_json(settings, account, key.public_key_pem, org, profile=profile)
     verification = badges.badge_url(settings.base_url, badge.id)
     text = f"{org.name} — {badge.function_title}" + (f" ({badge.unit})" if badge.unit else "")
     org_account = await accounts.get_organisation_account(conn, org.id)
@@ -71,4 +72,5 @@ async def actor_json(conn: asyncpg.Connection, settings: Settings, account: Acco
             organisation_name=org.name, organisation_website=org.website, function=badge.function_title,
             unit=badge.unit, valid_from=badge.valid_from, valid_until=badge.valid_until, verification=verification)
         signed = badge_proofs.sign(document, signatures.load_private_key(org_key.private_key_pem), org_key.key_id, now)
-    return wire.actor_to_json(settings, account, key.public_key_pem, org, (verification, text), signed)
+    return wire.actor_to_json(settings, account, key.public_key_pem, org, (verification, text), signed,
+                              profile=profile)

@@ -186,6 +186,8 @@ class RemoteActor:
     manually_approves_followers: bool
     badge: Mapping[str, Any] | None = None  # our `ambtenaarBadge` term, unverified (federation/badge_proofs.py)
     suspended: bool = False  # Mastodon's `toot:suspended`: its own server suspended it
+    image_url: str | None = None  # the header
+    fields: tuple[dict[str, str], ...] = ()  # PropertyValue attachments: name (plain) and value (sanitised HTML)
 
 
 def parse_actor(doc: Any) -> RemoteActor:
@@ -224,7 +226,32 @@ def parse_actor(doc: Any) -> RemoteActor:
         followers=_iri(doc, "followers", required=False), key_id=key_id, public_key_pem=key_pem,
         icon_url=icon_url if isinstance(icon_url, str) and icon_url.startswith("http") else None,
         manually_approves_followers=doc.get("manuallyApprovesFollowers") is True,
-        badge=_badge(doc.get("ambtenaarBadge")), suspended=doc.get("suspended") is True)
+        badge=_badge(doc.get("ambtenaarBadge")), suspended=doc.get("suspended") is True,
+        image_url=_image_url(doc.get("image")), fields=_property_values(doc.get("attachment")))
+
+
+def _image_url(value: Any) -> str | None:
+    image = _first(value)
+    url = _first(image.get("url")) if isinstance(image, Mapping) else image
+    url = url.get("href") if isinstance(url, Mapping) else url
+    return sanitize.http_url(url)
+
+
+MAX_PROFILE_FIELDS = 16
+
+
+def _property_values(value: Any) -> tuple[dict[str, str], ...]:
+    """An actor's profile fields (Mastodon's PropertyValue attachments), at most 16, the name as plain text and
+    the value as sanitised HTML."""
+    items = value if isinstance(value, list) else [value]
+    found = []
+    for item in items:
+        if not isinstance(item, Mapping) or "PropertyValue" not in _types(item):
+            continue
+        name = names.clean_name(sanitize.plain_text(str(item.get("name") or ""), 255), 255)
+        if name:
+            found.append({"name": name, "value": sanitise_html(str(item.get("value") or "")[:2048])})
+    return tuple(found[:MAX_PROFILE_FIELDS])
 
 
 def _badge(value: Any) -> Mapping[str, Any] | None:

@@ -14,12 +14,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from federation.vocab import AS_PUBLIC, escape_html
-from server import uris
+from server import profiles, uris
 from server.accounts import Account
 from server.config import Settings
 from server.media import Attachment
 from server.organisations import Organisation
 from server.posts import Post
+from server.profiles import Profile
 
 
 def context(settings: Settings) -> list[Any]:
@@ -63,9 +64,10 @@ def iso(moment: datetime) -> str:
 
 def actor_to_json(settings: Settings, account: Account, public_key_pem: str, organisation: Organisation | None,
                   badge_field: tuple[str, str] | None = None,
-                  badge_doc: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                  badge_doc: Mapping[str, Any] | None = None, profile: Profile | None = None) -> dict[str, Any]:
     """`badge_field` is (verification URL, text) for the profile field Mastodon shows; `badge_doc` the signed
-    badge for machines (federation/badge_proofs.py)."""
+    badge for machines (federation/badge_proofs.py); `profile` the avatar, header and the person's own fields
+    (after the badge's and organisation's)."""
     name = account.username
     actor_id = uris.actor(settings, name)
     summary = "".join(f"<p>{escape_html(p)}</p>" for p in account.bio.split("\n\n") if p.strip())
@@ -80,6 +82,8 @@ def actor_to_json(settings: Settings, account: Account, public_key_pem: str, org
         attachment.append({"type": "PropertyValue", "name": label,
                            "value": f'<a href="{escape_html(settings.base_url)}/orgs/{organisation.slug}" '
                                     f'rel="me nofollow noopener noreferrer" target="_blank">{escape_html(organisation.name)}</a>'})
+    for item in profile.fields if profile else []:
+        attachment.append({"type": "PropertyValue", "name": item["name"], "value": _field_value(item["value"])})
     doc: dict[str, Any] = {
         "@context": context(settings),
         "id": actor_id,
@@ -96,9 +100,11 @@ def actor_to_json(settings: Settings, account: Account, public_key_pem: str, org
         "featured": uris.featured(settings, name),
         "endpoints": {"sharedInbox": uris.shared_inbox(settings)},
         "manuallyApprovesFollowers": account.manually_approves_followers,
-        "discoverable": True,
+        "discoverable": profile.discoverable if profile else True,
         "indexable": True,
-        "icon": {"type": "Image", "mediaType": "image/png", "url": f"{settings.base_url}/static/avatar.png"},
+        "icon": _image(settings, profile, "avatar") or {"type": "Image", "mediaType": "image/png",
+                                                        "url": f"{settings.base_url}/static/avatar.png"},
+        **({"image": header} if (header := _image(settings, profile, "header")) else {}),
         "attachment": attachment,
         "publicKey": {"id": uris.key_id(settings, name), "owner": actor_id, "publicKeyPem": public_key_pem},
         **({"ambtenaarBadge": dict(badge_doc)} if badge_doc else {}),
@@ -107,9 +113,26 @@ def actor_to_json(settings: Settings, account: Account, public_key_pem: str, org
         # As Mastodon serves a suspended actor: still there (its key verifies what it sent before), stripped of
         # profile, and marked, so other servers hide it too.
         doc.update(name=name, summary="", attachment=[], discoverable=False, indexable=False, suspended=True)
-        for gone in ("icon", "ambtenaarBadge"):
+        for gone in ("icon", "image", "ambtenaarBadge"):
             doc.pop(gone, None)
     return doc
+
+
+def _image(settings: Settings, profile: Profile | None, kind: str) -> dict[str, Any] | None:
+    """An avatar (`icon`) or header (`image`), with its alt text as `name` when there is one."""
+    url = profiles.image_url(settings, profile, kind)
+    if profile is None or url is None:
+        return None
+    image = {"type": "Image", "mediaType": profiles.media_type(url), "url": url}
+    return {**image, "name": profile.description(kind)} if profile.description(kind) else image
+
+
+def _field_value(value: str) -> str:
+    """A profile field's value as Mastodon sends it: escaped HTML, an http(s) address as a link."""
+    if value.startswith(("https://", "http://")) and " " not in value:
+        return (f'<a href="{escape_html(value)}" rel="me nofollow noopener noreferrer" target="_blank">'
+                f'{escape_html(value)}</a>')
+    return escape_html(value)
 
 
 def instance_actor_to_json(settings: Settings, public_key_pem: str) -> dict[str, Any]:

@@ -25,7 +25,9 @@ MAX_FIELDS = 4
 MAX_FIELD_NAME = 255
 MAX_FIELD_VALUE = 255
 KINDS = ("avatar", "header")
-_COLUMNS = "account_id, avatar_file, avatar_description, header_file, header_description, fields, bot, discoverable"
+_COLUMNS = ("account_id, avatar_file, avatar_description, header_file, header_description, fields, bot, discoverable, "
+            "header_url")
+MAX_REMOTE_FIELDS = 16
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Profile:
     fields: list[dict[str, str]] = field(default_factory=list)  # [{"name": .., "value": ..}], at most 4
     bot: bool = False
     discoverable: bool = True
+    header_url: str | None = None  # a remote account's header, as its actor's `image` names it (shown via the proxy)
 
     def file(self, kind: str) -> str | None:
         return self.avatar_file if kind == "avatar" else self.header_file
@@ -133,7 +136,7 @@ async def update_profile(conn: asyncpg.Connection, *, data_dir: str, account_id:
     for kind, data in (images or {}).items():  # last: a refused field must not leave a stored file behind
         if kind in KINDS:
             values[f"{kind}_file"] = _store_image(data_dir, account_id, kind, data)
-    updated = Profile(account_id, **values)
+    updated = Profile(account_id, **values, header_url=current.header_url)
     if updated == current:
         if announce:
             await events.record_event(conn, "account.updated", account_id, account_id, now)
@@ -149,3 +152,17 @@ async def update_profile(conn: asyncpg.Connection, *, data_dir: str, account_id:
         values["header_description"], values["fields"], values["bot"], values["discoverable"], now)
     await events.record_event(conn, "account.updated", account_id, account_id, now)
     return _profile(row, account_id)
+
+
+async def store_remote(conn: asyncpg.Connection, account_id: int, *, fields: Sequence[dict[str, str]],
+                       header_url: str | None, now: datetime) -> None:
+    """A remote account's fields (names plain, values sanitised HTML, federation/vocab.py) and header, as its
+    actor document last said; nothing is stored for an account without either."""
+    fields = list(fields)[:MAX_REMOTE_FIELDS]
+    if not fields and header_url is None:
+        await conn.execute("DELETE FROM profiles WHERE account_id = $1", account_id)
+        return
+    await conn.execute(
+        "INSERT INTO profiles (account_id, fields, header_url, updated_at) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (account_id) DO UPDATE SET fields = EXCLUDED.fields, header_url = EXCLUDED.header_url, "
+        "updated_at = EXCLUDED.updated_at", account_id, fields, header_url, now)

@@ -59,7 +59,8 @@ def account_json(settings: Settings, account: Account, stats: AccountStats | Non
     # A remote avatar only through our media proxy: apps never load it from the remote server.
     avatar = (uris.proxied_media(settings, account.avatar_url) if account.avatar_url and not account.is_local
               else profiles.image_url(settings, profile, "avatar") or f"{settings.base_url}/static/avatar.png")
-    header = profiles.image_url(settings, profile, "header") or f"{settings.base_url}/static/header.png"
+    header = ((uris.proxied_media(settings, profile.header_url) if profile and profile.header_url and not account.is_local
+               else profiles.image_url(settings, profile, "header")) or f"{settings.base_url}/static/header.png")
     local = account.is_local
     return {
         "id": str(account.id),
@@ -67,8 +68,8 @@ def account_json(settings: Settings, account: Account, stats: AccountStats | Non
         "acct": account.acct,
         "display_name": account.display_name,
         "locked": account.manually_approves_followers,
-        "bot": profile.bot if profile else account.actor_type in ("Service", "Application"),
-        "discoverable": profile.discoverable if profile else True,
+        "bot": profile.bot if profile and local else account.actor_type in ("Service", "Application"),
+        "discoverable": profile.discoverable if profile and local else True,
         "indexable": True,
         "group": False,
         "created_at": iso(account.created_at.replace(hour=0, minute=0, second=0, microsecond=0)),
@@ -87,7 +88,8 @@ def account_json(settings: Settings, account: Account, stats: AccountStats | Non
         "noindex": False,
         "emojis": [],
         "roles": [],
-        "fields": [{"name": f["name"], "value": escape(f["value"]), "verified_at": None}
+        # A remote field's value is sanitised HTML already (federation/vocab.py); ours is text.
+        "fields": [{"name": f["name"], "value": escape(f["value"]) if local else f["value"], "verified_at": None}
                    for f in (profile.fields if profile else [])],
         # Our extension: who this official is, and their badge (verified only while it is valid today).
         "ambtenaar": {
@@ -127,7 +129,7 @@ async def render_accounts(conn: asyncpg.Connection, settings: Settings,
     orgs = await organisations.list_organisations_by_ids(conn, org_ids) if org_ids else {}
     current = await badges.list_current_for_accounts(conn, [a.id for a in people if a.is_local and a.organisation_id])
     today = badges.local_date(datetime.now(timezone.utc))
-    found = await profiles.list_profiles(conn, [a.id for a in people if a.is_local])
+    found = await profiles.list_profiles(conn, [a.id for a in people])
     return [account_json(settings, a, stats.get(a.id), orgs.get(a.organisation_id) if a.organisation_id else None,
                          current.get(a.id), today, found.get(a.id))
             for a in people]
