@@ -26,8 +26,8 @@ UPLOAD_OVERHEAD = 256 * 1024  # multipart boundaries and the other form fields n
 UPLOAD_PATHS = ("/api/v1/media", "/api/v2/media")
 # The pages whose forms carry images: the composer (and the reply form, which posts to it) and a post's edit form,
 # up to four images each (`form_upload`, set in server/app.py), when sent as multipart/form-data; and a profile's
-# avatar and header (the client API's update_credentials).
-FORM_UPLOAD_PATHS = re.compile(r"/compose|/@[^/]+/[0-9]+/edit|/api/v1/accounts/update_credentials")
+# avatar and header (the client API's update_credentials, and the settings page).
+FORM_UPLOAD_PATHS = re.compile(r"/compose|/@[^/]+/[0-9]+/edit|/api/v1/accounts/update_credentials|/settings")
 FORM_IMAGES = 4
 
 

@@ -5,10 +5,11 @@ Owns: /@{username}, its follow/unfollow actions, and /settings. Never: SQL or fe
 
 from __future__ import annotations
 
+from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import accounts, badges, follows, oauth, organisations, publishing, relationships, timelines
+from server import accounts, badges, follows, oauth, organisations, profiles, publishing, relationships, timelines, uris
 from server.db.pool import connection, transaction
 from server.errors import DomainError, Gone, NotFound
 from federation import resolver
@@ -62,13 +63,24 @@ async def _profile(ctx: PageContext, account: accounts.Account) -> Response:
         badge = await badges.get_current_badge(conn, account.id) if account.is_local else None
         relations = (await relationships.list_relations(conn, viewer_id, [account.id])).get(account.id) \
             if viewer_id and viewer_id != account.id else None
+        profile = await profiles.get_profile(conn, account.id)
     feed_list = feeds.feed_links(ctx, username=account.username, name=account.name) if account.is_local else []
     return render(ctx, "profile.html", account=account, organisation=org, views=views, older=older_link(ctx, ids),
+                  profile=profile, avatar_url=_image_url(ctx, account, profile, "avatar"),
+                  header_url=_image_url(ctx, account, profile, "header"),
                   feeds=feed_list, share=share.profile_meta(ctx, account, org),
                   relations=relations or relationships.Relations(),
                   followers=followers, following=following, is_following=state is not None,
                   follow_pending=state is not None and state[0] == "pending", badge=badge,
                   badge_status=badge.status(badges.local_date(ctx.now)) if badge else None)
+
+
+def _image_url(ctx: PageContext, account: accounts.Account, profile: profiles.Profile, kind: str) -> str | None:
+    """A profile's avatar or header: our own file, or a remote one through the media proxy; None without one."""
+    if account.is_local:
+        return profiles.image_url(ctx.deps.settings, profile, kind)
+    remote = account.avatar_url if kind == "avatar" else profile.header_url
+    return uris.proxied_media(ctx.deps.settings, remote) if remote else None
 
 
 def _follow_action(action: str, by_id: bool = False):  # type: ignore[no-untyped-def]
@@ -112,7 +124,29 @@ async def _render_settings(ctx: PageContext, values: dict[str, str], status: int
         tokens = await oauth.list_tokens(conn, ctx.viewer.id)
         pending_ids = await follows.list_pending_follower_ids(conn, ctx.viewer.id)
         pending = list((await accounts.list_accounts_by_ids(conn, pending_ids)).values())
-    return render(ctx, "settings.html", status=status, values=values, tokens=tokens, requests=pending, **extra)
+        profile = await profiles.get_profile(conn, ctx.viewer.id)
+    return render(ctx, "settings.html", status=status, values=values, tokens=tokens, requests=pending,
+                  profile=profile, avatar_url=profiles.image_url(ctx.deps.settings, profile, "avatar"),
+                  header_url=profiles.image_url(ctx.deps.settings, profile, "header"),
+                  field_rows=range(profiles.MAX_FIELDS), **extra)
+
+
+def _profile_values(profile: profiles.Profile) -> dict[str, str]:
+    values = {f"{kind}_description": profile.description(kind) for kind in profiles.KINDS}
+    for i in range(profiles.MAX_FIELDS):
+        item = profile.fields[i] if i < len(profile.fields) else {"name": "", "value": ""}
+        values[f"field_{i}_name"], values[f"field_{i}_value"] = item["name"], item["value"]
+    return values
+
+
+async def _uploads(form: FormData) -> dict[str, bytes]:
+    """The avatar and header chosen in the form (a file input left empty sends an empty part: no change)."""
+    chosen: dict[str, bytes] = {}
+    for kind in profiles.KINDS:
+        upload = form.get(kind)
+        if isinstance(upload, UploadFile) and (upload.filename or upload.size):
+            chosen[kind] = await upload.read()
+    return chosen
 
 
 def _follow_request(accept: bool):  # type: ignore[no-untyped-def]
@@ -133,9 +167,12 @@ def _follow_request(accept: bool):  # type: ignore[no-untyped-def]
 @page(signed_in=True)
 async def settings_form(ctx: PageContext) -> Response:
     assert ctx.viewer is not None
+    async with connection(ctx.deps.pool) as conn:
+        profile = await profiles.get_profile(conn, ctx.viewer.id)
     return await _render_settings(ctx, {"display_name": ctx.viewer.display_name, "bio": ctx.viewer.bio,
                                         "default_voice": ctx.viewer.default_voice, "language": ctx.viewer.language,
-                                        "locked": "on" if ctx.viewer.manually_approves_followers else ""})
+                                        "locked": "on" if ctx.viewer.manually_approves_followers else "",
+                                        **_profile_values(profile)})
 
 
 @page(signed_in=True)
@@ -144,11 +181,24 @@ async def settings_submit(ctx: PageContext) -> Response:
     form = await read_form(ctx)
     values = {name: str(form.get(name, "")) for name in ("display_name", "bio", "default_voice", "language")}
     values["locked"] = "on" if form.get("locked") else ""
+    profile_names = [f"{kind}_description" for kind in profiles.KINDS] + [
+        f"field_{i}_{part}" for i in range(profiles.MAX_FIELDS) for part in ("name", "value")]
+    values.update({name: str(form.get(name, "")) for name in profile_names})
+    viewer = ctx.viewer
     try:
+        images = await _uploads(form)
         async with transaction(ctx.deps.pool) as conn:
-            updated = await accounts.update_profile(conn, ctx.viewer, display_name=values["display_name"],
+            updated = await accounts.update_profile(conn, viewer, display_name=values["display_name"],
                                                     bio=values["bio"], default_voice=values["default_voice"],
                                                     language=values["language"], locked=bool(values["locked"]))
+            await profiles.update_profile(
+                conn, data_dir=ctx.deps.settings.data_dir, account_id=viewer.id, now=ctx.now, images=images,
+                descriptions={kind: values[f"{kind}_description"] for kind in profiles.KINDS},
+                remove=[kind for kind in profiles.KINDS if form.get(f"remove_{kind}") and kind not in images],
+                fields=[{"name": values[f"field_{i}_name"], "value": values[f"field_{i}_value"]}
+                        for i in range(profiles.MAX_FIELDS)],
+                announce=(updated.display_name, updated.bio, updated.manually_approves_followers)
+                != (viewer.display_name, viewer.bio, viewer.manually_approves_followers))
     except DomainError as error:
         return await _render_settings(ctx, values, error.http_status, error=error.translated(ctx.gettext))
     ctx.extra_cookies[LANG_COOKIE] = updated.language
