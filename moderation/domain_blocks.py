@@ -27,7 +27,7 @@ import asyncpg
 
 from moderation.purge import PurgeResult, purge_remote_accounts
 from moderation.reports import is_moderator
-from server import accounts, audit, media
+from server import accounts, audit, media, profiles
 from server.accounts import Account
 from server.errors import Forbidden, Invalid, NotFound
 
@@ -308,6 +308,7 @@ async def _apply(conn: asyncpg.Connection, hosts: Sequence[str], policy: Policy,
     purged = await purge_remote_accounts(conn, ids, now) if severity == "suspend" and ids else None
     if reject_media and ids:
         await accounts.update_clear_avatars(conn, ids)
+        await profiles.clear_remote_headers(conn, ids)
         await media.delete_remote_attachments_of_accounts(conn, ids)
     return limited, purged
 

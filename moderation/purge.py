@@ -15,7 +15,7 @@ from datetime import datetime
 
 import asyncpg
 
-from server import accounts, follows, media, notifications, posts, reactions
+from server import accounts, follows, media, notifications, posts, profiles, reactions
 
 
 @dataclass(frozen=True)
@@ -51,5 +51,6 @@ async def purge_remote_accounts(conn: asyncpg.Connection, account_ids: Iterable[
     removed_posts = await posts.delete_posts_for_purge(conn, post_ids)
     removed_follows = await follows.delete_follows_of_accounts(conn, ids)
     await accounts.update_clear_remote_profiles(conn, ids)
+    await profiles.delete_remote_profiles(conn, ids)
     return PurgeResult(accounts=len(ids), posts=removed_posts, follows=removed_follows, favourites=favourites,
                        notifications=notified)

@@ -166,3 +166,15 @@ async def store_remote(conn: asyncpg.Connection, account_id: int, *, fields: Seq
         "INSERT INTO profiles (account_id, fields, header_url, updated_at) VALUES ($1, $2, $3, $4) "
         "ON CONFLICT (account_id) DO UPDATE SET fields = EXCLUDED.fields, header_url = EXCLUDED.header_url, "
         "updated_at = EXCLUDED.updated_at", account_id, fields, header_url, now)
+
+
+async def delete_remote_profiles(conn: asyncpg.Connection, account_ids: Sequence[int]) -> None:
+    """Forget remote accounts' fields and headers (moderation purged them); local profiles are never touched."""
+    await conn.execute("DELETE FROM profiles p USING accounts a WHERE p.account_id = a.id "
+                       "AND a.id = ANY($1::bigint[]) AND a.domain IS NOT NULL", list(account_ids))
+
+
+async def clear_remote_headers(conn: asyncpg.Connection, account_ids: Sequence[int]) -> None:
+    """Forget remote accounts' headers (a domain whose media this node rejects), as their avatars are."""
+    await conn.execute("UPDATE profiles p SET header_url = NULL FROM accounts a WHERE p.account_id = a.id "
+                       "AND a.id = ANY($1::bigint[]) AND a.domain IS NOT NULL", list(account_ids))

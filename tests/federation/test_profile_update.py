@@ -8,6 +8,7 @@ import httpx
 from PIL import Image
 
 from tests.federation.conftest import api, follow_remote
+from tests.helpers.database import scalar
 from tests.helpers.nodes import Node
 from tests.helpers.polling import eventually
 
@@ -53,3 +54,11 @@ def test_new_avatar_header_and_fields_reach_the_followers_server(gemeente: Node,
         image = Image.open(io.BytesIO(httpx.get(seen[key]).content)).convert("RGB")
         assert image.size == size
         assert all(abs(a - b) < 20 for a, b in zip(image.getpixel((5, 5)), colour))
+
+    # burger rejects gemeente's media: the header goes as the avatar does; a suspension forgets the fields too.
+    assert burger.cli("domain", "block", gemeente.domain, "--severity", "reject-media").code == 0
+    after = bert.get(f"/api/v1/accounts/{anna_at_burger}").json()
+    assert after["header"].endswith("/static/header.png") and after["avatar"].endswith("/static/avatar.png")
+    assert any(f["name"] == "Spreekuur" for f in after["fields"])
+    assert burger.cli("domain", "block", gemeente.domain, "--severity", "suspend").code == 0
+    assert scalar(burger.database_url, "SELECT count(*) FROM profiles WHERE account_id = $1", int(anna_at_burger)) == 0
