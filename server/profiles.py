@@ -9,6 +9,7 @@ Images are cropped to Mastodon's ratios and re-encoded without metadata by serve
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ MAX_FIELD_NAME = 255
 MAX_FIELD_VALUE = 255
 KINDS = ("avatar", "header")
 _COLUMNS = ("account_id, avatar_file, avatar_description, header_file, header_description, fields, bot, discoverable, "
-            "header_url")
+            "header_url, house_colour")
 MAX_REMOTE_FIELDS = 16
 
 
@@ -41,6 +42,7 @@ class Profile:
     bot: bool = False
     discoverable: bool = True
     header_url: str | None = None  # a remote account's header, as its actor's `image` names it (shown via the proxy)
+    house_colour: str | None = None  # an organisation account's: "#rrggbb"
 
     def file(self, kind: str) -> str | None:
         return self.avatar_file if kind == "avatar" else self.header_file
@@ -80,6 +82,19 @@ def clean_fields(raw: Sequence[Any]) -> list[dict[str, str]]:
     return cleaned
 
 
+_COLOUR = re.compile(r"#[0-9a-f]{6}")
+
+
+def parse_colour(text: str) -> str | None:
+    """A house colour as `#rrggbb` (lower case); empty clears it; anything else is refused."""
+    colour = text.strip().lower()
+    if not colour:
+        return None
+    if not _COLOUR.fullmatch(colour):
+        raise Invalid("A house colour is written as # and six hexadecimal digits, like #154273.")
+    return colour
+
+
 def _profile(row: asyncpg.Record | None, account_id: int) -> Profile:
     return Profile(**dict(row)) if row else Profile(account_id)
 
@@ -111,7 +126,7 @@ async def update_profile(conn: asyncpg.Connection, *, data_dir: str, account_id:
                          images: dict[str, bytes] | None = None, descriptions: dict[str, str] | None = None,
                          remove: Sequence[str] = (), fields: Sequence[Any] | None = None,
                          bot: bool | None = None, discoverable: bool | None = None,
-                         announce: bool = False) -> Profile:
+                         announce: bool = False, house_colour: str | None = None) -> Profile:
     """Change what is given (None and missing keys keep what is stored), record `account.updated` when anything
     changed (or `announce`: the caller changed the account's name or bio), and return the profile. An image replaced or removed leaves its old file: a follower's server may
     still be fetching it; housekeeping can sweep files no row names."""
@@ -136,20 +151,22 @@ async def update_profile(conn: asyncpg.Connection, *, data_dir: str, account_id:
     for kind, data in (images or {}).items():  # last: a refused field must not leave a stored file behind
         if kind in KINDS:
             values[f"{kind}_file"] = _store_image(data_dir, account_id, kind, data)
-    updated = Profile(account_id, **values, header_url=current.header_url)
+    colour = current.house_colour if house_colour is None else parse_colour(house_colour)
+    updated = Profile(account_id, **values, header_url=current.header_url, house_colour=colour)
     if updated == current:
         if announce:
             await events.record_event(conn, "account.updated", account_id, account_id, now)
         return current
     row = await conn.fetchrow(
         f"INSERT INTO profiles (account_id, avatar_file, avatar_description, header_file, header_description, fields, "
-        f"bot, discoverable, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+        f"bot, discoverable, updated_at, house_colour) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
         f"ON CONFLICT (account_id) DO UPDATE SET avatar_file = EXCLUDED.avatar_file, "
         f"avatar_description = EXCLUDED.avatar_description, header_file = EXCLUDED.header_file, "
         f"header_description = EXCLUDED.header_description, fields = EXCLUDED.fields, bot = EXCLUDED.bot, "
-        f"discoverable = EXCLUDED.discoverable, updated_at = EXCLUDED.updated_at RETURNING {_COLUMNS}",
+        f"discoverable = EXCLUDED.discoverable, updated_at = EXCLUDED.updated_at, house_colour = EXCLUDED.house_colour "
+        f"RETURNING {_COLUMNS}",
         account_id, values["avatar_file"], values["avatar_description"], values["header_file"],
-        values["header_description"], values["fields"], values["bot"], values["discoverable"], now)
+        values["header_description"], values["fields"], values["bot"], values["discoverable"], now, colour)
     await events.record_event(conn, "account.updated", account_id, account_id, now)
     return _profile(row, account_id)
 

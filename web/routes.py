@@ -10,7 +10,7 @@ from starlette.staticfiles import StaticFiles
 
 from web.pages import (admin, audit, auth, badges, domains, moderation, notifications, oauth, policy, post_removal,
                        posts, profiles, reports, review, security_settings, timelines, two_factor, user_controls)
-from web.pages import organisations_admin, remote_interaction, site, statement
+from web.pages import org_profile, organisations_admin, remote_interaction, site, statement
 
 
 def routes() -> list[BaseRoute]:
@@ -24,6 +24,7 @@ def routes() -> list[BaseRoute]:
         *review.ROUTES,
         *audit.ROUTES,
         *policy.ROUTES,
+        *org_profile.ROUTES,
         *oauth.ROUTES,
         *timelines.ROUTES,
         *user_controls.ROUTES,  # before posts: /@{username}/block is not a post id

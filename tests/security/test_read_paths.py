@@ -364,6 +364,8 @@ NO_POSTS = {
     "/admin/organisations/new": "organisations (admins)", "/orgs/{slug}/people": "members (org admins)",
     "/orgs/{slug}/people/invite": "invites (org admins)", "/orgs/{slug}/people/{account_id}/role": "roles (org admins)",
     "/orgs/{slug}/people/{account_id}/offboard": "offboarding (org admins)",
+    # An organisation's logo and house colour (issue 13): admins only (Account.administers); no post.
+    "/orgs/{slug}/profile": "logo and house colour (org admins)",
 }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import accounts, organisations, timelines
+from server import accounts, organisations, profiles, timelines
 from server.db.pool import connection
 from server.errors import NotFound
 from server.timelines import Page
@@ -76,7 +76,9 @@ async def organisation(ctx: PageContext) -> Response:
         org_account = await accounts.get_organisation_account(conn, org.id)
         ids = await timelines.organisation_ids(conn, viewer_id, org.id, page_bounds(ctx))
         views = await timelines.hydrate(conn, ids, viewer_id)
+        org_profile = await profiles.get_profile(conn, org_account.id) if org_account else None
     return render(ctx, "organisation.html", organisation=org, members=members, org_account=org_account,
+                  org_profile=org_profile, logo_url=profiles.image_url(ctx.deps.settings, org_profile, "avatar"),
                   views=views, older=older_link(ctx, ids), feeds=feeds.feed_links(ctx, slug=org.slug, name=org.name),
                   share=share.organisation_meta(ctx, org, org_account))
 
