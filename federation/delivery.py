@@ -53,8 +53,10 @@ class Outcome(enum.Enum):
 
 
 def classify(status: int | None) -> Outcome:
-    """2xx done; 410 gone; 408, 429, 5xx and no answer at all: retry; any other 4xx: give up."""
-    if status is None or status in (408, 429) or status >= 500:
+    """2xx done; 410 gone; 401, 408, 429, 5xx and no answer at all: retry; any other 4xx: give up. 401 is retried
+    as Mastodon retries it: the receiver could not verify our signature, often because it could not fetch our key
+    while this node (or its database) was briefly away."""
+    if status is None or status in (401, 408, 429) or status >= 500:
         return Outcome.RETRY
     if 200 <= status < 300:
         return Outcome.DONE

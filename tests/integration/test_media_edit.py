@@ -282,7 +282,7 @@ def test_the_composer_takes_images_above_the_pages_usual_limit(site: Node, anna:
     assert len(attachments(site, post_id_of(posted))) == 1
     # Four images' worth, no more: a body declared larger is refused before it is read; other pages keep 1 MiB.
     assert raw_post_status(site, "/compose", 4 * 16 * 1024 * 1024 + 512 * 1024) == 413
-    assert raw_post_status(site, "/settings", 2 * 1024 * 1024) == 413
+    assert raw_post_status(site, "/report", 2 * 1024 * 1024) == 413
 
 
 def raw_post_status(node: Node, path: str, declared_length: int) -> int:

@@ -20,6 +20,8 @@ def test_retry_after_in_seconds_and_as_a_date() -> None:
 
 def test_a_429_is_retried_no_sooner_than_retry_after_says() -> None:
     assert delivery.classify(429) is delivery.Outcome.RETRY and delivery.classify(503) is delivery.Outcome.RETRY
+    assert delivery.classify(401) is delivery.Outcome.RETRY  # the receiver could not fetch our key: try again
+    assert delivery.classify(403) is delivery.Outcome.DROP and delivery.classify(410) is delivery.Outcome.GONE
     assert delivery.backoff(1, retry_after=3000) >= timedelta(seconds=3000)
     assert delivery.backoff(1, retry_after=10 ** 9) <= delivery.MAX_BACKOFF  # a capped wait, never forever
     assert delivery.backoff(1) < timedelta(seconds=60)
