@@ -2,10 +2,12 @@
 
 Owns: `offboard`, which in the caller's transaction takes the person's role and membership away (so they can no
 longer post in the organisation's voice), revokes their current badge, ends their web sessions, revokes their
-OAuth tokens and either keeps the account as a personal one or disables it, audited as `account.offboarded` with
-what was done; other servers hear of the changed actor (an `account.updated` event). The organisation keeps the
+OAuth tokens, rejects the posts still waiting for a reviewer (after leaving, nobody may approve them in the
+organisation's voice) and either keeps the account as a personal one or disables it, audited as `account.offboarded`
+with what was done; other servers hear of the changed actor (an `account.updated` event). The organisation keeps the
 posts already made in its voice (each post names its organisation).
-Never: SQL of its own (server/accounts.py, server/badges.py, server/sessions.py and server/oauth.py hold it).
+Never: SQL of its own (server/accounts.py, server/badges.py, server/posts.py, server/sessions.py and server/oauth.py
+hold it).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import datetime
 
 import asyncpg
 
-from server import accounts, audit, badges, events, oauth, sessions
+from server import accounts, audit, badges, events, oauth, posts, sessions
 from server.accounts import Account
 from server.errors import Forbidden, Invalid
 
@@ -45,6 +47,7 @@ async def offboard(conn: asyncpg.Connection, member: Account, *, account: str, r
         if actor is None:
             raise Invalid("Revoke the badge at the command line first (ambtenaar badge revoke).")
         await badges.revoke(conn, badge, actor=actor, reason=cleaned, now=now)
+    held_rejected = await posts.reject_held_of_author(conn, member.id, cleaned)
     left = await accounts.update_leave_organisation(conn, member.id, disable=account == DISABLE, now=now)
     # The actor document names the organisation, so followers' servers must hear that it no longer does.
     await events.record_event(conn, "account.updated", member.id, member.id, now, {"change": "account.offboarded"})
@@ -55,6 +58,7 @@ async def offboard(conn: asyncpg.Connection, member: Account, *, account: str, r
                        detail={"username": member.username, "organisation_id": member.organisation_id,
                                "org_role": member.org_role, "badge_revoked": badge.id if badge else None,
                                "sessions_ended": ended, "tokens_revoked": tokens, "account": account,
+                               "held_posts_rejected": held_rejected,
                                "reason": cleaned}, now=now)
     return left
 

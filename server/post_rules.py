@@ -66,6 +66,9 @@ def check_edit(actor: Account, post: Post) -> None:
         raise NotFound("That post does not exist.")
     if post.account_id != actor.id:
         raise Forbidden("You can only change your own posts.")
+    if post.state != "published" and post.organisation_id is not None and actor.organisation_id != post.organisation_id:
+        raise Invalid("You left the organisation whose reviewers were to approve this post, so it can no longer be "
+                      "published. Delete it, or write it again.")
 
 
 def check_delete(actor: Account, post: Post) -> None:

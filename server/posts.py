@@ -250,6 +250,14 @@ async def list_held(conn: asyncpg.Connection, organisation_id: int, limit: int =
     return [r["id"] for r in rows]
 
 
+async def reject_held_of_author(conn: asyncpg.Connection, account_id: int, note: str) -> list[int]:
+    """Reject every held post of an author at once (they left their organisation: no reviewer may decide any more,
+    and none of it may go out in the organisation's voice); their ids."""
+    rows = await conn.fetch("UPDATE posts SET state = 'rejected', review_note = $2 WHERE account_id = $1 "
+                            "AND state = 'held' AND deleted_at IS NULL RETURNING id", account_id, note)
+    return sorted(r["id"] for r in rows)
+
+
 async def count_official_since(conn: asyncpg.Connection, organisation_id: int, since: datetime) -> int:
     """Official-voice posts of an organisation since a moment (for its hourly limit)."""
     return int(await conn.fetchval("SELECT count(*) FROM posts WHERE organisation_id = $1 AND voice = 'official' "

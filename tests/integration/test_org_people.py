@@ -126,7 +126,15 @@ def test_offboarding_takes_role_badge_sessions_and_apps_and_keeps_the_account(no
     token = _app_token(node, "carla")
     api = {"Authorization": f"Bearer {token}"}
     assert httpx.get(f"{node.url}/api/v1/accounts/verify_credentials", headers=api).status_code == 200
+    # A post of hers waits for a reviewer when she leaves.
+    assert node.cli("policy", "set", "--org", "gemeente-ede", "--check", "four-eyes", "--action", "hold").code == 0
+    held = httpx.post(f"{node.url}/api/v1/statuses", headers=api,
+                      json={"status": "Nieuwe openingstijden van het gemeentehuis", "voice": "official"})
+    assert held.status_code == 422 and held.json()["policy"]["outcome"] == "hold", held.text  # as Mastodon apps see it
+    held_id = int(held.json()["policy"]["status_id"])
+    assert scalar(node.database_url, "SELECT state FROM posts WHERE id = $1", held_id) == "held"
     kees = signed_in(node, "kees")
+    assert "openingstijden" in kees.get("/review").text
     assert signed_in(node, "anna").get(f"/orgs/gemeente-ede/people/{carla_id}/offboard").status_code == 403
     confirm = kees.get(f"/orgs/gemeente-ede/people/{carla_id}/offboard")
     assert confirm.status_code == 200 and "Woordvoerder" in confirm.text
@@ -150,8 +158,19 @@ def test_offboarding_takes_role_badge_sessions_and_apps_and_keeps_the_account(no
     assert entry["actor"] == "kees" and detail["account"] == "keep" and detail["tokens_revoked"] == 1
     assert detail["sessions_ended"] >= 1 and detail["badge_revoked"] and detail["org_role"] == "official"
     assert "liet Carla de Vries vertrekken" in kees.get("/orgs/gemeente-ede/audit").text
+    # Her held post can no longer be approved in the organisation's voice: it is rejected with the reason, and
+    # the reviewers' queue no longer waits for it.
+    assert detail["held_posts_rejected"] == [held_id]
+    assert fetch(node.database_url, "SELECT state, review_note FROM posts WHERE id = $1", held_id)[0] == \
+        {"state": "rejected", "review_note": "Uit dienst per 1 december"}
+    assert "openingstijden" not in kees.get("/review").text
     # Kept as a personal account: she can still sign in, and only speaks for herself.
     assert WebClient(node.url).login("carla", factories.PASSWORD).status_code == 303
+    # Changing the rejected post would send it to reviewers she no longer has: refused, with the way out.
+    again = signed_in(node, "carla").post(f"/@carla/{held_id}/edit", {"text": "Nieuwe openingstijden!"})
+    assert again.status_code == 422 and "Het kan daarom niet meer worden gepubliceerd" in again.text, again.text[:300]
+    assert scalar(node.database_url, "SELECT state FROM posts WHERE id = $1", held_id) == "rejected"
+    assert node.cli("policy", "set", "--org", "gemeente-ede", "--check", "four-eyes", "--action", "off").code == 0
 
 
 def test_offboarding_may_disable_the_account_and_never_the_last_admin(node: Node) -> None:
