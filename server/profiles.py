@@ -9,16 +9,18 @@ Images are cropped to Mastodon's ratios and re-encoded without metadata by serve
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 
-from server import events, media, names
+from server import events, housekeeping, media, names
 from server.config import Settings
 from server.errors import Invalid
 
@@ -29,6 +31,7 @@ KINDS = ("avatar", "header")
 _COLUMNS = ("account_id, avatar_file, avatar_description, header_file, header_description, fields, bot, discoverable, "
             "header_url, house_colour")
 MAX_REMOTE_FIELDS = 16
+UNUSED_IMAGE_GRACE = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,19 @@ async def list_profiles(conn: asyncpg.Connection, account_ids: Sequence[int]) ->
     return {r["account_id"]: _profile(r, r["account_id"]) for r in rows}
 
 
+async def list_organisation_profiles(conn: asyncpg.Connection, organisation_ids: Sequence[int]) -> dict[int, Profile]:
+    """The profiles of these organisations' own accounts (logo, house colour), by organisation id: official posts
+    show them."""
+    if not organisation_ids:
+        return {}
+    rows = await conn.fetch(
+        f"SELECT a.organisation_id, {', '.join('p.' + c.strip() for c in _COLUMNS.split(','))} "
+        "FROM accounts a JOIN profiles p ON p.account_id = a.id "
+        "WHERE a.kind = 'organisation' AND a.organisation_id = ANY($1::bigint[])", list(organisation_ids))
+    return {r["organisation_id"]: Profile(**{k: v for k, v in dict(r).items() if k != "organisation_id"})
+            for r in rows}
+
+
 def _store_image(data_dir: str, account_id: int, kind: str, data: bytes) -> str:
     prepared = media.prepare_profile_image(data, kind)
     folder = media.media_dir(data_dir)
@@ -128,8 +144,8 @@ async def update_profile(conn: asyncpg.Connection, *, data_dir: str, account_id:
                          bot: bool | None = None, discoverable: bool | None = None,
                          announce: bool = False, house_colour: str | None = None) -> Profile:
     """Change what is given (None and missing keys keep what is stored), record `account.updated` when anything
-    changed (or `announce`: the caller changed the account's name or bio), and return the profile. An image replaced or removed leaves its old file: a follower's server may
-    still be fetching it; housekeeping can sweep files no row names."""
+    changed (or `announce`: the caller changed the account's name or bio), and return the profile. An image
+    replaced or removed leaves its old file until housekeeping (`sweep_unused_images`) deletes it."""
     current = await get_profile(conn, account_id)
     values: dict[str, Any] = {
         "avatar_file": current.avatar_file, "avatar_description": current.avatar_description,
@@ -169,6 +185,29 @@ async def update_profile(conn: asyncpg.Connection, *, data_dir: str, account_id:
         values["header_description"], values["fields"], values["bot"], values["discoverable"], now, colour)
     await events.record_event(conn, "account.updated", account_id, account_id, now)
     return _profile(row, account_id)
+
+
+def _unused_image_files(folder: Path, named: set[str], written_before: float) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return [path for path in folder.iterdir()
+            if path.name.startswith(tuple(f"{kind}-" for kind in KINDS)) and path.name not in named
+            and path.stat().st_mtime < written_before]
+
+
+@housekeeping.register("profile_images")
+async def sweep_unused_images(conn: asyncpg.Connection, now: datetime, settings: Settings) -> int:
+    """Delete avatar and header files that no profile names any more (replaced or removed): a person who takes
+    their photo down expects it gone, not merely unlinked. Files written in the last hour are spared, since an
+    upload is written before its row is committed."""
+    named = {r["name"] for r in await conn.fetch(
+        "SELECT avatar_file AS name FROM profiles WHERE avatar_file IS NOT NULL "
+        "UNION SELECT header_file FROM profiles WHERE header_file IS NOT NULL")}
+    unused = await asyncio.to_thread(_unused_image_files, media.media_dir(settings.data_dir), named,
+                                     (now - UNUSED_IMAGE_GRACE).timestamp())
+    for path in unused:
+        path.unlink(missing_ok=True)
+    return len(unused)
 
 
 async def store_remote(conn: asyncpg.Connection, account_id: int, *, fields: Sequence[dict[str, str]],

@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 
 import asyncpg
 
-from server import (accounts, badges, hidden_replies, media, organisations, posts, relationships, trust, visibility,
-                    voice)
+from server import (accounts, badges, hidden_replies, media, organisations, posts, profiles, relationships, trust,
+                    visibility, voice)
 from server.accounts import Account
 from server.organisations import Organisation
 from server.posts import Post
@@ -77,6 +77,8 @@ class PostView:
     # A remote official post's organisation is shown as verified only when its node is a trusted issuer, as
     # badges are (server/trust.py); otherwise as a claim. Local official posts are ours, so verified.
     voice_verified: bool = True
+    # The logo and house colour of the organisation an official-voice post speaks for (its own account's profile).
+    organisation_profile: profiles.Profile | None = None
 
     @property
     def shown(self) -> PostView:
@@ -235,6 +237,8 @@ async def hydrate(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_id: 
     org_ids = {p.organisation_id for p in by_id.values() if p.organisation_id} | {
         a.organisation_id for a in people.values() if a.organisation_id}
     orgs = await organisations.list_organisations_by_ids(conn, [o for o in org_ids if o is not None])
+    org_profiles = await profiles.list_organisation_profiles(
+        conn, list({p.organisation_id for p in by_id.values() if p.voice == "official" and p.organisation_id}))
     counts = {r["id"]: r for r in await conn.fetch(
         f"""SELECT p.id,
              (SELECT count(*) FROM posts r WHERE r.in_reply_to_id = p.id AND r.deleted_at IS NULL
@@ -272,7 +276,9 @@ async def hydrate(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_id: 
             favourites_count=c["favourites"], favourited=c["favourited"], reblogged=c["reblogged"],
             mentions=tuple(mentions.get(post.id, [])), attachments=tuple(attachments.get(post.id, [])),
             badge=author_badges.get(post.account_id),
-            voice_verified=voice.organisation_verified(post.voice_organisation_uri, trusted))
+            voice_verified=voice.organisation_verified(post.voice_organisation_uri, trusted),
+            organisation_profile=org_profiles.get(post.organisation_id)
+            if post.voice == "official" and post.organisation_id else None)
 
     return [view(by_id[i]) for i in post_ids if i in by_id]
 

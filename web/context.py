@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from moderation import sanitize
-from server import limits, media, sessions
+from server import limits, media, profiles, sessions
 from server.accounts import Account
 from server.db.pool import connection
 from server.deps import Deps
@@ -175,7 +175,8 @@ def render(ctx: PageContext, template: str, status: int = 200, **values: Any) ->
         request=ctx.request, languages=LANGUAGE_NAMES, path=ctx.request.url.path, when=when, day=day,
         visibility_name=lambda v: ctx.gettext(VISIBILITY_NAMES.get(v, v)),
         kind_name=lambda k: ctx.gettext(KIND_NAMES.get(k, k)), account_path=account_path, post_path=post_path,
-        media_url=lambda a, preview=False: media.public_url(ctx.deps.settings, a, preview=preview), **values)
+        media_url=lambda a, preview=False: media.public_url(ctx.deps.settings, a, preview=preview),
+        profile_image_url=lambda profile, kind: profiles.image_url(ctx.deps.settings, profile, kind), **values)
     return finish(HTMLResponse(html, status_code=status), ctx)
 
 

@@ -1,5 +1,6 @@
-"""An organisation admin sets the logo and house colour once; the organisation's page shows both (the colour
-through data-house-colour and a first-party script, as the CSP allows no inline styles)."""
+"""An organisation admin sets the logo and house colour once; the organisation's page and its officials' official
+posts show both (the colour through data-house-colour and a first-party script, as the CSP allows no inline styles);
+personal posts show neither."""
 
 from __future__ import annotations
 
@@ -60,3 +61,27 @@ def test_org_admin_sets_logo_and_house_colour(node: Node, artifacts: Path, tmp_p
     assert not axe_violations(page), axe_violations(page)
     page.screenshot(path=str(artifacts / "organisation-logo-house-colour.png"), full_page=True)
     assert not console.csp_violations() and not console.page_errors  # the refused colour was a 422 on purpose
+
+    # Lies posts once in each voice: the official post carries the logo and the colour, the personal one neither.
+    for voice, text in (("official", "Het gemeentehuis is vrijdag gesloten."), ("personal", "Mooie fietsroute!")):
+        official.goto("/")
+        official.locator("form.composer").locator(f"#voice-{voice}").check()
+        official.locator("form.composer #text").fill(text)
+        official.locator("form.composer").get_by_role("button", name="Publiceren").click()
+        official.wait_for_url("**/@lies/*")
+    official.goto("/@lies")
+    official_post = official.locator("article.post", has_text="gesloten")
+    personal_post = official.locator("article.post", has_text="fietsroute")
+    expect(official_post).to_have_attribute("data-house-colour", "#1a7f37")
+    expect(official_post).to_have_css("border-left-color", "rgb(26, 127, 55)")
+    logo_in_post = official_post.locator(".voice-official img.voice-logo")
+    expect(logo_in_post).to_be_visible()
+    assert logo_in_post.get_attribute("src") == logo_img.get_attribute("src")
+    assert official.evaluate("(img) => img.complete && img.naturalWidth", logo_in_post.element_handle()) == 400
+    expect(official_post.locator(".voice-official")).to_have_text("Namens Gemeente Wageningen")
+    expect(personal_post).not_to_have_attribute("data-house-colour", "#1a7f37")
+    expect(personal_post.locator("img.voice-logo")).to_have_count(0)
+    assert not axe_violations(official), axe_violations(official)
+    official.screenshot(path=str(artifacts / "official-post-logo-house-colour.png"), full_page=True)
+    page.goto("/orgs/gemeente-wageningen")
+    expect(page.locator("article.post.house .voice-logo")).to_have_count(1)

@@ -10,16 +10,12 @@ import pytest
 from tests import factories
 from tests.helpers.database import TestPostgres
 from tests.helpers.nodes import Node
-from tests.interop.peers import OUR_ADDRESS, OUR_HOST, SYSTEM_CA_BUNDLE, Peer, peers_dir
+from tests.interop.peers import Peer, start_our_node
 
 
 @pytest.fixture(scope="module")
 def gemeente(postgres: TestPostgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
-    certs = peers_dir() / "certs"
-    node = Node(database_url=postgres.fresh_database(), data_dir=tmp_path_factory.mktemp("gemeente.test"),
-                host=OUR_ADDRESS, port=443, public_domain=OUR_HOST, scheme="https",
-                tls_cert=str(certs / f"{OUR_HOST}.crt"), tls_key=str(certs / f"{OUR_HOST}.key"),
-                ca_bundle=str(SYSTEM_CA_BUNDLE)).start()
+    node = start_our_node(postgres.fresh_database(), tmp_path_factory.mktemp("gemeente.test"))
     try:
         factories.organisation(node)
         factories.person(node, "alice", org="gemeente-ede", display_name="Alice de Vries")

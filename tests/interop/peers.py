@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from tests.helpers.nodes import Node
+
 DEFAULT_DIR = Path("/tmp/peers")
 SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 OUR_HOST = "gemeente.test"
@@ -75,6 +77,14 @@ def harness_problem() -> str | None:
         except OSError as exc:
             return f"cannot listen on {OUR_ADDRESS}:443 ({exc.strerror}); it needs root and a free port"
     return None
+
+
+def start_our_node(database_url: str, data_dir: Path) -> Node:
+    """Our node as gemeente.test: real HTTPS on 127.0.0.2:443 with the harness's certificate, trusting its CA."""
+    certs = peers_dir() / "certs"
+    return Node(database_url=database_url, data_dir=data_dir, host=OUR_ADDRESS, port=443, public_domain=OUR_HOST,
+                scheme="https", tls_cert=str(certs / f"{OUR_HOST}.crt"), tls_key=str(certs / f"{OUR_HOST}.key"),
+                ca_bundle=str(SYSTEM_CA_BUNDLE)).start()
 
 
 class Peer:

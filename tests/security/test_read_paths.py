@@ -366,6 +366,7 @@ NO_POSTS = {
     "/orgs/{slug}/people/{account_id}/offboard": "offboarding (org admins)",
     # An organisation's logo and house colour (issue 13): admins only (Account.administers); no post.
     "/orgs/{slug}/profile": "logo and house colour (org admins)",
+    "/api/v1/profile/avatar": "own account", "/api/v1/profile/header": "own account",
 }
 
 

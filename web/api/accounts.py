@@ -6,6 +6,7 @@ Owns: /api/v1/accounts/*. Never: SQL (domain modules do it).
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -84,6 +85,19 @@ async def update_credentials(call: ApiCall) -> Response:
             != (account.display_name, account.bio, account.manually_approves_followers))
         entity = await render_account(conn, call.deps.settings, updated)
     return json_response(credential_account_json(entity, updated, profile))
+
+
+def _remove_image(kind: str) -> Callable[[ApiCall], Awaitable[Response]]:
+    """DELETE /api/v1/profile/avatar and /header (Mastodon 4.2): take the image off; housekeeping deletes its file."""
+    @api(scope="write:accounts")
+    async def remove(call: ApiCall) -> Response:
+        account = call.need_account()
+        async with transaction(call.deps.pool) as conn:
+            profile = await profiles.update_profile(conn, data_dir=call.deps.settings.data_dir, account_id=account.id,
+                                                    now=call.deps.now(), remove=[kind])
+            entity = await render_account(conn, call.deps.settings, account)
+        return json_response(credential_account_json(entity, account, profile))
+    return remove
 
 
 _FIELD_KEY = re.compile(r"^fields_attributes\[(\d{1,2})\]\[(name|value)\]$")
@@ -256,6 +270,8 @@ ROUTES = [
     Route("/api/v1/follow_requests/{id}/reject", _decide(False), methods=["POST"]),
     Route("/api/v1/accounts/verify_credentials", verify_credentials, methods=["GET"]),
     Route("/api/v1/accounts/update_credentials", update_credentials, methods=["PATCH", "PUT", "POST"]),
+    Route("/api/v1/profile/avatar", _remove_image("avatar"), methods=["DELETE"]),
+    Route("/api/v1/profile/header", _remove_image("header"), methods=["DELETE"]),
     Route("/api/v1/accounts/lookup", lookup, methods=["GET"]),
     Route("/api/v1/accounts/search", search, methods=["GET"]),
     Route("/api/v1/accounts/relationships", relationships, methods=["GET"]),
