@@ -117,6 +117,13 @@ async def revoke_app(conn: asyncpg.Connection, account: Account, app_id: int, no
                        subject_id=account.id, detail={"app": app_id, "tokens": revoked}, now=now)
 
 
+async def revoke_token(conn: asyncpg.Connection, account: Account, token_id: int, now: datetime) -> None:
+    """One access token of one's own (an app may hold several); audited as apps are."""
+    await oauth.revoke_token(conn, account_id=account.id, token_id=token_id, now=now)
+    await audit.record(conn, actor_id=account.id, action="token.revoked", subject_type="account",
+                       subject_id=account.id, detail={"token": token_id}, now=now)
+
+
 @housekeeping.register("password_resets")
 async def housekeep(conn: asyncpg.Connection, now: datetime, settings: Settings) -> None:
     """Reset links past their 24 hours, used or not (the audit log keeps that they were made and used)."""

@@ -298,9 +298,13 @@ def test_server_metadata_and_token_listing_in_settings(ede: Node) -> None:
     token_for(ede, "bert", "read")
     person = WebClient(ede.url, language="en")
     person.login("bert", factories.PASSWORD)
-    page = person.get("/settings").text
+    assert "/settings/security#apps" in person.get("/settings").text
+    page = person.get("/settings/security").text
     assert "ambtenaar CLI" in page and "Intrekken" in page  # the account speaks Dutch
     token_id = scalar(ede.database_url, "SELECT t.id FROM oauth_tokens t JOIN accounts a ON a.id = t.account_id "
                       "WHERE a.username = 'bert' AND t.revoked_at IS NULL ORDER BY t.id DESC LIMIT 1")
     assert person.post(f"/settings/tokens/{token_id}/revoke").status_code == 303
     assert scalar(ede.database_url, "SELECT revoked_at IS NOT NULL FROM oauth_tokens WHERE id = $1", token_id)
+    assert scalar(ede.database_url, "SELECT detail->>'token' FROM audit_log WHERE action = 'token.revoked' "
+                  "ORDER BY id DESC LIMIT 1") == str(token_id)
+    assert person.post(f"/settings/tokens/{token_id}/revoke").status_code == 404  # once

@@ -78,6 +78,7 @@ SENTENCES = {
     "session.ended": "%(actor)s ended a session",
     "session.ended_others": "%(actor)s ended all other sessions",
     "app.revoked": "%(actor)s took an app's access away",
+    "token.revoked": "%(actor)s revoked an access token",
 }
 LINK_TEXTS = {"post": "Open the post", "account": "Open the account", "report": "Open the report",
               "policy": "Open the policy checks"}

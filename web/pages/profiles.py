@@ -9,7 +9,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import accounts, badges, follows, oauth, organisations, profiles, publishing, relationships, timelines, uris
+from server import account_security, accounts, badges, follows, organisations, profiles, publishing, relationships, timelines, uris
 from server.db.pool import connection, transaction
 from server.errors import DomainError, Gone, NotFound
 from federation import resolver
@@ -121,11 +121,10 @@ async def search(ctx: PageContext) -> Response:
 async def _render_settings(ctx: PageContext, values: dict[str, str], status: int = 200, **extra: object) -> Response:
     assert ctx.viewer is not None
     async with connection(ctx.deps.pool) as conn:
-        tokens = await oauth.list_tokens(conn, ctx.viewer.id)
         pending_ids = await follows.list_pending_follower_ids(conn, ctx.viewer.id)
         pending = list((await accounts.list_accounts_by_ids(conn, pending_ids)).values())
         profile = await profiles.get_profile(conn, ctx.viewer.id)
-    return render(ctx, "settings.html", status=status, values=values, tokens=tokens, requests=pending,
+    return render(ctx, "settings.html", status=status, values=values, requests=pending,
                   profile=profile, avatar_url=profiles.image_url(ctx.deps.settings, profile, "avatar"),
                   header_url=profiles.image_url(ctx.deps.settings, profile, "header"),
                   field_rows=range(profiles.MAX_FIELDS), **extra)
@@ -209,12 +208,13 @@ async def settings_submit(ctx: PageContext) -> Response:
 
 @page(signed_in=True)
 async def revoke_token(ctx: PageContext) -> Response:
+    """Kept for links from before the security page listed apps; revokes one token, audited."""
     assert ctx.viewer is not None
     token_id = path_int(ctx, "token_id")
     await read_form(ctx)
     async with transaction(ctx.deps.pool) as conn:
-        await oauth.revoke_token(conn, account_id=ctx.viewer.id, token_id=token_id, now=ctx.now)
-    return redirect(ctx, "/settings#tokens")
+        await account_security.revoke_token(conn, ctx.viewer, token_id, ctx.now)
+    return redirect(ctx, "/settings/security#apps")
 
 
 ROUTES = [
