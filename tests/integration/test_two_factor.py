@@ -170,7 +170,7 @@ def test_staff_must_set_up_a_second_factor_before_anything_else(node: Node) -> N
     assert admin.get("/admin/reports").status_code == 303  # to the sign-in page: not signed in
     assert admin.get("/login/two-factor").headers["location"] == "/login"  # another step than the one it waits for
     page = admin.get("/two-factor/setup")
-    assert "Je account moet aanmelden in twee stappen gebruiken" in page.text
+    assert "Je account moet inloggen in twee stappen gebruiken" in page.text
     secret = _SECRET.search(page.text).group(1).replace(" ", "")  # type: ignore[union-attr]
     done = admin.post("/two-factor/setup", {"code": pyotp.TOTP(secret).now()})
     assert done.status_code == 200 and 'href="/admin/reports"' in done.text
@@ -247,7 +247,7 @@ def test_changing_the_password_signs_out_other_sessions(node: Node) -> None:
     changed = here.post("/settings/security/password", {"current_password": factories.PASSWORD,
                                                         "new_password": NEW_PASSWORD,
                                                         "new_password_confirm": NEW_PASSWORD})
-    assert changed.status_code == 200 and "afgemeld: 1" in changed.text
+    assert changed.status_code == 200 and "uitgelogd: 1" in changed.text
     assert is_signed_in(here) and not is_signed_in(elsewhere)
     assert login(node, "pia")[1].status_code == 422
     assert login(node, "pia", NEW_PASSWORD)[1].status_code == 303

@@ -204,7 +204,7 @@ def test_an_edit_after_the_reviewer_opened_the_post_voids_the_approval(cast: Cas
     edited = cast.api["anna"].put(f"/api/v1/statuses/{held}", json={"status": "Versie twee: iets heel anders"})
     assert edited.status_code == 200, edited.text
     stale = reviewer.post(f"/review/{held}/approve", {"version": seen})
-    assert stale.status_code == 409 and "gewijzigd nadat u het opende" in stale.text  # rita reads Dutch
+    assert stale.status_code == 409 and "gewijzigd nadat je het opende" in stale.text  # rita reads Dutch
     assert scalar(cast.node.database_url, "SELECT state FROM posts WHERE id = $1", int(held)) == "held"
     assert scalar(cast.node.database_url, "SELECT count(*) FROM outbox_events WHERE subject_id = $1",
                   int(held)) == 0
