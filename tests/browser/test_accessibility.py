@@ -48,6 +48,10 @@ def site(node: Node) -> Site:
     factories.organisation(node)
     factories.person(node, "anna", org="gemeente-ede", display_name="Anna de Vries")
     factories.person(node, "bert", display_name="Bert Burger")
+    factories.person(node, "kees", org="gemeente-ede", role="org-admin", display_name="Kees Jansen")
+    assert node.cli("admin", "create", "--username", "beheer", "--password-stdin",
+                    stdin=factories.PASSWORD + "\n").code == 0
+    assert node.cli("policy", "set", "--org", "gemeente-ede", "--check", "personal-data.phone", "--action", "warn").code == 0
     invite_path = factories.invite(node, "gemeente-ede").removeprefix(node.url)
     assert node.cli("admin", "create", "--username", "moira", "--moderator", "--password-stdin",
                     stdin=factories.PASSWORD + "\n").code == 0
@@ -134,6 +138,22 @@ PAGES = [
     ("reports queue", "moira", "/admin/reports?state=all", 200),
     ("a report", "moira", "/admin/reports/{report_id}", 200),
     ("moderation of an account", "moira", "/admin/accounts/{anna_id}", 200),
+    # The everyday screens of issue 13.
+    ("security: password, two-factor, sessions and apps", "anna", "/settings/security", 200),
+    ("two-factor set-up", "anna", "/two-factor/setup", 200),
+    ("follow from another server", None, "/interact?account=anna", 200),
+    ("answer from another server", None, "/interact?post={root_id}", 200),
+    ("accessibility statement", None, "/toegankelijkheid", 200),
+    ("accessibility statement form", "beheer", "/admin/statement", 200),
+    ("organisations", "beheer", "/admin/organisations", 200),
+    ("new organisation", "beheer", "/admin/organisations/new", 200),
+    ("policy settings", "kees", "/orgs/gemeente-ede/policy", 200),
+    ("audit log", "kees", "/orgs/gemeente-ede/audit", 200),
+    ("people of the organisation", "kees", "/orgs/gemeente-ede/people", 200),
+    ("offboarding", "kees", "/orgs/gemeente-ede/people/{anna_id}/offboard", 200),
+    ("logo and house colour", "kees", "/orgs/gemeente-ede/profile", 200),
+    ("two-factor for the members", "kees", "/orgs/gemeente-ede/two-factor", 200),
+    ("review queue", "kees", "/review", 200),
 ]
 
 
