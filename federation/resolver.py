@@ -1,7 +1,7 @@
 """Looking up a remote account for a person who waits on the answer: the edges' one name for it.
 
 Owns: the lookups web/pages and web/api make (an actor URI or `user@host` from search, the mentions of a post
-being written): the actor through federation/actors.py and, for search, its claimed badge checked at once
+being written, a post's URI someone opened here): the actor through federation/actors.py and, for search, its claimed badge checked at once
 (federation/remote_badges.py), so the answer a person sees carries the verdict. Never: used by the inbox or the
 worker (they call federation/actors.py and leave badges to the queue); stores anything itself.
 """
@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from federation import actors, remote_badges
 from federation.context import Federation
+from federation.inbound import notes
 from federation.transport import Blocked, ResolveError
 from server.accounts import Account
+from server.posts import Post
 
-__all__ = ["Blocked", "ResolveError", "fetch_actor", "resolve_handle", "resolve_mentions"]
+__all__ = ["Blocked", "ResolveError", "fetch_actor", "fetch_post", "resolve_handle", "resolve_mentions"]
 
 resolve_mentions = actors.resolve_mentions
 
@@ -26,3 +28,10 @@ async def fetch_actor(fed: Federation, actor_uri: str) -> Account:
 async def resolve_handle(fed: Federation, username: str, host: str) -> Account:
     """The account behind `user@host` someone searched for, with its badge checked."""
     return await remote_badges.check_now(fed, await actors.resolve_handle(fed, username, host))
+
+
+async def fetch_post(fed: Federation, post_uri: str) -> Post | None:
+    """The post behind a URI someone opened here, fetched and stored as the inbox would store it (its author's
+    server must answer for it); None when nothing usable is there. Whether the reader may see it is the page's
+    rule, as for any stored post."""
+    return await notes.fetch_and_store(fed, post_uri)

@@ -89,8 +89,9 @@ async def fetch_object(fed: Federation, uri: str) -> Mapping[str, Any]:
     return await signed_get_json(fed, uri)
 
 
-async def webfinger(fed: Federation, username: str, host: str) -> str:
-    """The actor URI behind `username@host` (https; plain http too only with --allow-private-addresses)."""
+async def webfinger_document(fed: Federation, username: str, host: str) -> Any:
+    """The WebFinger answer for `username@host` (https; plain http too only with --allow-private-addresses), parsed
+    but not yet read: vocab.py reads what the caller needs of it."""
     await refuse_blocked(fed, host)
     resource = quote(f"acct:{username}@{host}", safe=":@")
     schemes = ["https"] + (["http"] if fed.deps.settings.allow_private_addresses else [])
@@ -106,14 +107,18 @@ async def webfinger(fed: Federation, username: str, host: str) -> str:
         if result.status != 200:
             raise ResolveError(f"{username}@{host} was not found ({result.status})")
         try:
-            jrd = limits.loads(result.body)
+            return limits.loads(result.body)
         except (ValueError, UnicodeDecodeError):
             raise ResolveError(f"{host} answered WebFinger with something that is not JSON") from None
-        actor_uri = vocab.webfinger_actor(jrd)
-        if actor_uri is None:
-            raise ResolveError(f"{username}@{host} has no ActivityPub actor")
-        return actor_uri
     raise ResolveError(f"could not reach {host}: {last_error}")
+
+
+async def webfinger(fed: Federation, username: str, host: str) -> str:
+    """The actor URI behind `username@host`."""
+    actor_uri = vocab.webfinger_actor(await webfinger_document(fed, username, host))
+    if actor_uri is None:
+        raise ResolveError(f"{username}@{host} has no ActivityPub actor")
+    return actor_uri
 
 
 async def get_small_json(fed: Federation, url: str) -> Any | None:

@@ -439,6 +439,21 @@ def webfinger_actor(jrd: Any) -> str | None:
     return None
 
 
+SUBSCRIBE = "http://ostatus.org/schema/1.0/subscribe"
+
+
+def webfinger_subscribe_template(jrd: Any) -> str | None:
+    """Where a server sends its users to follow or answer something elsewhere: the OStatus subscribe template of a
+    WebFinger answer (an http(s) URL with `{uri}` in it), or None."""
+    links = jrd.get("links") if isinstance(jrd, Mapping) else None
+    for link in links if isinstance(links, list) else []:
+        template = link.get("template") if isinstance(link, Mapping) and link.get("rel") == SUBSCRIBE else None
+        if isinstance(template, str) and "{uri}" in template and len(template) < 2000 \
+                and template.startswith(("https://", "http://")):
+            return template
+    return None
+
+
 def key_owner(doc: Mapping[str, Any]) -> str | None:
     """The actor a separate key document names as its owner."""
     owner = doc.get("owner")

@@ -7,23 +7,20 @@ for its subscribe template ("follow from your own server"). Never: signs or stor
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from federation import transport
+from federation import transport, vocab
 from federation.context import Federation
-from federation.netguard import NetguardError
-from server import accounts, limits, uris
+from server import accounts, uris
 from server.db.pool import connection
 from server.deps import Deps
 
 JRD = "application/jrd+json"
-SUBSCRIBE = "http://ostatus.org/schema/1.0/subscribe"
+SUBSCRIBE = vocab.SUBSCRIBE
 
 
 def parse_handle(handle: str) -> tuple[str, str] | None:
@@ -87,43 +84,12 @@ async def webfinger(request: Request) -> Response:
         ]}, media_type=JRD, headers={"Access-Control-Allow-Origin": "*"})
 
 
-def subscribe_template_of(jrd: Any) -> str | None:
-    """The subscribe template a WebFinger answer carries (an http(s) URL with `{uri}` in it), or None.
-
-    Read here rather than in vocab.py: it is a discovery document's link, like our own answer above, and nothing
-    else of it is used."""
-    links = jrd.get("links") if isinstance(jrd, Mapping) else None
-    for link in links if isinstance(links, list) else []:
-        template = link.get("template") if isinstance(link, Mapping) and link.get("rel") == SUBSCRIBE else None
-        if isinstance(template, str) and "{uri}" in template and len(template) < 2000 \
-                and template.startswith(("https://", "http://")):
-            return template
-    return None
-
-
 async def subscribe_template(fed: Federation, username: str, host: str) -> str | None:
     """Ask `host` (by WebFinger for `username@host`) where its users go to follow or answer something elsewhere.
 
     None when the server answers without a template; transport.Blocked for a server we do not federate with,
-    transport.ResolveError when the account or the server cannot be reached. The one outgoing client is used."""
-    await transport.refuse_blocked(fed, host)
-    resource = quote(f"acct:{username}@{host}", safe=":@")
-    schemes = ["https"] + (["http"] if fed.deps.settings.allow_private_addresses else [])
-    problem = "no answer"
-    for scheme in schemes:
-        try:
-            result = await fed.client.get(f"{scheme}://{host}/.well-known/webfinger?resource={resource}",
-                                          headers_for=lambda _u: {"Accept": JRD}, max_bytes=transport.MAX_WEBFINGER)
-        except NetguardError as exc:
-            problem = str(exc)
-            continue
-        if result.status != 200:
-            raise transport.ResolveError(f"{username}@{host} was not found ({result.status})")
-        try:
-            return subscribe_template_of(limits.loads(result.body))
-        except (ValueError, UnicodeDecodeError):
-            raise transport.ResolveError(f"{host} answered WebFinger with something that is not JSON") from None
-    raise transport.ResolveError(f"could not reach {host}: {problem}")
+    transport.ResolveError when the account or the server cannot be reached."""
+    return vocab.webfinger_subscribe_template(await transport.webfinger_document(fed, username, host))
 
 
 async def host_meta(request: Request) -> Response:

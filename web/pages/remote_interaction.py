@@ -10,13 +10,14 @@ look up: only a template the visitor's own server gave, with our own URI in it.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from urllib.parse import quote, urlsplit
 
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from federation import resolver, transport
-from federation.inbound.notes import fetch_and_store
+from federation.context import Federation
 from federation.webfinger import parse_handle, subscribe_template
 from server import accounts, posts, uris, visibility
 from server.headers import CSP
@@ -155,15 +156,15 @@ async def authorize_interaction(ctx: PageContext) -> Response:
         raise Forbidden("This server does not federate with that server.") from None
     except transport.ResolveError:
         pass
-    found = await fetch_and_store(fed, uri)
+    found = await resolver.fetch_post(fed, uri)
     if found is None:
         raise NotFound("No account or post was found at that address.")
     return redirect(ctx, f"/posts/{found.id}")
 
 
-async def _remote(ctx: PageContext, lookup) -> Account:  # type: ignore[no-untyped-def]
+async def _remote(ctx: PageContext, lookup: Callable[[Federation], Awaitable[Account]]) -> Account:
     try:
-        return await lookup(ctx.request.app.state.federation)  # type: ignore[no-any-return]
+        return await lookup(ctx.request.app.state.federation)
     except transport.Blocked:
         raise Forbidden("This server does not federate with that server.") from None
     except transport.ResolveError:
