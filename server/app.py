@@ -27,6 +27,7 @@ from federation.netguard import OutgoingClient, tls_context
 from federation.worker import Worker
 from server import __version__, health
 from web.api.cors import ApiCors
+from web.api.streaming import StreamHub
 from web.api.routes import routes as api_routes
 from server.config import Settings
 from server.media import MAX_BYTES as MAX_UPLOAD_BYTES, media_dir
@@ -77,6 +78,7 @@ def create_app(settings: Settings) -> Starlette:
         client: OutgoingClient | None = None
         stop = asyncio.Event()
         worker_task: asyncio.Task[None] | None = None
+        hub: StreamHub | None = None
         try:
             async with pool.acquire() as conn:
                 applied = await migrate(conn)
@@ -86,6 +88,7 @@ def create_app(settings: Settings) -> Starlette:
             client = outgoing_client(settings)
             app.state.deps = deps
             app.state.federation = Federation(deps=deps, client=client)
+            app.state.streams = hub = StreamHub(deps)  # listens from the first stream on
             if settings.in_process_worker:
                 app.state.worker = Worker(app.state.federation)
                 worker_task = asyncio.create_task(app.state.worker.run_until(stop))
@@ -94,6 +97,8 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             stop.set()
+            if hub is not None:
+                await hub.close()
             if worker_task is not None:
                 with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
                     await asyncio.wait_for(worker_task, timeout=10)

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import asyncpg
 
-from server import relationships
+from server import relationships, streams
 from server.ids import new_id
 
 TYPES = ("mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update")
@@ -59,11 +59,13 @@ async def insert_notification(conn: asyncpg.Connection, *, account_id: int, type
     notified (remote accounts hear of it through their own server), and never by someone they block."""
     if account_id == from_account_id:
         return
-    await conn.execute(
+    inserted = await conn.fetchval(
         "INSERT INTO notifications (id, account_id, type, from_account_id, post_id, created_at, note) "
         "SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $2 AND domain IS NULL) "
-        f"AND NOT {relationships.blocks_sql('$2', '$4')} ON CONFLICT DO NOTHING",
+        f"AND NOT {relationships.blocks_sql('$2', '$4')} ON CONFLICT DO NOTHING RETURNING id",
         new_id(now), account_id, type, from_account_id, post_id, now, note[:1000])
+    if inserted is not None:
+        await streams.publish(conn, streams.NOTIFICATION_CREATED, inserted)
 
 
 async def insert_review_notification(conn: asyncpg.Connection, *, author_id: int, reviewer_id: int, post_id: int,
@@ -74,12 +76,28 @@ async def insert_review_notification(conn: asyncpg.Connection, *, author_id: int
                               post_id=post_id, now=now, note=note)
 
 
+def _shown() -> str:
+    """What the list shows of the recipient's ($1) notifications: not dismissed, not silenced, post not deleted."""
+    return " AND ".join(["n.account_id = $1", "n.dismissed_at IS NULL", _not_silenced_by_viewer(),
+                         "(n.post_id IS NULL OR EXISTS (SELECT 1 FROM posts p WHERE p.id = n.post_id "
+                         "AND p.deleted_at IS NULL))"])
+
+
+async def get_shown_notification(conn: asyncpg.Connection, notification_id: int) -> Notification | None:
+    """A notification as its recipient's list would show it, or None: the streaming API sends each new one only
+    when the list would have it."""
+    account_id = await conn.fetchval("SELECT account_id FROM notifications WHERE id = $1", notification_id)
+    if account_id is None:
+        return None
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM notifications n WHERE {_shown()} AND n.id = $2",
+                              account_id, notification_id)
+    return Notification(**dict(row)) if row else None
+
+
 async def list_notifications(conn: asyncpg.Connection, account_id: int, *, max_id: int | None, since_id: int | None,
                              min_id: int | None, limit: int, types: Sequence[str] = (),
                              exclude_types: Sequence[str] = ()) -> list[Notification]:
-    conditions = ["n.account_id = $1", "n.dismissed_at IS NULL", _not_silenced_by_viewer(),
-                  ("(n.post_id IS NULL OR EXISTS (SELECT 1 FROM posts p WHERE p.id = n.post_id "
-                   "AND p.deleted_at IS NULL))")]
+    conditions = [_shown()]
     params: list[object] = [account_id]
     for op, value in (("<", max_id), (">", since_id), (">", min_id)):
         if value is not None:

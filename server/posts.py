@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 
+from server import streams
 from server.ids import new_id
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
@@ -65,6 +66,14 @@ def _post(row: asyncpg.Record) -> Post:
     return Post(**dict(row))
 
 
+async def _announced(conn: asyncpg.Connection, row: asyncpg.Record | None) -> Post | None:
+    """A boost just stored, announced to the streaming API (server/streams.py); None when nothing was stored."""
+    if row is None:
+        return None
+    await streams.publish(conn, streams.POST_PUBLISHED, row["id"])
+    return _post(row)
+
+
 async def insert_post(conn: asyncpg.Connection, *, account_id: int, source_text: str, content_html: str,
                       spoiler_text: str, visibility: str, voice: str, organisation_id: int | None, language: str,
                       in_reply_to_id: int | None, tags: Sequence[str], mention_ids: Sequence[int],
@@ -78,6 +87,8 @@ async def insert_post(conn: asyncpg.Connection, *, account_id: int, source_text:
         language, in_reply_to_id, now, state, [dict(f) for f in policy_findings] if policy_findings else None)
     post = _post(row)
     await _replace_tags_and_mentions(conn, post.id, tags, mention_ids)
+    if post.state == "published":
+        await streams.publish(conn, streams.POST_PUBLISHED, post.id)
     return post
 
 
@@ -119,6 +130,8 @@ async def update_post_content(conn: asyncpg.Connection, post: Post, *, source_te
         f"UPDATE posts SET source_text = $2, content_html = $3, spoiler_text = $4, edited_at = $5 "
         f"WHERE id = $1 RETURNING {_COLUMNS}", post.id, source_text, content_html, spoiler_text, now)
     await _replace_tags_and_mentions(conn, post.id, tags, mention_ids)
+    if row["state"] == "published":
+        await streams.publish(conn, streams.POST_EDITED, post.id)
     return _post(row)
 
 
@@ -131,7 +144,9 @@ async def list_post_edits(conn: asyncpg.Connection, post_id: int) -> list[PostEd
 
 async def delete_post(conn: asyncpg.Connection, post_id: int, now: datetime) -> None:
     """Soft delete: the row stays so that replies keep their place and federation can send a Delete."""
-    await conn.execute("UPDATE posts SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL", post_id, now)
+    if await conn.execute("UPDATE posts SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+                          post_id, now) == "UPDATE 1":
+        await streams.publish(conn, streams.POST_DELETED, post_id)
     # Boosts of a deleted post go with it, as on Mastodon.
     await conn.execute("UPDATE posts SET deleted_at = $2 WHERE reblog_of_id = $1 AND deleted_at IS NULL", post_id, now)
 
@@ -144,7 +159,7 @@ async def insert_boost(conn: asyncpg.Connection, *, account_id: int, post: Post,
         f"ON CONFLICT (account_id, reblog_of_id) WHERE reblog_of_id IS NOT NULL AND deleted_at IS NULL DO NOTHING "
         f"RETURNING {_COLUMNS}",
         new_id(now), account_id, post.visibility, post.language, post.id, now)
-    return _post(row) if row else None
+    return await _announced(conn, row)
 
 
 async def get_boost(conn: asyncpg.Connection, account_id: int, post_id: int) -> Post | None:
@@ -203,6 +218,7 @@ async def upsert_remote_post(conn: asyncpg.Connection, *, account_id: int, uri: 
                                       f"WHERE id = $1 RETURNING {_COLUMNS}", existing.id, content_html, spoiler_text,
                                       updated or now)
             await _replace_tags_and_mentions(conn, existing.id, tags, mention_ids)
+            await streams.publish(conn, streams.POST_EDITED, existing.id)
             return _post(row), False
         return existing, False
     official = voice == "official" and voice_organisation_uri is not None
@@ -216,6 +232,7 @@ async def upsert_remote_post(conn: asyncpg.Connection, *, account_id: int, uri: 
         voice_organisation_name if official else None)
     post = _post(row)
     await _replace_tags_and_mentions(conn, post.id, tags, mention_ids)
+    await streams.publish(conn, streams.POST_PUBLISHED, post.id)
     return post, True
 
 
@@ -225,13 +242,15 @@ async def insert_remote_boost(conn: asyncpg.Connection, *, account_id: int, post
         f"INSERT INTO posts (id, account_id, visibility, voice, language, reblog_of_id, uri, created_at) "
         f"VALUES ($1, $2, $3, 'personal', $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING {_COLUMNS}",
         new_id(now), account_id, post.visibility, post.language, post.id, uri, now)
-    return _post(row) if row else None
+    return await _announced(conn, row)
 
 
 async def update_state(conn: asyncpg.Connection, post_id: int, state: str, *, note: str | None) -> Post | None:
     """Move a held post to published or rejected (only from held: a decision is made once)."""
     row = await conn.fetchrow(f"UPDATE posts SET state = $2, review_note = $3 WHERE id = $1 AND state = 'held' "
                               f"AND deleted_at IS NULL RETURNING {_COLUMNS}", post_id, state, note)
+    if row is not None and state == "published":
+        await streams.publish(conn, streams.POST_PUBLISHED, post_id)
     return _post(row) if row else None
 
 

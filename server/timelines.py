@@ -10,7 +10,7 @@ Never: writes anything, or decides visibility itself.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -31,9 +31,13 @@ _VISIBLE = visibility.visible_sql("p", "$1")
 # The viewer's own filter on timelines and threads: nothing written or boosted by an account they mute or block
 # or that blocks them, nor boosts of such an account's posts. Profiles apply only the blocks (Mastodon still
 # shows a muted account's posts on its profile).
-_NOT_FILTERED = f"""p.account_id NOT IN {relationships.hidden_accounts_sql('$1')}
+def _not_filtered(viewer: str) -> str:
+    return f"""p.account_id NOT IN {relationships.hidden_accounts_sql(viewer)}
   AND (p.reblog_of_id IS NULL OR NOT EXISTS (SELECT 1 FROM posts fp WHERE fp.id = p.reblog_of_id
-      AND fp.account_id IN {relationships.hidden_accounts_sql('$1')}))"""
+      AND fp.account_id IN {relationships.hidden_accounts_sql(viewer)}))"""
+
+
+_NOT_FILTERED = _not_filtered("$1")
 _NOT_BLOCKED = f"""p.account_id NOT IN {relationships.blocked_accounts_sql('$1')}
   AND (p.reblog_of_id IS NULL OR NOT EXISTS (SELECT 1 FROM posts fp WHERE fp.id = p.reblog_of_id
       AND fp.account_id IN {relationships.blocked_accounts_sql('$1')}))"""
@@ -110,28 +114,49 @@ async def _page_ids(conn: asyncpg.Connection, viewer_id: int | None, where: str,
 
 # Home leaves out, besides what _NOT_FILTERED does, a post that answers or names someone the viewer mutes or blocks
 # (Mastodon's home feed filter), unless the viewer wrote it.
-_NOT_ABOUT_HIDDEN = f"""(p.account_id = $1 OR (
+def _not_about_hidden(viewer: str) -> str:
+    return f"""(p.account_id = {viewer} OR (
   (p.in_reply_to_id IS NULL OR NOT EXISTS (SELECT 1 FROM posts ip WHERE ip.id = p.in_reply_to_id
-      AND ip.account_id <> p.account_id AND ip.account_id IN {relationships.hidden_accounts_sql('$1')}))
+      AND ip.account_id <> p.account_id AND ip.account_id IN {relationships.hidden_accounts_sql(viewer)}))
   AND NOT EXISTS (SELECT 1 FROM post_mentions hm WHERE hm.post_id = p.id
-      AND hm.account_id IN {relationships.hidden_accounts_sql('$1')})))"""
+      AND hm.account_id IN {relationships.hidden_accounts_sql(viewer)})))"""
+
+
+# What puts a post in a timeline for the viewer `viewer` (an SQL expression: `$1` for the reads below, a column
+# for live_audience), besides the visibility rule. One definition each, so a streamed timeline holds exactly what
+# the read of that timeline would.
+def _home_sql(viewer: str) -> str:
+    where = (f"p.account_id = {viewer} OR p.account_id IN (SELECT followed_id FROM follows WHERE follower_id = "
+             f"{viewer} AND state = 'accepted') "
+             f"OR EXISTS (SELECT 1 FROM post_mentions m WHERE m.post_id = p.id AND m.account_id = {viewer})")
+    return f"({where}) AND {_not_filtered(viewer)} AND {_not_about_hidden(viewer)}"
+
+
+def _public_sql(viewer: str) -> str:
+    return f"p.visibility = 'public' AND p.reblog_of_id IS NULL AND {_not_filtered(viewer)}"
+
+
+def _tag_sql(viewer: str) -> str:
+    """The tag timeline without the tag itself (tag_ids adds it; a live audience is asked for a post's tags)."""
+    return f"p.visibility = 'public' AND {_not_filtered(viewer)}"
+
+
+def _direct_sql(viewer: str) -> str:
+    """Direct posts the viewer wrote or is mentioned in (the streaming API's `direct` stream)."""
+    return (f"p.visibility = 'direct' AND (p.account_id = {viewer} OR EXISTS (SELECT 1 FROM post_mentions dm "
+            f"WHERE dm.post_id = p.id AND dm.account_id = {viewer})) AND {_not_filtered(viewer)}")
 
 
 async def home_ids(conn: asyncpg.Connection, viewer_id: int, page: Page) -> list[int]:
-    where = ("p.account_id = $1 OR p.account_id IN (SELECT followed_id FROM follows WHERE follower_id = $1 "
-             "AND state = 'accepted') "
-             "OR EXISTS (SELECT 1 FROM post_mentions m WHERE m.post_id = p.id AND m.account_id = $1)")
-    return await _page_ids(conn, viewer_id, f"({where}) AND {_NOT_FILTERED} AND {_NOT_ABOUT_HIDDEN}", [], page)
+    return await _page_ids(conn, viewer_id, _home_sql("$1"), [], page)
 
 
 async def public_ids(conn: asyncpg.Connection, viewer_id: int | None, page: Page) -> list[int]:
-    return await _page_ids(conn, viewer_id, f"p.visibility = 'public' AND p.reblog_of_id IS NULL AND {_NOT_FILTERED}",
-                           [], page)
+    return await _page_ids(conn, viewer_id, _public_sql("$1"), [], page)
 
 
 async def local_public_ids(conn: asyncpg.Connection, viewer_id: int | None, page: Page) -> list[int]:
-    where = f"p.visibility = 'public' AND p.reblog_of_id IS NULL AND p.uri IS NULL AND {_NOT_FILTERED}"
-    return await _page_ids(conn, viewer_id, where, [], page)
+    return await _page_ids(conn, viewer_id, f"{_public_sql('$1')} AND p.uri IS NULL", [], page)
 
 
 async def account_ids(conn: asyncpg.Connection, viewer_id: int | None, account_id: int, page: Page, *,
@@ -156,8 +181,7 @@ async def favourited_ids(conn: asyncpg.Connection, viewer_id: int, page: Page) -
 
 
 async def tag_ids(conn: asyncpg.Connection, viewer_id: int | None, tag: str, page: Page) -> list[int]:
-    where = ("p.visibility = 'public' AND EXISTS (SELECT 1 FROM post_tags t WHERE t.post_id = p.id AND t.tag = $2) "
-             f"AND {_NOT_FILTERED}")
+    where = f"{_tag_sql('$1')} AND EXISTS (SELECT 1 FROM post_tags t WHERE t.post_id = p.id AND t.tag = $2)"
     return await _page_ids(conn, viewer_id, where, [tag.lower()], page)
 
 
@@ -166,6 +190,39 @@ async def organisation_ids(conn: asyncpg.Connection, viewer_id: int | None, orga
     where = ("p.voice = 'official' AND p.organisation_id = $2 AND p.visibility IN ('public', 'unlisted') "
              f"AND {_NOT_FILTERED}")
     return await _page_ids(conn, viewer_id, where, [organisation_id], page)
+
+
+LIVE_TIMELINES = {"home": _home_sql, "public": _public_sql, "tag": _tag_sql, "direct": _direct_sql}
+# The columns the rule and the timelines read; the deleted post as it was (deleted_at NULL) for `before_deletion`.
+_AS_BEFORE_DELETION = ("(SELECT id, account_id, visibility, reblog_of_id, uri, in_reply_to_id, state, "
+                       "NULL::timestamptz AS deleted_at FROM posts WHERE id = $1)")
+
+
+async def live_audience(conn: asyncpg.Connection, post_id: int, viewer_ids: Collection[int], timeline: str, *,
+                        before_deletion: bool = False) -> set[int]:
+    """Those of `viewer_ids` whose `timeline` (home, public, tag, direct) holds the post: the streaming API asks
+    once per post for every subscriber of a web process, with the same conditions and visibility rule as the
+    reads above (the viewer is a column here, not `$1`). `before_deletion`: whose timeline held it until it was
+    deleted, so that they hear of the deletion."""
+    if not viewer_ids:
+        return set()
+    source = _AS_BEFORE_DELETION if before_deletion else "posts"
+    rows = await conn.fetch(
+        f"""SELECT v.id FROM unnest($2::bigint[]) AS v(id) JOIN {source} p ON p.id = $1
+            WHERE p.deleted_at IS NULL AND {visibility.visible_sql('p', 'v.id')}
+              AND ({LIVE_TIMELINES[timeline]('v.id')})""", post_id, list(viewer_ids))
+    return {r["id"] for r in rows}
+
+
+async def list_reacting(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_ids: Collection[int]) -> set[int]:
+    """Those of the viewers who favourited or boosted one of the posts: the only viewers whose Status entity of
+    them differs from everyone else's (`favourited`, `reblogged`), so the streaming API renders a post once for
+    all the others."""
+    rows = await conn.fetch(
+        """SELECT account_id FROM favourites WHERE post_id = ANY($1::bigint[]) AND account_id = ANY($2::bigint[])
+           UNION SELECT account_id FROM posts WHERE reblog_of_id = ANY($1::bigint[])
+             AND account_id = ANY($2::bigint[]) AND deleted_at IS NULL""", list(post_ids), list(viewer_ids))
+    return {r["account_id"] for r in rows}
 
 
 async def search_ids(conn: asyncpg.Connection, viewer_id: int | None, query: str, limit: int,

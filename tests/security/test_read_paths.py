@@ -15,16 +15,22 @@ to the app without an entry here fails `test_every_route_is_classified`.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from server.app import create_app
+from server import streams
 from server.config import settings_from
 from tests import factories
 from tests.federation.conftest import token_for
@@ -293,10 +299,106 @@ LISTINGS: dict[tuple[str, str], tuple[Listing, set[str]]] = {
     ("GET", "/orgs/{slug}/all.atom"): (_web_list("/orgs/gemeente-ede/all.atom"), set(VIEWERS)),
 }
 
+# ---------------------------------------------------------------- probes: the streaming API
+
+
+def _announce_everything(town: Town, viewer: str) -> None:
+    """Tell the node's streams that every post of the town (and its boost) was just published, edited and
+    deleted, and every notification just made, as if each were new; what a stream passes on must pass the rule.
+    Last comes a filters change of the viewer: the node hands events on in order, so once that arrived on the
+    viewer's user stream, nothing announced before it is still on its way."""
+    ids = list(town.ids.values())
+    boosts = [r["id"] for r in fetch(town.node.database_url,
+                                     "SELECT id FROM posts WHERE reblog_of_id = ANY($1::bigint[])", ids)]
+    events = [f"{kind} {i}" for i in ids + boosts
+              for kind in (streams.POST_PUBLISHED, streams.POST_EDITED, streams.POST_DELETED)]
+    events += [f"{streams.NOTIFICATION_CREATED} {n}" for n in town.notification_ids.values()]
+    events.append(f"{streams.FILTERS_CHANGED} {town.account_ids[viewer]}")
+    fetch(town.node.database_url, "SELECT pg_notify($1, e) FROM unnest($2::text[]) WITH ORDINALITY AS x(e, n) "
+          "ORDER BY n", streams.CHANNEL, events)
+
+
+def _ws(town: Town, viewer: str, query: str = "stream=user", path: str = "/api/v1/streaming") -> Any:
+    headers = {} if viewer == "nobody" else {"Authorization": town.api[viewer].headers["Authorization"]}
+    return connect(f"ws://{town.node.domain}{path}?{query}", additional_headers=headers)
+
+
+def _until_filters_changed(socket: Any) -> list[str]:
+    received = []
+    while '"filters_changed"' not in (received or [""])[-1]:
+        received.append(str(socket.recv(timeout=20)))
+    return received
+
+
+def _stream_socket(path: str) -> Listing:
+    """The WebSocket with every stream subscribed at once."""
+    def listing(town: Town, viewer: str) -> str | None:
+        if viewer == "nobody":
+            with pytest.raises(InvalidStatus):
+                _ws(town, viewer, path=path)
+            return None
+        with _ws(town, viewer, "", path) as socket:
+            return _all_streams(town, viewer, socket)
+    return listing
+
+
+def _all_streams(town: Town, viewer: str, socket: Any) -> str:
+    for name in ("user", "user:notification", "public", "public:local", "public:remote", "direct"):
+        socket.send(json.dumps({"type": "subscribe", "stream": name}))
+    for name in ("hashtag", "hashtag:local"):
+        socket.send(json.dumps({"type": "subscribe", "stream": name, "tag": "geheimtag"}))
+    socket.send(json.dumps({"type": "subscribe", "stream": "no-such-stream"}))
+    assert "Unknown stream type" in socket.recv(timeout=20)  # answered after the subscriptions above
+    _announce_everything(town, viewer)
+    return "\n".join(_until_filters_changed(socket))
+
+
+def _event_stream(path: str) -> Listing:
+    """One server-sent-events path; a WebSocket user stream beside it tells when everything was handed on."""
+    def listing(town: Town, viewer: str) -> str | None:
+        url = f"{town.node.url}{path}"
+        if viewer == "nobody":
+            assert httpx.get(url).status_code == 401
+            return None
+        with _ws(town, viewer) as sentinel, httpx.stream("GET", url, headers=town.api[viewer].headers,
+                                                         timeout=httpx.Timeout(20, read=1)) as response:
+            if response.status_code == 401:  # a list: there are none
+                return None
+            assert response.status_code == 200, (path, response.status_code)
+            lines = response.iter_lines()
+            assert next(lines) == ":)"
+            _announce_everything(town, viewer)
+            _until_filters_changed(sentinel)
+            received = []
+            with contextlib.suppress(httpx.ReadTimeout):
+                received.extend(lines)
+        return "\n".join(received)
+    return listing
+
+
+LISTINGS.update({
+    ("WebSocket", "/api/v1/streaming"): (_stream_socket("/api/v1/streaming"), set(SIGNED_IN)),
+    # The same handler at any path below it (Mastodon's streaming server upgrades there too).
+    ("WebSocket", "/api/v1/streaming/{rest:path}"): (_stream_socket("/api/v1/streaming/"), set(SIGNED_IN)),
+    ("GET", "/api/v1/streaming/user"): (_event_stream("/api/v1/streaming/user"), {"anna", "fien"}),
+    ("GET", "/api/v1/streaming/user/notification"): (_event_stream("/api/v1/streaming/user/notification"),
+                                                     {"fien", "bert", "rita", "mona"}),
+    ("GET", "/api/v1/streaming/public"): (_event_stream("/api/v1/streaming/public"), set(SIGNED_IN)),
+    ("GET", "/api/v1/streaming/public/local"): (_event_stream("/api/v1/streaming/public/local"), set(SIGNED_IN)),
+    ("GET", "/api/v1/streaming/public/remote"): (_event_stream("/api/v1/streaming/public/remote"), set()),
+    ("GET", "/api/v1/streaming/hashtag"): (_event_stream("/api/v1/streaming/hashtag?tag=geheimtag"),
+                                           set(SIGNED_IN)),
+    ("GET", "/api/v1/streaming/hashtag/local"): (_event_stream("/api/v1/streaming/hashtag/local?tag=GeheimTag"),
+                                                 set(SIGNED_IN)),
+    ("GET", "/api/v1/streaming/list"): (_event_stream("/api/v1/streaming/list?list=1"), set()),
+    ("GET", "/api/v1/streaming/direct"): (_event_stream("/api/v1/streaming/direct"), set()),
+})
+
 ACTIONS = "an action on a post: server/post_rules.py, tests/security/test_findings.py"
 NO_POSTS = {
     "/healthz": "process health", "/readyz": "database health", "/.well-known/webfinger": "discovery",
     "/.well-known/host-meta": "discovery", "/.well-known/nodeinfo": "discovery", "/nodeinfo/2.1": "counts only",
+    "/nodeinfo/2.0": "counts only",
     "/actor": "instance actor", "/actor/inbox": "inbox (writes)", "/inbox": "inbox (writes)",
     "/ns": "JSON-LD context", "/users/{username}": "actor document", "/users/{username}/inbox": "inbox (writes)",
     "/users/{username}/followers": "accounts", "/users/{username}/following": "accounts",
@@ -367,6 +469,7 @@ NO_POSTS = {
     # An organisation's logo and house colour (issue 13): admins only (Account.administers); no post.
     "/orgs/{slug}/profile": "logo and house colour (org admins)",
     "/api/v1/profile/avatar": "own account", "/api/v1/profile/header": "own account",
+    "/api/v1/streaming/health": "the streaming API answers",
 }
 
 
@@ -376,6 +479,8 @@ def _route_keys() -> list[tuple[str, str]]:
     for route in app.routes:
         if isinstance(route, Route):
             keys += [(method, route.path) for method in sorted((route.methods or set()) - {"HEAD"})]
+        elif isinstance(route, WebSocketRoute):
+            keys.append(("WebSocket", route.path))
         else:
             assert isinstance(route, Mount) and route.path in ("/media", "/static"), route
     return keys

@@ -29,7 +29,8 @@ DESCRIPTION = ("Officials of government bodies post here in public, each post in
 
 
 def streaming_url(settings: Settings) -> str:
-    """Apps expect a streaming URL; we have no streaming server yet, so apps fall back to polling."""
+    """Where apps open the streaming API (web/api/streaming.py): this node itself, at /api/v1/streaming, served by
+    every web process; apps add the path, as they do to Mastodon's `wss://host`."""
     return f"{'wss' if settings.scheme == 'https' else 'ws'}://{settings.domain}"
 
 

@@ -1,0 +1,501 @@
+"""Mastodon's streaming API, served by the web process itself: a WebSocket at /api/v1/streaming (several streams
+on one connection, `{"type": "subscribe", "stream": ...}`), the server-sent-events paths /api/v1/streaming/user,
+/user/notification, /public, /public/local, /public/remote, /hashtag, /hashtag/local, /list and /direct, and
+/api/v1/streaming/health.
+
+Owns: the stream names, parameters, refusals and message shapes of Mastodon 4.3's streaming server (an event's
+payload is a JSON *string* inside the message: `{"stream": ["user"], "event": "update", "payload": "{...}"}`),
+the heartbeats (WebSocket pings from uvicorn, `:thump` comments on event streams), and `StreamHub`: the one
+LISTEN connection of this process (server/streams.py's channel, started with the first stream) and who is
+subscribed to what. For each event it asks server/timelines.live_audience, once for all its subscribers, whose
+home, public, tag or direct timeline holds the post (the visibility rule, mutes, blocks and the home filter, as
+the REST reads apply them), then renders the Status once for all of them (and once more for each viewer who
+liked or boosted it, since only `favourited` and `reblogged` differ) with the REST API's own renderers.
+Never: SQL, or deciding who may see what.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from server import accounts, notifications, oauth, posts, scopes, streams, timelines
+from server.db.pool import connection
+from server.deps import Deps
+from server.posts import Post
+from server.visibility import PUBLISHED
+from web.api.entities import render_accounts, render_notifications, render_status_ids
+
+log = logging.getLogger("ambtenaar.streaming")
+
+HEARTBEAT_SECONDS = 15.0  # an event stream's `:thump` comment, as Mastodon's streaming server sends it
+MAX_PENDING = 1000  # messages waiting for one connection; a client that stops reading past this is dropped
+# Mastodon streams a remote post only when it was written in the last 6 hours (Status#within_realtime_window?), so
+# fetching an old thread does not flood the public streams.
+REALTIME_WINDOW = timedelta(hours=6)
+PUBLIC_STREAMS = frozenset({"public", "public:local", "public:remote", "hashtag", "hashtag:local"})
+STREAMS = PUBLIC_STREAMS | {"user", "user:notification", "list", "direct"}
+SSE_PATHS = {"/api/v1/streaming/user": "user", "/api/v1/streaming/user/notification": "user:notification",
+             "/api/v1/streaming/public": "public", "/api/v1/streaming/public/local": "public:local",
+             "/api/v1/streaming/public/remote": "public:remote", "/api/v1/streaming/hashtag": "hashtag",
+             "/api/v1/streaming/hashtag/local": "hashtag:local", "/api/v1/streaming/list": "list",
+             "/api/v1/streaming/direct": "direct"}
+
+
+class StreamRefused(Exception):
+    """A stream Mastodon's streaming server refuses too, with its status (400 or 401) and message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Viewer:
+    account_id: int
+    scopes: tuple[str, ...]
+
+    @property
+    def reads_notifications(self) -> bool:
+        """Mastodon's user stream carries notifications only for a token that may read them."""
+        return scopes.covers(self.scopes, "read:notifications")
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str  # one of STREAMS
+    tag: str = ""  # hashtag streams: the tag as stored (no '#', lower case)
+    label: tuple[str, ...] = ()  # the `stream` of each message, e.g. ("hashtag", "Ede"), as Mastodon echoes it
+
+
+def _raw_token(request: HTTPConnection) -> tuple[str, bool]:
+    """The token from the Authorization header, the `access_token` parameter or the Sec-WebSocket-Protocol header
+    (browsers cannot set headers on a WebSocket); and whether it came from the last, which is then echoed."""
+    header = request.headers.get("authorization", "")
+    if header:
+        return header.removeprefix("Bearer ").strip(), False
+    query = request.query_params.get("access_token", "")
+    if query:
+        return query, False
+    protocol = request.headers.get("sec-websocket-protocol", "").split(",")[0].strip()
+    return protocol, bool(protocol)
+
+
+async def authenticate(deps: Deps, request: HTTPConnection) -> tuple[Viewer, bool]:
+    """Every stream needs a person's token, as in Mastodon 4.3 (an app's own token has no timeline)."""
+    raw, via_protocol = _raw_token(request)
+    if not raw:
+        raise StreamRefused(401, "Missing access token")
+    async with connection(deps.pool) as conn:
+        token = await oauth.get_active_token(conn, raw, deps.now())
+        account = await accounts.get_account(conn, token.account_id) if token and token.account_id else None
+    if token is None or account is None or not account.is_active:
+        raise StreamRefused(401, "Invalid access token")
+    return Viewer(account.id, token.scopes), via_protocol
+
+
+def resolve_channel(viewer: Viewer, name: str, params: Mapping[str, Any]) -> Channel:
+    """A stream by Mastodon's name and parameters (`tag`, `list`), checked as its streaming server checks it:
+    scopes first (public streams need none), then the parameters."""
+    if name not in PUBLIC_STREAMS:
+        needed = "read:notifications" if name == "user:notification" else "read:statuses"
+        if not scopes.covers(viewer.scopes, needed):
+            raise StreamRefused(401, "Access token does not have the required scopes")
+    if name in ("hashtag", "hashtag:local"):
+        tag = params.get("tag")
+        if not isinstance(tag, str) or not tag.strip("# "):
+            raise StreamRefused(400, "Missing tag name parameter")
+        return Channel(name, tag.strip().lstrip("#").lower(), (name, tag))
+    if name == "list":
+        if not params.get("list"):
+            raise StreamRefused(400, "Missing list name parameter")
+        # This node has no lists yet, so every list is unknown: Mastodon's answer for someone else's or no list.
+        raise StreamRefused(401, "Not authorized to stream this list")
+    if name not in STREAMS:
+        raise StreamRefused(400, "Unknown stream type")
+    return Channel(name, label=(name,))
+
+
+@dataclass(eq=False)
+class Client:
+    """One connection's outgoing messages, WebSocket or event stream; bounded, so one that stops reading cannot
+    make the process hold everything for it (it is closed instead, as a full socket buffer would end it)."""
+
+    websocket: bool
+    pending: deque[str] = field(default_factory=deque)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    closed: bool = False
+    channels: dict[Channel, Viewer] = field(default_factory=dict)
+
+    def deliver(self, channel: Channel, event: str, payload: str | None) -> None:
+        if self.websocket:
+            message: dict[str, Any] = {"stream": list(channel.label), "event": event}
+            if payload is not None:
+                message["payload"] = payload
+            self.push(json.dumps(message, ensure_ascii=False, separators=(",", ":")))
+        else:  # Mastodon writes JavaScript's `undefined` for an event without payload (filters_changed)
+            self.push(f"event: {event}\ndata: {'undefined' if payload is None else payload}\n\n")
+
+    def push(self, text: str) -> None:
+        if self.closed:
+            return
+        if len(self.pending) >= MAX_PENDING:
+            log.warning("stream client too slow, closing it", extra={"pending": len(self.pending)})
+            self.close()
+            return
+        self.pending.append(text)
+        self.wake.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self.pending.clear()
+        self.wake.set()
+
+    async def next(self, timeout: float | None = None) -> str | None:
+        """The next message; None when closed or (with a timeout) when nothing came in time."""
+        while not self.pending and not self.closed:
+            self.wake.clear()
+            try:
+                await asyncio.wait_for(self.wake.wait(), timeout)
+            except TimeoutError:
+                return None
+        return None if self.closed else self.pending.popleft()
+
+
+def _dumps(entity: Any) -> str:
+    return json.dumps(entity, ensure_ascii=False, separators=(",", ":"))  # as Starlette's JSONResponse
+
+
+class StreamHub:
+    """The streams of this web process and its one LISTEN connection (a pool connection held while it runs)."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.subscribers: dict[str, dict[tuple[Client, Channel], Viewer]] = {name: {} for name in STREAMS}
+        self._events: asyncio.Queue[str] = asyncio.Queue()
+        self._listening = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def count(self) -> int:
+        return sum(len(subs) for subs in self.subscribers.values())
+
+    async def subscribe(self, client: Client, viewer: Viewer, channel: Channel) -> None:
+        """From now on the client gets the channel's events (once, however often it asks)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="stream-hub")
+        client.channels[channel] = viewer
+        self.subscribers[channel.name][(client, channel)] = viewer
+        # Wait for LISTEN, so that what happens after the client was told it is subscribed reaches it.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._listening.wait(), timeout=10)
+
+    def unsubscribe(self, client: Client, channel: Channel) -> None:
+        client.channels.pop(channel, None)
+        self.subscribers[channel.name].pop((client, channel), None)
+
+    def drop(self, client: Client) -> None:
+        for channel in list(client.channels):
+            self.unsubscribe(client, channel)
+        client.close()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        self._events.put_nowait(payload)
+
+    async def _run(self) -> None:
+        """Listen, and hand each event to its subscribers in the order PostgreSQL committed them; after the
+        connection is lost (a database restart), listen again: what happened meanwhile is not replayed, as on
+        Mastodon, whose clients reload their timelines on reconnecting."""
+        while True:
+            try:
+                listener = await self.deps.pool.acquire()
+                try:
+                    await listener.add_listener(streams.CHANNEL, self._on_notify)
+                    self._listening.set()
+                    while not listener.is_closed():
+                        try:
+                            payload = await asyncio.wait_for(self._events.get(), timeout=5)
+                        except TimeoutError:
+                            continue
+                        event = streams.parse(payload)
+                        if event is not None:
+                            await self._dispatch_safely(event)
+                finally:
+                    self._listening.clear()
+                    with contextlib.suppress(Exception):
+                        await listener.remove_listener(streams.CHANNEL, self._on_notify)
+                    with contextlib.suppress(Exception):
+                        await self.deps.pool.release(listener)
+            except Exception as exc:  # the database went away; CancelledError passes
+                log.warning("stream listener restarting", extra={"error": repr(exc)})
+                await asyncio.sleep(1)
+
+    async def _dispatch_safely(self, event: streams.LiveEvent) -> None:
+        try:
+            await self.dispatch(event)
+        except Exception:  # one event's failure must not end the streams of everyone
+            log.exception("stream event failed", extra={"kind": event.kind, "subject": event.subject_id})
+
+    async def dispatch(self, event: streams.LiveEvent) -> None:
+        if event.kind in (streams.POST_PUBLISHED, streams.POST_EDITED):
+            await self._post(event.subject_id, published=event.kind == streams.POST_PUBLISHED)
+        elif event.kind == streams.POST_DELETED:
+            await self._deleted(event.subject_id)
+        elif event.kind == streams.NOTIFICATION_CREATED:
+            await self._notification(event.subject_id)
+        elif event.kind == streams.FILTERS_CHANGED:
+            for (client, channel), viewer in list(self.subscribers["user"].items()):
+                if viewer.account_id == event.subject_id:
+                    client.deliver(channel, "filters_changed", None)
+
+    def _candidates(self, post: Post, tags: Collection[str], *,
+                    direct: bool) -> dict[str, list[tuple[Client, Channel, Viewer]]]:
+        """The subscriptions that could show the post, by the timeline whose rule decides (home, public, tag,
+        direct)."""
+        local = post.uri is None
+
+        def of(name: str, wanted: bool = True) -> list[tuple[Client, Channel, Viewer]]:
+            if not wanted:
+                return []
+            return [(client, channel, viewer) for (client, channel), viewer in list(self.subscribers[name].items())
+                    if not channel.tag or channel.tag in tags]
+
+        return {"home": of("user"),
+                "public": of("public") + of("public:local", local) + of("public:remote", not local),
+                "tag": of("hashtag", bool(tags)) + of("hashtag:local", local and bool(tags)),
+                "direct": of("direct", direct and post.visibility == "direct")}
+
+    async def _receivers(self, conn: asyncpg.Connection, post: Post, candidates: Mapping[str, list[tuple[Client, Channel, Viewer]]],
+                         *, before_deletion: bool = False) -> list[tuple[str, Client, Channel, Viewer]]:
+        found = []
+        for timeline, subs in candidates.items():
+            if not subs:
+                continue
+            audience = await timelines.live_audience(conn, post.id, {v.account_id for _, _, v in subs}, timeline,
+                                                     before_deletion=before_deletion)
+            found += [(timeline, client, channel, viewer) for client, channel, viewer in subs
+                      if viewer.account_id in audience]
+        return found
+
+    async def _post(self, post_id: int, *, published: bool) -> None:
+        if not any(self.subscribers[name] for name in STREAMS):
+            return
+        async with connection(self.deps.pool) as conn:
+            post = await posts.get_post(conn, post_id)
+            # Held and rejected posts are never streamed; a held post is announced again when it is approved.
+            if post is None or post.state != PUBLISHED:
+                return
+            if published and post.uri is not None and post.created_at < self.deps.now() - REALTIME_WINDOW:
+                return
+            tags = set((await posts.list_tags(conn, [post.id])).get(post.id, []))
+            receivers = await self._receivers(conn, post, self._candidates(post, tags, direct=published))
+            if not receivers:
+                return
+            statuses = await self._render(conn, post, {viewer.account_id for _, _, _, viewer in receivers})
+            conversations = await self._conversations(conn, post, statuses, {
+                viewer.account_id for timeline, _, _, viewer in receivers if timeline == "direct"})
+        name = "update" if published else "status.update"
+        for timeline, client, channel, viewer in receivers:
+            if timeline == "direct":
+                if viewer.account_id in conversations:
+                    client.deliver(channel, "conversation", conversations[viewer.account_id])
+            elif viewer.account_id in statuses:
+                client.deliver(channel, name, statuses[viewer.account_id][1])
+
+    async def _render(self, conn: asyncpg.Connection, post: Post, viewer_ids: set[int]) -> dict[int, tuple[dict[str, Any], str]]:
+        """The Status entity each viewer gets from GET /api/v1/statuses/:id: rendered once for everyone who has
+        not liked or boosted it (their entities are equal), once for each who has."""
+        ids = [post.id] + ([post.reblog_of_id] if post.reblog_of_id else [])
+        personal = await timelines.list_reacting(conn, ids, viewer_ids)
+        result: dict[int, tuple[dict[str, Any], str]] = {}
+        shared = viewer_ids - personal
+        groups = ([(min(shared), shared)] if shared else []) + [(v, {v}) for v in personal]
+        for renderer, viewers in groups:
+            rendered = await render_status_ids(conn, self.deps.settings, [post.id], renderer)
+            if rendered:
+                entity = (rendered[0], _dumps(rendered[0]))
+                result.update({v: entity for v in viewers})
+        return result
+
+    async def _conversations(self, conn: asyncpg.Connection, post: Post, statuses: Mapping[int, tuple[dict[str, Any], str]],
+                             viewer_ids: set[int]) -> dict[int, str]:
+        """Mastodon's Conversation entity for each participant on a direct stream: the thread (its first post's
+        id), the other participants, and this post as the last one, unread for all but its author."""
+        viewer_ids = {v for v in viewer_ids if v in statuses}
+        if not viewer_ids:
+            return {}
+        participant_ids = [post.account_id, *await posts.list_mentioned_account_ids(conn, post.id)]
+        people = await accounts.list_accounts_by_ids(conn, participant_ids)
+        rendered = {int(a["id"]): a for a in await render_accounts(conn, self.deps.settings, list(people.values()))}
+        root_id = await posts.get_root_id(conn, post.id)
+        return {viewer: _dumps({"id": str(root_id), "unread": viewer != post.account_id,
+                                "accounts": [a for i, a in rendered.items() if i != viewer],
+                                "last_status": statuses[viewer][0]})
+                for viewer in viewer_ids}
+
+    async def _deleted(self, post_id: int) -> None:
+        if not any(self.subscribers[name] for name in ("user", *PUBLIC_STREAMS)):
+            return
+        async with connection(self.deps.pool) as conn:
+            post = await posts.get_post(conn, post_id, include_deleted=True)
+            if post is None or post.state != PUBLISHED:
+                return
+            tags = set((await posts.list_tags(conn, [post.id])).get(post.id, []))
+            # Those whose timeline held it until now hear of it, as Mastodon removes it from those timelines.
+            receivers = await self._receivers(conn, post, self._candidates(post, tags, direct=False),
+                                              before_deletion=True)
+        for _, client, channel, _ in receivers:
+            client.deliver(channel, "delete", str(post_id))
+
+    async def _notification(self, notification_id: int) -> None:
+        if not self.subscribers["user"] and not self.subscribers["user:notification"]:
+            return
+        async with connection(self.deps.pool) as conn:
+            found = await notifications.get_shown_notification(conn, notification_id)
+            if found is None:
+                return
+            targets = [(client, channel) for name in ("user", "user:notification")
+                       for (client, channel), viewer in list(self.subscribers[name].items())
+                       if viewer.account_id == found.account_id and (name != "user" or viewer.reads_notifications)]
+            if not targets:
+                return
+            rendered = await render_notifications(conn, self.deps.settings, [found], found.account_id)
+        if rendered:
+            payload = _dumps(rendered[0])
+            for client, channel in targets:
+                client.deliver(channel, "notification", payload)
+
+
+def _hub(request: HTTPConnection) -> StreamHub:
+    return request.app.state.streams  # type: ignore[no-any-return]
+
+
+async def health(request: Request) -> Response:
+    return PlainTextResponse("OK")
+
+
+async def event_stream(request: Request) -> Response:
+    """A server-sent-events path: one stream per request, the stream named by the path."""
+    hub = _hub(request)
+    try:
+        viewer, _ = await authenticate(hub.deps, request)
+        channel = resolve_channel(viewer, SSE_PATHS[request.url.path.rstrip("/")], request.query_params)
+    except StreamRefused as refused:
+        return JSONResponse({"error": refused.message}, status_code=refused.status)
+    client = Client(websocket=False)
+    await hub.subscribe(client, viewer, channel)
+    return StreamingResponse(_event_lines(hub, client), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store"})
+
+
+async def _event_lines(hub: StreamHub, client: Client) -> AsyncIterator[str]:
+    try:
+        yield ":)\n"
+        while True:
+            message = await client.next(timeout=HEARTBEAT_SECONDS)
+            if message is None:
+                if client.closed:
+                    return
+                yield ":thump\n"
+            else:
+                yield message
+    finally:
+        hub.drop(client)
+
+
+async def websocket_stream(websocket: WebSocket) -> None:
+    """The WebSocket: refused before the upgrade without a valid token (status in `X-Error-Message`, as Mastodon);
+    then `stream` (with `tag`/`list`) in the URL and `subscribe`/`unsubscribe` messages choose the streams, and a
+    refused subscription is answered with `{"error": ..., "status": ...}` on the socket."""
+    hub = _hub(websocket)
+    try:
+        viewer, via_protocol = await authenticate(hub.deps, websocket)
+    except StreamRefused as refused:
+        await _deny(websocket, refused)
+        return
+    await websocket.accept(subprotocol=websocket.headers["sec-websocket-protocol"].split(",")[0].strip()
+                           if via_protocol else None)
+    client = Client(websocket=True)
+    sender = asyncio.create_task(_send_all(websocket, client))
+    try:
+        if websocket.query_params.get("stream"):
+            await _subscribe(hub, client, viewer, {**websocket.query_params, "type": "subscribe"})
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect" or client.closed:
+                break
+            if message.get("text") is None:
+                await websocket.close(1003, "The streaming API does not accept binary messages")
+                break
+            with contextlib.suppress(ValueError):
+                request = json.loads(message["text"])
+                if isinstance(request, dict):
+                    await _subscribe(hub, client, viewer, request)
+    finally:
+        hub.drop(client)
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await sender
+
+
+async def _subscribe(hub: StreamHub, client: Client, viewer: Viewer, request: Mapping[str, Any]) -> None:
+    stream = request.get("stream")
+    name = stream[0] if isinstance(stream, list) and stream else stream
+    if request.get("type") not in ("subscribe", "unsubscribe") or not isinstance(name, str):
+        return  # Mastodon ignores other messages
+    try:
+        channel = resolve_channel(viewer, name, request)
+    except StreamRefused as refused:
+        if request["type"] == "subscribe":
+            client.push(_dumps({"error": refused.message, "status": refused.status}))
+        return
+    if request["type"] == "subscribe":
+        await hub.subscribe(client, viewer, channel)
+    else:
+        hub.unsubscribe(client, channel)
+
+
+async def _send_all(websocket: WebSocket, client: Client) -> None:
+    while (message := await client.next()) is not None:
+        await websocket.send_text(message)
+    with contextlib.suppress(Exception):
+        await websocket.close(1011, "The client did not read its messages")
+
+
+async def _deny(websocket: WebSocket, refused: StreamRefused) -> None:
+    try:
+        await websocket.send_denial_response(JSONResponse({"error": refused.message}, status_code=refused.status,
+                                                          headers={"X-Error-Message": refused.message}))
+    except RuntimeError:  # a server without the denial extension: close before accepting (a 403 there)
+        await websocket.close(1008, refused.message)
+
+
+def routes() -> list[BaseRoute]:
+    return [Route("/api/v1/streaming/health", health, methods=["GET"]),
+            *(Route(path, event_stream, methods=["GET"]) for path in SSE_PATHS),
+            WebSocketRoute("/api/v1/streaming", websocket_stream),
+            # Mastodon's streaming server upgrades on any of its paths; apps differ in the one they use.
+            WebSocketRoute("/api/v1/streaming/{rest:path}", websocket_stream)]
+
+
+ROUTES = routes()
