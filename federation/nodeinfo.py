@@ -1,6 +1,7 @@
-"""NodeInfo 2.1: what software this is and how many use it, for crawlers and other servers.
+"""NodeInfo 2.0 and 2.1: what software this is and how many use it, for crawlers and other servers.
 
-Owns: /.well-known/nodeinfo and /nodeinfo/2.1. Never: anything but counting.
+Owns: /.well-known/nodeinfo and /nodeinfo/2.0 and /2.1 (2.0 is what older crawlers and servers ask for; it lacks
+only the software's homepage). Never: anything but counting.
 """
 
 from __future__ import annotations
@@ -15,15 +16,20 @@ from server import __version__
 from server.db.pool import connection
 from server.deps import Deps
 
-SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/2.1"
+VERSIONS = ("2.0", "2.1")
+
+
+def schema(version: str) -> str:
+    return f"http://nodeinfo.diaspora.software/ns/schema/{version}"
 
 
 async def discovery(request: Request) -> Response:
     base = request.app.state.deps.settings.base_url
-    return JSONResponse({"links": [{"rel": SCHEMA, "href": f"{base}/nodeinfo/2.1"}]})
+    return JSONResponse({"links": [{"rel": schema(v), "href": f"{base}/nodeinfo/{v}"} for v in VERSIONS]})
 
 
 async def nodeinfo(request: Request) -> Response:
+    version = request.url.path.rsplit("/", 1)[1]
     deps: Deps = request.app.state.deps
     now = deps.now()
     async with connection(deps.pool) as conn:
@@ -36,18 +42,20 @@ async def nodeinfo(request: Request) -> Response:
                  (SELECT count(*) FROM posts p JOIN accounts a ON a.id = p.account_id
                     WHERE a.domain IS NULL AND p.deleted_at IS NULL AND p.reblog_of_id IS NULL) AS posts""",
             now - timedelta(days=30), now - timedelta(days=180))
+    software = {"name": "ambtenaar-online", "version": __version__}
+    if version == "2.1":
+        software["homepage"] = f"{deps.settings.base_url}/about"
     return JSONResponse({
-        "version": "2.1",
-        "software": {"name": "ambtenaar-online", "version": __version__,
-                     "homepage": f"{deps.settings.base_url}/about"},
+        "version": version,
+        "software": software,
         "protocols": ["activitypub"],
         "services": {"inbound": [], "outbound": []},
         "openRegistrations": False,
         "usage": {"users": {"total": row["users"], "activeMonth": row["month"], "activeHalfyear": row["halfyear"]},
                   "localPosts": row["posts"]},
         "metadata": {"nodeName": f"Ambtenaar Online — {deps.settings.domain}"},
-    }, media_type=f'application/json; profile="{SCHEMA}#"')
+    }, media_type=f'application/json; profile="{schema(version)}#"')
 
 
 ROUTES = [Route("/.well-known/nodeinfo", discovery, methods=["GET"]),
-          Route("/nodeinfo/2.1", nodeinfo, methods=["GET"])]
+          *[Route(f"/nodeinfo/{v}", nodeinfo, methods=["GET"]) for v in VERSIONS]]

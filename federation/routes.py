@@ -1,7 +1,7 @@
 """The ActivityPub URL table: actors, their collections, our objects, the shared inbox and our JSON-LD terms.
 
-Owns: content negotiation (ActivityStreams JSON for servers, a redirect to the page for browsers) and paging of
-collections. Never: business logic; inbox handling lives in federation/inbox.py.
+Owns: content negotiation (ActivityStreams JSON for servers, a redirect to the page for browsers; and the documents
+the pages' own URLs answer to servers, PAGE_DOCUMENTS) and paging of collections. Never: business logic; inbox handling lives in federation/inbox.py.
 """
 
 from __future__ import annotations
@@ -9,16 +9,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import asyncpg
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from federation import inbox, keys, objects, wire
 from federation.authorized_fetch import signed_only
-from server import accounts, follows, posts, timelines, uris, visibility
+from server import accounts, follows, organisations, posts, timelines, uris, visibility
 from server.accounts import Account
+from server.config import Settings
 from server.db.pool import connection
 from server.deps import Deps
+from server.posts import Post
 from server.timelines import Page
 
 AP_TYPES = ("application/activity+json", "application/ld+json")
@@ -69,36 +73,89 @@ async def instance_actor(request: Request) -> Response:
     return ap_response(wire.instance_actor_to_json(deps.settings, key.public_key_pem))
 
 
-async def status(request: Request) -> Response:
-    account = await _local(request)
+async def _visible_post(request: Request, account: Account) -> Post | None:
+    """The post named in the path, by this account, if whoever asks may see it. The visibility rule for the signer
+    in authorized-fetch mode (a follower may fetch a followers-only post, as from Mastodon); for anyone else, what
+    nobody signed in may see: public and unlisted, published posts."""
     raw = str(request.path_params["post_id"])
-    if account is None or not raw.isdigit() or len(raw) > 19:
-        return not_found()
-    if not wants_activity_json(request):
-        return RedirectResponse(f"/@{account.username}/{raw}", status_code=302, headers={"Vary": "Accept"})
+    if not raw.isdigit() or len(raw) > 19:
+        return None
     deps: Deps = request.app.state.deps
-    # The visibility rule for the signer in authorized-fetch mode (a follower may fetch a followers-only post, as
-    # from Mastodon); for anyone else, what nobody signed in may see: public and unlisted, published posts.
     signer = getattr(request.state, "signer", None)
     async with connection(deps.pool) as conn:
         post = await visibility.get_visible_post(conn, int(raw), signer.id if signer is not None else None)
-        if post is None or post.account_id != account.id or post.reblog_of_id is not None:
+    return post if post is not None and post.account_id == account.id else None
+
+
+async def _announce_json(conn: asyncpg.Connection, settings: Settings, boost: Post, booster: Account) -> Any | None:
+    original = await posts.get_post(conn, boost.reblog_of_id) if boost.reblog_of_id else None
+    author = await accounts.get_account(conn, original.account_id) if original else None
+    if original is None or author is None:
+        return None
+    return wire.announce_to_json(settings, boost, booster, wire.post_uri(settings, original, author),
+                                 wire.account_actor_uri(settings, author))
+
+
+async def _post_document(request: Request, *, as_activity: bool) -> Response:
+    account = await _local(request)
+    if account is None:
+        return not_found()
+    if not wants_activity_json(request):
+        return RedirectResponse(f"/@{account.username}/{request.path_params['post_id']}", status_code=302,
+                                headers={"Vary": "Accept"})
+    post = await _visible_post(request, account)
+    if post is None:
+        return not_found()
+    deps: Deps = request.app.state.deps
+    async with connection(deps.pool) as conn:
+        if post.reblog_of_id is not None:
+            announce = await _announce_json(conn, deps.settings, post, account)
+            return ap_response(announce) if announce else not_found()
+        note = await objects.note_json(conn, deps.settings, post, account, with_context=not as_activity)
+    return ap_response(wire.create_to_json(deps.settings, note) if as_activity else note)
+
+
+async def status(request: Request) -> Response:
+    """A post's canonical id: the Note (a boost's id: its Announce, as Mastodon answers); browsers go to the page."""
+    return await _post_document(request, as_activity=False)
+
+
+async def status_activity(request: Request) -> Response:
+    """The id of the activity that brought a post out (`<post id>/activity`): its Create, or a boost's Announce."""
+    return await _post_document(request, as_activity=True)
+
+
+async def organisation_actor(request: Request) -> Response:
+    """An organisation page's document: the organisation's own account, the actor that speaks for it."""
+    deps: Deps = request.app.state.deps
+    async with connection(deps.pool) as conn:
+        org = await organisations.get_organisation_by_slug(conn, request.path_params["slug"])
+        account = await accounts.get_organisation_account(conn, org.id) if org else None
+        if account is None or account.disabled_at is not None:
             return not_found()
-        return ap_response(await objects.note_json(conn, deps.settings, post, account))
+        return ap_response(await objects.actor_json(conn, deps.settings, account))
+
+
+def _profile_for_browsers(request: Request, account: Account) -> Response | None:
+    """A collection opened in a browser shows the profile it belongs to."""
+    if wants_activity_json(request):
+        return None
+    return RedirectResponse(f"/@{account.username}", status_code=302, headers={"Vary": "Accept"})
 
 
 async def outbox(request: Request) -> Response:
     account = await _local(request)
     if account is None:
         return not_found()
+    if (browser := _profile_for_browsers(request, account)) is not None:
+        return browser
     deps: Deps = request.app.state.deps
     settings = deps.settings
     collection_id = uris.outbox(settings, account.username)
     async with connection(deps.pool) as conn:
         if request.query_params.get("page") != "true":
             total = (await timelines.account_stats(conn, [account.id]))[account.id].statuses
-            return ap_response({"@context": wire.context(settings),
-                                **wire.ordered_collection(collection_id, total, f"{collection_id}?page=true")})
+            return ap_response(wire.ordered_collection(settings, collection_id, total, f"{collection_id}?page=true"))
         raw_max = request.query_params.get("max_id", "")
         page = Page(max_id=int(raw_max) if raw_max.isdigit() and len(raw_max) < 20 else None, limit=PAGE_SIZE)
         ids = await timelines.account_ids(conn, None, account.id, page, exclude_reblogs=True)
@@ -112,14 +169,15 @@ async def outbox(request: Request) -> Response:
             items.append({k: v for k, v in wire.create_to_json(settings, note).items() if k != "@context"})
     next_page = f"{collection_id}?page=true&max_id={ids[-1]}" if len(ids) >= PAGE_SIZE else None
     page_id = f"{collection_id}?page=true" + (f"&max_id={raw_max}" if raw_max else "")
-    return ap_response({"@context": wire.context(settings),
-                        **wire.collection_page(page_id, collection_id, items, next_page)})
+    return ap_response(wire.collection_page(settings, page_id, collection_id, items, next_page))
 
 
 async def _follow_collection(request: Request, followers_side: bool) -> Response:
     account = await _local(request)
     if account is None:
         return not_found()
+    if (browser := _profile_for_browsers(request, account)) is not None:
+        return browser
     deps: Deps = request.app.state.deps
     settings = deps.settings
     collection_id = (uris.followers if followers_side else uris.following)(settings, account.username)
@@ -127,7 +185,7 @@ async def _follow_collection(request: Request, followers_side: bool) -> Response
         counts = await follows.count_follows(conn, account.id)
         total = counts[0] if followers_side else counts[1]
         if request.query_params.get("page") != "true":
-            return ap_response(wire.ordered_collection(collection_id, total, f"{collection_id}?page=true"))
+            return ap_response(wire.ordered_collection(settings, collection_id, total, f"{collection_id}?page=true"))
         raw_max = request.query_params.get("max_id", "")
         max_id = int(raw_max) if raw_max.isdigit() and len(raw_max) < 20 else None
         lister = follows.list_follower_ids if followers_side else follows.list_following_ids
@@ -136,7 +194,7 @@ async def _follow_collection(request: Request, followers_side: bool) -> Response
     items = [wire.account_actor_uri(settings, people[i]) for i in ids if i in people]
     next_page = f"{collection_id}?page=true&max_id={ids[-1]}" if len(ids) >= PAGE_SIZE else None
     page_id = f"{collection_id}?page=true" + (f"&max_id={raw_max}" if raw_max else "")
-    return ap_response(wire.collection_page(page_id, collection_id, items, next_page))
+    return ap_response(wire.collection_page(settings, page_id, collection_id, items, next_page))
 
 
 async def followers(request: Request) -> Response:
@@ -151,21 +209,16 @@ async def featured(request: Request) -> Response:
     account = await _local(request)
     if account is None:
         return not_found()
+    if (browser := _profile_for_browsers(request, account)) is not None:
+        return browser
     settings = request.app.state.deps.settings
-    return ap_response({"@context": "https://www.w3.org/ns/activitystreams",
-                        "id": uris.featured(settings, account.username), "type": "OrderedCollection",
-                        "totalItems": 0, "orderedItems": []})
+    return ap_response(wire.ordered_collection(settings, uris.featured(settings, account.username), 0, items=[]))
 
 
 async def terms(request: Request) -> Response:
-    """Our JSON-LD context document: the extension terms every document also defines inline."""
+    """Our JSON-LD context document: the terms every document we serve or send also defines inline."""
     settings = request.app.state.deps.settings
-    ns = uris.context_document(settings) + "#"
-    return JSONResponse({"@context": {
-        "ambtenaar": ns,
-        "voice": {"@id": "ambtenaar:voice",
-                  "rdfs:comment": "official: spoken on behalf of the organisation; personal: personal capacity"},
-    }}, media_type="application/ld+json")
+    return JSONResponse({"@context": wire.context(settings)[-1]}, media_type="application/ld+json")
 
 
 ROUTES = [
@@ -177,9 +230,19 @@ ROUTES = [
     # actor above stays public (federation/authorized_fetch.py).
     Route("/users/{username}", signed_only(actor, pages=True), methods=["GET"]),
     Route("/users/{username}/inbox", inbox.personal_inbox, methods=["POST"]),
-    Route("/users/{username}/outbox", signed_only(outbox), methods=["GET"]),
-    Route("/users/{username}/followers", signed_only(followers), methods=["GET"]),
-    Route("/users/{username}/following", signed_only(following), methods=["GET"]),
-    Route("/users/{username}/collections/featured", signed_only(featured), methods=["GET"]),
+    Route("/users/{username}/outbox", signed_only(outbox, pages=True), methods=["GET"]),
+    Route("/users/{username}/followers", signed_only(followers, pages=True), methods=["GET"]),
+    Route("/users/{username}/following", signed_only(following, pages=True), methods=["GET"]),
+    Route("/users/{username}/collections/featured", signed_only(featured, pages=True), methods=["GET"]),
     Route("/users/{username}/statuses/{post_id}", signed_only(status, pages=True), methods=["GET"]),
+    Route("/users/{username}/statuses/{post_id}/activity", signed_only(status_activity, pages=True),
+          methods=["GET"]),
 ]
+
+# What a page's URL answers to a server that asks for ActivityStreams JSON (web/negotiation.py sends it here):
+# the same document as the canonical id, under the same authorized-fetch rule.
+PAGE_DOCUMENTS = {
+    "/@{username}": signed_only(actor),
+    "/@{username}/{post_id}": signed_only(status),
+    "/orgs/{slug}": signed_only(organisation_actor),
+}

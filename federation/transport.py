@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from federation import keys, signatures, vocab
 from federation.context import Federation
-from federation.netguard import NetguardError
+from federation.netguard import FetchResult, NetguardError
 from moderation import domain_blocks
 from server import limits
 from server.db.pool import connection
@@ -51,8 +51,7 @@ def _json(body: bytes, url: str) -> Any:
         raise ResolveError(f"{url} did not answer JSON") from None
 
 
-async def signed_get_json(fed: Federation, url: str) -> Mapping[str, Any]:
-    """GET an ActivityStreams document, signed by the instance actor; one request (redirects aside)."""
+async def _signed_get(fed: Federation, url: str) -> FetchResult:
     settings = fed.deps.settings
     await refuse_blocked(fed, vocab.host_of(url))
     async with connection(fed.deps.pool) as conn:
@@ -72,6 +71,10 @@ async def signed_get_json(fed: Federation, url: str) -> Mapping[str, Any]:
         raise ResolveError(f"{url} is gone (410)")
     if result.status != 200:
         raise ResolveError(f"{url} answered {result.status}")
+    return result
+
+
+async def _authoritative(fed: Federation, result: FetchResult, url: str) -> Mapping[str, Any]:
     doc = _json(result.body, url)
     if not isinstance(doc, Mapping):
         raise ResolveError(f"{url} did not answer a JSON object")
@@ -84,6 +87,24 @@ async def signed_get_json(fed: Federation, url: str) -> Mapping[str, Any]:
     return doc
 
 
+async def signed_get_json(fed: Federation, url: str) -> Mapping[str, Any]:
+    """GET an ActivityStreams document, signed by the instance actor; one request (redirects aside)."""
+    return await _authoritative(fed, await _signed_get(fed, url), url)
+
+
+async def fetch_page_document(fed: Federation, url: str) -> Mapping[str, Any]:
+    """The ActivityStreams document behind a URL someone pasted (a post or profile page), as Mastodon finds it:
+    asked for with the ActivityPub Accept header; a server that answers HTML anyway is followed once to the
+    `<link rel="alternate" type="application/activity+json">` of that page."""
+    result = await _signed_get(fed, url)
+    if "html" in result.headers.get("content-type", "").lower():
+        alternate = vocab.alternate_activity_link(result.body.decode("utf-8", "replace"))
+        if alternate is None:
+            raise ResolveError(f"{url} is a web page without an ActivityPub alternate")
+        return await signed_get_json(fed, alternate)
+    return await _authoritative(fed, result, url)
+
+
 async def fetch_object(fed: Federation, uri: str) -> Mapping[str, Any]:
     """An object (a Note, a key document) from its own server."""
     return await signed_get_json(fed, uri)
@@ -92,12 +113,23 @@ async def fetch_object(fed: Federation, uri: str) -> Mapping[str, Any]:
 async def webfinger_document(fed: Federation, username: str, host: str) -> Any:
     """The WebFinger answer for `username@host` (https; plain http too only with --allow-private-addresses), parsed
     but not yet read: vocab.py reads what the caller needs of it."""
+    return await _webfinger(fed, host, f"acct:{username}@{host}", f"{username}@{host}")
+
+
+async def webfinger_by_url(fed: Federation, url: str) -> str | None:
+    """The actor a profile page URL belongs to, asked of its server by WebFinger with the URL as the resource
+    (RFC 7033 allows any URI; Mastodon answers for its profile URLs); None when it names none."""
+    host = vocab.host_of(url)
+    return vocab.webfinger_actor(await _webfinger(fed, host, url, url))
+
+
+async def _webfinger(fed: Federation, host: str, resource: str, what: str) -> Any:
     await refuse_blocked(fed, host)
-    resource = quote(f"acct:{username}@{host}", safe=":@")
+    query = quote(resource, safe=":@")
     schemes = ["https"] + (["http"] if fed.deps.settings.allow_private_addresses else [])
     last_error: Exception | None = None
     for scheme in schemes:
-        url = f"{scheme}://{host}/.well-known/webfinger?resource={resource}"
+        url = f"{scheme}://{host}/.well-known/webfinger?resource={query}"
         try:
             result = await fed.client.get(url, headers_for=lambda _u: {"Accept": "application/jrd+json"},
                                           max_bytes=MAX_WEBFINGER)
@@ -105,7 +137,7 @@ async def webfinger_document(fed: Federation, username: str, host: str) -> Any:
             last_error = exc
             continue
         if result.status != 200:
-            raise ResolveError(f"{username}@{host} was not found ({result.status})")
+            raise ResolveError(f"{what} was not found ({result.status})")
         try:
             return limits.loads(result.body)
         except (ValueError, UnicodeDecodeError):

@@ -11,6 +11,7 @@ Never: touches the database or the network.
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -427,6 +428,47 @@ def document_id(doc: Mapping[str, Any]) -> str | None:
     """The `id` a fetched document gives itself, when it is text (authority follows origin is checked on it)."""
     value = doc.get("id")
     return value if isinstance(value, str) else None
+
+
+POST_TYPES = ("Note", "Question", "Article", "Page")
+
+
+def document_kind(doc: Mapping[str, Any]) -> str | None:
+    """"actor" or "post" for what a page URL led to (search shows an account or a post), None otherwise."""
+    kind = doc.get("type")
+    types = kind if isinstance(kind, list) else [kind]
+    if any(t in ACTOR_TYPES for t in types):
+        return "actor"
+    if any(t in POST_TYPES for t in types):
+        return "post"
+    return None
+
+
+class _AlternateLinks(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.found is not None or tag != "link":
+            return
+        values = {k.lower(): (v or "") for k, v in attrs}
+        rels = values.get("rel", "").lower().split()
+        kind = values.get("type", "").lower()
+        if "alternate" in rels and ("application/activity+json" in kind or "application/ld+json" in kind) \
+                and values.get("href", "").startswith(("https://", "http://")):
+            self.found = values["href"]
+
+
+def alternate_activity_link(page: str) -> str | None:
+    """The ActivityPub document a web page points to (`<link rel="alternate" type="application/activity+json">`),
+    as Mastodon looks for it when a pasted link answers HTML; only an absolute http(s) URL counts."""
+    parser = _AlternateLinks()
+    try:
+        parser.feed(page[:512 * 1024])
+    except AssertionError:  # HTMLParser gives up on some malformed markup; there is then no usable link
+        return None
+    return parser.found
 
 
 def webfinger_actor(jrd: Any) -> str | None:

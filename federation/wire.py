@@ -55,6 +55,9 @@ def context(settings: Settings) -> list[Any]:
         "proof": "ambtenaar:proof",
         "creator": {"@id": "ambtenaar:creator", "@type": "@id"},
         "signatureValue": "ambtenaar:signatureValue",
+        "AmbtenaarBadgeSignature2026": "ambtenaar:AmbtenaarBadgeSignature2026",
+        "ostatus": "http://ostatus.org#",
+        "atomUri": "ostatus:atomUri",
     }]
 
 
@@ -306,17 +309,24 @@ def flag_to_json(settings: Settings, report_id: int, objects: Sequence[str], con
             "type": "Flag", "actor": uris.instance_actor(settings), "content": content, "object": list(objects)}
 
 
-def ordered_collection(collection_id: str, total: int, first: str | None = None) -> dict[str, Any]:
-    doc: dict[str, Any] = {"@context": "https://www.w3.org/ns/activitystreams", "id": collection_id,
-                           "type": "OrderedCollection", "totalItems": total}
+def ordered_collection(settings: Settings, collection_id: str, total: int, first: str | None = None,
+                       items: list[Any] | None = None) -> dict[str, Any]:
+    """A collection with our whole context, so that whatever its pages hold keeps its meaning for a JSON-LD
+    reader; `items` for a collection small enough to give inline (the featured posts)."""
+    doc: dict[str, Any] = {"@context": context(settings), "id": collection_id, "type": "OrderedCollection",
+                           "totalItems": total}
+    if items is not None:
+        doc["orderedItems"] = items
     if first:
         doc["first"] = first
     return doc
 
 
-def collection_page(page_id: str, part_of: str, items: list[Any], next_page: str | None) -> dict[str, Any]:
-    doc: dict[str, Any] = {"@context": "https://www.w3.org/ns/activitystreams", "id": page_id,
-                           "type": "OrderedCollectionPage", "partOf": part_of, "orderedItems": items}
+def collection_page(settings: Settings, page_id: str, part_of: str, items: list[Any],
+                    next_page: str | None) -> dict[str, Any]:
+    """A page of a collection; its items are given without their own @context (this one defines every term)."""
+    doc: dict[str, Any] = {"@context": context(settings), "id": page_id, "type": "OrderedCollectionPage",
+                           "partOf": part_of, "orderedItems": items}
     if next_page:
         doc["next"] = next_page
     return doc

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 import moderation.policy as policy
-from server import (accounts, audit, events, follows, media, notifications, organisations, policy_settings,
+from server import (accounts, audit, events, follows, languages, media, notifications, organisations, policy_settings,
                     post_rules, posts, reactions, relationships, text, timelines)
 from server.accounts import Account
 from server.config import Settings
@@ -173,9 +173,7 @@ async def create_post(conn: asyncpg.Connection, settings: Settings, author: Acco
     if draft.visibility not in posts.VISIBILITIES:
         raise Invalid("The visibility must be public, unlisted, private (followers only) or direct.")
     voice = choose_voice(author, draft.voice)
-    language = draft.language or author.language
-    if language not in ("nl", "en"):
-        raise Invalid("The language must be nl or en.")
+    language = languages.post_language(draft.language, author.language)
     if draft.in_reply_to_id is not None:
         await post_rules.check_reply(conn, author, draft.in_reply_to_id)
     verdict = await _policy_verdict(conn, author, draft, voice, language, now)

@@ -95,3 +95,21 @@ def proxied_media_target(settings: Settings, signature: str, encoded: str) -> st
     if not hmac.compare_digest(signature, _media_signature(settings, remote_url)):
         return None
     return remote_url
+
+
+def parse_local(settings: Settings, url: str) -> tuple[str, str, int | None] | None:
+    """What one of our own URLs names, as (kind, username, post id): ("account", name, None) for an actor or
+    profile URL, ("post", name, id) for a status id or post page, ("", "", None) for ours but neither, None for a
+    URL that is not ours. Search and /authorize_interaction answer these from the database, not over HTTP."""
+    base = settings.base_url
+    if not url.startswith(base + "/"):
+        return None
+    parts = [p for p in url[len(base):].split("?")[0].split("#")[0].split("/") if p]
+    if len(parts) == 2 and parts[0] == "users" or len(parts) == 1 and parts[0].startswith("@"):
+        return "account", parts[-1].lstrip("@"), None
+    if len(parts) in (4, 5) and parts[0] == "users" and parts[2] == "statuses" and parts[3].isdigit() \
+            and len(parts[3]) < 20 and (len(parts) == 4 or parts[4] == "activity"):
+        return "post", parts[1], int(parts[3])
+    if len(parts) == 2 and parts[0].startswith("@") and parts[1].isdigit() and len(parts[1]) < 20:
+        return "post", parts[0].lstrip("@"), int(parts[1])
+    return "", "", None

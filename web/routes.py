@@ -11,10 +11,11 @@ from starlette.staticfiles import StaticFiles
 from web.pages import (admin, audit, auth, badges, domains, moderation, notifications, oauth, policy, post_removal,
                        posts, profiles, reports, review, security_settings, timelines, two_factor, user_controls)
 from web.pages import org_profile, organisations_admin, remote_interaction, site, statement
+from web.negotiation import negotiated
 
 
 def routes() -> list[BaseRoute]:
-    return [
+    return negotiated([
         Mount("/static", app=StaticFiles(packages=[("web", "static")]), name="static"),
         *site.ROUTES,
         *statement.ROUTES,
@@ -39,4 +40,4 @@ def routes() -> list[BaseRoute]:
         *reports.ROUTES,
         *domains.ROUTES,
         *remote_interaction.ROUTES,
-    ]
+    ])

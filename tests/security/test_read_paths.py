@@ -184,11 +184,14 @@ def _report_bulk(town: Town, viewer: str, post_id: int) -> bool:
     return _marker_in(response, post_id, town)
 
 
-def _ap_status(town: Town, viewer: str, post_id: int) -> bool:
-    response = httpx.get(f"{town.node.url}/users/anna/statuses/{post_id}",
-                         headers={"Accept": "application/activity+json"})
-    assert response.status_code in (200, 404)
-    return response.status_code == 200 and _marker_in(response, post_id, town)
+def _ap_get(path: str) -> Probe:
+    """An ActivityPub URL asked unsigned, with the ActivityPub Accept header (a page URL too: it then answers
+    the document instead of the page)."""
+    def probe(town: Town, viewer: str, post_id: int) -> bool:
+        response = httpx.get(town.node.url + path.format(id=post_id), headers={"Accept": "application/activity+json"})
+        assert response.status_code in (200, 404)
+        return response.status_code == 200 and _marker_in(response, post_id, town)
+    return probe
 
 
 def _notification(town: Town, viewer: str, post_id: int) -> bool:
@@ -215,7 +218,10 @@ ONE_POST: dict[tuple[str, str], Probe] = {
     ("GET", "/report"): _page("/report?post_id={id}", signed_in=True),
     ("POST", "/report"): _report_bulk,
     ("GET", "/admin/posts/{post_id}/remove"): _page("/admin/posts/{id}/remove", signed_in=True),
-    ("GET", "/users/{username}/statuses/{post_id}"): _ap_status,
+    ("GET", "/users/{username}/statuses/{post_id}"): _ap_get("/users/anna/statuses/{id}"),
+    ("GET", "/users/{username}/statuses/{post_id}/activity"): _ap_get("/users/anna/statuses/{id}/activity"),
+    # The post page's URL asked by a server (content negotiation, issue 14): the same rule as the status id.
+    ("GET as ActivityPub", "/@{username}/{post_id}"): _ap_get("/@anna/{id}"),
 }
 # Where a path narrows the audience further: edit is the author's alone, removal shows the post only to a
 # moderator who may see it, the AP URL is asked unsigned, notifications exist only for the four who got them.
@@ -228,7 +234,10 @@ ONE_POST_AUDIENCE: dict[tuple[str, str], Callable[[str, str], bool]] = {
     ("GET", "/@{username}/{post_id}/edit"): lambda kind, viewer: viewer == "anna" and kind != "deleted",
     ("GET", "/admin/posts/{post_id}/remove"): lambda kind, viewer: viewer == "mona" and kind in ("public",
                                                                                              "unlisted"),
-    ("GET", "/users/{username}/statuses/{post_id}"): lambda kind, viewer: kind in ("public", "unlisted"),
+    **{key: lambda kind, viewer: kind in ("public", "unlisted")
+       for key in (("GET", "/users/{username}/statuses/{post_id}"),
+                   ("GET", "/users/{username}/statuses/{post_id}/activity"),
+                   ("GET as ActivityPub", "/@{username}/{post_id}"))},
 }
 
 
@@ -451,6 +460,7 @@ NO_POSTS = {
     "(moderation/reports.py snapshots only posts the reporter could see)", "/admin/accounts/{account_id}": "history",
     "/report/sent": "confirmation", "/admin/domains": "domains", "/admin/domains/export": "domains",
     "/about/domains": "domains", "/api/v1/instance/domain_blocks": "domains",
+    "/api/v1/instance/languages": "language names",
     # Passwords and two-factor sign-in (issue 13): one's own sign-in, sessions and apps; no post.
     "/login/two-factor": "sign-in", "/two-factor/setup": "sign-in", "/password/reset/{token}": "sign-in",
     "/settings/security": "own sessions and apps", "/settings/security/password": "own password",

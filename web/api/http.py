@@ -166,7 +166,8 @@ async def _collect_params(request: Request) -> Params:
             if not isinstance(data, dict):
                 raise ApiError(422, "The JSON body must be an object")
             for key, value in data.items():
-                params.add(str(key), value)
+                if value is not None:  # `"poll": null`, `"in_reply_to_id": null`: not given, as apps mean it
+                    params.add(str(key), value)
     elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         try:
             form = await request.form(max_files=4, max_fields=200)

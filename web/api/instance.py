@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from moderation import domain_blocks
 from server import SOFTWARE_NAME, __version__
-from server import accounts
+from server import accounts, languages
 from web.api.entities import media_limits, render_account
 from web.api.http import ApiCall, api, json_response
 from server.config import Settings
@@ -111,9 +111,17 @@ async def limited_domains(call: ApiCall) -> Response:
                          headers={"Cache-Control": "public, max-age=300"})
 
 
+@api(auth="optional", rate_limited=False)
+async def posting_languages(call: ApiCall) -> Response:
+    """Mastodon's GET /api/v1/instance/languages: the languages a post may be given (server/languages.py)."""
+    return json_response([{"code": code, "name": name} for code, name in languages.known_languages().items()],
+                         headers={"Cache-Control": "public, max-age=86400"})
+
+
 ROUTES = [
     Route("/api/v1/instance", instance_v1, methods=["GET"]),
     Route("/api/v2/instance", instance_v2, methods=["GET"]),
     Route("/api/v1/instance/extended_description", extended_description, methods=["GET"]),
     Route("/api/v1/instance/domain_blocks", limited_domains, methods=["GET"]),
+    Route("/api/v1/instance/languages", posting_languages, methods=["GET"]),
 ]

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
+
 from starlette.responses import Response
 from starlette.routing import Route
 
 from federation import resolver
 from federation.webfinger import parse_handle
-from server import accounts, markers, posts, timelines
+from server import accounts, markers, posts, timelines, uris
 from web.api.entities import iso, render_accounts, render_status_ids
 from web.api.http import ApiCall, ApiError, api, json_response
 from server.db.pool import connection, transaction
@@ -34,32 +36,55 @@ async def search(call: ApiCall) -> Response:
     base = call.deps.settings.base_url
     resolved = await resolve_remote(call, query) if call.params.bool("resolve") and call.account else None
     async with connection(call.deps.pool) as conn:
+        if resolved is None and query.startswith(("https://", "http://")):
+            resolved = await resolve_local(conn, call, query)
+        found_account = resolved if isinstance(resolved, accounts.Account) else None
+        found_post = resolved if isinstance(resolved, posts.Post) else None
         if not kind or kind == "accounts":
             found = await accounts.search_accounts(conn, query, limit, offset)
-            if resolved is not None:
-                found = [resolved, *[a for a in found if a.id != resolved.id]]
+            if found_account is not None:
+                found = [found_account, *[a for a in found if a.id != found_account.id]]
             result["accounts"] = await render_accounts(conn, call.deps.settings, found)
         if not kind or kind == "hashtags":
             result["hashtags"] = [{"name": t, "url": f"{base}/tags/{t}", "history": [], "following": False}
                                   for t in await posts.search_tags(conn, query, limit, offset)]
         if (not kind or kind == "statuses") and not query.startswith(("@", "#")):
-            ids = await timelines.search_ids(conn, viewer_id, query, limit, offset)
+            ids = [found_post.id] if found_post is not None else \
+                await timelines.search_ids(conn, viewer_id, query, limit, offset)
+            # render_status_ids applies the visibility rule: a resolved post the viewer may not see is left out.
             result["statuses"] = await render_status_ids(conn, call.deps.settings, ids, viewer_id)
     return json_response(result)
 
 
-async def resolve_remote(call: ApiCall, query: str) -> accounts.Account | None:
-    """`@user@host` (or an actor URL) of another server, looked up there and cached here."""
+async def resolve_remote(call: ApiCall, query: str) -> accounts.Account | posts.Post | None:
+    """`@user@host`, or a post or profile URL of another server, looked up there and stored here."""
     fed = call.request.app.state.federation
     try:
         if query.startswith(("https://", "http://")):
-            return await resolver.fetch_actor(fed, query)
+            if uris.parse_local(call.deps.settings, query) is not None:
+                return None
+            return await resolver.resolve_url(fed, query)
         handle = parse_handle(query)
         if handle is None or handle[1] == call.deps.settings.domain:
             return None
         return await resolver.resolve_handle(fed, *handle)
     except resolver.ResolveError:
         return None
+
+
+async def resolve_local(conn: asyncpg.Connection, call: ApiCall, url: str) -> accounts.Account | posts.Post | None:
+    """One of our own post or profile URLs, from the database (whether the searcher may see it is checked later)."""
+    local = uris.parse_local(call.deps.settings, url)
+    if local is None or not local[0]:
+        return None
+    kind, username, post_id = local
+    account = await accounts.get_account_by_username(conn, username)
+    if account is None or not account.is_local:
+        return None
+    if kind == "account":
+        return account
+    post = await posts.get_post(conn, post_id) if post_id is not None else None
+    return post if post is not None and post.account_id == account.id else None
 
 
 @api(scope="read:accounts")

@@ -98,21 +98,31 @@ def _follow_action(action: str, by_id: bool = False):  # type: ignore[no-untyped
 
 @page()
 async def search(ctx: PageContext) -> Response:
-    """Find people here, or on other servers by their handle (@name@server) or profile URL."""
+    """Find people here, or on other servers by their handle (@name@server) or a profile or post URL (a post
+    found by its URL opens on its page here, which applies the visibility rule)."""
     query = ctx.request.query_params.get("q", "").strip()[:300]
     found: list[accounts.Account] = []
     problem = None
     if query:
-        if ctx.viewer is not None and (query.startswith(("http://", "https://")) or parse_handle(query)):
+        is_url = query.startswith(("http://", "https://"))
+        local = uris.parse_local(ctx.deps.settings, query) if is_url else None
+        if local is not None and local[0]:
+            kind, username, post_id = local
+            return redirect(ctx, f"/@{username}" + (f"/{post_id}" if kind == "post" else ""))
+        if ctx.viewer is not None and (is_url or parse_handle(query)):
             fed = ctx.request.app.state.federation
             handle = parse_handle(query)
             try:
                 if handle is None:
-                    found.append(await resolver.fetch_actor(fed, query))
+                    resolved = await resolver.resolve_url(fed, query)
+                    if not isinstance(resolved, accounts.Account):
+                        return redirect(ctx, f"/posts/{resolved.id}")
+                    found.append(resolved)
                 elif handle[1] != ctx.deps.settings.domain:
                     found.append(await resolver.resolve_handle(fed, *handle))
             except resolver.ResolveError:
-                problem = ctx.gettext("No account was found at that address.")
+                problem = ctx.gettext("Nothing was found at that address.") if handle is None else \
+                    ctx.gettext("No account was found at that address.")
         async with connection(ctx.deps.pool) as conn:
             found += [a for a in await accounts.search_accounts(conn, query, 20) if a.id not in {f.id for f in found}]
     return render(ctx, "search.html", query=query, found=found, problem=problem)

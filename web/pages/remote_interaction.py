@@ -104,18 +104,14 @@ async def interact_submit(ctx: PageContext) -> Response:
 
 
 def _local_path(ctx: PageContext, uri: str) -> str | None:
-    """Our own page for one of our URIs (actor, profile, status, post page), or None."""
-    base = ctx.deps.settings.base_url
-    if not uri.startswith(base + "/"):
+    """Our own page for one of our URIs (actor, profile, status, post page), "" for ours but neither, or None."""
+    local = uris.parse_local(ctx.deps.settings, uri)
+    if local is None:
         return None
-    parts = [p for p in uri[len(base):].split("?")[0].split("#")[0].split("/") if p]
-    if len(parts) == 2 and parts[0] == "users" or len(parts) == 1 and parts[0].startswith("@"):
-        return f"/@{parts[-1].lstrip('@')}"
-    if len(parts) == 4 and parts[0] == "users" and parts[2] == "statuses" and parts[3].isdigit():
-        return f"/@{parts[1]}/{parts[3]}"
-    if len(parts) == 2 and parts[0].startswith("@") and parts[1].isdigit():
-        return f"/{parts[0]}/{parts[1]}"
-    return ""
+    kind, username, post_id = local
+    if kind == "account":
+        return f"/@{username}"
+    return f"/@{username}/{post_id}" if kind == "post" else ""
 
 
 def _account_page(account: Account) -> str:

@@ -33,9 +33,15 @@ def _avatar(ctx: PageContext, account: Account | None) -> str:
     return f"{settings.base_url}/static/avatar.png"
 
 
+def _actor_id(ctx: PageContext, account: Account) -> str | None:
+    return uris.actor(ctx.deps.settings, account.username) if account.is_local else account.actor_uri
+
+
 def _meta(ctx: PageContext, *, kind: str, title: str, description: str, path: str, image: str,
-          image_alt: str = "", large: bool = False) -> dict[str, object]:
-    """The canonical URL and the (attribute, name, value) of each <meta> tag: OpenGraph, then the Twitter card."""
+          image_alt: str = "", large: bool = False, activity_json: str | None = None) -> dict[str, object]:
+    """The canonical URL, the (attribute, name, value) of each <meta> tag (OpenGraph, then the Twitter card), and
+    the ActivityPub id of what the page shows, for `<link rel="alternate" type="application/activity+json">`:
+    a server given this page's URL (a citizen pasting it into Mastodon's search) finds the object there."""
     description, image_alt = _short(description), _short(image_alt, 420)
     og = [("type", kind), ("title", title), ("description", description), ("url", ctx.deps.settings.base_url + path),
           ("image", image), ("image:alt", image_alt), ("locale", "nl_NL" if ctx.lang == "nl" else "en_GB")]
@@ -44,7 +50,7 @@ def _meta(ctx: PageContext, *, kind: str, title: str, description: str, path: st
     tags = [("name", "description", description), ("property", "og:site_name", "Ambtenaar Online"),
             *[("property", f"og:{key}", value) for key, value in og if value],
             *[("name", f"twitter:{key}", value) for key, value in twitter if value]]
-    return {"url": ctx.deps.settings.base_url + path, "tags": tags}
+    return {"url": ctx.deps.settings.base_url + path, "tags": tags, "activity_json": activity_json}
 
 
 def profile_meta(ctx: PageContext, account: Account, organisation: Organisation | None) -> dict[str, object]:
@@ -55,14 +61,15 @@ def profile_meta(ctx: PageContext, account: Account, organisation: Organisation 
                  else handle)
     return _meta(ctx, kind="profile", title=f"{account.name} ({handle})", description=about,
                  path=f"/@{account.username}" if account.is_local else f"/accounts/{account.id}",
-                 image=_avatar(ctx, account))
+                 image=_avatar(ctx, account), activity_json=_actor_id(ctx, account))
 
 
 def organisation_meta(ctx: PageContext, organisation: Organisation, org_account: Account | None) -> dict[str, object]:
     description = (org_account.bio if org_account and org_account.bio else
                    ctx.gettext("Official posts of %(name)s", name=organisation.name))
     return _meta(ctx, kind="website", title=organisation.name, description=description,
-                 path=f"/orgs/{organisation.slug}", image=_avatar(ctx, org_account))
+                 path=f"/orgs/{organisation.slug}", image=_avatar(ctx, org_account),
+                 activity_json=_actor_id(ctx, org_account) if org_account else None)
 
 
 def post_meta(ctx: PageContext, view: PostView) -> dict[str, object] | None:
@@ -76,4 +83,6 @@ def post_meta(ctx: PageContext, view: PostView) -> dict[str, object] | None:
     return _meta(ctx, kind="article", title=ctx.gettext("Post by %(name)s", name=view.author.name),
                  description=description, path=post_path(view),
                  image=media.public_url(ctx.deps.settings, first) if first else _avatar(ctx, view.author),
-                 image_alt=first.description if first else "", large=first is not None)
+                 image_alt=first.description if first else "", large=first is not None,
+                 activity_json=uris.status(ctx.deps.settings, view.author.username, post.id) if view.author.is_local
+                 else post.uri)
