@@ -112,7 +112,10 @@ def serve(settings: Settings) -> None:
                                 log_config=log_config(settings.log_level), proxy_headers=True,
                                 forwarded_allow_ips=list(trusted_proxy_list(settings)),
                                 ssl_certfile=settings.tls_cert or None, ssl_keyfile=settings.tls_key or None,
-                                server_header=False, timeout_graceful_shutdown=10)
+                                server_header=False, timeout_graceful_shutdown=10,
+                                # No permessage-deflate on the streaming API's WebSockets: zlib's buffers cost
+                                # about 60 KiB per open stream (docs/benchmarks.md), Mastodon's server offers none.
+                                ws_per_message_deflate=False)
         server = uvicorn.Server(config)
         server.run(sockets=[sock])
     finally:
