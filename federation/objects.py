@@ -11,8 +11,8 @@ from typing import Any
 
 import asyncpg
 
-from federation import badge_proofs, keys, signatures, wire
-from server import accounts, badges, media, organisations, posts, profiles, uris, voice
+from federation import badge_proofs, keys, poll_wire, signatures, wire
+from server import accounts, badges, media, organisations, polls, posts, profiles, quotes, uris, voice
 from server.accounts import Account
 from server.config import Settings
 from server.posts import Post
@@ -43,8 +43,11 @@ async def note_json(conn: asyncpg.Connection, settings: Settings, post: Post, au
         line = voice.line(post.voice, post.language, organisation)
     ctx = wire.NoteContext(author=author, in_reply_to_uri=await parent_uri(conn, settings, post),
                             mentioned=mentioned, tags=tags, attachments=attachments, voice_line=line,
-                            voice_organisation_uri=uris.actor(settings, org_account.username) if org_account else None)
-    return wire.note_to_json(settings, post, ctx, with_context=with_context)
+                            voice_organisation_uri=uris.actor(settings, org_account.username) if org_account else None,
+                            quote_policy=await quotes.get_policy(conn, post))
+    note = wire.note_to_json(settings, post, ctx, with_context=with_context)
+    poll = await polls.get_poll(conn, post.id)
+    return note | poll_wire.question_fields(poll) if poll else note
 
 
 async def actor_json(conn: asyncpg.Connection, settings: Settings, account: Account,

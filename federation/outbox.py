@@ -13,9 +13,10 @@ from typing import Any
 
 import asyncpg
 
-from federation import delivery, objects, wire
+from federation import delivery, objects, poll_wire, wire
+from federation import featured
 from federation.context import Federation
-from server import accounts, events, follows, posts, reactions, timelines, uris, visibility
+from server import accounts, events, follows, polls, posts, quotes, reactions, timelines, uris, visibility
 from server.accounts import Account
 from server.config import Settings
 from server.db import queue
@@ -94,6 +95,33 @@ async def post_updated(conn: asyncpg.Connection, settings: Settings, event: Even
     post, note = found
     return wire.update_note_to_json(settings, note, post.edited_at or event.created_at), \
         await _reach(conn, post, author)
+
+
+async def poll_updated(conn: asyncpg.Connection, settings: Settings, event: Event, author: Account) -> Built:
+    """A poll of ours with new counts, or closed: an Update of the Question to everyone the post reached and to
+    the servers of its voters (server/voting.py records it, debounced)."""
+    found = await _note(conn, settings, event, author)
+    if found is None or found[0].deleted_at is not None:
+        return None
+    post, note = found
+    voters = await accounts.list_accounts_by_ids(conn, await polls.list_voter_ids(conn, post.id))
+    inboxes = [inbox for inbox in (post_inbox_of(v) for v in voters.values()) if inbox]
+    return wire.update_note_to_json(settings, note, event.created_at), await _reach(conn, post, author) + inboxes
+
+
+async def poll_voted(conn: asyncpg.Connection, settings: Settings, event: Event, voter: Account) -> Built:
+    """One choice of our person's vote in another server's poll, to the poll's author, as Mastodon sends it."""
+    post = await posts.get_post(conn, event.subject_id)
+    author = await accounts.get_account(conn, post.account_id) if post else None
+    poll = await polls.get_poll(conn, post.id) if post else None
+    choice, vote_id = int(event.detail.get("choice", -1)), int(event.detail.get("vote_id", 0))
+    if post is None or author is None or poll is None or author.is_local or not inbox_of(author) \
+            or not 0 <= choice < len(poll.options):
+        return None
+    vote = poll_wire.vote_to_json(settings, voter, vote_id, wire.post_uri(settings, post, author),
+                                  str(author.actor_uri), poll.options[choice])
+    await polls.set_vote_uri(conn, vote_id, vote["object"]["id"])
+    return vote, [str(inbox_of(author))]
 
 
 async def post_deleted(conn: asyncpg.Connection, settings: Settings, event: Event, author: Account) -> Built:
@@ -250,6 +278,19 @@ async def report_forwarded(conn: asyncpg.Connection, settings: Settings, event: 
     return flag, [target.shared_inbox_uri or inbox]
 
 
+async def quote_revoked(conn: asyncpg.Connection, settings: Settings, event: Event, author: Account) -> Built:
+    """The author revoked a quote of their post: Delete of its QuoteAuthorization (FEP-044f), to the quoter and to
+    the author's followers, who may have seen the quote."""
+    quote = await quotes.get_quote(conn, event.subject_id)
+    quoter = await accounts.get_account(conn, quote.account_id) if quote else None
+    if quote is None or quoter is None or not inbox_of(quoter):
+        return None
+    authorization = uris.quote_authorization(settings, author.username, quote.quoted_post_id, quote.id)
+    inboxes = [str(post_inbox_of(quoter)), *await follows.list_follower_inboxes(conn, author.id)]
+    return wire.delete_quote_authorization_to_json(settings, uris.actor(settings, author.username),
+                                                   authorization), inboxes
+
+
 BUILDERS: dict[str, Builder] = {
     "post.created": post_created, "post.updated": post_updated, "post.deleted": post_deleted,
     "boost.created": boost_created, "boost.deleted": boost_deleted,
@@ -259,6 +300,9 @@ BUILDERS: dict[str, Builder] = {
     "account.updated": account_updated,
     "block.created": block_created, "block.removed": block_removed,
     "report.forwarded": report_forwarded,
+    "pin.created": featured.pin_created, "pin.removed": featured.pin_removed,
+    "quote.revoked": quote_revoked,
+    "poll.updated": poll_updated, "poll.voted": poll_voted,
 }
 
 

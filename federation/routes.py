@@ -17,7 +17,8 @@ from starlette.routing import Route
 
 from federation import inbox, keys, objects, wire
 from federation.authorized_fetch import signed_only
-from server import accounts, follows, organisations, posts, timelines, uris, visibility
+from federation import featured as featured_posts
+from server import accounts, follows, organisations, posts, quotes, timelines, uris, visibility
 from server.accounts import Account
 from server.config import Settings
 from server.db.pool import connection
@@ -125,6 +126,25 @@ async def status_activity(request: Request) -> Response:
     return await _post_document(request, as_activity=True)
 
 
+async def quote_authorization(request: Request) -> Response:
+    """A QuoteAuthorization (FEP-044f), which servers fetch to check a quote of the post: for whoever may see the
+    quoted post, while the author has not revoked it (then 404, as Mastodon answers)."""
+    account = await _local(request)
+    raw = str(request.path_params["quote_id"])
+    post = await _visible_post(request, account) if account is not None else None
+    if account is None or post is None or not raw.isdigit() or len(raw) > 19:
+        return not_found()
+    deps: Deps = request.app.state.deps
+    async with connection(deps.pool) as conn:
+        quote = await quotes.get_quote(conn, int(raw))
+    if quote is None or quote.quoted_post_id != post.id or quote.state != "accepted":
+        return not_found()
+    settings = deps.settings
+    return ap_response(wire.quote_authorization_to_json(
+        settings, uris.quote_authorization(settings, account.username, post.id, quote.id),
+        uris.actor(settings, account.username), quote.quoting_uri, uris.status(settings, account.username, post.id)))
+
+
 async def organisation_actor(request: Request) -> Response:
     """An organisation page's document: the organisation's own account, the actor that speaks for it."""
     deps: Deps = request.app.state.deps
@@ -211,8 +231,11 @@ async def featured(request: Request) -> Response:
         return not_found()
     if (browser := _profile_for_browsers(request, account)) is not None:
         return browser
-    settings = request.app.state.deps.settings
-    return ap_response(wire.ordered_collection(settings, uris.featured(settings, account.username), 0, items=[]))
+    deps: Deps = request.app.state.deps
+    signer = getattr(request.state, "signer", None)
+    async with connection(deps.pool) as conn:
+        return ap_response(await featured_posts.collection_json(conn, deps.settings, account,
+                                                                signer.id if signer is not None else None))
 
 
 async def terms(request: Request) -> Response:
@@ -236,6 +259,8 @@ ROUTES = [
     Route("/users/{username}/collections/featured", signed_only(featured, pages=True), methods=["GET"]),
     Route("/users/{username}/statuses/{post_id}", signed_only(status, pages=True), methods=["GET"]),
     Route("/users/{username}/statuses/{post_id}/activity", signed_only(status_activity, pages=True),
+          methods=["GET"]),
+    Route("/users/{username}/statuses/{post_id}/quotes/{quote_id}", signed_only(quote_authorization),
           methods=["GET"]),
 ]
 

@@ -289,6 +289,58 @@ class RemoteNote:
     voice: str | None = None  # our extension: official or personal; None from other software
     voice_organisation_uri: str | None = None
     attachments: tuple[RemoteImage, ...] = ()
+    quote: str | None = None  # the post it quotes (FEP-044f `quote`, or the older quoteUrl, quoteUri, _misskey_quote)
+    poll: RemotePoll | None = None  # a Question's options and counts
+    name: str = ""  # a Note's `name`: with inReplyTo and no content, a vote in a poll (Mastodon's shape)
+
+    @property
+    def may_be_vote(self) -> bool:
+        """A Note with a name that answers a post: a vote when that post is a poll of ours with such an option
+        (Mastodon's test; federation/inbound/polls.py asks)."""
+        return bool(self.name and self.in_reply_to and self.poll is None)
+
+
+@dataclass(frozen=True)
+class RemotePoll:
+    """A Question's poll: `oneOf` (one choice) or `anyOf` (several), each option's `replies.totalItems`."""
+
+    options: tuple[str, ...]
+    votes: tuple[int, ...]
+    multiple: bool
+    expires_at: datetime | None  # endTime, else closed
+    voters_count: int | None
+
+
+MAX_POLL_OPTIONS = 20  # server/polls.py's MAX_REMOTE_OPTIONS: a Question with more is read as a post without a poll
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31 else 0
+
+
+def parse_poll(doc: Mapping[str, Any]) -> RemotePoll | None:
+    """The poll of a Question; None for any other object or a Question that is not a poll we can show."""
+    if "Question" not in _types(doc):
+        return None
+    multiple = isinstance(doc.get("anyOf"), list)
+    items = doc.get("anyOf") if multiple else doc.get("oneOf")
+    items = items if isinstance(items, list) else [items] if isinstance(items, Mapping) else []
+    options: list[str] = []
+    votes: list[int] = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        title = sanitize.plain_text(_text(item, "name", 500), 500).strip()
+        replies = item.get("replies")
+        if not title or title in options:
+            continue
+        options.append(title)
+        votes.append(_count(replies.get("totalItems")) if isinstance(replies, Mapping) else 0)
+    if not 1 <= len(options) <= MAX_POLL_OPTIONS:
+        return None
+    voters = doc.get("votersCount")
+    return RemotePoll(tuple(options), tuple(votes), multiple, _time(doc, "endTime") or _time(doc, "closed"),
+                      _count(voters) if isinstance(voters, int) and not isinstance(voters, bool) else None)
 
 
 @dataclass(frozen=True)
@@ -408,7 +460,28 @@ def parse_note(doc: Any) -> RemoteNote:
         to=tuple(_iris(doc, "to")), cc=tuple(_iris(doc, "cc")), mentions=tuple(dict.fromkeys(mentions)),
         hashtags=tuple(dict.fromkeys(hashtags)), language=language, voice=voice,
         voice_organisation_uri=_iri(doc, "voiceOrganisation", required=False) if voice == "official" else None,
-        attachments=parse_attachments(doc))
+        attachments=parse_attachments(doc), quote=_quote_of(doc), poll=parse_poll(doc),
+        name=sanitize.plain_text(_text(doc, "name", 500), 500).strip() if "Note" in types else "")
+
+
+QUOTE_PROPERTIES = ("quote", "quoteUrl", "quoteUri", "_misskey_quote")
+
+
+def _quote_of(doc: Mapping[str, Any]) -> str | None:
+    """The first quote a post names, as Mastodon reads it: FEP-044f's `quote`, then the older properties."""
+    for name in QUOTE_PROPERTIES:
+        try:
+            found = _iri(doc, name, required=False)
+        except InvalidActivity:
+            continue
+        if found:
+            return found
+    return None
+
+
+def parse_target(doc: Mapping[str, Any]) -> str | None:
+    """The `target` of an Add or Remove (Mastodon: the actor's `featured` collection); InvalidActivity if no IRI."""
+    return _iri(doc, "target", required=False)
 
 
 def visibility_of(to: Sequence[str], cc: Sequence[str], followers_uri: str | None) -> str:

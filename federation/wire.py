@@ -35,6 +35,7 @@ def context(settings: Settings) -> list[Any]:
         "indexable": "toot:indexable",
         "blurhash": "toot:blurhash",
         "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
+        "votersCount": "toot:votersCount",
         "schema": "http://schema.org#",
         "PropertyValue": "schema:PropertyValue",
         "value": "schema:value",
@@ -58,6 +59,18 @@ def context(settings: Settings) -> list[Any]:
         "AmbtenaarBadgeSignature2026": "ambtenaar:AmbtenaarBadgeSignature2026",
         "ostatus": "http://ostatus.org#",
         "atomUri": "ostatus:atomUri",
+        # Quote posts (FEP-044f) and who may quote (GoToSocial's interaction policies), as Mastodon 4.5 sends them.
+        "gts": "https://gotosocial.org/ns#",
+        "interactionPolicy": {"@id": "gts:interactionPolicy", "@type": "@id"},
+        "canQuote": {"@id": "gts:canQuote", "@type": "@id"},
+        "automaticApproval": {"@id": "gts:automaticApproval", "@type": "@id"},
+        "manualApproval": {"@id": "gts:manualApproval", "@type": "@id"},
+        "interactingObject": {"@id": "gts:interactingObject", "@type": "@id"},
+        "interactionTarget": {"@id": "gts:interactionTarget", "@type": "@id"},
+        "QuoteRequest": "https://w3id.org/fep/044f#QuoteRequest",
+        "QuoteAuthorization": "https://w3id.org/fep/044f#QuoteAuthorization",
+        "quote": {"@id": "https://w3id.org/fep/044f#quote", "@type": "@id"},
+        "quoteAuthorization": {"@id": "https://w3id.org/fep/044f#quoteAuthorization", "@type": "@id"},
     }]
 
 
@@ -184,6 +197,7 @@ class NoteContext:
     attachments: Sequence[Attachment] = field(default_factory=tuple)
     voice_line: str = ""  # e.g. "🏛 Namens Gemeente Ede": the visible first line Mastodon readers see
     voice_organisation_uri: str | None = None  # the organisation's actor, for official voice
+    quote_policy: str = "nobody"  # who may quote it (server/quotes.py), published as interactionPolicy.canQuote
 
 
 def account_actor_uri(settings: Settings, account: Account) -> str:
@@ -224,6 +238,7 @@ def note_to_json(settings: Settings, post: Post, ctx: NoteContext, *, with_conte
         "tag": tags,
         "voice": post.voice,
         "voiceLine": line_html,
+        "interactionPolicy": {"canQuote": {"automaticApproval": quote_approval(settings, author, ctx.quote_policy)}},
     }
     if post.voice == "official" and ctx.voice_organisation_uri:
         note["voiceOrganisation"] = ctx.voice_organisation_uri
@@ -232,6 +247,16 @@ def note_to_json(settings: Settings, post: Post, ctx: NoteContext, *, with_conte
     if with_context:
         note = {"@context": context(settings), **note}
     return note
+
+
+def quote_approval(settings: Settings, author: Account, policy: str) -> list[str]:
+    """Who is approved at once, as Mastodon 4.5 lists it; "nobody" is the author alone (FEP-044f: an empty list
+    would read as no policy at all)."""
+    if policy == "public":
+        return [AS_PUBLIC]
+    if policy == "followers":
+        return [uris.followers(settings, author.username)]
+    return [uris.actor(settings, author.username)]
 
 
 def create_to_json(settings: Settings, note: dict[str, Any]) -> dict[str, Any]:
@@ -334,3 +359,40 @@ def collection_page(settings: Settings, page_id: str, part_of: str, items: list[
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text)[-60:].strip("-")
+
+
+def quote_request_to_json(request: Mapping[str, Any]) -> dict[str, Any]:
+    """The QuoteRequest we answer, as our Accept or Reject embeds it (the quoting post by its id only)."""
+    return {"type": "QuoteRequest", "id": request["id"], "actor": request["actor"], "object": request["object"],
+            "instrument": request["instrument"]}
+
+
+def quote_answer_to_json(settings: Settings, actor_uri: str, request: Mapping[str, Any], answer_id: str,
+                         authorization_uri: str | None) -> dict[str, Any]:
+    """FEP-044f: Accept with the QuoteAuthorization as `result`, or Reject (no authorization), to the quoter."""
+    doc = {"@context": context(settings), "id": answer_id, "type": "Accept" if authorization_uri else "Reject",
+           "actor": actor_uri, "to": [request["actor"]], "object": quote_request_to_json(request)}
+    if authorization_uri:
+        doc["result"] = authorization_uri
+    return doc
+
+
+def quote_authorization_to_json(settings: Settings, authorization_uri: str, author_uri: str, quoting_uri: str,
+                                quoted_uri: str) -> dict[str, Any]:
+    """The approval stamp other servers fetch to check a quote; it names both posts and embeds neither."""
+    return {"@context": context(settings), "id": authorization_uri, "type": "QuoteAuthorization",
+            "attributedTo": author_uri, "interactingObject": quoting_uri, "interactionTarget": quoted_uri}
+
+
+def delete_quote_authorization_to_json(settings: Settings, actor_uri: str, authorization_uri: str) -> dict[str, Any]:
+    """Revoking a quote: Delete of the authorization by its id alone, as Mastodon sends it."""
+    return {"@context": context(settings), "id": f"{authorization_uri}#delete", "type": "Delete",
+            "actor": actor_uri, "to": [AS_PUBLIC], "object": authorization_uri}
+
+
+def featured_change_to_json(settings: Settings, actor_uri: str, change_id: str, object_uri: str, target: str, *,
+                            remove: bool = False) -> dict[str, Any]:
+    """Mastodon's Add (a pin) or Remove (an unpin) of a post in the actor's `featured` collection; Mastodon sends no
+    id, we send one (`change_id`) so receivers can drop a repeat."""
+    return {"@context": context(settings), "id": change_id, "type": "Remove" if remove else "Add",
+            "actor": actor_uri, "object": object_uri, "target": target}

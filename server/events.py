@@ -23,7 +23,14 @@ KINDS = frozenset({"post.created", "post.updated", "post.deleted", "boost.create
                    # a local person blocks or unblocks a remote account (server/relationships.py)
                    "block.created", "block.removed",
                    # a report about a remote account, sent to its server as a Flag (moderation/reports.py)
-                   "report.forwarded"})
+                   "report.forwarded",
+                   # a local person pins or unpins a post (server/pins.py): Add or Remove of the featured collection
+                   "pin.created", "pin.removed",
+                   # the author of a quoted post revokes the quote's authorisation (server/quotes.py): its Delete
+                   "quote.revoked",
+                   # polls (server/voting.py): our person's vote in another server's poll (its Notes, to the
+                   # poll's author), and a poll of ours whose counts changed or that closed (its Update)
+                   "poll.voted", "poll.updated"})
 
 
 async def record_event(conn: asyncpg.Connection, kind: str, subject_id: int, actor_id: int, now: datetime,

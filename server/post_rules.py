@@ -11,6 +11,10 @@ people's actions, moderation/post_removal.py for moderators', federation/inbound
 |---|---|---|
 | reply, like | whoever sees it | published (not held, rejected, draft or scheduled), not a boost |
 | boost | whoever sees it | published, public or unlisted, not a boost |
+| vote in a poll | whoever sees it, not its author | published, not a boost (the poll's own rules: server/voting.py) |
+| quote | whoever sees it and the author's quote policy admits | published, not a boost, not followers-only or direct |
+| bookmark | whoever sees it | a boost stands for the post it boosts, as Mastodon bookmarks the original |
+| pin | the author | published, public, unlisted or followers-only, not a boost; at most 5 (server/pins.py counts) |
 | edit, delete | the author | not a boost; an edit of a held or rejected post sends it back to review |
 | remove | an admin or moderator | not their own post, not a post of an admin or moderator; audited, author told |
 | approve, reject | a reviewer or org admin of the author's organisation, or an instance admin | held; not the author |
@@ -20,7 +24,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from server import visibility
+from server import quotes, visibility
 from server.accounts import Account
 from server.errors import Forbidden, Invalid, NotFound
 from server.posts import Post
@@ -58,6 +62,51 @@ async def check_boost(conn: asyncpg.Connection, actor: Account, post_id: int) ->
     _published(post)
     if post.visibility not in ("public", "unlisted"):
         raise Forbidden("Only public and unlisted posts can be boosted.")
+    return post
+
+
+async def check_bookmark(conn: asyncpg.Connection, actor: Account, post_id: int) -> Post:
+    post = await visibility.get_visible_post(conn, post_id, actor.id)
+    if post is not None and post.reblog_of_id is not None:
+        post = await visibility.get_visible_post(conn, post.reblog_of_id, actor.id)
+    if post is None:
+        raise NotFound(NOT_SEEN)
+    return post
+
+
+async def check_pin(conn: asyncpg.Connection, actor: Account, post_id: int) -> Post:
+    """Mastodon's StatusPinValidator: one's own post, not a boost, not direct; ours must also be published."""
+    post = await _seen(conn, actor, post_id)
+    if post.account_id != actor.id:
+        raise Invalid("You can only pin your own posts.")
+    if post.state != visibility.PUBLISHED:
+        raise Invalid("This post is not published: it waits for a reviewer or was not approved, so it cannot be "
+                      "pinned.")
+    if post.visibility == "direct":
+        raise Invalid("Direct posts cannot be pinned.")
+    return post
+
+
+async def check_quote(conn: asyncpg.Connection, actor: Account, post_id: int) -> Post:
+    """A quote needs what a boost needs (seen, published, not a boost) and the author's quote policy
+    (server/quotes.py: public, followers or nobody; never a followers-only or direct post)."""
+    post = await _seen(conn, actor, post_id)
+    _published(post)
+    policy = await quotes.get_policy(conn, post)
+    follows_author = bool(await quotes.list_followed_authors(conn, actor.id, [post.account_id]))
+    if quotes.decide(policy, post, actor.id, follows_author=follows_author) != "automatic":
+        raise Forbidden("The author does not allow you to quote this post.")
+    return post
+
+
+async def check_vote(conn: asyncpg.Connection, actor: Account, post_id: int) -> Post:
+    """Mastodon's VoteValidator refuses a vote in one's own poll (`self_vote`)."""
+    post = await _seen(conn, actor, post_id)
+    if post.state != visibility.PUBLISHED:
+        raise Invalid("This post is not published: it waits for a reviewer or was not approved, so its poll cannot "
+                      "be voted in.")
+    if post.account_id == actor.id:
+        raise Invalid("You cannot vote in your own poll.")
     return post
 
 

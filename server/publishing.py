@@ -21,7 +21,7 @@ import asyncpg
 
 import moderation.policy as policy
 from server import (accounts, audit, events, follows, languages, media, notifications, organisations, policy_settings,
-                    post_rules, posts, reactions, relationships, text, timelines)
+                    polls, post_rules, posts, quotes, reactions, relationships, text, timelines)
 from server.accounts import Account
 from server.config import Settings
 from server.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
@@ -38,8 +38,10 @@ class Draft:
     language: str | None = None
     media_ids: tuple[int, ...] = ()
     confirm_policy: bool = False  # the author confirms the policy warnings shown before
+    quote_policy: str | None = None  # who may quote it (server/quotes.py); None: the author's default
     # Descriptions of images chosen in the web composer but not uploaded yet: only for preview_policy, while typing.
     unsent_image_descriptions: tuple[str, ...] = ()
+    poll: polls.PollDraft | None = None  # options, duration, multiple choice, hidden totals (server/polls.py)
 
 
 def choose_voice(author: Account, requested: str | None) -> str:
@@ -124,7 +126,7 @@ async def _policy_verdict(conn: asyncpg.Connection, author: Account, draft: Draf
         attachments=tuple(attachments), in_reply_to=draft.in_reply_to_id is not None,
         author=policy.Author(author.username, author.org_role or "member"),
         organisation=organisation.slug if organisation else "", language=language,
-        recent_official_posts_last_hour=recent)
+        recent_official_posts_last_hour=recent, poll_options=draft.poll.options if draft.poll else ())
     return policy.evaluate(draft_for_checks, checks)
 
 
@@ -166,10 +168,15 @@ async def _render(conn: asyncpg.Connection, settings: Settings, body: str) -> tu
     return rendered, sorted({found[m.handle.lower()].id for m in rendered.mentions})
 
 
-async def create_post(conn: asyncpg.Connection, settings: Settings, author: Account, draft: Draft,
-                      now: datetime) -> Post:
-    """Validate and publish a post; the caller owns the transaction, so a refusal leaves nothing behind."""
+async def check_draft(conn: asyncpg.Connection, settings: Settings, author: Account, draft: Draft,
+                      now: datetime) -> tuple[str, str, policy.Verdict | None]:
+    """The rules a post must meet and the organisation's checks as of `now`: its voice, language and verdict, or
+    the refusal. create_post runs it; so does scheduling a post (server/scheduled.py), judged at its time."""
     check_text(settings, draft.text, draft.spoiler_text, has_media=bool(draft.media_ids))
+    if draft.poll is not None:
+        polls.validate_draft(draft.poll)
+        if draft.media_ids:
+            raise Invalid("A post can have images or a poll, not both.")
     if draft.visibility not in posts.VISIBILITIES:
         raise Invalid("The visibility must be public, unlisted, private (followers only) or direct.")
     voice = choose_voice(author, draft.voice)
@@ -181,6 +188,13 @@ async def create_post(conn: asyncpg.Connection, settings: Settings, author: Acco
         raise PolicyBlocked(verdict)
     if verdict is not None and verdict.requires_confirmation and not draft.confirm_policy:
         raise PolicyNeedsConfirmation(verdict)
+    return voice, language, verdict
+
+
+async def create_post(conn: asyncpg.Connection, settings: Settings, author: Account, draft: Draft,
+                      now: datetime) -> Post:
+    """Validate and publish a post; the caller owns the transaction, so a refusal leaves nothing behind."""
+    voice, language, verdict = await check_draft(conn, settings, author, draft, now)
     held = verdict is not None and verdict.outcome == "hold"
     rendered, mention_ids = await _render(conn, settings, draft.text)
     post = await posts.insert_post(
@@ -191,6 +205,10 @@ async def create_post(conn: asyncpg.Connection, settings: Settings, author: Acco
         state="held" if held else "published",
         policy_findings=policy.findings_to_json(verdict.findings) if verdict and verdict.findings else None)
     await media.attach_to_post(conn, author.id, post.id, list(draft.media_ids))
+    if draft.poll is not None:
+        await polls.insert_poll(conn, post.id, polls.validate_draft(draft.poll), now)
+    if draft.quote_policy:
+        await quotes.upsert_post_policy(conn, post.id, draft.quote_policy)
     if verdict is not None:
         await audit.record(conn, actor_id=author.id, action="policy.held" if held else "policy.checked",
                            subject_type="post", subject_id=post.id,
@@ -311,7 +329,7 @@ async def edit_post(conn: asyncpg.Connection, settings: Settings, author: Accoun
     # An edit runs the organisation's checks again, on the words and images as they will be.
     draft = Draft(text=body, spoiler_text=spoiler_text, visibility=post.visibility, voice=post.voice,
                   in_reply_to_id=post.in_reply_to_id, language=post.language, media_ids=image_ids,
-                  confirm_policy=confirm_policy)
+                  confirm_policy=confirm_policy, poll=await _poll_as_drafted(conn, post.id))
     verdict = await _policy_verdict(conn, author, draft, post.voice, post.language, now)
     if verdict is not None and verdict.outcome == "block":
         raise PolicyBlocked(verdict)
@@ -346,6 +364,12 @@ async def edit_post(conn: asyncpg.Connection, settings: Settings, author: Accoun
                                                 from_account_id=author.id, post_id=post.id, now=now)
     await events.record_event(conn, "post.updated", post.id, author.id, now)
     return updated
+
+
+async def _poll_as_drafted(conn: asyncpg.Connection, post_id: int) -> polls.PollDraft | None:
+    """A post's poll for the checks an edit runs again: its options are published words as well."""
+    found = await polls.get_poll(conn, post_id)
+    return polls.PollDraft(found.options, polls.MIN_EXPIRATION) if found else None
 
 
 async def edit_image(conn: asyncpg.Connection, settings: Settings, author: Account, attachment_id: int, *,

@@ -45,6 +45,11 @@ def status(settings: Settings, username: str, post_id: int) -> str:
     return f"{actor(settings, username)}/statuses/{post_id}"
 
 
+def quote_authorization(settings: Settings, username: str, post_id: int, quote_id: int) -> str:
+    """A QuoteAuthorization (FEP-044f) lives under the quoted post, so it is served to whoever may see that post."""
+    return f"{status(settings, username, post_id)}/quotes/{quote_id}"
+
+
 def activity(settings: Settings, username: str, kind: str, ident: int | str) -> str:
     """Ids for activities that are not objects themselves (Follow, Like, Undo, Accept, ...)."""
     return f"{actor(settings, username)}#{kind}/{ident}"

@@ -11,6 +11,10 @@ from starlette.staticfiles import StaticFiles
 from web.pages import (admin, audit, auth, badges, domains, moderation, notifications, oauth, policy, post_removal,
                        posts, profiles, reports, review, security_settings, timelines, two_factor, user_controls)
 from web.pages import org_profile, organisations_admin, remote_interaction, site, statement
+from web.pages import scheduled
+from web.pages import site_texts
+from web.pages import quotes
+from web.pages import polls
 from web.negotiation import negotiated
 
 
@@ -19,6 +23,7 @@ def routes() -> list[BaseRoute]:
         Mount("/static", app=StaticFiles(packages=[("web", "static")]), name="static"),
         *site.ROUTES,
         *statement.ROUTES,
+        *site_texts.ROUTES,
         *auth.ROUTES,
         *two_factor.ROUTES,
         *security_settings.ROUTES,
@@ -29,6 +34,8 @@ def routes() -> list[BaseRoute]:
         *oauth.ROUTES,
         *timelines.ROUTES,
         *user_controls.ROUTES,  # before posts: /@{username}/block is not a post id
+        *quotes.ROUTES,
+        *polls.ROUTES,
         *posts.ROUTES,
         *profiles.ROUTES,
         *organisations_admin.ROUTES,  # before admin: /admin/organisations/new is not a slug
@@ -37,6 +44,7 @@ def routes() -> list[BaseRoute]:
         *moderation.ROUTES,
         *post_removal.ROUTES,
         *notifications.ROUTES,
+        *scheduled.ROUTES,
         *reports.ROUTES,
         *domains.ROUTES,
         *remote_interaction.ROUTES,

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from federation.context import Federation
-from federation.inbound import flags, follows, notes, reactions, updates
+from federation.inbound import flags, follows, notes, quotes, reactions, updates
+from federation.inbound import pins
 from federation.vocab import Activity
 from server.accounts import Account
 
@@ -28,4 +29,7 @@ HANDLERS: dict[str, Handler] = {
     "Block": follows.handle_block,
     "Flag": flags.handle_flag,
     "Move": updates.handle_move,
+    "Add": pins.handle_add,
+    "Remove": pins.handle_remove,
+    "QuoteRequest": quotes.handle_quote_request,
 }

@@ -32,6 +32,7 @@ from websockets.sync.client import connect
 from server.app import create_app
 from server import streams
 from server.config import settings_from
+from server.ids import new_id
 from tests import factories
 from tests.federation.conftest import token_for
 from tests.helpers.database import fetch, scalar
@@ -116,11 +117,21 @@ def town(node: Node) -> Iterator[Town]:
         for kind, post_id in town.ids.items():
             fetch(node.database_url, "INSERT INTO favourites (account_id, post_id, created_at) VALUES ($1, $2, $3) "
                   "ON CONFLICT DO NOTHING", town.account_ids[viewer], post_id, now)
+            fetch(node.database_url, "INSERT INTO bookmarks (id, account_id, post_id, created_at) VALUES ($1, $2, $3, "
+                  "$4)", new_id(), town.account_ids[viewer], post_id, now)
             town.notification_ids[(viewer, kind)] = scalar(
                 node.database_url, "INSERT INTO notifications (id, account_id, type, from_account_id, post_id, "
                 "created_at) VALUES ($1, $2, 'favourite', $3, $4, $5) RETURNING id",
                 post_id + town.account_ids[viewer] % 1000 + 1, town.account_ids[viewer],
                 town.account_ids["anna"], post_id, now)
+    for kind, post_id in town.ids.items():  # a poll on every kind, its option carrying the marker (issue 14)
+        fetch(node.database_url, "INSERT INTO polls (post_id, options, votes, voters_count, expires_at, updated_at) "
+              "VALUES ($1, $2, '{0,0}', 0, $3::timestamptz + interval '1 day', $3)", post_id, [marker(kind), "nee"], now)
+    for post_id in town.ids.values():  # pins of every kind (the API pins only published, non-direct ones)
+        fetch(node.database_url, "INSERT INTO pins (id, account_id, post_id, created_at) VALUES ($1, $2, $3, $4)",
+              new_id(), town.account_ids["anna"], post_id, now)
+    # Bert follows the tag: public posts with it reach his home timeline and user stream (issue 14, item 5).
+    assert town.api["bert"].post("/api/v1/tags/geheimtag/follow").json()["following"] is True
     for kind, post_id in town.ids.items():
         fetch(node.database_url, "INSERT INTO posts (id, account_id, source_text, content_html, spoiler_text, "
               "visibility, voice, language, reblog_of_id, created_at) SELECT max(id) + 1, $1, '', '', '', 'public', "
@@ -168,6 +179,14 @@ def _page(path: str, signed_in: bool = False) -> Probe:
     return probe
 
 
+def _quotes_of(town: Town, viewer: str, post_id: int) -> bool:
+    """GET /api/v1/statuses/:id/quotes (Mastodon 4.5, a user token required): 200 only for a post the viewer sees;
+    each quote in it passes the rule itself (it is a status of its own)."""
+    response = town.api_client(viewer).get(f"/api/v1/statuses/{post_id}/quotes")
+    assert response.status_code in (200, 401, 404), response.status_code
+    return response.status_code == 200
+
+
 def _post_by_id_page(town: Town, viewer: str, post_id: int) -> bool:
     """/posts/{id} sends a reader of one of our posts on to its address; what is not visible is 404."""
     response = town.web_client(viewer).get(f"/posts/{post_id}")
@@ -205,11 +224,14 @@ def _notification(town: Town, viewer: str, post_id: int) -> bool:
 
 ONE_POST: dict[tuple[str, str], Probe] = {
     ("GET", "/api/v1/statuses/{id}"): _api_get("/api/v1/statuses/{id}"),
+    ("GET", "/api/v1/statuses"): _api_get("/api/v1/statuses?id[]={id}"),
     ("GET", "/api/v1/statuses/{id}/history"): _api_get("/api/v1/statuses/{id}/history"),
     ("GET", "/api/v1/statuses/{id}/source"): _api_get("/api/v1/statuses/{id}/source"),
     ("GET", "/api/v1/statuses/{id}/context"): _api_status("/api/v1/statuses/{id}/context"),
     ("GET", "/api/v1/statuses/{id}/favourited_by"): _api_status("/api/v1/statuses/{id}/favourited_by"),
     ("GET", "/api/v1/statuses/{id}/reblogged_by"): _api_status("/api/v1/statuses/{id}/reblogged_by"),
+    ("GET", "/api/v1/statuses/{id}/quotes"): _quotes_of,
+    ("GET", "/api/v1/polls/{id}"): _api_get("/api/v1/polls/{id}"),
     ("GET", "/api/v1/notifications/{id}"): _notification,
     ("GET", "/@{username}/{post_id}"): _page("/@anna/{id}"),
     ("GET", "/posts/{post_id}"): _post_by_id_page,
@@ -230,7 +252,7 @@ ONE_POST_AUDIENCE: dict[tuple[str, str], Callable[[str, str], bool]] = {
     and viewer in AUDIENCE[kind],
     **{key: lambda kind, viewer: viewer != "nobody" and viewer in AUDIENCE[kind]
        for key in (("GET", "/compose"), ("GET", "/report"), ("POST", "/report"),
-                   ("GET", "/api/v1/statuses/{id}/source"))},
+                   ("GET", "/api/v1/statuses/{id}/source"), ("GET", "/api/v1/statuses/{id}/quotes"))},
     ("GET", "/@{username}/{post_id}/edit"): lambda kind, viewer: viewer == "anna" and kind != "deleted",
     ("GET", "/admin/posts/{post_id}/remove"): lambda kind, viewer: viewer == "mona" and kind in ("public",
                                                                                              "unlisted"),
@@ -272,6 +294,11 @@ def _ap_outbox(town: Town, viewer: str) -> str | None:
                      headers={"Accept": "application/activity+json"}).text
 
 
+def _ap_featured(town: Town, viewer: str) -> str | None:
+    return httpx.get(f"{town.node.url}/users/anna/collections/featured",
+                     headers={"Accept": "application/activity+json"}).text
+
+
 def _notification_ids(town: Town, viewer: str) -> str | None:
     if viewer == "nobody":
         return None
@@ -280,7 +307,11 @@ def _notification_ids(town: Town, viewer: str) -> str | None:
 
 LISTINGS: dict[tuple[str, str], tuple[Listing, set[str]]] = {
     # listing -> (probe, viewers who must find the public control marker in it)
-    ("GET", "/api/v1/timelines/home"): (_api_list("/api/v1/timelines/home"), {"anna", "fien"}),
+    ("GET", "/api/v1/timelines/home"): (_api_list("/api/v1/timelines/home"), {"anna", "fien", "bert"}),
+    ("GET", "/api/v1/bookmarks"): (_api_list("/api/v1/bookmarks"), {"fien", "bert", "rita", "mona"}),
+    ("GET pinned", "/api/v1/accounts/{id}/statuses"): (_api_list("/api/v1/accounts/{anna}/statuses?pinned=true"),
+                                                       set(VIEWERS)),
+    ("GET", "/users/{username}/collections/featured"): (_ap_featured, set(VIEWERS)),
     ("GET", "/api/v1/timelines/public"): (_api_list("/api/v1/timelines/public"), set(VIEWERS)),
     ("GET", "/api/v1/timelines/tag/{hashtag}"): (_api_list("/api/v1/timelines/tag/geheimtag"), set(VIEWERS)),
     ("GET", "/api/v1/accounts/{id}/statuses"): (_api_list("/api/v1/accounts/{anna}/statuses"), set(VIEWERS)),
@@ -389,7 +420,7 @@ LISTINGS.update({
     ("WebSocket", "/api/v1/streaming"): (_stream_socket("/api/v1/streaming"), set(SIGNED_IN)),
     # The same handler at any path below it (Mastodon's streaming server upgrades there too).
     ("WebSocket", "/api/v1/streaming/{rest:path}"): (_stream_socket("/api/v1/streaming/"), set(SIGNED_IN)),
-    ("GET", "/api/v1/streaming/user"): (_event_stream("/api/v1/streaming/user"), {"anna", "fien"}),
+    ("GET", "/api/v1/streaming/user"): (_event_stream("/api/v1/streaming/user"), {"anna", "fien", "bert"}),
     ("GET", "/api/v1/streaming/user/notification"): (_event_stream("/api/v1/streaming/user/notification"),
                                                      {"fien", "bert", "rita", "mona"}),
     ("GET", "/api/v1/streaming/public"): (_event_stream("/api/v1/streaming/public"), set(SIGNED_IN)),
@@ -399,11 +430,74 @@ LISTINGS.update({
                                            set(SIGNED_IN)),
     ("GET", "/api/v1/streaming/hashtag/local"): (_event_stream("/api/v1/streaming/hashtag/local?tag=GeheimTag"),
                                                  set(SIGNED_IN)),
-    ("GET", "/api/v1/streaming/list"): (_event_stream("/api/v1/streaming/list?list=1"), set()),
     ("GET", "/api/v1/streaming/direct"): (_event_stream("/api/v1/streaming/direct"), set()),
 })
 
+
+# ---------------------------------------------------------------- lists, grouped notifications, conversations
+
+
+def _own_list(town: Town, viewer: str) -> str:
+    """A list of the viewer's with Anna on it where they may put her there (only Fien follows her)."""
+    made = town.api[viewer].post("/api/v1/lists", json={"title": f"Lijst van {viewer}"}).json()
+    town.api[viewer].post(f"/api/v1/lists/{made['id']}/accounts", json={"account_ids": [town.account_ids["anna"]]})
+    return str(made["id"])
+
+
+def _list_timeline(town: Town, viewer: str) -> str | None:
+    if viewer == "nobody":
+        return None
+    return _api_list(f"/api/v1/timelines/list/{_own_list(town, viewer)}")(town, viewer)
+
+
+def _list_stream(town: Town, viewer: str) -> str | None:
+    """The list stream of the viewer's own list; someone else's list is refused (tests/integration)."""
+    list_id = _own_list(town, viewer) if viewer != "nobody" else "1"
+    return _event_stream(f"/api/v1/streaming/list?list={list_id}")(town, viewer)
+
+
+def _grouped(town: Town, viewer: str) -> str | None:
+    return None if viewer == "nobody" else town.api[viewer].get("/api/v2/notifications", params={"limit": 80}).text
+
+
+def _notification_group(town: Town, viewer: str, post_id: int) -> bool:
+    kind = next(k for k, i in town.ids.items() if i == post_id)
+    if (viewer, kind) not in town.notification_ids:
+        return False
+    response = town.api[viewer].get(f"/api/v2/notifications/ungrouped-{town.notification_ids[(viewer, kind)]}")
+    assert response.status_code in (200, 404)
+    return response.status_code == 200 and marker(kind) in response.text
+
+
+ONE_POST[("GET", "/api/v2/notifications/{group_key}")] = _notification_group
+ONE_POST_AUDIENCE[("GET", "/api/v2/notifications/{group_key}")] = ONE_POST_AUDIENCE[
+    ("GET", "/api/v1/notifications/{id}")]
+LISTINGS.update({
+    ("GET", "/api/v1/timelines/list/{list_id}"): (_list_timeline, {"fien"}),
+    ("GET", "/api/v1/streaming/list"): (_list_stream, {"fien"}),
+    ("GET", "/api/v2/notifications"): (_grouped, {"fien", "bert", "rita", "mona"}),
+    ("GET", "/api/v1/conversations"): (_api_list("/api/v1/conversations"), set()),
+    ("GET", "/api/v1/conversations/"): (_api_list("/api/v1/conversations/"), set()),
+    ("GET", "/api/v1/notifications/requests"): (_api_list("/api/v1/notifications/requests"), set()),
+})
+
 ACTIONS = "an action on a post: server/post_rules.py, tests/security/test_findings.py"
+# Issue 14, item 5: what shows a post here is probed above (list timeline and stream, grouped notifications,
+# conversations, notification requests); these show none, or only one's own choices.
+ITEM5_NO_POSTS = {
+    "/api/v1/lists/{id}": "lists", "/api/v1/lists/{id}/accounts": "accounts",
+    "/api/v2/filters/{id}": "filters", "/api/v2/filters/{filter_id}/keywords": "filters",
+    "/api/v2/filters/keywords/{id}": "filters", "/api/v2/filters/{filter_id}/statuses": "post ids one chose",
+    "/api/v2/filters/statuses/{id}": "post ids one chose", "/api/v1/filters/{id}": "filters",
+    "/api/v2/notifications/unread_count": "a count of visible ones", "/api/v2/notifications/policy": "settings",
+    "/api/v1/notifications/policy": "settings", "/api/v2/notifications/{group_key}/accounts": "accounts",
+    "/api/v2/notifications/{group_key}/dismiss": "writes", "/api/v1/notifications/requests/merged": "a flag",
+    "/api/v1/notifications/requests/accept": "writes", "/api/v1/notifications/requests/dismiss": "writes",
+    "/api/v1/notifications/requests/{id}": "one request: its last post through render_status_ids (the rule), "
+    "as in the listing probed above", "/api/v1/notifications/requests/{id}/accept": "writes",
+    "/api/v1/notifications/requests/{id}/dismiss": "writes", "/api/v1/conversations/{id}": "writes",
+    "/api/v1/conversations/{id}/read": "one's own conversation, read through the same query as the listing",
+}
 NO_POSTS = {
     "/healthz": "process health", "/readyz": "database health", "/.well-known/webfinger": "discovery",
     "/.well-known/host-meta": "discovery", "/.well-known/nodeinfo": "discovery", "/nodeinfo/2.1": "counts only",
@@ -411,7 +505,7 @@ NO_POSTS = {
     "/actor": "instance actor", "/actor/inbox": "inbox (writes)", "/inbox": "inbox (writes)",
     "/ns": "JSON-LD context", "/users/{username}": "actor document", "/users/{username}/inbox": "inbox (writes)",
     "/users/{username}/followers": "accounts", "/users/{username}/following": "accounts",
-    "/users/{username}/collections/featured": "always empty", "/api/v1/apps": "OAuth apps",
+    "/api/v1/apps": "OAuth apps",
     "/api/v1/apps/verify_credentials": "OAuth app", "/oauth/token": "OAuth", "/oauth/revoke": "OAuth",
     "/oauth/userinfo": "OAuth", "/.well-known/oauth-authorization-server": "OAuth metadata",
     "/api/v1/instance": "instance", "/api/v2/instance": "instance",
@@ -423,19 +517,19 @@ NO_POSTS = {
     "/api/v1/accounts/{id}/followers": "accounts", "/api/v1/accounts/{id}/following": "accounts",
     "/api/v1/accounts/{id}/follow": "follows", "/api/v1/accounts/{id}/unfollow": "follows",
     "/api/v1/ambtenaar/policy/preview": "the caller's own draft", "/api/v1/statuses": ACTIONS,
+    "/api/v1/polls/{id}/votes": ACTIONS,  # server/post_rules.check_vote; tests/integration/test_polls.py
     "/api/v1/notifications/clear": "writes", "/api/v1/notifications/unread_count": "a count of visible ones",
     "/api/v1/notifications/{id}/dismiss": "writes", "/api/v1/media": "own uploads", "/api/v2/media": "own uploads",
     "/api/v1/media/{id}": "own uploads", "/api/v1/preferences": "own settings", "/api/v1/markers": "positions",
-    "/api/v1/instance/translation_languages": "empty", "/api/v1/push/subscription": "not supported",
+    "/api/v1/instance/translation_languages": "empty", "/api/v1/push/subscription": "not supported: 404",
     "/api/v1/custom_emojis": "empty", "/api/v1/announcements": "empty", "/api/v1/trends": "empty",
     "/api/v1/trends/tags": "empty", "/api/v1/trends/statuses": "empty", "/api/v1/trends/links": "empty",
     "/api/v1/instance/peers": "domains", "/api/v1/instance/activity": "empty", "/api/v1/instance/rules": "text",
-    "/api/v1/directory": "empty", "/api/v1/accounts/{id}/featured_tags": "empty", "/api/v1/filters": "empty",
-    "/api/v2/filters": "empty", "/api/v1/lists": "empty", "/api/v1/domain_blocks": "empty",
-    "/api/v1/bookmarks": "empty: bookmarks are not kept", "/api/v1/conversations": "empty",
-    "/api/v1/followed_tags": "empty", "/api/v1/featured_tags": "empty", "/api/v1/scheduled_statuses": "empty",
-    "/api/v1/endorsements": "empty", "/api/v2/suggestions": "empty", "/api/v1/suggestions": "empty",
-    "/api/v1/accounts/{id}/lists": "empty", "/api/v1/accounts/familiar_followers": "empty",
+    "/api/v1/directory": "empty", "/api/v1/accounts/{id}/featured_tags": "tags", "/api/v1/filters": "filters",
+    "/api/v2/filters": "filters", "/api/v1/lists": "lists", "/api/v1/domain_blocks": "empty",
+    "/api/v1/followed_tags": "tags", "/api/v1/featured_tags": "tags",
+    "/api/v1/endorsements": "accounts", "/api/v2/suggestions": "empty", "/api/v1/suggestions": "empty",
+    "/api/v1/accounts/{id}/lists": "lists", "/api/v1/accounts/familiar_followers": "accounts",
     "/api/v1/accounts/{id}/mute": "relations", "/api/v1/accounts/{id}/unmute": "relations",
     "/api/v1/accounts/{id}/block": "relations", "/api/v1/accounts/{id}/unblock": "relations",
     "/api/v1/accounts/{id}/remove_from_followers": "relations", "/api/v1/mutes": "accounts",
@@ -480,7 +574,24 @@ NO_POSTS = {
     "/orgs/{slug}/profile": "logo and house colour (org admins)",
     "/api/v1/profile/avatar": "own account", "/api/v1/profile/header": "own account",
     "/api/v1/streaming/health": "the streaming API answers",
+    # Issue 14, item 5: marks on accounts and tags, and the node's texts; no post (tag counts: public posts only).
+    "/api/v1/accounts": "accounts", "/api/v1/accounts/{id}/pin": "endorsements", "/api/v1/accounts/{id}/unpin":
+    "endorsements", "/api/v1/accounts/{id}/note": "own note", "/api/v1/tags/{name}": "tag and public counts",
+    "/api/v1/tags/{name}/follow": "tags", "/api/v1/tags/{name}/unfollow": "tags", "/api/v1/featured_tags/{id}":
+    "tags", "/api/v1/featured_tags/suggestions": "tags", "/api/v1/instance/privacy_policy": "text",
+    "/api/v1/instance/terms_of_service": "text", "/privacy": "text", "/voorwaarden": "text", "/admin/texts": "texts",
+    # Scheduled posts (issue 14): only the caller's own, not posts yet (server/scheduled.get_scheduled and
+    # list_scheduled read account_id = viewer; tests/integration/test_scheduled_posts.py asks as someone else).
+    # Quotes (issue 14, item 6): a QuoteAuthorization names the two posts by id only, and is served only to whoever
+    # may see the quoted post (federation/routes.py _visible_post); tests/interop/test_quotes_with_peer.py.
+    "/users/{username}/statuses/{post_id}/quotes/{quote_id}": "ids only, under the quoted post's rule",
+    "/api/v1/scheduled_statuses": "the caller's own scheduled posts",
+    "/api/v1/scheduled_statuses/{id}": "the caller's own scheduled posts", "/scheduled": "own scheduled posts",
+    "/scheduled/{scheduled_id}/time": "own scheduled posts", "/scheduled/{scheduled_id}/delete": "own scheduled posts",
 }
+
+
+NO_POSTS.update(ITEM5_NO_POSTS)
 
 
 def _route_keys() -> list[tuple[str, str]]:

@@ -13,10 +13,12 @@ import asyncpg
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import accounts, follows, profiles, publishing, timelines
+from server import accounts, endorsements, follows, profiles, publishing, timelines
 from server import relationships as mutes_blocks  # `relationships` is the endpoint below
 from server.accounts import Account
 from web.api.entities import credential_account_json, render_account, render_accounts, render_status_ids
+from web.api.quotes import account_quote_policy, update_account_policy
+from web.api.filtering import filter_statuses
 from web.api.http import ApiCall, ApiError, Params, api, json_response, link_header, not_found
 from server.db.pool import connection, transaction
 
@@ -31,19 +33,22 @@ async def target_account(call: ApiCall) -> Account:
 
 
 def relationship_json(other_id: int, following: bool, followed_by: bool, requested: bool = False,
-                      relations: mutes_blocks.Relations | None = None) -> dict[str, Any]:
+                      relations: mutes_blocks.Relations | None = None,
+                      kept: endorsements.Kept | None = None) -> dict[str, Any]:
     rel = relations or mutes_blocks.Relations()
+    kept = kept or endorsements.Kept()
     return {"id": str(other_id), "following": following, "showing_reblogs": following, "notifying": False,
             "languages": None, "followed_by": followed_by, "blocking": rel.blocking, "blocked_by": rel.blocked_by,
             "muting": rel.muting, "muting_notifications": rel.muting_notifications, "requested": requested,
-            "requested_by": False, "domain_blocking": False, "endorsed": False, "note": ""}
+            "requested_by": False, "domain_blocking": False, "endorsed": kept.endorsed, "note": kept.note}
 
 
 async def relationship_entities(conn: asyncpg.Connection, viewer_id: int, ids: list[int]) -> dict[int, dict[str, Any]]:
     """Mastodon's Relationship for each known account: follows, and the viewer's mutes and blocks either way."""
     found = await follows.list_relationships(conn, viewer_id, ids)
     other = await mutes_blocks.list_relations(conn, viewer_id, ids)
-    return {i: relationship_json(i, *found[i], relations=other.get(i)) for i in ids if i in found}
+    kept = await endorsements.list_kept(conn, viewer_id, ids)
+    return {i: relationship_json(i, *found[i], relations=other.get(i), kept=kept.get(i)) for i in ids if i in found}
 
 
 @api(scope="read:accounts")
@@ -52,7 +57,10 @@ async def verify_credentials(call: ApiCall) -> Response:
     async with connection(call.deps.pool) as conn:
         entity = await render_account(conn, call.deps.settings, account)
         profile = await profiles.get_profile(conn, account.id)
-    return json_response(credential_account_json(entity, account, profile))
+        quote_policy = await account_quote_policy(conn, account)
+    credential = credential_account_json(entity, account, profile)
+    credential["source"]["quote_policy"] = quote_policy  # Mastodon 4.5 (web/api/quotes.py)
+    return json_response(credential)
 
 
 @api(scope="write:accounts")
@@ -83,8 +91,12 @@ async def update_credentials(call: ApiCall) -> Response:
             discoverable=params.bool("discoverable") if "discoverable" in params.values else None,
             announce=(updated.display_name, updated.bio, updated.manually_approves_followers)
             != (account.display_name, account.bio, account.manually_approves_followers))
+        await update_account_policy(conn, call, account)
         entity = await render_account(conn, call.deps.settings, updated)
-    return json_response(credential_account_json(entity, updated, profile))
+        quote_policy = await account_quote_policy(conn, updated)
+    credential = credential_account_json(entity, updated, profile)
+    credential["source"]["quote_policy"] = quote_policy  # Mastodon 4.5 (web/api/quotes.py)
+    return json_response(credential)
 
 
 def _remove_image(kind: str) -> Callable[[ApiCall], Awaitable[Response]]:
@@ -136,6 +148,16 @@ async def get_account(call: ApiCall) -> Response:
 
 
 @api(scope="read:accounts", auth="optional")
+async def several(call: ApiCall) -> Response:
+    """GET /api/v1/accounts?id[]=: the active accounts among the ids, in their order; the others left out."""
+    ids = call.ids()
+    async with connection(call.deps.pool) as conn:
+        found = await accounts.list_accounts_by_ids(conn, ids)
+        people = [found[i] for i in ids if i in found and found[i].is_active]
+        return json_response(await render_accounts(conn, call.deps.settings, people))
+
+
+@api(scope="read:accounts", auth="optional")
 async def lookup(call: ApiCall) -> Response:
     acct = (call.params.str("acct") or "").strip().lstrip("@")
     username, _, host = acct.partition("@")
@@ -163,15 +185,18 @@ async def statuses(call: ApiCall) -> Response:
     account = await target_account(call)
     viewer_id = call.account.id if call.account else None
     page = call.page()
-    if call.params.bool("pinned") or call.params.bool("only_media"):
-        # Nothing is pinned yet; media-only filtering comes with media in timelines.
-        return json_response([])
+    if call.params.bool("only_media"):
+        return json_response([])  # media-only filtering comes with media in timelines
     async with connection(call.deps.pool) as conn:
+        if call.params.bool("pinned"):  # all pins at once (at most 5), newest pin first, as Mastodon
+            pinned = await timelines.pinned_ids(conn, viewer_id, account.id) if page.max_id is None else []
+            return json_response(await render_status_ids(conn, call.deps.settings, pinned, viewer_id))
         ids = await timelines.account_ids(conn, viewer_id, account.id, page,
                                           exclude_replies=call.params.bool("exclude_replies"),
                                           exclude_reblogs=call.params.bool("exclude_reblogs"),
                                           tagged=call.params.str("tagged"))
         rendered = await render_status_ids(conn, call.deps.settings, ids, viewer_id)
+        rendered = await filter_statuses(conn, viewer_id, rendered, "account", call.deps.now())
     return json_response(rendered, headers=link_header(call.request, ids[0] if ids else None,
                                                        ids[-1] if ids else None, len(ids) >= page.limit))
 
@@ -199,7 +224,7 @@ async def following(call: ApiCall) -> Response:
     return await _follow_list(call, followers=False)
 
 
-async def _relationship(call: ApiCall, other_id: int) -> Response:
+async def relationship_answer(call: ApiCall, other_id: int) -> Response:
     viewer = call.need_account()
     async with connection(call.deps.pool) as conn:
         found = await relationship_entities(conn, viewer.id, [other_id])
@@ -214,7 +239,7 @@ async def follow(call: ApiCall) -> Response:
         raise ApiError(403, "You cannot follow yourself")
     async with transaction(call.deps.pool) as conn:
         await publishing.follow(conn, viewer, target, call.deps.now())
-    return await _relationship(call, target.id)
+    return await relationship_answer(call, target.id)
 
 
 @api(scope="write:follows")
@@ -223,7 +248,7 @@ async def unfollow(call: ApiCall) -> Response:
     target = await target_account(call)
     async with transaction(call.deps.pool) as conn:
         await publishing.unfollow(conn, viewer, target, call.deps.now())
-    return await _relationship(call, target.id)
+    return await relationship_answer(call, target.id)
 
 
 @api(scope="read:follows")
@@ -272,6 +297,7 @@ ROUTES = [
     Route("/api/v1/accounts/update_credentials", update_credentials, methods=["PATCH", "PUT", "POST"]),
     Route("/api/v1/profile/avatar", _remove_image("avatar"), methods=["DELETE"]),
     Route("/api/v1/profile/header", _remove_image("header"), methods=["DELETE"]),
+    Route("/api/v1/accounts", several, methods=["GET"]),
     Route("/api/v1/accounts/lookup", lookup, methods=["GET"]),
     Route("/api/v1/accounts/search", search, methods=["GET"]),
     Route("/api/v1/accounts/relationships", relationships, methods=["GET"]),

@@ -13,15 +13,16 @@ from typing import Any
 
 import asyncpg
 
-from server import accounts, badges, media, organisations, profiles, timelines, uris
+from server import accounts, badges, media, organisations, polls, profiles, timelines, uris
 from server.accounts import Account
 from server.badges import Badge
 from server.config import Settings
 from server.media import Attachment
-from server.notifications import REVIEW_TYPES, Notification
+from server.notifications import REVIEW_TYPES, SCHEDULED_TYPES, Notification
 from server.organisations import Organisation
 from server.profiles import Profile
 from server.timelines import AccountStats, PostView
+from web.api import quote_entities
 
 ROLE_NAMES = {"official": "official", "reviewer": "reviewer", "org_admin": "org-admin"}
 
@@ -202,14 +203,14 @@ def _status_json(settings: Settings, view: PostView, account_entities: dict[int,
         "in_reply_to_id": str(post.in_reply_to_id) if post.in_reply_to_id else None,
         "in_reply_to_account_id": str(view.in_reply_to_account.id) if view.in_reply_to_account else None,
         "reblog": reblog,
-        "poll": None,
+        "poll": poll_json(view.poll, datetime.now(timezone.utc)) if view.poll else None,
         "card": None,
         "language": post.language,
         "favourited": view.favourited,
         "reblogged": view.reblogged,
         "muted": False,
-        "bookmarked": False,
-        "pinned": False,
+        "bookmarked": view.bookmarked,
+        "pinned": view.pinned,
         "filtered": [],
         # Our extensions: the voice the post speaks in, and for official voice the organisation it speaks for.
         "voice": post.voice if post.voice_declared else None,
@@ -222,8 +223,10 @@ def _status_json(settings: Settings, view: PostView, account_entities: dict[int,
     }
 
 
-async def render_statuses(conn: asyncpg.Connection, settings: Settings,
-                          views: Sequence[PostView]) -> list[dict[str, Any]]:
+async def render_statuses(conn: asyncpg.Connection, settings: Settings, views: Sequence[PostView],
+                          viewer_id: int | None = None, *, with_quotes: bool = True) -> list[dict[str, Any]]:
+    """`viewer_id` decides the quote fields (web/api/quote_entities.py); `with_quotes` False for a quoted post
+    itself (one level deep, as Mastodon recommends)."""
     people: dict[int, Account] = {}
     for view in views:
         people[view.author.id] = view.author
@@ -235,12 +238,17 @@ async def render_statuses(conn: asyncpg.Connection, settings: Settings,
     for view in views:
         inner = _status_json(settings, view.reblog, by_id, None) if view.reblog else None
         result.append(_status_json(settings, view, by_id, inner))
+
+    async def quoted(conn: asyncpg.Connection, ids: Sequence[int], viewer: int | None) -> list[dict[str, Any]]:
+        return await render_statuses(conn, settings, await timelines.hydrate(conn, ids, viewer), viewer,
+                                     with_quotes=False)
+    await quote_entities.add_quote_fields(conn, result, views, viewer_id, quoted if with_quotes else None)
     return result
 
 
 async def render_status_ids(conn: asyncpg.Connection, settings: Settings, post_ids: Sequence[int],
                             viewer_id: int | None) -> list[dict[str, Any]]:
-    return await render_statuses(conn, settings, await timelines.hydrate(conn, post_ids, viewer_id))
+    return await render_statuses(conn, settings, await timelines.hydrate(conn, post_ids, viewer_id), viewer_id)
 
 
 async def render_notifications(conn: asyncpg.Connection, settings: Settings, items: Sequence[Notification],
@@ -254,13 +262,55 @@ async def render_notifications(conn: asyncpg.Connection, settings: Settings, ite
         if n.from_account_id not in rendered or (n.post_id and n.post_id not in statuses):
             continue
         entry: dict[str, Any] = {"id": str(n.id), "type": n.api_type, "created_at": iso(n.created_at),
-                                 "group_key": f"ungrouped-{n.id}", "account": rendered[n.from_account_id]}
+                                 "group_key": n.group_key or f"ungrouped-{n.id}", "account": rendered[n.from_account_id]}
         if n.post_id:
             entry["status"] = statuses[n.post_id]
         if n.type in REVIEW_TYPES:  # shown as `status`; apps that know us read the decision here
             entry["ambtenaar_review"] = {"decision": n.type.removeprefix("review_"), "reason": n.note or None}
+        if n.type in SCHEDULED_TYPES:  # one's own scheduled post at its time: held for review, or not published
+            entry["ambtenaar_scheduled"] = {"outcome": n.type.removeprefix("scheduled_"), "reason": n.note or None}
         result.append(entry)
     return result
+
+
+def tag_json(settings: Settings, name: str, history: Sequence[tuple[datetime, int, int]] = (),
+             following: bool | None = None) -> dict[str, Any]:
+    """Mastodon's Tag: `history` as strings of a UNIX day, posts and accounts; `following` only for a viewer."""
+    entity: dict[str, Any] = {"name": name, "url": f"{settings.base_url}/tags/{name}",
+                              "history": [{"day": str(int(day.timestamp())), "uses": str(uses),
+                                           "accounts": str(people)} for day, uses, people in history]}
+    if following is not None:
+        entity["following"] = following
+    return entity
+
+
+def featured_tag_json(settings: Settings, featured_id: int, name: str, posts: int,
+                      last_at: datetime | None) -> dict[str, Any]:
+    """Mastodon's FeaturedTag, as its serializer writes it: the count as a string, the last post's date only. `url`
+    is the tag's page here (we have no per-profile tag page like Mastodon's /@name/tagged/tag)."""
+    return {"id": str(featured_id), "name": name, "url": f"{settings.base_url}/tags/{name}",
+            "statuses_count": str(posts), "last_status_at": last_at.date().isoformat() if last_at else None}
+
+
+def poll_json(view: polls.PollView, now: datetime) -> dict[str, Any]:
+    """Mastodon's Poll: hidden totals are null until the end; `voted` and `own_votes` only for a signed-in viewer
+    (the author counts as having voted, as on Mastodon). Its id is the post's: a post has one poll."""
+    poll = view.poll
+    shown = poll.shows_totals(now)
+    entity: dict[str, Any] = {
+        "id": str(poll.post_id), "expires_at": iso(poll.expires_at), "expired": poll.expired(now),
+        "multiple": poll.multiple, "votes_count": poll.votes_count, "voters_count": poll.voters_count,
+        "options": [{"title": title, "votes_count": count if shown else None}
+                    for title, count in zip(poll.options, poll.votes)], "emojis": []}
+    if view.own_votes is not None:
+        entity |= {"voted": view.voted, "own_votes": list(view.own_votes)}
+    return entity
+
+
+def poll_limits() -> dict[str, int]:
+    """configuration.polls of /api/v1/instance and /api/v2/instance: the limits server/polls.py enforces."""
+    return {"max_options": polls.MAX_OPTIONS, "max_characters_per_option": polls.MAX_OPTION_CHARS,
+            "min_expiration": polls.MIN_EXPIRATION, "max_expiration": polls.MAX_EXPIRATION}
 
 
 def media_limits() -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Search, preferences, markers, and valid empty answers for features this server does not have yet.
 
 Owns: /api/v2/search, /api/v1/preferences, /api/v1/markers, and the empty lists that keep apps from breaking
-(custom emojis, filters, lists, announcements, trends, ...). Never: SQL.
+(custom emojis, announcements, trends, ...). Never: SQL.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from federation import resolver
 from federation.webfinger import parse_handle
 from server import accounts, markers, posts, timelines, uris
 from web.api.entities import iso, render_accounts, render_status_ids
+from web.api.quotes import account_quote_policy
 from web.api.http import ApiCall, ApiError, api, json_response
 from server.db.pool import connection, transaction
 
@@ -90,7 +91,9 @@ async def resolve_local(conn: asyncpg.Connection, call: ApiCall, url: str) -> ac
 @api(scope="read:accounts")
 async def preferences(call: ApiCall) -> Response:
     account = call.need_account()
-    return json_response({"posting:default:visibility": "public", "posting:default:sensitive": False,
+    async with connection(call.deps.pool) as conn:
+        quote_policy = await account_quote_policy(conn, account)
+    return json_response({"posting:default:quote_policy": quote_policy, "posting:default:visibility": "public", "posting:default:sensitive": False,
                           "posting:default:language": account.language, "reading:expand:media": "default",
                           "reading:expand:spoilers": False, "reading:autoplay:gifs": False, "posting:default:voice": account.default_voice})
 
@@ -142,18 +145,16 @@ async def translation_languages(call: ApiCall) -> Response:
 
 @api(scope="push", auth="required")
 async def no_push_subscription(call: ApiCall) -> Response:
-    raise ApiError(404, "Record not found")
+    """Web Push is not offered (docs/client-api.md): every method answers 404, as Mastodon answers an app without a
+    subscription, and /api/v2/instance gives no VAPID key, so apps do not try to subscribe."""
+    raise ApiError(404, "Record not found: this server does not offer push notifications (Web Push); "
+                        "apps can use the streaming API instead")
 
 
 EMPTY_PUBLIC = ("/api/v1/custom_emojis", "/api/v1/announcements", "/api/v1/trends", "/api/v1/trends/tags",
                 "/api/v1/trends/statuses", "/api/v1/trends/links", "/api/v1/instance/peers",
-                "/api/v1/instance/activity", "/api/v1/instance/rules", "/api/v1/directory",
-                "/api/v1/accounts/{id}/featured_tags")
-EMPTY_PERSONAL = ("/api/v1/filters", "/api/v2/filters", "/api/v1/lists",
-                  "/api/v1/domain_blocks", "/api/v1/bookmarks", "/api/v1/conversations",
-                  "/api/v1/followed_tags", "/api/v1/featured_tags", "/api/v1/scheduled_statuses",
-                  "/api/v1/endorsements", "/api/v2/suggestions", "/api/v1/suggestions",
-                  "/api/v1/accounts/{id}/lists", "/api/v1/accounts/familiar_followers")
+                "/api/v1/instance/activity", "/api/v1/instance/rules", "/api/v1/directory")
+EMPTY_PERSONAL = ("/api/v1/domain_blocks", "/api/v2/suggestions", "/api/v1/suggestions")
 
 ROUTES = [
     Route("/api/v2/search", search, methods=["GET"]),
@@ -161,7 +162,7 @@ ROUTES = [
     Route("/api/v1/markers", get_markers, methods=["GET"]),
     Route("/api/v1/markers", save_markers, methods=["POST"]),
     Route("/api/v1/instance/translation_languages", translation_languages, methods=["GET"]),
-    Route("/api/v1/push/subscription", no_push_subscription, methods=["GET"]),
+    Route("/api/v1/push/subscription", no_push_subscription, methods=["GET", "POST", "PUT", "DELETE"]),
     *[Route(path, empty_list, methods=["GET"]) for path in EMPTY_PUBLIC],
     *[Route(path, empty_list_signed_in, methods=["GET"]) for path in EMPTY_PERSONAL],
 ]

@@ -13,10 +13,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from federation import resolver
-from server import compose, hidden_replies, media, posts, publishing, timelines, visibility
+from server import compose, hidden_replies, media, posts, publishing, quotes, timelines, visibility
 from server.i18n import translations
 from web.api.entities import attachment_json, iso, render_account, render_accounts, render_status_ids
+from web.api.filtering import filter_statuses
+from web.api import scheduled_statuses
+from web.api.quotes import quote_policy_param
 from web.api.http import ApiCall, ApiError, api, json_response, not_found
+from web.api.polls import read_poll
 from server.db.pool import connection, transaction
 from server.posts import Post
 from server.publishing import Draft
@@ -82,15 +86,16 @@ async def _visible(call: ApiCall) -> Post:
 async def create(call: ApiCall) -> Response:
     author = call.need_account()
     params = call.params
-    if params.values.get("poll") or params.mapping("poll"):
-        raise ApiError(422, "Validation failed: polls are not supported on this server")
-    if params.str("scheduled_at"):
-        raise ApiError(422, "Validation failed: scheduled posts are not supported on this server")
+    poll = read_poll(params)  # web/api/polls.py; the rules are server/polls.py's
+    scheduled_at = scheduled_statuses.requested_time(call)  # None: now (also for a time already past, as Mastodon)
     key = call.request.headers.get("idempotency-key", "").strip()[:MAX_IDEMPOTENCY_KEY]
     draft = Draft(text=params.str("status") or "", spoiler_text=params.str("spoiler_text") or "",
                   visibility=params.str("visibility") or "public", voice=params.str("voice") or None,
                   in_reply_to_id=params.id("in_reply_to_id"), language=params.str("language") or None,
-                  media_ids=_media_ids(call), confirm_policy=params.bool("confirm_policy"))
+                  media_ids=_media_ids(call), confirm_policy=params.bool("confirm_policy"), poll=poll,
+                  quote_policy=quote_policy_param(call))
+    if scheduled_at is not None:
+        return await scheduled_statuses.schedule(call, draft, scheduled_at, key)
     try:
         post = await compose.compose_post(
             call.deps, author, draft, idempotency_key=key,
@@ -127,9 +132,11 @@ async def context(call: ApiCall) -> Response:
         ancestors, descendants = await timelines.context_ids(conn, viewer_id, post.id)
         hidden = await hidden_replies.list_hidden_ids(conn, descendants)  # shown only to the thread's author and theirs
         return json_response({
-            "ancestors": await render_status_ids(conn, call.deps.settings, ancestors, viewer_id),
+            "ancestors": await filter_statuses(conn, viewer_id, await render_status_ids(
+                conn, call.deps.settings, ancestors, viewer_id), "thread", call.deps.now()),
             "descendants": [s | {"hidden_reply": int(s["id"]) in hidden}
-                            for s in await render_status_ids(conn, call.deps.settings, descendants, viewer_id)]})
+                            for s in await filter_statuses(conn, viewer_id, await render_status_ids(
+                                conn, call.deps.settings, descendants, viewer_id), "thread", call.deps.now())]})
 
 
 @api(scope="write:statuses")
@@ -148,7 +155,7 @@ async def edit(call: ApiCall) -> Response:
     author = call.need_account()
     post = await _visible(call)
     if call.params.values.get("poll"):
-        raise ApiError(422, "Validation failed: polls are not supported on this server")
+        raise ApiError(422, "Validation failed: changing a post's poll is not supported on this server")
     await resolver.resolve_mentions(call.request.app.state.federation, call.params.str("status") or "")
     # Mastodon: media_ids is the post's new list of images when sent (absent: they stay), media_attributes[]
     # their new descriptions and focal points.
@@ -158,6 +165,8 @@ async def edit(call: ApiCall) -> Response:
                                    body=call.params.str("status", post.source_text) or "",
                                    spoiler_text=call.params.str("spoiler_text", post.spoiler_text) or "",
                                    now=call.deps.now(), media_ids=media_ids, media_changes=_media_attributes(call))
+        if (policy := quote_policy_param(call)) is not None:  # Mastodon 4.5: who may quote, changed with the edit
+            await quotes.change_post_policy(conn, author, post, policy, call.deps.now())
     return json_response(await _render_one(call, post.id))
 
 

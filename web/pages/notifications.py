@@ -29,10 +29,13 @@ TEXT = {
     "follow_request": "%(name)s asked to follow you",
     "favourite": "%(name)s liked your post",
     "update": "%(name)s edited a post you boosted",
+    "quote": "%(name)s quoted your post",
     "poll": "A poll by %(name)s has ended",
     "review_approved": "%(name)s approved your post: it is published now",
     "review_rejected": "%(name)s did not approve your post",
     "review_changes_requested": "%(name)s asks you to change your post before it can be published",
+    "scheduled_held": "Your scheduled post waits for a reviewer of your organisation",
+    "scheduled_failed": "Your scheduled post was not published",
 }
 WARNING_TEXT = {
     "warn": "The moderators sent you a warning",

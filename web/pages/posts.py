@@ -21,8 +21,10 @@ from server.errors import DomainError, Invalid, NotFound
 from server.publishing import Draft
 from web.context import PageContext, finish, read_form, redirect, render, safe_next
 from web.handlers import page, path_int
-from web.pages import share
+from web.pages import scheduled, share
+from web.pages.polls import poll_values, read_poll_form
 from web.pages.user_controls import thread_marks
+from web.pages.quotes import list_quote_views
 
 VISIBILITY_CHOICES = ("public", "unlisted", "private", "direct")
 MAX_IMAGES = 4
@@ -110,12 +112,13 @@ async def _store_uploads(ctx: PageContext, images: Sequence[SubmittedImage],
 def composer_values(ctx: PageContext, form: FormData | None = None, reply_to: int | None = None) -> dict[str, object]:
     """What the composer shows: the author's defaults, or what they submitted."""
     assert ctx.viewer is not None
+    later = {"scheduled_at": str(form.get("scheduled_at", "")) if form else "", "earliest": scheduled.earliest(ctx)}
     if form is None:
         return {"text": "", "spoiler_text": "", "visibility": "public", "voice": ctx.viewer.default_voice,
-                "in_reply_to_id": reply_to or "", "images": image_slots([])}
+                "in_reply_to_id": reply_to or "", "images": image_slots([]), "poll": poll_values(form), **later}
     return {"text": str(form.get("text", "")), "spoiler_text": str(form.get("spoiler_text", "")),
             "visibility": str(form.get("visibility", "public")), "voice": str(form.get("voice", "")),
-            "in_reply_to_id": str(form.get("in_reply_to_id", "")), "images": image_slots([])}
+            "in_reply_to_id": str(form.get("in_reply_to_id", "")), "images": image_slots([]), "poll": poll_values(form), **later}
 
 
 def reply_voice(viewer: accounts.Account, target: timelines.PostView) -> str:
@@ -173,7 +176,10 @@ async def compose_submit(ctx: PageContext) -> Response:
                       visibility=str(values["visibility"]), voice=str(values["voice"]) or None,
                       in_reply_to_id=reply_to.post.id if reply_to else None,
                       media_ids=tuple(attachment.id for attachment, _ in kept),
-                      confirm_policy=form.get("confirm_policy") == "yes")
+                      confirm_policy=form.get("confirm_policy") == "yes", poll=read_poll_form(form))
+        scheduled_at = scheduled.local_time(str(values["scheduled_at"]))
+        if scheduled_at is not None:  # a post for later: web/pages/scheduled.py
+            return await scheduled.schedule_from_composer(ctx, draft, scheduled_at)
         post = await compose.compose_post(
             ctx.deps, ctx.viewer, draft,
             resolve_mentions=partial(resolver.resolve_mentions, ctx.request.app.state.federation))
@@ -212,11 +218,12 @@ async def post_page(ctx: PageContext) -> Response:
         after = await timelines.hydrate(conn, descendants, viewer_id)
         history = await posts.list_post_edits(conn, view.post.id)
         marks = await thread_marks(conn, viewer_id, view.post.id, descendants)
+        quoted_by = await list_quote_views(conn, view.post.id, viewer_id)
     composer = None
     if ctx.viewer is not None and view.post.state == "published":  # nobody answers a post that waits for review
         composer = {**composer_values(ctx, reply_to=view.post.id), "voice": reply_voice(ctx.viewer, view)}
     return render(ctx, "post.html", view=view, author=author, ancestors=before, descendants=after, history=history,
-                  composer=composer, share=share.post_meta(ctx, view), **marks)
+                  composer=composer, share=share.post_meta(ctx, view), quoted_by=quoted_by, **marks)
 
 
 @page(signed_in=True)
@@ -300,7 +307,7 @@ async def compose_preview(ctx: PageContext) -> Response:
             unsent.append(description)
     draft = Draft(text=str(form.get("text", "")), spoiler_text=str(form.get("spoiler_text", "")),
                   visibility=str(form.get("visibility", "public")), voice=str(form.get("voice", "")) or None,
-                  media_ids=tuple(stored), unsent_image_descriptions=tuple(unsent))
+                  media_ids=tuple(stored), unsent_image_descriptions=tuple(unsent), poll=read_poll_form(form))
     try:
         async with connection(ctx.deps.pool) as conn:
             verdict = await publishing.preview_policy(conn, ctx.viewer, draft, ctx.now)

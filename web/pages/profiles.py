@@ -9,7 +9,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import account_security, accounts, badges, follows, organisations, profiles, publishing, relationships, timelines, uris
+from server import account_security, accounts, badges, follows, organisations, profiles, publishing, quotes, relationships, timelines, uris
 from server.db.pool import connection, transaction
 from server.errors import DomainError, Gone, NotFound
 from federation import resolver
@@ -178,7 +178,9 @@ async def settings_form(ctx: PageContext) -> Response:
     assert ctx.viewer is not None
     async with connection(ctx.deps.pool) as conn:
         profile = await profiles.get_profile(conn, ctx.viewer.id)
-    return await _render_settings(ctx, {"display_name": ctx.viewer.display_name, "bio": ctx.viewer.bio,
+        quote_policy = await quotes.get_account_policy(conn, ctx.viewer.id) or ""
+    return await _render_settings(ctx, {"quote_policy": quote_policy,
+                                        "display_name": ctx.viewer.display_name, "bio": ctx.viewer.bio,
                                         "default_voice": ctx.viewer.default_voice, "language": ctx.viewer.language,
                                         "locked": "on" if ctx.viewer.manually_approves_followers else "",
                                         **_profile_values(profile)})
@@ -188,7 +190,8 @@ async def settings_form(ctx: PageContext) -> Response:
 async def settings_submit(ctx: PageContext) -> Response:
     assert ctx.viewer is not None
     form = await read_form(ctx)
-    values = {name: str(form.get(name, "")) for name in ("display_name", "bio", "default_voice", "language")}
+    values = {name: str(form.get(name, "")) for name in ("display_name", "bio", "default_voice", "language",
+                                                         "quote_policy")}
     values["locked"] = "on" if form.get("locked") else ""
     profile_names = [f"{kind}_description" for kind in profiles.KINDS] + [
         f"field_{i}_{part}" for i in range(profiles.MAX_FIELDS) for part in ("name", "value")]
@@ -200,6 +203,8 @@ async def settings_submit(ctx: PageContext) -> Response:
             updated = await accounts.update_profile(conn, viewer, display_name=values["display_name"],
                                                     bio=values["bio"], default_voice=values["default_voice"],
                                                     language=values["language"], locked=bool(values["locked"]))
+            # Who may quote my posts (server/quotes.py); empty: the default by voice.
+            await quotes.upsert_account_policy(conn, viewer.id, values["quote_policy"] or None)
             await profiles.update_profile(
                 conn, data_dir=ctx.deps.settings.data_dir, account_id=viewer.id, now=ctx.now, images=images,
                 descriptions={kind: values[f"{kind}_description"] for kind in profiles.KINDS},
