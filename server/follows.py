@@ -112,6 +112,17 @@ async def list_relationships(conn: asyncpg.Connection, viewer_id: int,
     return {r["id"]: (r["following"], r["followed_by"], r["requested"]) for r in rows}
 
 
+async def list_familiar_followers(conn: asyncpg.Connection, viewer_id: int, account_ids: list[int],
+                                  limit: int = 40) -> dict[int, list[int]]:
+    """For each account: the accounts the viewer follows that follow it too (Mastodon's familiar followers)."""
+    rows = await conn.fetch(
+        "SELECT t.id, array(SELECT f.follower_id FROM follows f JOIN follows mine ON mine.followed_id = f.follower_id "
+        "AND mine.follower_id = $1 AND mine.state = 'accepted' WHERE f.followed_id = t.id AND f.state = 'accepted' "
+        "AND f.follower_id <> $1 ORDER BY f.follower_id DESC LIMIT $3) AS ids FROM unnest($2::bigint[]) AS t(id)",
+        viewer_id, account_ids, limit)
+    return {r["id"]: list(r["ids"]) for r in rows}
+
+
 async def list_pending_follower_ids(conn: asyncpg.Connection, account_id: int, limit: int = 80) -> list[int]:
     rows = await conn.fetch("SELECT follower_id FROM follows WHERE followed_id = $1 AND state = 'pending' "
                             "ORDER BY created_at DESC LIMIT $2", account_id, limit)

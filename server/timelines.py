@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import asyncpg
 
 from server import (accounts, badges, hidden_replies, media, organisations, posts, profiles, relationships, trust,
                     visibility, voice)
+from server import bookmarks, pins, tags
 from server.accounts import Account
 from server.organisations import Organisation
 from server.posts import Post
@@ -75,6 +76,8 @@ class PostView:
     favourites_count: int = 0
     favourited: bool = False
     reblogged: bool = False
+    bookmarked: bool = False  # by the viewer
+    pinned: bool = False  # by the viewer, on their own profile
     mentions: tuple[Account, ...] = field(default_factory=tuple)
     attachments: tuple[media.Attachment, ...] = field(default_factory=tuple)
     badge: badges.Badge | None = None  # the author's badge, when it is valid today
@@ -128,7 +131,9 @@ def _not_about_hidden(viewer: str) -> str:
 def _home_sql(viewer: str) -> str:
     where = (f"p.account_id = {viewer} OR p.account_id IN (SELECT followed_id FROM follows WHERE follower_id = "
              f"{viewer} AND state = 'accepted') "
-             f"OR EXISTS (SELECT 1 FROM post_mentions m WHERE m.post_id = p.id AND m.account_id = {viewer})")
+             f"OR EXISTS (SELECT 1 FROM post_mentions m WHERE m.post_id = p.id AND m.account_id = {viewer}) "
+             # Followed hashtags: public posts that are not boosts, as Mastodon's fan-out to tag followers.
+             f"OR (p.visibility = 'public' AND p.reblog_of_id IS NULL AND {tags.followed_tag_sql('p.id', viewer)})")
     return f"({where}) AND {_not_filtered(viewer)} AND {_not_about_hidden(viewer)}"
 
 
@@ -180,6 +185,20 @@ async def favourited_ids(conn: asyncpg.Connection, viewer_id: int, page: Page) -
     return await _page_ids(conn, viewer_id, where, [], page)
 
 
+async def bookmarked_ids(conn: asyncpg.Connection, viewer_id: int, page: Page) -> list[int]:
+    """The viewer's bookmarks, paged by post id (Mastodon pages by the bookmark's id; apps follow the Link
+    header either way)."""
+    return await _page_ids(conn, viewer_id, bookmarks.bookmarked_sql("p.id", "$1"), [], page)
+
+
+async def pinned_ids(conn: asyncpg.Connection, viewer_id: int | None, account_id: int) -> list[int]:
+    """The account's pinned posts the viewer may see, newest pin first (a profile's `pinned=true`, and the
+    `featured` collection)."""
+    found = set(await _page_ids(conn, viewer_id, f"p.account_id = $2 AND {pins.pinned_sql('p.id', '$2')} "
+                                f"AND {_NOT_BLOCKED}", [account_id], Page(limit=MAX_LIMIT)))
+    return [i for i in await pins.list_pinned_post_ids(conn, account_id) if i in found]
+
+
 async def tag_ids(conn: asyncpg.Connection, viewer_id: int | None, tag: str, page: Page) -> list[int]:
     where = f"{_tag_sql('$1')} AND EXISTS (SELECT 1 FROM post_tags t WHERE t.post_id = p.id AND t.tag = $2)"
     return await _page_ids(conn, viewer_id, where, [tag.lower()], page)
@@ -215,13 +234,16 @@ async def live_audience(conn: asyncpg.Connection, post_id: int, viewer_ids: Coll
 
 
 async def list_reacting(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_ids: Collection[int]) -> set[int]:
-    """Those of the viewers who favourited or boosted one of the posts: the only viewers whose Status entity of
-    them differs from everyone else's (`favourited`, `reblogged`), so the streaming API renders a post once for
-    all the others."""
+    """Those of the viewers who favourited, boosted, bookmarked or pinned one of the posts: the only viewers whose
+    Status entity of them differs from everyone else's (`favourited`, `reblogged`, `bookmarked`, `pinned`), so the
+    streaming API renders a post once for all the others."""
     rows = await conn.fetch(
-        """SELECT account_id FROM favourites WHERE post_id = ANY($1::bigint[]) AND account_id = ANY($2::bigint[])
+        f"""SELECT account_id FROM favourites WHERE post_id = ANY($1::bigint[]) AND account_id = ANY($2::bigint[])
            UNION SELECT account_id FROM posts WHERE reblog_of_id = ANY($1::bigint[])
-             AND account_id = ANY($2::bigint[]) AND deleted_at IS NULL""", list(post_ids), list(viewer_ids))
+             AND account_id = ANY($2::bigint[]) AND deleted_at IS NULL
+           UNION SELECT v.id FROM unnest($2::bigint[]) AS v(id) WHERE EXISTS (SELECT 1 FROM unnest($1::bigint[])
+             AS s(id) WHERE {bookmarks.bookmarked_sql('s.id', 'v.id')} OR {pins.pinned_sql('s.id', 'v.id')})""",
+        list(post_ids), list(viewer_ids))
     return {r["account_id"] for r in rows}
 
 
@@ -305,7 +327,8 @@ async def hydrate(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_id: 
              (SELECT count(*) FROM favourites f WHERE f.post_id = p.id) AS favourites,
              EXISTS (SELECT 1 FROM favourites f WHERE f.post_id = p.id AND f.account_id = $2) AS favourited,
              EXISTS (SELECT 1 FROM posts b WHERE b.reblog_of_id = p.id AND b.account_id = $2
-                     AND b.deleted_at IS NULL) AS reblogged
+                     AND b.deleted_at IS NULL) AS reblogged,
+             {bookmarks.bookmarked_sql('p.id', '$2')} AS bookmarked, {pins.pinned_sql('p.id', '$2')} AS pinned
            FROM posts p WHERE p.id = ANY($1::bigint[])""", all_ids, viewer_id)}
     tags = await posts.list_tags(conn, all_ids)
     attachments = await media.list_for_posts(conn, all_ids)
@@ -331,6 +354,7 @@ async def hydrate(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_id: 
             in_reply_to_account=people.get(parent.account_id) if parent else None,
             tags=tuple(tags.get(post.id, [])), replies_count=c["replies"], reblogs_count=c["reblogs"],
             favourites_count=c["favourites"], favourited=c["favourited"], reblogged=c["reblogged"],
+            bookmarked=c["bookmarked"], pinned=c["pinned"],
             mentions=tuple(mentions.get(post.id, [])), attachments=tuple(attachments.get(post.id, [])),
             badge=author_badges.get(post.account_id),
             voice_verified=voice.organisation_verified(post.voice_organisation_uri, trusted),
@@ -338,6 +362,45 @@ async def hydrate(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_id: 
             if post.voice == "official" and post.organisation_id else None)
 
     return [view(by_id[i]) for i in post_ids if i in by_id]
+
+
+async def tag_history(conn: asyncpg.Connection, names: Sequence[str], today: datetime,
+                      days: int = 7) -> dict[str, list[tuple[datetime, int, int]]]:
+    """Per tag, (day, posts, distinct authors) of public published posts for each of the last `days` days, today
+    first: Mastodon's Tag `history`, counted from what anyone may see."""
+    start = today.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = await conn.fetch(
+        """SELECT t.tag, date_trunc('day', p.created_at AT TIME ZONE 'UTC') AS day, count(*) AS uses,
+                  count(DISTINCT p.account_id) AS accounts
+           FROM post_tags t JOIN posts p ON p.id = t.post_id
+           WHERE t.tag = ANY($1::text[]) AND p.created_at >= $2 AND p.visibility = 'public'
+             AND p.state = 'published' AND p.deleted_at IS NULL AND p.reblog_of_id IS NULL
+           GROUP BY t.tag, day""", list(names), start - timedelta(days=days - 1))
+    counted = {(r["tag"], r["day"].date()): (r["uses"], r["accounts"]) for r in rows}
+    return {name: [(start - timedelta(days=n), *counted.get((name, (start - timedelta(days=n)).date()), (0, 0)))
+                   for n in range(days)] for name in names}
+
+
+async def account_tag_stats(conn: asyncpg.Connection, account_id: int,
+                            names: Sequence[str]) -> dict[str, tuple[int, datetime | None]]:
+    """(posts, last post time) of the account's public and unlisted published posts with each tag: a FeaturedTag's
+    `statuses_count` and `last_status_at`, as Mastodon counts them."""
+    rows = await conn.fetch(
+        """SELECT t.tag, count(*) AS posts, max(p.created_at) AS last_at FROM post_tags t JOIN posts p ON p.id = t.post_id
+           WHERE p.account_id = $1 AND t.tag = ANY($2::text[]) AND p.visibility IN ('public', 'unlisted')
+             AND p.state = 'published' AND p.deleted_at IS NULL GROUP BY t.tag""", account_id, list(names))
+    found = {r["tag"]: (int(r["posts"]), r["last_at"]) for r in rows}
+    return {name: found.get(name, (0, None)) for name in names}
+
+
+async def most_used_tags(conn: asyncpg.Connection, account_id: int, limit: int = 10) -> list[str]:
+    """The tags of the account's own recent posts, most used first (featured tag suggestions)."""
+    rows = await conn.fetch(
+        """SELECT t.tag FROM post_tags t JOIN posts p ON p.id = t.post_id
+           WHERE p.account_id = $1 AND p.deleted_at IS NULL AND p.id IN (SELECT id FROM posts WHERE account_id = $1
+             ORDER BY id DESC LIMIT 1000)
+           GROUP BY t.tag ORDER BY count(*) DESC, t.tag LIMIT $2""", account_id, limit)
+    return [r["tag"] for r in rows]
 
 
 @dataclass(frozen=True)

@@ -200,6 +200,13 @@ class ApiCall:
             raise not_found()
         return int(raw)
 
+    def ids(self, name: str = "id", maximum: int = 40) -> list[int]:
+        """An `id[]` list of a several-at-once read (Mastodon's limit: 40); ids that are not numbers match nothing."""
+        ids = [int(str(raw)) for raw in self.params.list(name) if str(raw).isdigit() and len(str(raw)) <= 19]
+        if len(ids) > maximum:
+            raise ApiError(422, f"Validation failed: at most {maximum} ids at once")
+        return list(dict.fromkeys(ids))
+
     def page(self, default_limit: int = 20, maximum: int = MAX_LIMIT) -> Page:
         limit = self.params.int("limit", default_limit, minimum=1, maximum=maximum) or default_limit
         return Page(max_id=self.params.id("max_id"), since_id=self.params.id("since_id"),

@@ -15,8 +15,11 @@ from starlette.routing import Route
 from moderation import domain_blocks
 from server import SOFTWARE_NAME, __version__
 from server import accounts, languages
+from server import pins, site_texts, tags
 from web.api.entities import media_limits, render_account
 from web.api.http import ApiCall, api, json_response
+from web.api.entities import iso
+from web.api.http import ApiError
 from server.config import Settings
 from server.db.pool import connection
 
@@ -37,12 +40,13 @@ def streaming_url(settings: Settings) -> str:
 def _configuration(settings: Settings) -> dict[str, Any]:
     return {
         "urls": {"streaming": streaming_url(settings), "status": None},
-        "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 0},
+        "accounts": {"max_featured_tags": tags.MAX_FEATURED, "max_pinned_statuses": pins.MAX_PINS},
         "statuses": {"max_characters": settings.max_post_length, "max_media_attachments": 4,
                      "characters_reserved_per_url": 23},
         "media_attachments": media_limits(),
         "polls": {"max_options": 0, "max_characters_per_option": 0, "min_expiration": 0, "max_expiration": 0},
         "translation": {"enabled": False},
+        # No Web Push (docs/client-api.md): no VAPID key, so apps do not subscribe; /api/v1/push/subscription is 404.
         "vapid": {"public_key": ""},
     }
 
@@ -83,12 +87,17 @@ async def instance_v1(call: ApiCall) -> Response:
 async def instance_v2(call: ApiCall) -> Response:
     settings = call.deps.settings
     counts = await _counts(call)
+    configuration = _configuration(settings)
+    async with connection(call.deps.pool) as conn:
+        terms = await site_texts.get_text(conn, "terms_of_service")
+    configuration["urls"] |= {"about": f"{settings.base_url}/about", "privacy_policy": f"{settings.base_url}/privacy",
+                              "terms_of_service": f"{settings.base_url}/voorwaarden" if terms else None}
     return json_response({
         "domain": settings.domain, "title": f"Ambtenaar Online — {settings.domain}", "version": VERSION,
         "source_url": f"{settings.base_url}/about", "description": DESCRIPTION,
         "usage": {"users": {"active_month": counts["users"]}},
         "thumbnail": {"url": f"{settings.base_url}/static/header.png"}, "icon": [],
-        "languages": ["nl", "en"], "configuration": _configuration(settings),
+        "languages": ["nl", "en"], "configuration": configuration,
         "registrations": {"enabled": False, "approval_required": False,
                           "message": "Accounts are made by invitation from an organisation.", "url": None},
         "api_versions": {"mastodon": API_VERSION},
@@ -99,6 +108,31 @@ async def instance_v2(call: ApiCall) -> Response:
 @api(auth="optional", rate_limited=False)
 async def extended_description(call: ApiCall) -> Response:
     return json_response({"updated_at": None, "content": f"<p>{DESCRIPTION}</p>"})
+
+
+async def _site_text(call: ApiCall, kind: str) -> site_texts.SiteText:
+    async with connection(call.deps.pool) as conn:
+        found = await site_texts.get_text(conn, kind)
+    if found is None:
+        name = "privacy policy" if kind == "privacy_policy" else "terms of service"
+        raise ApiError(404, f"Record not found: this server's admins have not written its {name} yet")
+    return found
+
+
+@api(auth="optional", rate_limited=False)
+async def privacy_policy(call: ApiCall) -> Response:
+    """Mastodon's GET /api/v1/instance/privacy_policy: the text an instance admin wrote on /admin/texts."""
+    text = await _site_text(call, "privacy_policy")
+    return json_response({"updated_at": iso(text.updated_at), "content": text.html})
+
+
+@api(auth="optional", rate_limited=False)
+async def terms_of_service(call: ApiCall) -> Response:
+    """Mastodon 4.4's GET /api/v1/instance/terms_of_service: one version, in force since it was saved (we keep no
+    dated versions, so `succeeded_by` is null and `date` is not taken); `updated_at` as for the privacy policy."""
+    text = await _site_text(call, "terms_of_service")
+    return json_response({"effective_date": text.updated_at.date().isoformat(), "effective": True,
+                          "content": text.html, "succeeded_by": None, "updated_at": iso(text.updated_at)})
 
 
 @api(auth="none", rate_limited=False)
@@ -124,4 +158,6 @@ ROUTES = [
     Route("/api/v1/instance/extended_description", extended_description, methods=["GET"]),
     Route("/api/v1/instance/domain_blocks", limited_domains, methods=["GET"]),
     Route("/api/v1/instance/languages", posting_languages, methods=["GET"]),
+    Route("/api/v1/instance/privacy_policy", privacy_policy, methods=["GET"]),
+    Route("/api/v1/instance/terms_of_service", terms_of_service, methods=["GET"]),
 ]

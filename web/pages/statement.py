@@ -20,7 +20,7 @@ FIELDS = ("organisation_name", "scope", "status", "known_issues", "contact_email
           "audit_by", "audit_report_url")
 
 
-def _require_admin(ctx: PageContext) -> None:
+def require_admin(ctx: PageContext) -> None:
     if ctx.viewer is None or not (ctx.viewer.is_admin and ctx.viewer.is_local and ctx.viewer.is_active):
         raise Forbidden("Only instance admins may see this page.")
 
@@ -40,7 +40,7 @@ def _values(statement: accessibility_statement.Statement | None) -> dict[str, st
 
 @page(signed_in=True)
 async def statement_form(ctx: PageContext) -> Response:
-    _require_admin(ctx)
+    require_admin(ctx)
     async with connection(ctx.deps.pool) as conn:
         statement = await accessibility_statement.get_statement(conn)
     return render(ctx, "admin_statement.html", values=_values(statement), statuses=accessibility_statement.STATUSES,
@@ -49,7 +49,7 @@ async def statement_form(ctx: PageContext) -> Response:
 
 @page(signed_in=True)
 async def statement_submit(ctx: PageContext) -> Response:
-    _require_admin(ctx)
+    require_admin(ctx)
     assert ctx.viewer is not None
     form = await read_form(ctx)
     values = {name: str(form.get(name, "")) for name in FIELDS}
