@@ -21,8 +21,8 @@ POST_PUBLISHED = "post.published"  # a post or boost went out: Mastodon's `updat
 POST_EDITED = "post.edited"  # a published post changed: `status.update`
 POST_DELETED = "post.deleted"  # `delete`
 NOTIFICATION_CREATED = "notification.created"  # `notification`
-# Someone's keyword filters changed: `filters_changed` on their user streams, so apps fetch them again. This node
-# has no filters yet; whoever adds them calls `publish_filters_changed` in the transaction that changes them.
+# Someone's keyword filters changed: `filters_changed` on their user streams, so apps fetch them again
+# (server/filters.py calls `publish_filters_changed` in the transaction that changes them).
 FILTERS_CHANGED = "filters.changed"
 KINDS = frozenset({POST_PUBLISHED, POST_EDITED, POST_DELETED, NOTIFICATION_CREATED, FILTERS_CHANGED})
 

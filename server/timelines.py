@@ -16,8 +16,8 @@ from datetime import datetime, timedelta, timezone
 
 import asyncpg
 
-from server import (accounts, badges, hidden_replies, media, organisations, posts, profiles, relationships, trust,
-                    visibility, voice)
+from server import (accounts, badges, hidden_replies, lists, media, organisations, posts, profiles, relationships,
+                    trust, visibility, voice)
 from server import bookmarks, pins, tags
 from server.accounts import Account
 from server.organisations import Organisation
@@ -134,7 +134,23 @@ def _home_sql(viewer: str) -> str:
              f"OR EXISTS (SELECT 1 FROM post_mentions m WHERE m.post_id = p.id AND m.account_id = {viewer}) "
              # Followed hashtags: public posts that are not boosts, as Mastodon's fan-out to tag followers.
              f"OR (p.visibility = 'public' AND p.reblog_of_id IS NULL AND {tags.followed_tag_sql('p.id', viewer)})")
-    return f"({where}) AND {_not_filtered(viewer)} AND {_not_about_hidden(viewer)}"
+    # Members of the viewer's exclusive lists show in those lists instead (Mastodon 4.2's exclusive lists).
+    return (f"({where}) AND {_not_filtered(viewer)} AND {_not_about_hidden(viewer)} "
+            f"AND p.account_id NOT IN {lists.exclusive_members_sql(viewer)}")
+
+
+def _list_sql(viewer: str, list_id: str) -> str:
+    """A list's timeline for its owner `viewer`: its members' posts and boosts (not direct ones), replies as the
+    list's replies_policy admits them (to the members, to anyone the owner follows, or none; a reply to oneself
+    always), with home's own filters."""
+    parent = "(SELECT ip.account_id FROM posts ip WHERE ip.id = p.in_reply_to_id)"
+    policy = lists.replies_policy_sql(list_id)
+    followed = f"(SELECT followed_id FROM follows WHERE follower_id = {viewer} AND state = 'accepted')"
+    replies = (f"(p.in_reply_to_id IS NULL OR {parent} = p.account_id "
+               f"OR ({policy} = 'followed' AND ({parent} = {viewer} OR {parent} IN {followed})) "
+               f"OR ({policy} = 'list' AND {parent} IN {lists.members_sql(list_id)}))")
+    return (f"{lists.owner_sql(list_id)} = {viewer} AND p.account_id IN {lists.members_sql(list_id)} "
+            f"AND p.visibility <> 'direct' AND {replies} AND {_not_filtered(viewer)} AND {_not_about_hidden(viewer)}")
 
 
 def _public_sql(viewer: str) -> str:
@@ -154,6 +170,10 @@ def _direct_sql(viewer: str) -> str:
 
 async def home_ids(conn: asyncpg.Connection, viewer_id: int, page: Page) -> list[int]:
     return await _page_ids(conn, viewer_id, _home_sql("$1"), [], page)
+
+
+async def list_ids(conn: asyncpg.Connection, viewer_id: int, list_id: int, page: Page) -> list[int]:
+    return await _page_ids(conn, viewer_id, _list_sql("$1", "$2"), [list_id], page)
 
 
 async def public_ids(conn: asyncpg.Connection, viewer_id: int | None, page: Page) -> list[int]:
@@ -218,18 +238,19 @@ _AS_BEFORE_DELETION = ("(SELECT id, account_id, visibility, reblog_of_id, uri, i
 
 
 async def live_audience(conn: asyncpg.Connection, post_id: int, viewer_ids: Collection[int], timeline: str, *,
-                        before_deletion: bool = False) -> set[int]:
+                        before_deletion: bool = False, list_id: int | None = None) -> set[int]:
     """Those of `viewer_ids` whose `timeline` (home, public, tag, direct) holds the post: the streaming API asks
     once per post for every subscriber of a web process, with the same conditions and visibility rule as the
     reads above (the viewer is a column here, not `$1`). `before_deletion`: whose timeline held it until it was
-    deleted, so that they hear of the deletion."""
+    deleted, so that they hear of the deletion. The `list` timeline is asked for one list (`list_id`)."""
     if not viewer_ids:
         return set()
     source = _AS_BEFORE_DELETION if before_deletion else "posts"
+    condition = _list_sql("v.id", str(int(list_id or 0))) if timeline == "list" else LIVE_TIMELINES[timeline]("v.id")
     rows = await conn.fetch(
         f"""SELECT v.id FROM unnest($2::bigint[]) AS v(id) JOIN {source} p ON p.id = $1
             WHERE p.deleted_at IS NULL AND {visibility.visible_sql('p', 'v.id')}
-              AND ({LIVE_TIMELINES[timeline]('v.id')})""", post_id, list(viewer_ids))
+              AND ({condition})""", post_id, list(viewer_ids))
     return {r["id"] for r in rows}
 
 

@@ -8,9 +8,11 @@ payload is a JSON *string* inside the message: `{"stream": ["user"], "event": "u
 the heartbeats (WebSocket pings from uvicorn, `:thump` comments on event streams), and `StreamHub`: the one
 LISTEN connection of this process (server/streams.py's channel, started with the first stream) and who is
 subscribed to what. For each event it asks server/timelines.live_audience, once for all its subscribers, whose
-home, public, tag or direct timeline holds the post (the visibility rule, mutes, blocks and the home filter, as
-the REST reads apply them), then renders the Status once for all of them (and once more for each viewer who
-liked or boosted it, since only `favourited` and `reblogged` differ) with the REST API's own renderers.
+home, public, tag or direct timeline (or, once per list, which list) holds the post (the visibility rule, mutes,
+blocks and the home filter, as the REST reads apply them), then renders the Status once for all of them (and once
+more for each viewer who liked or boosted it, since only `favourited` and `reblogged` differ) with the REST API's
+own renderers, and applies each viewer's own filters to that entity (web/api/filtering.py: `hide` leaves the
+post out of that viewer's stream, `warn` marks their copy) as the REST timeline of the same context would.
 Never: SQL, or deciding who may see what.
 """
 
@@ -32,12 +34,13 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from server import accounts, notifications, oauth, posts, scopes, streams, timelines
+from server import accounts, lists, notifications, oauth, posts, scopes, streams, timelines
 from server.db.pool import connection
 from server.deps import Deps
 from server.posts import Post
 from server.visibility import PUBLISHED
 from web.api.entities import render_accounts, render_notifications, render_status_ids
+from web.api.filtering import apply as apply_filters, filter_notifications, load as load_filters
 
 log = logging.getLogger("ambtenaar.streaming")
 
@@ -79,6 +82,7 @@ class Viewer:
 class Channel:
     name: str  # one of STREAMS
     tag: str = ""  # hashtag streams: the tag as stored (no '#', lower case)
+    list_id: int = 0  # the list stream: which of the viewer's lists
     label: tuple[str, ...] = ()  # the `stream` of each message, e.g. ("hashtag", "Ede"), as Mastodon echoes it
 
 
@@ -108,6 +112,21 @@ async def authenticate(deps: Deps, request: HTTPConnection) -> tuple[Viewer, boo
     return Viewer(account.id, token.scopes), via_protocol
 
 
+async def check_list_owner(deps: Deps, viewer: Viewer, channel: Channel) -> None:
+    """Only the list's owner streams it; someone else's list is refused as one that does not exist (Mastodon)."""
+    if channel.name != "list":
+        return
+    async with connection(deps.pool) as conn:
+        owners = await lists.list_owners(conn, [channel.list_id])
+    if owners.get(channel.list_id) != viewer.account_id:
+        raise StreamRefused(401, "Not authorized to stream this list")
+
+
+# The filter context (server/filters.py) of the timeline whose rule let a post into a stream; direct
+# conversations are not filtered (Mastodon's streaming server leaves them alone too).
+FILTER_CONTEXT = {"home": "home", "list": "home", "public": "public", "tag": "public"}
+
+
 def resolve_channel(viewer: Viewer, name: str, params: Mapping[str, Any]) -> Channel:
     """A stream by Mastodon's name and parameters (`tag`, `list`), checked as its streaming server checks it:
     scopes first (public streams need none), then the parameters."""
@@ -121,10 +140,12 @@ def resolve_channel(viewer: Viewer, name: str, params: Mapping[str, Any]) -> Cha
             raise StreamRefused(400, "Missing tag name parameter")
         return Channel(name, tag.strip().lstrip("#").lower(), (name, tag))
     if name == "list":
-        if not params.get("list"):
+        raw = params.get("list")
+        if not raw:
             raise StreamRefused(400, "Missing list name parameter")
-        # This node has no lists yet, so every list is unknown: Mastodon's answer for someone else's or no list.
-        raise StreamRefused(401, "Not authorized to stream this list")
+        if not str(raw).isdigit() or len(str(raw)) > 19:
+            raise StreamRefused(401, "Not authorized to stream this list")
+        return Channel(name, list_id=int(str(raw)), label=(name, str(raw)))
     if name not in STREAMS:
         raise StreamRefused(400, "Unknown stream type")
     return Channel(name, label=(name,))
@@ -283,18 +304,22 @@ class StreamHub:
         return {"home": of("user"),
                 "public": of("public") + of("public:local", local) + of("public:remote", not local),
                 "tag": of("hashtag", bool(tags)) + of("hashtag:local", local and bool(tags)),
-                "direct": of("direct", direct and post.visibility == "direct")}
+                "direct": of("direct", direct and post.visibility == "direct"), "list": of("list")}
 
     async def _receivers(self, conn: asyncpg.Connection, post: Post, candidates: Mapping[str, list[tuple[Client, Channel, Viewer]]],
                          *, before_deletion: bool = False) -> list[tuple[str, Client, Channel, Viewer]]:
         found = []
         for timeline, subs in candidates.items():
-            if not subs:
-                continue
-            audience = await timelines.live_audience(conn, post.id, {v.account_id for _, _, v in subs}, timeline,
-                                                     before_deletion=before_deletion)
-            found += [(timeline, client, channel, viewer) for client, channel, viewer in subs
-                      if viewer.account_id in audience]
+            # A list's timeline is asked once per list (its owner is the only viewer).
+            for list_id in sorted({channel.list_id for _, channel, _ in subs}) if timeline == "list" else [0]:
+                chosen = [sub for sub in subs if sub[1].list_id == list_id]
+                if not chosen:
+                    continue
+                audience = await timelines.live_audience(conn, post.id, {v.account_id for _, _, v in chosen},
+                                                         timeline, before_deletion=before_deletion,
+                                                         list_id=list_id or None)
+                found += [(timeline, client, channel, viewer) for client, channel, viewer in chosen
+                          if viewer.account_id in audience]
         return found
 
     async def _post(self, post_id: int, *, published: bool) -> None:
@@ -314,13 +339,21 @@ class StreamHub:
             statuses = await self._render(conn, post, {viewer.account_id for _, _, _, viewer in receivers})
             conversations = await self._conversations(conn, post, statuses, {
                 viewer.account_id for timeline, _, _, viewer in receivers if timeline == "direct"})
+            their_filters = await load_filters(conn, list({viewer.account_id for _, _, _, viewer in receivers}))
         name = "update" if published else "status.update"
+        personal: dict[tuple[int, str], str | None] = {}  # (viewer, filter context) -> their filtered copy
         for timeline, client, channel, viewer in receivers:
             if timeline == "direct":
                 if viewer.account_id in conversations:
                     client.deliver(channel, "conversation", conversations[viewer.account_id])
             elif viewer.account_id in statuses:
-                client.deliver(channel, name, statuses[viewer.account_id][1])
+                entity, payload = statuses[viewer.account_id]
+                key = (viewer.account_id, FILTER_CONTEXT[timeline])
+                if key not in personal:
+                    shown = apply_filters(their_filters.get(viewer.account_id, []), entity, key[1], self.deps.now())
+                    personal[key] = None if shown is None else payload if shown is entity else _dumps(shown)
+                if personal[key] is not None:
+                    client.deliver(channel, name, personal[key])
 
     async def _render(self, conn: asyncpg.Connection, post: Post, viewer_ids: set[int]) -> dict[int, tuple[dict[str, Any], str]]:
         """The Status entity each viewer gets from GET /api/v1/statuses/:id: rendered once for everyone who has
@@ -354,7 +387,7 @@ class StreamHub:
                 for viewer in viewer_ids}
 
     async def _deleted(self, post_id: int) -> None:
-        if not any(self.subscribers[name] for name in ("user", *PUBLIC_STREAMS)):
+        if not any(self.subscribers[name] for name in ("user", "list", *PUBLIC_STREAMS)):
             return
         async with connection(self.deps.pool) as conn:
             post = await posts.get_post(conn, post_id, include_deleted=True)
@@ -379,7 +412,8 @@ class StreamHub:
                        if viewer.account_id == found.account_id and (name != "user" or viewer.reads_notifications)]
             if not targets:
                 return
-            rendered = await render_notifications(conn, self.deps.settings, [found], found.account_id)
+            rendered = await filter_notifications(conn, found.account_id, await render_notifications(
+                conn, self.deps.settings, [found], found.account_id), self.deps.now())
         if rendered:
             payload = _dumps(rendered[0])
             for client, channel in targets:
@@ -400,6 +434,7 @@ async def event_stream(request: Request) -> Response:
     try:
         viewer, _ = await authenticate(hub.deps, request)
         channel = resolve_channel(viewer, SSE_PATHS[request.url.path.rstrip("/")], request.query_params)
+        await check_list_owner(hub.deps, viewer, channel)
     except StreamRefused as refused:
         return JSONResponse({"error": refused.message}, status_code=refused.status)
     client = Client(websocket=False)
@@ -465,6 +500,8 @@ async def _subscribe(hub: StreamHub, client: Client, viewer: Viewer, request: Ma
         return  # Mastodon ignores other messages
     try:
         channel = resolve_channel(viewer, name, request)
+        if request["type"] == "subscribe":
+            await check_list_owner(hub.deps, viewer, channel)
     except StreamRefused as refused:
         if request["type"] == "subscribe":
             client.push(_dumps({"error": refused.message, "status": refused.status}))

@@ -1,6 +1,7 @@
 """Timelines and notifications in the client API, with Mastodon's paging.
 
-Owns: /api/v1/timelines/*, /api/v1/notifications*, /api/v1/favourites. Never: SQL.
+Owns: /api/v1/timelines/* (the list timeline too), /api/v1/notifications*, /api/v1/favourites, each through the
+viewer's filters of its context (web/api/filtering.py). Never: SQL.
 """
 
 from __future__ import annotations
@@ -8,17 +9,20 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import markers, notifications, timelines
+from server import lists, markers, notifications, timelines
 from web.api.entities import render_notifications, render_status_ids
+from web.api.filtering import filter_notifications, filter_statuses
 from web.api.http import ApiCall, api, json_response, link_header, not_found
 from server.db.pool import connection, transaction
 from server.notifications import TYPES
 
 
-async def _page_of(call: ApiCall, ids: list[int], limit: int) -> Response:
+async def _page_of(call: ApiCall, ids: list[int], limit: int, context: str | None) -> Response:
+    """A page of statuses; the Link header follows the ids found, also when a `hide` filter left some out."""
     viewer_id = call.account.id if call.account else None
     async with connection(call.deps.pool) as conn:
         rendered = await render_status_ids(conn, call.deps.settings, ids, viewer_id)
+        rendered = await filter_statuses(conn, viewer_id, rendered, context, call.deps.now())
     return json_response(rendered, headers=link_header(call.request, ids[0] if ids else None,
                                                        ids[-1] if ids else None, len(ids) >= limit))
 
@@ -29,7 +33,18 @@ async def home(call: ApiCall) -> Response:
     page = call.page()
     async with connection(call.deps.pool) as conn:
         ids = await timelines.home_ids(conn, viewer.id, page)
-    return await _page_of(call, ids, page.limit)
+    return await _page_of(call, ids, page.limit, "home")
+
+
+@api(scope="read:lists")
+async def list_timeline(call: ApiCall) -> Response:
+    """A list's timeline, for its owner only (someone else's list is unknown), filtered as home is (Mastodon)."""
+    viewer = call.need_account()
+    page = call.page()
+    async with connection(call.deps.pool) as conn:
+        found = await lists.get_list(conn, viewer.id, call.path_id("list_id"))
+        ids = await timelines.list_ids(conn, viewer.id, found.id, page)
+    return await _page_of(call, ids, page.limit, "home")
 
 
 @api(scope="read:statuses", auth="optional")
@@ -39,7 +54,7 @@ async def public(call: ApiCall) -> Response:
         return json_response([])  # every post here is local; media-only filtering is not offered yet
     async with connection(call.deps.pool) as conn:
         ids = await timelines.public_ids(conn, call.account.id if call.account else None, page)
-    return await _page_of(call, ids, page.limit)
+    return await _page_of(call, ids, page.limit, "public")
 
 
 @api(scope="read:statuses", auth="optional")
@@ -48,7 +63,7 @@ async def tag(call: ApiCall) -> Response:
     name = str(call.request.path_params["hashtag"]).lstrip("#").lower()
     async with connection(call.deps.pool) as conn:
         ids = await timelines.tag_ids(conn, call.account.id if call.account else None, name, page)
-    return await _page_of(call, ids, page.limit)
+    return await _page_of(call, ids, page.limit, "public")
 
 
 @api(scope="read:favourites")
@@ -57,7 +72,7 @@ async def favourites(call: ApiCall) -> Response:
     page = call.page()
     async with connection(call.deps.pool) as conn:
         ids = await timelines.favourited_ids(conn, viewer.id, page)
-    return await _page_of(call, ids, page.limit)
+    return await _page_of(call, ids, page.limit, None)
 
 
 def _types(call: ApiCall, name: str) -> list[str]:
@@ -76,8 +91,10 @@ async def list_notifications(call: ApiCall) -> Response:
     async with connection(call.deps.pool) as conn:
         items = await notifications.list_notifications(
             conn, viewer.id, max_id=page.max_id, since_id=page.since_id, min_id=page.min_id, limit=page.limit,
-            types=types, exclude_types=_types(call, "exclude_types"))
-        rendered = await render_notifications(conn, call.deps.settings, items, viewer.id)
+            types=types, exclude_types=_types(call, "exclude_types"),
+            include_filtered=call.params.bool("include_filtered"), from_account_id=call.params.id("account_id"))
+        rendered = await filter_notifications(conn, viewer.id, await render_notifications(
+            conn, call.deps.settings, items, viewer.id), call.deps.now())
     ids = [n.id for n in items]
     return json_response(rendered, headers=link_header(call.request, ids[0] if ids else None,
                                                        ids[-1] if ids else None, len(ids) >= page.limit))
@@ -88,7 +105,8 @@ async def get_notification(call: ApiCall) -> Response:
     viewer = call.need_account()
     async with connection(call.deps.pool) as conn:
         item = await notifications.get_notification(conn, viewer.id, call.path_id())
-        rendered = await render_notifications(conn, call.deps.settings, [item], viewer.id) if item else []
+        rendered = await filter_notifications(conn, viewer.id, await render_notifications(
+            conn, call.deps.settings, [item], viewer.id), call.deps.now()) if item else []
     if not rendered:
         raise not_found()
     return json_response(rendered[0])
@@ -125,6 +143,7 @@ ROUTES = [
     Route("/api/v1/timelines/home", home, methods=["GET"]),
     Route("/api/v1/timelines/public", public, methods=["GET"]),
     Route("/api/v1/timelines/tag/{hashtag}", tag, methods=["GET"]),
+    Route("/api/v1/timelines/list/{list_id}", list_timeline, methods=["GET"]),
     Route("/api/v1/favourites", favourites, methods=["GET"]),
     Route("/api/v1/notifications", list_notifications, methods=["GET"]),
     Route("/api/v1/notifications/clear", clear, methods=["POST"]),
