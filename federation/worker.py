@@ -21,7 +21,7 @@ import asyncpg
 from federation import delivery, inbox, outbox, remote_badges, vocab
 from federation.context import Federation
 from federation.inbound import HANDLERS
-from server import accounts, housekeeping
+from server import accounts, housekeeping, scheduled, voting
 from server.db import queue
 from server.db.pool import connection, transaction
 
@@ -83,7 +83,11 @@ class Worker:
         steps = (("outbox", lambda: outbox.process_events(self.fed)),
                  ("inbox", lambda: process_inbox(self.fed, worker=self.worker_id)),
                  ("remote badges", lambda: remote_badges.process_checks(self.fed, worker=self.worker_id)),
-                 ("deliveries", self.sender.step))
+                 # Polls whose time is up close, and changed counts go out, within a turn of this loop.
+                 ("polls", lambda: voting.run_poll_job(self.fed.deps)),
+                 ("deliveries", self.sender.step),
+                 # Due scheduled posts go out within a turn of this loop (at most POLL_SECONDS when idle).
+                 ("scheduled posts", lambda: scheduled.publish_due(self.fed.deps)))
         for name, step in steps:
             try:
                 done += await step()

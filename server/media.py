@@ -265,16 +265,48 @@ async def update_post_media(conn: asyncpg.Connection, account_id: int, post_id: 
     return tuple(wanted), changed
 
 
-async def attach_to_post(conn: asyncpg.Connection, account_id: int, post_id: int, attachment_ids: list[int]) -> None:
-    """Claim unattached uploads of the author for a post; anything else is refused."""
+async def _claim_uploads(conn: asyncpg.Connection, account_id: int, column: str, owner_id: int,
+                         attachment_ids: Sequence[int]) -> None:
+    """Give unattached uploads of the author to a post or a scheduled post (`column`); anything else is refused."""
     if not attachment_ids:
         return
     if len(attachment_ids) > 4:
         raise Invalid("A post can have at most 4 images.")
-    status = await conn.execute("UPDATE media_attachments SET post_id = $3 WHERE id = ANY($1::bigint[]) "
-                                "AND account_id = $2 AND post_id IS NULL", attachment_ids, account_id, post_id)
+    if column not in ("post_id", "scheduled_status_id"):
+        raise ValueError(f"not a column of an upload's owner: {column!r}")
+    status = await conn.execute(f"UPDATE media_attachments SET {column} = $3 WHERE id = ANY($1::bigint[]) "
+                                "AND account_id = $2 AND post_id IS NULL AND scheduled_status_id IS NULL",
+                                list(attachment_ids), account_id, owner_id)
     if int(status.split()[-1]) != len(set(attachment_ids)):
         raise Invalid("One of the media_ids is unknown, not yours, or already attached to another post.")
+
+
+async def attach_to_post(conn: asyncpg.Connection, account_id: int, post_id: int, attachment_ids: list[int]) -> None:
+    """Claim unattached uploads of the author for a post; anything else is refused."""
+    await _claim_uploads(conn, account_id, "post_id", post_id, attachment_ids)
+
+
+async def attach_to_scheduled(conn: asyncpg.Connection, account_id: int, scheduled_id: int,
+                              attachment_ids: Sequence[int]) -> None:
+    """Keep unattached uploads of the author for a scheduled post (server/scheduled.py), so no other post takes
+    them before its time; deleting the scheduled post gives them back (the column's ON DELETE SET NULL)."""
+    await _claim_uploads(conn, account_id, "scheduled_status_id", scheduled_id, attachment_ids)
+
+
+async def release_scheduled(conn: asyncpg.Connection, scheduled_id: int) -> None:
+    """A scheduled post's time has come: its images become uploads again, for publishing.create_post to attach."""
+    await conn.execute("UPDATE media_attachments SET scheduled_status_id = NULL WHERE scheduled_status_id = $1",
+                       scheduled_id)
+
+
+async def list_for_scheduled(conn: asyncpg.Connection, scheduled_ids: list[int]) -> dict[int, list[Attachment]]:
+    rows = await conn.fetch(f"SELECT scheduled_status_id, {_COLUMNS} FROM media_attachments "
+                            "WHERE scheduled_status_id = ANY($1::bigint[]) ORDER BY id", scheduled_ids)
+    result: dict[int, list[Attachment]] = {}
+    for r in rows:
+        values = dict(r)
+        result.setdefault(values.pop("scheduled_status_id"), []).append(Attachment(**values))
+    return result
 
 
 async def list_for_posts(conn: asyncpg.Connection, post_ids: list[int]) -> dict[int, list[Attachment]]:

@@ -94,8 +94,9 @@ def test_invalid_and_revoked_tokens_are_401(ede: Node) -> None:
     ({"status": "hoi", "visibility": "everyone"}, "visibility must be"),
     ({"status": "hoi", "voice": "shout"}, "voice must be"),
     ({"status": "hoi", "media_ids[]": "12345"}, "media_ids is unknown"),
-    ({"status": "hoi", "poll[options][]": "ja"}, "polls are not supported"),
-    ({"status": "hoi", "scheduled_at": "2030-01-01T00:00:00Z"}, "scheduled posts are not supported"),
+    ({"status": "hoi", "poll[options][]": "ja"}, "poll[expires_in] must be a number of seconds"),
+    ({"status": "hoi", "poll[options][]": "ja", "poll[expires_in]": "600"}, "at least two options"),
+    ({"status": "hoi", "scheduled_at": "volgende week"}, "scheduled_at must be an ISO 8601 date and time"),
 ])
 def test_invalid_parameters_are_422_with_the_reason_and_nothing_is_written(ede: Node, anna: httpx.Client,
                                                                           body: dict[str, str], message: str) -> None:

@@ -42,6 +42,7 @@ SENTENCES = {
     "policy.warn": "The checks warned %(actor)s about a post",
     "policy.needs_confirmation": "The checks asked %(actor)s to confirm a post",
     "policy.checked_edit": "The checks ran on an edit by %(actor)s",
+    "policy.checked_scheduled": "The checks ran on a post %(actor)s scheduled",
     "review.approved": "%(actor)s approved the post by %(author)s",
     "review.rejected": "%(actor)s rejected the post by %(author)s",
     "review.changes_requested": "%(actor)s asked %(author)s to change a post",

@@ -19,6 +19,18 @@ document.addEventListener("DOMContentLoaded", () => {
     update();
   }
 
+  // With a time chosen, the button says what will happen: the post is scheduled, not published now.
+  for (const form of document.querySelectorAll("form.composer")) {
+    const when = form.querySelector("input[name=scheduled_at]");
+    const button = form.querySelector("button[data-later]");
+    if (!when || !button) continue;
+    const now = button.textContent;
+    const label = () => { button.textContent = when.value ? button.dataset.later : now; };
+    when.addEventListener("input", label);
+    when.addEventListener("change", label);
+    label();
+  }
+
 
   // The organisation's checks, shown inline while typing (the server checks again on publish; without
   // JavaScript the composer page itself shows the findings after submitting).
