@@ -82,8 +82,8 @@ class Viewer:
 class Channel:
     name: str  # one of STREAMS
     tag: str = ""  # hashtag streams: the tag as stored (no '#', lower case)
-    list_id: int = 0  # the list stream: which of the viewer's lists
     label: tuple[str, ...] = ()  # the `stream` of each message, e.g. ("hashtag", "Ede"), as Mastodon echoes it
+    list_id: int = 0  # the list stream: which of the viewer's lists
 
 
 def _raw_token(request: HTTPConnection) -> tuple[str, bool]:
