@@ -59,6 +59,8 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("login_window_seconds", int, 900, "window in which failed sign-ins are counted"),
     SettingSpec("invite_days", int, 7, "days an invite link stays valid"),
     SettingSpec("api_rate_limit", int, 300, "client API requests per token (or address) per 5 minutes"),
+    SettingSpec("poll_update_seconds", int, 180, "seconds a local poll's new counts wait before their Update goes "
+                "out, so the votes of a while share one (Mastodon waits 3 minutes)"),
     SettingSpec("inbox_rate_limit_domain", int, 6000, "activities the inbox accepts from one remote domain per "
                 "inbox window (0: no limit); more are answered 429 with Retry-After"),
     SettingSpec("inbox_rate_limit_actor", int, 1500, "activities the inbox accepts from one remote actor per inbox "
@@ -97,6 +99,7 @@ class Settings:
     login_window_seconds: int = 900
     invite_days: int = 7
     api_rate_limit: int = 300
+    poll_update_seconds: int = 180
     inbox_rate_limit_domain: int = 6000
     inbox_rate_limit_actor: int = 1500
     inbox_rate_window_seconds: int = 300

@@ -18,7 +18,7 @@ import asyncpg
 
 from server import (accounts, badges, hidden_replies, lists, media, organisations, posts, profiles, relationships,
                     trust, visibility, voice)
-from server import bookmarks, pins, tags
+from server import bookmarks, pins, polls, tags
 from server.accounts import Account
 from server.organisations import Organisation
 from server.posts import Post
@@ -86,6 +86,7 @@ class PostView:
     voice_verified: bool = True
     # The logo and house colour of the organisation an official-voice post speaks for (its own account's profile).
     organisation_profile: profiles.Profile | None = None
+    poll: polls.PollView | None = None  # the post's poll, with the viewer's own votes
 
     @property
     def shown(self) -> PostView:
@@ -265,7 +266,7 @@ async def list_reacting(conn: asyncpg.Connection, post_ids: Sequence[int], viewe
            UNION SELECT v.id FROM unnest($2::bigint[]) AS v(id) WHERE EXISTS (SELECT 1 FROM unnest($1::bigint[])
              AS s(id) WHERE {bookmarks.bookmarked_sql('s.id', 'v.id')} OR {pins.pinned_sql('s.id', 'v.id')})""",
         list(post_ids), list(viewer_ids))
-    return {r["account_id"] for r in rows}
+    return {r["account_id"] for r in rows} | await polls.list_voting(conn, post_ids, viewer_ids)
 
 
 async def search_ids(conn: asyncpg.Connection, viewer_id: int | None, query: str, limit: int,
@@ -353,6 +354,7 @@ async def hydrate(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_id: 
            FROM posts p WHERE p.id = ANY($1::bigint[])""", all_ids, viewer_id)}
     tags = await posts.list_tags(conn, all_ids)
     attachments = await media.list_for_posts(conn, all_ids)
+    poll_views = await polls.list_poll_views(conn, all_ids, viewer_id)
     trusted = set(await trust.list_trusted(conn)) if any(
         p.voice_organisation_uri for p in by_id.values()) else set()
     author_badges = await badges.list_active_for_accounts(conn, [p.account_id for p in by_id.values()],
@@ -380,7 +382,7 @@ async def hydrate(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_id: 
             badge=author_badges.get(post.account_id),
             voice_verified=voice.organisation_verified(post.voice_organisation_uri, trusted),
             organisation_profile=org_profiles.get(post.organisation_id)
-            if post.voice == "official" and post.organisation_id else None)
+            if post.voice == "official" and post.organisation_id else None, poll=poll_views.get(post.id))
 
     return [view(by_id[i]) for i in post_ids if i in by_id]
 

@@ -176,7 +176,8 @@ def render(ctx: PageContext, template: str, status: int = 200, **values: Any) ->
         visibility_name=lambda v: ctx.gettext(VISIBILITY_NAMES.get(v, v)),
         kind_name=lambda k: ctx.gettext(KIND_NAMES.get(k, k)), account_path=account_path, post_path=post_path,
         media_url=lambda a, preview=False: media.public_url(ctx.deps.settings, a, preview=preview),
-        profile_image_url=lambda profile, kind: profiles.image_url(ctx.deps.settings, profile, kind), **values)
+        profile_image_url=lambda profile, kind: profiles.image_url(ctx.deps.settings, profile, kind),
+        **{"now": ctx.now, **values})
     return finish(HTMLResponse(html, status_code=status), ctx)
 
 

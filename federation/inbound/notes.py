@@ -8,6 +8,7 @@ from typing import Any
 
 from federation import actors, transport, vocab
 from federation.context import Federation
+from federation.inbound import polls as inbound_polls
 from federation.inbound.common import allowed_by, local_account, post_by_uri
 from federation.vocab import Activity
 from moderation import domain_blocks
@@ -74,6 +75,8 @@ async def store_note(fed: Federation, note: vocab.RemoteNote, author: Account, *
             if images and await domain_blocks.rejects_media(conn, str(author.domain)):
                 images = ()
             await media.replace_remote_attachments(conn, author.id, post.id, images, now)
+        if post.account_id == author.id:
+            await inbound_polls.store_poll(conn, post, note, created, now)
         if created:
             notified = set()
             for person in mentioned:
@@ -114,6 +117,8 @@ async def handle_create(fed: Federation, activity: Activity, sender: Account) ->
         return
     if note.attributed_to != sender.actor_uri:
         return  # one may only create one's own notes
+    if await inbound_polls.count_vote(fed, note, sender):
+        return  # a vote in a poll of ours is counted, never kept as a reply
     await store_note(fed, note, sender)
 
 

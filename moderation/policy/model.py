@@ -16,7 +16,7 @@ from typing import Any, Literal, NamedTuple
 Action = Literal["off", "warn", "hold", "block"]
 Voice = Literal["official", "personal"]
 Severity = Literal["low", "medium", "high"]
-FieldName = Literal["text", "spoiler_text", "attachments"]
+FieldName = Literal["text", "spoiler_text", "attachments", "poll_options"]
 
 ACTIONS: tuple[Action, ...] = ("off", "warn", "hold", "block")
 ACTION_RANK: Mapping[str, int] = {"off": 0, "warn": 1, "hold": 2, "block": 3}
@@ -47,6 +47,7 @@ class PostDraft:
     organisation: str = ""  # the organisation's slug
     language: str | None = None
     recent_official_posts_last_hour: int = 0  # counted by the caller, so no check needs the database
+    poll_options: tuple[str, ...] = ()  # a poll's options are published words too: every text check reads them
 
     def __post_init__(self) -> None:
         if self.voice not in ("official", "personal"):
@@ -55,6 +56,7 @@ class PostDraft:
             raise ValueError("PostDraft.now must be timezone-aware (working hours and periods depend on it)")
         object.__setattr__(self, "attachments", tuple(Attachment(*a) for a in self.attachments))
         object.__setattr__(self, "author", Author(*self.author))
+        object.__setattr__(self, "poll_options", tuple(self.poll_options))
 
     def text_fields(self) -> Iterator[tuple[FieldName, int | None, str]]:
         """Every piece of text a reader sees: (field, attachment index or None, text); spans index into that text."""
@@ -64,6 +66,8 @@ class PostDraft:
         for index, attachment in enumerate(self.attachments):
             if attachment.description:
                 yield "attachments", index, attachment.description
+        for index, option in enumerate(self.poll_options):
+            yield "poll_options", index, option
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,7 @@ class Hit(NamedTuple):
     message_en: str
     field: FieldName | None = None  # None: the post as a whole
     span: tuple[int, int] | None = None  # [start, end) into that field's text
-    attachment: int | None = None  # index into draft.attachments when field == "attachments"
+    attachment: int | None = None  # index into draft.attachments ("attachments") or draft.poll_options ("poll_options")
 
 
 # How a settings form asks for an option: `lines` a list, one item per line; `time` an hour like 9 or 9:30;

@@ -79,12 +79,12 @@ def harness_problem() -> str | None:
     return None
 
 
-def start_our_node(database_url: str, data_dir: Path) -> Node:
+def start_our_node(database_url: str, data_dir: Path, extra_env: dict[str, str] | None = None) -> Node:
     """Our node as gemeente.test: real HTTPS on 127.0.0.2:443 with the harness's certificate, trusting its CA."""
     certs = peers_dir() / "certs"
     return Node(database_url=database_url, data_dir=data_dir, host=OUR_ADDRESS, port=443, public_domain=OUR_HOST,
                 scheme="https", tls_cert=str(certs / f"{OUR_HOST}.crt"), tls_key=str(certs / f"{OUR_HOST}.key"),
-                ca_bundle=str(SYSTEM_CA_BUNDLE)).start()
+                ca_bundle=str(SYSTEM_CA_BUNDLE), extra_env=dict(extra_env or {})).start()
 
 
 class Peer:

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from federation import wire
+from federation import poll_wire, wire
 from server.accounts import Account
 from server.config import settings_from
 from tests import factories
@@ -74,6 +74,8 @@ def test_served_and_sent_documents_define_every_term(node: Node) -> None:
     post = anna.post("/api/v1/statuses", json={
         "status": "Het stadhuis is open #ede @kees", "voice": "official", "sensitive": True,
         "spoiler_text": "Openingstijden", "media_ids": [media["id"]]}).json()
+    poll = anna.post("/api/v1/statuses", json={"status": "Waar de bankjes?", "poll": {
+        "options": ["Markt", "Park"], "expires_in": 600, "multiple": True}}).json()
 
     def get(path: str) -> Any:
         answer = httpx.get(path if path.startswith("http") else node.url + path, headers=AP)
@@ -86,6 +88,7 @@ def test_served_and_sent_documents_define_every_term(node: Node) -> None:
         "instance actor": get("/actor"),
         "note with tag, mention, image, voice": get(post["uri"]),
         "create": get(post["uri"] + "/activity"),
+        "question (a poll)": get(poll["uri"]),
         "outbox": get("/users/anna/outbox"),
         "outbox page": get("/users/anna/outbox?page=true"),
         "followers page": get("/users/anna/followers?page=true"),
@@ -108,6 +111,8 @@ def test_served_and_sent_documents_define_every_term(node: Node) -> None:
         "block": wire.block_to_json(settings, person, "https://burger.example/users/bert", "https://g/b/1"),
         "update of the actor": wire.update_actor_to_json(settings, served["actor with badge and fields"], 7),
         "flag": wire.flag_to_json(settings, 3, [note["id"]], "Klopt dit?"),
+        "vote in a poll": poll_wire.vote_to_json(settings, person, 5, "https://burger.example/q/1",
+                                                 "https://burger.example/users/bert", "Ja"),
     }
     assert undefined_terms({**served, **sent}) == {}
 

@@ -16,7 +16,7 @@ from moderation import domain_blocks
 from server import SOFTWARE_NAME, __version__
 from server import accounts, languages
 from server import pins, site_texts, tags
-from web.api.entities import media_limits, render_account
+from web.api.entities import media_limits, poll_limits, render_account
 from web.api.http import ApiCall, api, json_response
 from web.api.entities import iso
 from web.api.http import ApiError
@@ -44,7 +44,7 @@ def _configuration(settings: Settings) -> dict[str, Any]:
         "statuses": {"max_characters": settings.max_post_length, "max_media_attachments": 4,
                      "characters_reserved_per_url": 23},
         "media_attachments": media_limits(),
-        "polls": {"max_options": 0, "max_characters_per_option": 0, "min_expiration": 0, "max_expiration": 0},
+        "polls": poll_limits(),
         "translation": {"enabled": False},
         # No Web Push (docs/client-api.md): no VAPID key, so apps do not subscribe; /api/v1/push/subscription is 404.
         "vapid": {"public_key": ""},
