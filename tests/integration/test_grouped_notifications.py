@@ -8,12 +8,8 @@ import pytest
 from mastodon import Mastodon
 
 from tests import factories
-from tests.federation.conftest import token_for
+from tests.integration.test_lists_and_filters import app_client
 from tests.helpers.nodes import Node
-
-
-def _client(node: Node, name: str) -> Mastodon:
-    return Mastodon(access_token=token_for(node, name), api_base_url=node.url, ratelimit_method="throw")
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +19,7 @@ def cast(node: Node) -> dict[str, Mastodon]:
     factories.person(node, "rita", org="gemeente-ede", role="reviewer")
     for name in ("bert", "carl", "dora"):
         factories.person(node, name)
-    return {name: _client(node, name) for name in ("anna", "rita", "bert", "carl", "dora")}
+    return {name: app_client(node, name) for name in ("anna", "rita", "bert", "carl", "dora")}
 
 
 def test_grouped_notifications_with_review_decisions(node: Node, cast: dict[str, Mastodon]) -> None:

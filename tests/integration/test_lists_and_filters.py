@@ -12,24 +12,18 @@ from typing import Any
 
 import httpx
 import pytest
-from mastodon import Mastodon, MastodonAPIError, StreamListener
+from mastodon import Mastodon, MastodonAPIError
 from websockets.sync.client import connect
 
 from tests import factories
 from tests.federation.conftest import token_for
 from tests.helpers.nodes import Node
 from tests.helpers.polling import eventually
+from tests.integration.test_streaming_clients import Collected as StreamEvents
 
 
-class Collected(StreamListener):  # type: ignore[misc]
-    def __init__(self) -> None:
-        self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
-
-    def on_update(self, status: Any) -> None:
-        self.events.put(("update", status))
-
-    def on_notification(self, notification: Any) -> None:
-        self.events.put(("notification", notification))
+class Collected(StreamEvents):
+    """test_streaming_clients' listener, also keeping filters_changed and other events, read up to a match."""
 
     def on_unknown_event(self, name: str, unknown_event: Any = None) -> None:
         self.events.put((name, unknown_event))
@@ -52,7 +46,8 @@ class Collected(StreamListener):  # type: ignore[misc]
         raise AssertionError(f"no matching {kind} within {timeout}s; got {seen!r:.800}")
 
 
-def _client(node: Node, name: str) -> Mastodon:
+def app_client(node: Node, name: str) -> Mastodon:
+    """Mastodon.py with a person's token (no OAuth dance: that is test_mastodon_client's)."""
     return Mastodon(access_token=token_for(node, name), api_base_url=node.url, ratelimit_method="throw")
 
 
@@ -62,7 +57,7 @@ def cast(node: Node) -> dict[str, Mastodon]:
     factories.person(node, "anna", org="gemeente-ede")
     for name in ("bert", "carl", "dora"):
         factories.person(node, name)
-    people = {name: _client(node, name) for name in ("anna", "bert", "carl", "dora")}
+    people = {name: app_client(node, name) for name in ("anna", "bert", "carl", "dora")}
     for name in ("bert", "carl"):
         people["anna"].account_follow(people[name].me()["id"])
     return people
