@@ -75,6 +75,24 @@ def test_peer_looks_up_alice(burger: Peer) -> None:
     assert "Ambtenaar" in parsed and "Gemeente Ede — Woordvoerder" in parsed, parsed[:2000]
 
 
+def test_peer_looks_up_page_urls(alice: httpx.Client, burger: Peer) -> None:
+    """What a citizen pastes into their server's search: the post page and profile page URLs. Fedify's lookupObject
+    asks them with the ActivityPub Accept header and gets the Note and the actor (issue 14, links resolve)."""
+    posted = alice.post("/api/v1/statuses", json={"status": "Spreekuur verplaatst naar donderdag", "voice": "official"})
+    assert posted.status_code == 200, posted.text
+    post = posted.json()
+    assert post["url"] == f"https://{OUR_HOST}/@alice/{post['id']}"
+    note = burger.call("POST", "/lookup", target=post["url"])
+    assert note["ok"] and not note["errors"], note
+    assert note["type"] == "Note" and note["id"] == post["uri"], note
+    assert "Spreekuur verplaatst" in json.dumps(note["parsed"], ensure_ascii=False)
+    profile = burger.call("POST", "/lookup", target=f"https://{OUR_HOST}/@alice")
+    assert profile["ok"] and profile["type"] == "Person" and profile["id"] == ALICE, profile
+    organisation = burger.call("POST", "/lookup", target=f"https://{OUR_HOST}/orgs/gemeente-ede")
+    assert organisation["ok"] and organisation["type"] == "Organization", organisation
+    assert organisation["id"] == f"https://{OUR_HOST}/users/gemeente_ede"
+
+
 def test_conversation_with_a_peer(gemeente: Node, alice: httpx.Client, burger: Peer) -> None:
     jan = burger.actor()
     followed = burger.call("POST", "/follow", target=f"@alice@{OUR_HOST}")
