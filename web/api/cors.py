@@ -6,6 +6,8 @@ allowing every origin exposes nothing a token does not already grant. Never: tou
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PREFIXES = ("/api/", "/oauth/token", "/oauth/revoke", "/oauth/userinfo", "/.well-known/", "/nodeinfo/")
@@ -18,10 +20,13 @@ class ApiCors:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine itself, so that an open WebSocket keeps no frame of this layer (docs/benchmarks.md).
         if scope["type"] != "http" or not str(scope.get("path", "")).startswith(PREFIXES):
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
+        return self._http(scope, receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] == "OPTIONS":
             await send({"type": "http.response.start", "status": 204, "headers": [
                 (b"access-control-allow-origin", b"*"), (b"access-control-allow-methods", METHODS),

@@ -24,11 +24,12 @@ import json
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import asyncpg
+from starlette.datastructures import Headers, QueryParams
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -67,7 +68,7 @@ class StreamRefused(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Viewer:
     account_id: int
     scopes: tuple[str, ...]
@@ -78,7 +79,7 @@ class Viewer:
         return scopes.covers(self.scopes, "read:notifications")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Channel:
     name: str  # one of STREAMS
     tag: str = ""  # hashtag streams: the tag as stored (no '#', lower case)
@@ -88,15 +89,21 @@ class Channel:
 
 def _raw_token(request: HTTPConnection) -> tuple[str, bool]:
     """The token from the Authorization header, the `access_token` parameter or the Sec-WebSocket-Protocol header
-    (browsers cannot set headers on a WebSocket); and whether it came from the last, which is then echoed."""
-    header = request.headers.get("authorization", "")
+    (browsers cannot set headers on a WebSocket); and whether it came from the last, which is then echoed.
+    Read from the scope, not `request.headers`/`query_params`, which an open WebSocket would keep parsed."""
+    headers = Headers(scope=request.scope)
+    header = headers.get("authorization", "")
     if header:
         return header.removeprefix("Bearer ").strip(), False
-    query = request.query_params.get("access_token", "")
+    query = QueryParams(request.scope.get("query_string", b"")).get("access_token", "")
     if query:
         return query, False
-    protocol = request.headers.get("sec-websocket-protocol", "").split(",")[0].strip()
+    protocol = _first_protocol(headers)
     return protocol, bool(protocol)
+
+
+def _first_protocol(headers: Headers) -> str:
+    return headers.get("sec-websocket-protocol", "").split(",")[0].strip()
 
 
 async def authenticate(deps: Deps, request: HTTPConnection) -> tuple[Viewer, bool]:
@@ -151,16 +158,25 @@ def resolve_channel(viewer: Viewer, name: str, params: Mapping[str, Any]) -> Cha
     return Channel(name, label=(name,))
 
 
-@dataclass(eq=False)
 class Client:
-    """One connection's outgoing messages, WebSocket or event stream; bounded, so one that stops reading cannot
-    make the process hold everything for it (it is closed instead, as a full socket buffer would end it)."""
+    """One connection's subscriptions and outgoing messages, WebSocket or event stream; bounded, so one that stops
+    reading cannot make the process hold everything for it (it is closed instead, as a full socket buffer would
+    end it). An idle connection holds only this record: the queue exists while messages wait, and a WebSocket's
+    writer task only while it has something to send (docs/benchmarks.md, "Streaming API": memory per stream)."""
 
-    websocket: bool
-    pending: deque[str] = field(default_factory=deque)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    closed: bool = False
-    channels: dict[Channel, Viewer] = field(default_factory=dict)
+    __slots__ = ("channels", "closed", "_pending", "_socket", "_wake", "_writer")
+
+    def __init__(self, socket: WebSocket | None = None) -> None:
+        self.channels: dict[Channel, Viewer] = {}
+        self.closed = False
+        self._pending: deque[str] | None = None
+        self._socket = socket  # None: an event stream, whose response takes the messages with next()
+        self._wake: asyncio.Event | None = None
+        self._writer: asyncio.Task[None] | None = None
+
+    @property
+    def websocket(self) -> bool:
+        return self._socket is not None
 
     def deliver(self, channel: Channel, event: str, payload: str | None) -> None:
         if self.websocket:
@@ -174,27 +190,63 @@ class Client:
     def push(self, text: str) -> None:
         if self.closed:
             return
-        if len(self.pending) >= MAX_PENDING:
-            log.warning("stream client too slow, closing it", extra={"pending": len(self.pending)})
-            self.close()
+        if self._pending is None:
+            self._pending = deque()
+        elif len(self._pending) >= MAX_PENDING:
+            log.warning("stream client too slow, closing it", extra={"pending": len(self._pending)})
+            self.closed = True  # the writer, busy with this client's backlog, closes the socket (1011)
+            self._pending = None
+            if self._wake is not None:
+                self._wake.set()
             return
-        self.pending.append(text)
-        self.wake.set()
+        self._pending.append(text)
+        if self._wake is not None:
+            self._wake.set()
+        if self._socket is not None and self._writer is None:
+            self._writer = asyncio.create_task(self._write(self._socket))
+
+    async def _write(self, socket: WebSocket) -> None:
+        """Send what waits, in order, then end: the next push starts another writer."""
+        try:
+            while self._pending:
+                await socket.send_text(self._pending.popleft())
+        except Exception:  # the connection is gone; its receiving side ends the stream
+            self.closed = True
+            return
+        finally:
+            self._writer = None
+            if not self._pending:
+                self._pending = None
+        if self.closed:
+            with contextlib.suppress(Exception):
+                await socket.close(1011, "The client did not read its messages")
 
     def close(self) -> None:
+        """The connection ended: nothing more is sent to it."""
         self.closed = True
-        self.pending.clear()
-        self.wake.set()
+        self._pending = None
+        if self._wake is not None:
+            self._wake.set()
+        if self._writer is not None:
+            self._writer.cancel()
+            self._writer = None
 
     async def next(self, timeout: float | None = None) -> str | None:
-        """The next message; None when closed or (with a timeout) when nothing came in time."""
-        while not self.pending and not self.closed:
-            self.wake.clear()
+        """The next message (an event stream's); None when closed or (with a timeout) when nothing came in time."""
+        while not self._pending and not self.closed:
+            if self._wake is None:
+                self._wake = asyncio.Event()
+            self._wake.clear()
             try:
-                await asyncio.wait_for(self.wake.wait(), timeout)
+                await asyncio.wait_for(self._wake.wait(), timeout)
             except TimeoutError:
                 return None
-        return None if self.closed else self.pending.popleft()
+        if self.closed or self._pending is None:
+            return None
+        message = self._pending.popleft()
+        if not self._pending:
+            self._pending = None
+        return message
 
 
 def _dumps(entity: Any) -> str:
@@ -221,8 +273,9 @@ class StreamHub:
         client.channels[channel] = viewer
         self.subscribers[channel.name][(client, channel)] = viewer
         # Wait for LISTEN, so that what happens after the client was told it is subscribed reaches it.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._listening.wait(), timeout=10)
+        if not self._listening.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._listening.wait(), timeout=10)
 
     def unsubscribe(self, client: Client, channel: Channel) -> None:
         client.channels.pop(channel, None)
@@ -437,7 +490,7 @@ async def event_stream(request: Request) -> Response:
         await check_list_owner(hub.deps, viewer, channel)
     except StreamRefused as refused:
         return JSONResponse({"error": refused.message}, status_code=refused.status)
-    client = Client(websocket=False)
+    client = Client()
     await hub.subscribe(client, viewer, channel)
     return StreamingResponse(_event_lines(hub, client), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store"})
@@ -468,13 +521,13 @@ async def websocket_stream(websocket: WebSocket) -> None:
     except StreamRefused as refused:
         await _deny(websocket, refused)
         return
-    await websocket.accept(subprotocol=websocket.headers["sec-websocket-protocol"].split(",")[0].strip()
-                           if via_protocol else None)
-    client = Client(websocket=True)
-    sender = asyncio.create_task(_send_all(websocket, client))
+    await websocket.accept(subprotocol=_first_protocol(Headers(scope=websocket.scope)) if via_protocol else None)
+    client = Client(websocket)
     try:
-        if websocket.query_params.get("stream"):
-            await _subscribe(hub, client, viewer, {**websocket.query_params, "type": "subscribe"})
+        query = QueryParams(websocket.scope.get("query_string", b""))  # parsed here, not kept while the socket is
+        if query.get("stream"):
+            await _subscribe(hub, client, viewer, {**query, "type": "subscribe"})
+        del query
         while True:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect" or client.closed:
@@ -488,9 +541,6 @@ async def websocket_stream(websocket: WebSocket) -> None:
                     await _subscribe(hub, client, viewer, request)
     finally:
         hub.drop(client)
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await sender
 
 
 async def _subscribe(hub: StreamHub, client: Client, viewer: Viewer, request: Mapping[str, Any]) -> None:
@@ -510,13 +560,6 @@ async def _subscribe(hub: StreamHub, client: Client, viewer: Viewer, request: Ma
         await hub.subscribe(client, viewer, channel)
     else:
         hub.unsubscribe(client, channel)
-
-
-async def _send_all(websocket: WebSocket, client: Client) -> None:
-    while (message := await client.next()) is not None:
-        await websocket.send_text(message)
-    with contextlib.suppress(Exception):
-        await websocket.close(1011, "The client did not read its messages")
 
 
 async def _deny(websocket: WebSocket, refused: StreamRefused) -> None:
