@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from html.parser import HTMLParser
 
 import httpx
 import pytest
+from PIL import Image
 
 from tests import factories
 from tests.federation.conftest import token_for
@@ -97,3 +99,25 @@ def test_profile_and_organisation_cards(node: Node, posts: dict[str, int]) -> No
     meta = head_meta(WebClient(node.url).get("/orgs/gemeente-ede").text)
     _card_complete(meta)
     assert meta["og:title"] == "Gemeente Ede" and meta["og:url"].endswith("/orgs/gemeente-ede")
+
+
+def test_profile_and_organisation_previews_show_their_own_avatar_and_logo(node: Node, posts: dict[str, int]) -> None:
+    """A comms team shares Anna's profile or the organisation's page: the preview shows her photo and the logo,
+    not the default avatar (and the default while none is set)."""
+    before = head_meta(httpx.get(f"{node.url}/@anna").text)
+    assert before["og:image"].endswith("/static/avatar.png") and "og:image:alt" not in before
+    out = io.BytesIO()
+    Image.new("RGB", (300, 300), (200, 30, 30)).save(out, "PNG")
+    anna = httpx.Client(base_url=node.url, timeout=30, headers={"Authorization": f"Bearer {token_for(node, 'anna')}"})
+    changed = anna.patch("/api/v1/accounts/update_credentials", files={"avatar": ("a.png", out.getvalue(), "image/png")},
+                         data={"avatar_description": "Anna bij het gemeentehuis"})
+    assert changed.status_code == 200, changed.text
+    after = head_meta(httpx.get(f"{node.url}/@anna").text)
+    assert after["og:image"] == changed.json()["avatar"] and after["twitter:image"] == changed.json()["avatar"]
+    assert after["og:image:alt"] == "Anna bij het gemeentehuis"
+    assert head_meta(httpx.get(f"{node.url}/orgs/gemeente-ede").text)["og:image"].endswith("/static/avatar.png")
+    org = httpx.Client(base_url=node.url, timeout=30,
+                       headers={"Authorization": f"Bearer {token_for(node, 'gemeente_ede')}"})
+    logo = org.patch("/api/v1/accounts/update_credentials", files={"avatar": ("l.png", out.getvalue(), "image/png")})
+    assert logo.status_code == 200, logo.text
+    assert head_meta(httpx.get(f"{node.url}/orgs/gemeente-ede").text)["og:image"] == logo.json()["avatar"]

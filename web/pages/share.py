@@ -26,8 +26,11 @@ def _short(text: str, limit: int = DESCRIPTION_LENGTH) -> str:
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
-def _avatar(ctx: PageContext, account: Account | None) -> str:
+def _avatar(ctx: PageContext, account: Account | None, own_image: str | None = None) -> str:
+    """The preview image of a profile or organisation: its own avatar or logo when the page has one at hand."""
     settings = ctx.deps.settings
+    if own_image:
+        return own_image
     if account is not None and account.avatar_url and not account.is_local:
         return uris.proxied_media(settings, account.avatar_url)  # remote images only through our proxy
     return f"{settings.base_url}/static/avatar.png"
@@ -53,7 +56,8 @@ def _meta(ctx: PageContext, *, kind: str, title: str, description: str, path: st
     return {"url": ctx.deps.settings.base_url + path, "tags": tags, "activity_json": activity_json}
 
 
-def profile_meta(ctx: PageContext, account: Account, organisation: Organisation | None) -> dict[str, object]:
+def profile_meta(ctx: PageContext, account: Account, organisation: Organisation | None,
+                 avatar_url: str | None = None, avatar_alt: str = "") -> dict[str, object]:
     handle = f"@{account.acct}" + (f"@{ctx.deps.settings.domain}" if account.is_local else "")
     about = account.bio if account.is_local else html.unescape(_TAG.sub(" ", account.bio or ""))
     if not about:
@@ -61,14 +65,16 @@ def profile_meta(ctx: PageContext, account: Account, organisation: Organisation 
                  else handle)
     return _meta(ctx, kind="profile", title=f"{account.name} ({handle})", description=about,
                  path=f"/@{account.username}" if account.is_local else f"/accounts/{account.id}",
-                 image=_avatar(ctx, account), activity_json=_actor_id(ctx, account))
+                 image=_avatar(ctx, account, avatar_url), image_alt=avatar_alt if avatar_url else "",
+                 activity_json=_actor_id(ctx, account))
 
 
-def organisation_meta(ctx: PageContext, organisation: Organisation, org_account: Account | None) -> dict[str, object]:
+def organisation_meta(ctx: PageContext, organisation: Organisation, org_account: Account | None,
+                      logo_url: str | None = None) -> dict[str, object]:
     description = (org_account.bio if org_account and org_account.bio else
                    ctx.gettext("Official posts of %(name)s", name=organisation.name))
     return _meta(ctx, kind="website", title=organisation.name, description=description,
-                 path=f"/orgs/{organisation.slug}", image=_avatar(ctx, org_account),
+                 path=f"/orgs/{organisation.slug}", image=_avatar(ctx, org_account, logo_url),
                  activity_json=_actor_id(ctx, org_account) if org_account else None)
 
 

@@ -80,7 +80,8 @@ async def organisation(ctx: PageContext) -> Response:
     return render(ctx, "organisation.html", organisation=org, members=members, org_account=org_account,
                   org_profile=org_profile, logo_url=profiles.image_url(ctx.deps.settings, org_profile, "avatar"),
                   views=views, older=older_link(ctx, ids), feeds=feeds.feed_links(ctx, slug=org.slug, name=org.name),
-                  share=share.organisation_meta(ctx, org, org_account))
+                  share=share.organisation_meta(ctx, org, org_account,
+                                                profiles.image_url(ctx.deps.settings, org_profile, "avatar")))
 
 
 ROUTES = [
