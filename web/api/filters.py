@@ -7,8 +7,12 @@ Never: SQL, or applying filters (web/api/filtering.py).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
+
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -90,14 +94,6 @@ async def update(call: ApiCall) -> Response:
     return json_response(filter_json(changed))
 
 
-@api(scope=WRITE)
-async def destroy(call: ApiCall) -> Response:
-    viewer = call.need_account()
-    async with transaction(call.deps.pool) as conn:
-        await filters.delete_filter(conn, viewer.id, call.path_id())
-    return json_response({})
-
-
 @api(scope=READ)
 async def keywords(call: ApiCall) -> Response:
     viewer = call.need_account()
@@ -132,14 +128,6 @@ async def update_keyword(call: ApiCall) -> Response:
     return json_response(keyword_json(changed))
 
 
-@api(scope=WRITE)
-async def destroy_keyword(call: ApiCall) -> Response:
-    viewer = call.need_account()
-    async with transaction(call.deps.pool) as conn:
-        await filters.delete_keyword(conn, viewer.id, call.path_id())
-    return json_response({})
-
-
 @api(scope=READ)
 async def statuses(call: ApiCall) -> Response:
     viewer = call.need_account()
@@ -168,12 +156,21 @@ async def show_status(call: ApiCall) -> Response:
     return json_response(filtered_post_json(found))
 
 
-@api(scope=WRITE)
-async def destroy_status(call: ApiCall) -> Response:
-    viewer = call.need_account()
-    async with transaction(call.deps.pool) as conn:
-        await filters.delete_filtered_post(conn, viewer.id, call.path_id())
-    return json_response({})
+def _deleting(delete: Callable[[asyncpg.Connection, int, int], Awaitable[None]]) -> Callable[[Request], Awaitable[Response]]:
+    """DELETE of one of your own filters, keywords or chosen posts: the same handler around its delete function
+    (each refuses someone else's with 404)."""
+    @api(scope=WRITE)
+    async def destroy(call: ApiCall) -> Response:
+        viewer = call.need_account()
+        async with transaction(call.deps.pool) as conn:
+            await delete(conn, viewer.id, call.path_id())
+        return json_response({})
+    return destroy
+
+
+destroy = _deleting(filters.delete_filter)
+destroy_keyword = _deleting(filters.delete_keyword)
+destroy_status = _deleting(filters.delete_filtered_post)
 
 
 def _v1(f: Filter) -> list[dict[str, Any]]:
