@@ -21,7 +21,7 @@ import asyncpg
 from federation import delivery, inbox, outbox, remote_badges, vocab
 from federation.context import Federation
 from federation.inbound import HANDLERS
-from server import accounts, housekeeping, scheduled, voting
+from server import accounts, housekeeping, scheduled, voting, webcare_hooks
 from server.db import queue
 from server.db.pool import connection, transaction
 
@@ -29,7 +29,7 @@ log = logging.getLogger("ambtenaar.worker")
 POLL_SECONDS = 2.0
 STALLED_AFTER = 300.0
 RECLAIM_EVERY = 5.0  # seconds between looks for workers that are gone (and heartbeats of this one)
-CHANNELS = (inbox.NOTIFY_CHANNEL, delivery.NOTIFY_CHANNEL, "ambtenaar_outbox")
+CHANNELS = (inbox.NOTIFY_CHANNEL, delivery.NOTIFY_CHANNEL, "ambtenaar_outbox", webcare_hooks.NOTIFY_CHANNEL)
 
 
 async def process_inbox(fed: Federation, limit: int = 20, *, worker: int | None = None) -> int:

@@ -71,7 +71,9 @@ async def list_for_organisation(conn: asyncpg.Connection, organisation_id: int, 
                 OR (l.subject_type = 'badge' AND EXISTS (SELECT 1 FROM badges b
                       WHERE b.id::text = l.subject_id AND b.organisation_id = $1::bigint))
                 OR (l.subject_type = 'invite' AND EXISTS (SELECT 1 FROM invites i
-                      WHERE i.id::text = l.subject_id AND i.organisation_id = $1::bigint)))
+                      WHERE i.id::text = l.subject_id AND i.organisation_id = $1::bigint))
+                OR (l.subject_type = 'webcare_conversation'
+                    AND l.detail->>'organisation_id' = ($1::bigint)::text))
             ORDER BY l.id DESC LIMIT $5""",
         organisation_id, action_prefix or None, since, until, max(1, min(limit, 10_000)))
     return [Entry(**dict(r)) for r in rows]

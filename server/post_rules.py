@@ -147,3 +147,6 @@ def check_review(reviewer: Account, post: Post, author: Account) -> None:
         raise NotFound("There is no held post with that id.")
     if not visibility.may_review(reviewer, author):
         raise Forbidden("Only a reviewer of the author's organisation, not the author, may decide on this post.")
+    if post.written_by_id is not None and post.written_by_id == reviewer.id:
+        # A post of the organisation's account (webcare) was written by a person: four eyes hold for them too.
+        raise Forbidden("Only a reviewer of the author's organisation, not the author, may decide on this post.")

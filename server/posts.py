@@ -19,7 +19,7 @@ from server.ids import new_id
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 _COLUMNS = ("id, account_id, source_text, content_html, spoiler_text, visibility, voice, organisation_id, language, "
             "in_reply_to_id, reblog_of_id, created_at, edited_at, deleted_at, uri, url, in_reply_to_uri, voice_declared, "
-            "voice_organisation_uri, voice_organisation_name, state, policy_findings, review_note")
+            "voice_organisation_uri, voice_organisation_name, state, policy_findings, review_note, written_by_id")
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,9 @@ class Post:
     state: str = "published"
     policy_findings: list[dict[str, Any]] | None = None
     review_note: str | None = None
+    # A post of an organisation's account written by one of its people (webcare, server/webcare.py): who, for the
+    # team and the audit log; never on the wire.
+    written_by_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -78,13 +81,15 @@ async def insert_post(conn: asyncpg.Connection, *, account_id: int, source_text:
                       spoiler_text: str, visibility: str, voice: str, organisation_id: int | None, language: str,
                       in_reply_to_id: int | None, tags: Sequence[str], mention_ids: Sequence[int],
                       now: datetime, state: str = "published",
-                      policy_findings: Sequence[Mapping[str, Any]] | None = None) -> Post:
+                      policy_findings: Sequence[Mapping[str, Any]] | None = None,
+                      written_by_id: int | None = None) -> Post:
     row = await conn.fetchrow(
         f"INSERT INTO posts (id, account_id, source_text, content_html, spoiler_text, visibility, voice, "
-        f"organisation_id, language, in_reply_to_id, created_at, state, policy_findings) "
-        f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {_COLUMNS}",
+        f"organisation_id, language, in_reply_to_id, created_at, state, policy_findings, written_by_id) "
+        f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING {_COLUMNS}",
         new_id(now), account_id, source_text, content_html, spoiler_text, visibility, voice, organisation_id,
-        language, in_reply_to_id, now, state, [dict(f) for f in policy_findings] if policy_findings else None)
+        language, in_reply_to_id, now, state, [dict(f) for f in policy_findings] if policy_findings else None,
+        written_by_id)
     post = _post(row)
     await _replace_tags_and_mentions(conn, post.id, tags, mention_ids)
     if post.state == "published":

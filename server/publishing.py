@@ -21,7 +21,7 @@ import asyncpg
 
 import moderation.policy as policy
 from server import (accounts, audit, events, follows, languages, media, notifications, organisations, policy_settings,
-                    polls, post_rules, posts, quotes, reactions, relationships, text, timelines)
+                    polls, post_rules, posts, quotes, reactions, relationships, text, timelines, webcare)
 from server.accounts import Account
 from server.config import Settings
 from server.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
@@ -138,10 +138,11 @@ async def preview_policy(conn: asyncpg.Connection, author: Account, draft: Draft
 
 
 async def record_policy_refusal(conn: asyncpg.Connection, author: Account, stopped: PolicyStopped,
-                                now: datetime) -> None:
+                                now: datetime, *, written_by: Account | None = None) -> None:
     """The audit entry of a refused post; `compose.compose_post` writes it in a transaction of its own, since the
-    refusal rolls back the post's transaction."""
-    await audit.record(conn, actor_id=author.id, action=f"policy.{stopped.verdict.outcome}"
+    refusal rolls back the post's transaction. The actor is the person who wrote it (for an organisation's
+    account, its writer)."""
+    await audit.record(conn, actor_id=(written_by or author).id, action=f"policy.{stopped.verdict.outcome}"
                        if isinstance(stopped, PolicyBlocked) else "policy.needs_confirmation",
                        subject_type="account", subject_id=author.id, detail=stopped.verdict.to_json(), now=now)
 
@@ -192,8 +193,15 @@ async def check_draft(conn: asyncpg.Connection, settings: Settings, author: Acco
 
 
 async def create_post(conn: asyncpg.Connection, settings: Settings, author: Account, draft: Draft,
-                      now: datetime) -> Post:
-    """Validate and publish a post; the caller owns the transaction, so a refusal leaves nothing behind."""
+                      now: datetime, *, written_by: Account | None = None) -> Post:
+    """Validate and publish a post; the caller owns the transaction, so a refusal leaves nothing behind.
+
+    `written_by`: a person posting as the organisation's account (`author`), allowed by the one webcare rule
+    (`webcare.check_team`); kept on the post and in the audit log, never on the wire."""
+    if written_by is not None:
+        if not author.is_organisation or author.organisation_id is None:
+            raise Forbidden("Only an organisation's own account is written for by its people.")
+        webcare.check_team(written_by, author.organisation_id)
     voice, language, verdict = await check_draft(conn, settings, author, draft, now)
     held = verdict is not None and verdict.outcome == "hold"
     rendered, mention_ids = await _render(conn, settings, draft.text)
@@ -203,14 +211,20 @@ async def create_post(conn: asyncpg.Connection, settings: Settings, author: Acco
         organisation_id=author.organisation_id if voice == "official" else None, language=language,
         in_reply_to_id=draft.in_reply_to_id, tags=rendered.tags, mention_ids=mention_ids, now=now,
         state="held" if held else "published",
-        policy_findings=policy.findings_to_json(verdict.findings) if verdict and verdict.findings else None)
+        policy_findings=policy.findings_to_json(verdict.findings) if verdict and verdict.findings else None,
+        written_by_id=written_by.id if written_by else None)
     await media.attach_to_post(conn, author.id, post.id, list(draft.media_ids))
+    if written_by is not None:
+        await audit.record(conn, actor_id=written_by.id, action="post.written_for_organisation", subject_type="post",
+                           subject_id=post.id, detail={"organisation_id": author.organisation_id,
+                                                       "account": author.username, "writer": written_by.username},
+                           now=now)
     if draft.poll is not None:
         await polls.insert_poll(conn, post.id, polls.validate_draft(draft.poll), now)
     if draft.quote_policy:
         await quotes.upsert_post_policy(conn, post.id, draft.quote_policy)
     if verdict is not None:
-        await audit.record(conn, actor_id=author.id, action="policy.held" if held else "policy.checked",
+        await audit.record(conn, actor_id=(written_by or author).id, action="policy.held" if held else "policy.checked",
                            subject_type="post", subject_id=post.id,
                            detail={**verdict.to_json(), "confirmed": draft.confirm_policy}, now=now)
     if not held:
@@ -226,6 +240,7 @@ async def _announce(conn: asyncpg.Connection, post: Post, author: Account, menti
                                                 from_account_id=author.id, post_id=post.id, now=now)
     await events.record_event(conn, "post.created", post.id, author.id, now)
     await _organisation_boost(conn, post, author, now)
+    await webcare.take_in(conn, post, now)
 
 
 async def review_version(conn: asyncpg.Connection, post: Post) -> str:

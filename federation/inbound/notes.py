@@ -12,7 +12,7 @@ from federation.inbound import polls as inbound_polls
 from federation.inbound.common import allowed_by, local_account, post_by_uri
 from federation.vocab import Activity
 from moderation import domain_blocks
-from server import accounts, follows, media, notifications, post_rules, posts
+from server import accounts, follows, media, notifications, post_rules, posts, webcare
 from server.accounts import Account
 from server.db.pool import transaction
 
@@ -87,6 +87,9 @@ async def store_note(fed: Federation, note: vocab.RemoteNote, author: Account, *
             if parent is not None and parent.account_id not in notified:
                 await notifications.insert_notification(conn, account_id=parent.account_id, type="mention",
                                                         from_account_id=author.id, post_id=post.id, now=now)
+            if post.account_id == author.id:
+                # A citizen writing to an organisation here, or answering in one of its conversations (webcare).
+                await webcare.take_in(conn, post, now)
         return post
 
 

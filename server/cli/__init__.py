@@ -1,7 +1,8 @@
 """The `ambtenaar` command: serve the node, run workers, migrate, and administer organisations, accounts, badges,
 policy checks, reviews, trust and domain policies.
 
-Owns: the top parser (built from one module per area: process, orgs, people, badges, policy, trust, domains),
+Owns: the top parser (built from one module per area: process, orgs, people, badges, policy, trust, domains,
+webcare),
 running a database command on a migrated database, and turning every refusal into one line on stderr and exit
 status 1. Never: SQL, or a step of an action (each area module calls the same domain function as the pages).
 """
@@ -16,7 +17,7 @@ from typing import TypeVar
 
 import asyncpg
 
-from server.cli import badges, domains, orgs, people, policy, process, trust
+from server.cli import badges, domains, orgs, people, policy, process, trust, webcare
 from server.cli.base import CliError, Group, Parser
 from server.config import SPECS, Settings, SettingsError, add_setting_flags, load_settings
 from server.db.migrate import migrate
@@ -36,7 +37,8 @@ def build_parser() -> Parser:
     root = Group(parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser),
                  settings_flags)
     for add_commands in (process.add_commands, orgs.add_commands, people.add_user_commands, badges.add_commands,
-                         policy.add_commands, trust.add_commands, domains.add_commands, people.add_admin_commands):
+                         policy.add_commands, trust.add_commands, domains.add_commands, webcare.add_commands,
+                         people.add_admin_commands):
         add_commands(root)
     return parser
 

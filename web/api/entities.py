@@ -24,7 +24,7 @@ from server.profiles import Profile
 from server.timelines import AccountStats, PostView
 from web.api import quote_entities
 
-ROLE_NAMES = {"official": "official", "reviewer": "reviewer", "org_admin": "org-admin"}
+ROLE_NAMES = {"official": "official", "reviewer": "reviewer", "org_admin": "org-admin", "webcare": "webcare"}
 
 
 def iso(moment: datetime | None) -> str | None:
