@@ -13,9 +13,12 @@ READ = ("accounts", "blocks", "bookmarks", "favourites", "filters", "follows", "
 WRITE = ("accounts", "blocks", "bookmarks", "conversations", "favourites", "filters", "follows", "lists", "media",
          "mutes", "notifications", "reports", "statuses")
 TOP_LEVEL = ("read", "write", "follow", "push", "profile")
+# Ours, not Mastodon's: the webcare API (web/api/webcare.py) for webcare tools and case systems. Never implied by
+# read or write: an app gets it only by asking for it, and the person only uses it on their organisation's team.
+OWN = ("webcare",)
 # "follow" is Mastodon's older scope for relationships; it implies these granular scopes.
 FOLLOW_IMPLIES = ("read:blocks", "write:blocks", "read:follows", "write:follows", "read:mutes", "write:mutes")
-ALL_SCOPES = (*TOP_LEVEL, *(f"read:{s}" for s in READ), *(f"write:{s}" for s in WRITE))
+ALL_SCOPES = (*TOP_LEVEL, *OWN, *(f"read:{s}" for s in READ), *(f"write:{s}" for s in WRITE))
 
 
 def parse_scopes(text: str | None, default: str = "read") -> tuple[str, ...]:
