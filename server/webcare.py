@@ -36,6 +36,8 @@ from server.ids import new_id
 from server.posts import Post
 
 STATUSES = ("open", "waiting", "done")
+# The kinds of history event; each is audited as `webcare.<kind>` (web/pages/audit.py has a sentence for each).
+EVENT_KINDS = ("opened", "message_in", "claimed", "released", "note", "answered", "status", "labels")
 MAX_LABELS = 10
 MAX_LABEL_CHARS = 40
 MAX_NOTE_CHARS = 5000
@@ -263,23 +265,33 @@ async def get_conversation(conn: asyncpg.Connection, person: Account | None, con
 
 async def list_conversations(conn: asyncpg.Connection, organisation_id: int, *, status: str | None = None,
                              assignee_id: int | None = None, unassigned: bool = False, label: str | None = None,
-                             order: str = "waiting", max_id: int | None = None, limit: int = 50
-                             ) -> list[Conversation]:
+                             order: str = "waiting", max_id: int | None = None,
+                             before: tuple[datetime, int] | None = None, after: tuple[datetime, int] | None = None,
+                             limit: int = 50) -> list[Conversation]:
     """The inbox: by status, assignee and label. `waiting` puts the oldest unanswered first (then the rest by
-    latest activity); `activity` is newest activity first, paged by `max_id` on the id (the API's order)."""
+    latest activity), paged by `max_id` on the id; `activity` is newest activity first (the API's order), paged
+    by a (last_activity_at, id) cursor: `before` gives the next older page, `after` the page just newer than it
+    (still newest first), as Mastodon's max_id and min_id do."""
     if status is not None and status not in STATUSES:
         raise Invalid("The status must be open, waiting or done.")
+    cursor, args = "", []
     if order == "activity":
         ordering = "last_activity_at DESC, id DESC"
+        if before is not None:
+            cursor, args = " AND (last_activity_at, id) < ($8::timestamptz, $9::bigint)", list(before)
+        elif after is not None:
+            cursor, args = " AND (last_activity_at, id) > ($8::timestamptz, $9::bigint)", list(after)
+            ordering = "last_activity_at ASC, id ASC"
     else:
         ordering = "waiting_since ASC NULLS LAST, last_activity_at DESC, id DESC"
     rows = await conn.fetch(
         f"SELECT {_COLUMNS} FROM webcare_conversations WHERE organisation_id = $1 "
         f"AND ($2::text IS NULL OR status = $2) AND ($3::bigint IS NULL OR assignee_id = $3) "
         f"AND (NOT $4 OR assignee_id IS NULL) AND ($5::text IS NULL OR $5 = ANY(labels)) "
-        f"AND ($6::bigint IS NULL OR id < $6) ORDER BY {ordering} LIMIT $7",
-        organisation_id, status, assignee_id, unassigned, label, max_id, max(1, min(limit, 200)))
-    return [_conversation(r) for r in rows]
+        f"AND ($6::bigint IS NULL OR id < $6){cursor} ORDER BY {ordering} LIMIT $7",
+        organisation_id, status, assignee_id, unassigned, label, max_id, max(1, min(limit, 200)), *args)
+    found = [_conversation(r) for r in rows]
+    return found[::-1] if order == "activity" and after is not None and before is None else found
 
 
 async def count_by_status(conn: asyncpg.Connection, organisation_id: int) -> dict[str, int]:
@@ -430,10 +442,8 @@ async def add_note(conn: asyncpg.Connection, person: Account, conversation_id: i
 async def record_answer(conn: asyncpg.Connection, person: Account, conversation: Conversation, post: Post,
                         now: datetime) -> None:
     """After an answer is stored: a held one waits for a reviewer (history says so); a published one was already
-    filed by `take_in` when it was announced. The writer is in the audit log either way."""
-    await audit.record(conn, actor_id=person.id, action="webcare.answer_written", subject_type="post",
-                       subject_id=post.id, detail={"organisation_id": conversation.organisation_id,
-                                                   "conversation_id": conversation.id, "state": post.state}, now=now)
+    filed by `take_in` when it was announced. The writer is in the audit log either way
+    (`post.written_for_organisation`, by `publishing.create_post`)."""
     if post.state == "held":
         await _event(conn, conversation, "answered", person.id, now, post_id=post.id, detail={"held": True})
     if conversation.assignee_id is None:

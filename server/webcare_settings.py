@@ -27,6 +27,9 @@ DEFAULT_PROMISE_MINUTES = 240
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 MAX_SAVED_REPLIES = 200
 PLACEHOLDER_NAMES = ("naam", "name", "handle")
+# What changes here is audited as `webcare.<what>` about the organisation (web/pages/audit.py has the sentences).
+AUDITED = ("hours_changed", "promise_changed", "time_zone_changed", "holidays_changed", "saved_reply_added",
+           "saved_reply_removed")
 
 
 def parse_day(text: str) -> int:

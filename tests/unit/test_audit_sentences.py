@@ -7,12 +7,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from server import webcare, webcare_settings
 from server.i18n import translations
 from web.pages.audit import SENTENCES
 
 ROOT = Path(__file__).resolve().parents[2]
 # subject types the organisation's audit page lists (server/audit.list_for_organisation)
-SHOWN = {"organisation", "post", "account", "badge", "invite"}
+SHOWN = {"organisation", "post", "account", "badge", "invite", "webcare_conversation"}
 CALL = re.compile(r'audit\.record\((?P<args>[^()]*(?:\([^()]*\)[^()]*)*)\)', re.S)
 
 
@@ -25,6 +26,9 @@ def audited_actions() -> set[str]:
             action = re.search(r'action="([a-z_.]+)"', args)
             if subject and action and subject.group(1) in SHOWN:
                 found.add(action.group(1))
+    # Webcare audits its history events and settings changes under names built from a constant, which the scan
+    # above cannot read.
+    found |= {f"webcare.{kind}" for kind in (*webcare.EVENT_KINDS, *webcare_settings.AUDITED)}
     return found
 
 

@@ -48,6 +48,25 @@ SENTENCES = {
     "review.changes_requested": "%(actor)s asked %(author)s to change a post",
     "review.resubmitted": "%(actor)s changed a post that waits for review",
     "post.removed": "%(actor)s removed the post by %(author)s",
+    "post.written_for_organisation": "%(actor)s wrote a post of the organisation's account",
+    "webcare.opened": "A citizen started a webcare conversation",
+    "webcare.message_in": "A citizen wrote in a webcare conversation",
+    "webcare.claimed": "%(actor)s took on a webcare conversation",
+    "webcare.released": "%(actor)s let go of a webcare conversation",
+    "webcare.note": "%(actor)s wrote an internal note in a webcare conversation",
+    "webcare.answered": "%(actor)s answered a webcare conversation",
+    "webcare.status": "%(actor)s changed the status of a webcare conversation",
+    "webcare.labels": "%(actor)s changed the labels of a webcare conversation",
+    "webcare.hours_changed": "%(actor)s changed the webcare opening hours",
+    "webcare.promise_changed": "%(actor)s changed the promised response time",
+    "webcare.time_zone_changed": "%(actor)s changed the webcare time zone",
+    "webcare.holidays_changed": "%(actor)s changed the webcare holidays",
+    "webcare.saved_reply_added": "%(actor)s added a saved reply",
+    "webcare.saved_reply_removed": "%(actor)s removed a saved reply",
+    "webcare.webhook_added": "%(actor)s added a webcare webhook",
+    "webcare.webhook_removed": "%(actor)s removed a webcare webhook",
+    "webcare.token_created": "%(actor)s created an app token for the organisation's account",
+    "webcare.token_revoked": "%(actor)s revoked an app token of the organisation's account",
     "reply.hidden": "%(actor)s hid a reply",
     "reply.unhidden": "%(actor)s showed a hidden reply again",
     "account.created": "%(actor)s created the account of %(subject)s",
@@ -82,7 +101,7 @@ SENTENCES = {
     "token.revoked": "%(actor)s revoked an access token",
 }
 LINK_TEXTS = {"post": "Open the post", "account": "Open the account", "report": "Open the report",
-              "policy": "Open the policy checks"}
+              "policy": "Open the policy checks", "conversation": "Open the conversation"}
 
 
 def _day(raw: str, name: str) -> datetime | None:
@@ -157,6 +176,8 @@ def _line(ctx: PageContext, org: Organisation, entry: Entry, people: dict[int, A
         link = (f"/admin/reports/{entry.subject_id}", LINK_TEXTS["report"])
     elif entry.action == "policy.setting":
         link = (f"/orgs/{org.slug}/policy", LINK_TEXTS["policy"])
+    elif entry.subject_type == "webcare_conversation" and entry.subject_id.isdigit():
+        link = (f"/orgs/{org.slug}/webcare/{entry.subject_id}", LINK_TEXTS["conversation"])
     when = format_datetime(entry.at, "d MMM y HH:mm", tzinfo=get_timezone(ORGANISATION_TIMEZONE), locale=ctx.lang)
     return {"id": entry.id, "at": entry.at.isoformat(), "when": when,
             "sentence": sentence, "action": entry.action,
