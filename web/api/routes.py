@@ -13,6 +13,7 @@ from web.api import conversations, filters, lists, notification_requests, notifi
 from web.api import endorsements, status_marks, tags
 from web.api import polls
 from web.api import quotes
+from web.api import webcare
 
 
 def routes() -> list[BaseRoute]:
@@ -22,4 +23,4 @@ def routes() -> list[BaseRoute]:
             # before timelines: its /api/v1/notifications/{id} would take /api/v1/notifications/requests
             *notification_requests.ROUTES, *notifications_v2.ROUTES, *timelines.ROUTES, *media.ROUTES,
             *lists.ROUTES, *filters.ROUTES, *conversations.ROUTES, *misc.ROUTES, *user_controls.ROUTES, *reports.ROUTES, *streaming.ROUTES,
-            *scheduled_statuses.ROUTES, *polls.ROUTES, *quotes.ROUTES]
+            *scheduled_statuses.ROUTES, *polls.ROUTES, *quotes.ROUTES, *webcare.ROUTES]

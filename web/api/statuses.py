@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from federation import resolver
-from server import compose, hidden_replies, media, posts, publishing, quotes, timelines, visibility
+from server import compose, hidden_replies, media, posts, publishing, quotes, timelines, visibility, webcare_tokens
 from server.i18n import translations
 from web.api.entities import attachment_json, iso, render_account, render_accounts, render_status_ids
 from web.api.filtering import filter_statuses
@@ -96,9 +96,13 @@ async def create(call: ApiCall) -> Response:
                   quote_policy=quote_policy_param(call))
     if scheduled_at is not None:
         return await scheduled_statuses.schedule(call, draft, scheduled_at, key)
+    writer = None
+    if author.is_organisation and call.token is not None:  # a token a webcare member made: the post keeps its writer
+        async with connection(call.deps.pool) as conn:
+            writer = await webcare_tokens.writer_of(conn, call.token.id)
     try:
         post = await compose.compose_post(
-            call.deps, author, draft, idempotency_key=key,
+            call.deps, author, draft, idempotency_key=key, written_by=writer,
             resolve_mentions=partial(resolver.resolve_mentions, call.request.app.state.federation))
     except publishing.PolicyStopped as stopped:
         return _policy_answer(call, stopped.translated(translations(call.lang).gettext), stopped.verdict.to_json())
