@@ -18,7 +18,7 @@ import socket
 
 import asyncpg
 
-from federation import delivery, inbox, outbox, remote_badges, vocab
+from federation import delivery, inbox, outbox, remote_badges, vocab, webhooks
 from federation.context import Federation
 from federation.inbound import HANDLERS
 from server import accounts, housekeeping, scheduled, voting, webcare_hooks
@@ -86,6 +86,7 @@ class Worker:
                  # Polls whose time is up close, and changed counts go out, within a turn of this loop.
                  ("polls", lambda: voting.run_poll_job(self.fed.deps)),
                  ("deliveries", self.sender.step),
+                 ("webcare webhooks", lambda: webhooks.process_webhooks(self.fed, worker=self.worker_id)),
                  # Due scheduled posts go out within a turn of this loop (at most POLL_SECONDS when idle).
                  ("scheduled posts", lambda: scheduled.publish_due(self.fed.deps)))
         for name, step in steps:

@@ -11,7 +11,7 @@ import json
 
 import asyncpg
 
-from server import accounts, webcare, webcare_clock, webcare_reports, webcare_settings
+from server import accounts, webcare, webcare_clock, webcare_hooks, webcare_reports, webcare_settings
 from server.cli.base import CliError, Group, organisation, parse_date
 from server.config import Settings
 from server.deps import utc_now
@@ -102,6 +102,31 @@ async def cmd_report(conn: asyncpg.Connection, settings: Settings, args: argpars
     return "\n".join(lines)
 
 
+async def cmd_webhook_add(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    org = await organisation(conn, args.org)
+    hook, secret = await webcare_hooks.add_webhook(conn, org.id, args.url, actor_id=None, now=utc_now())
+    return f"Added webhook {hook.id} for {org.slug}: {hook.url}\nSecret (shown once): {secret}"
+
+
+async def cmd_webhook_remove(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    org = await organisation(conn, args.org)
+    if not str(args.hook_id).isdigit():
+        raise CliError("--id must be the number shown by 'ambtenaar webcare webhook list'")
+    await webcare_hooks.remove_webhook(conn, org.id, int(args.hook_id), actor_id=None, now=utc_now())
+    return f"Removed webhook {args.hook_id} of {org.slug}"
+
+
+async def cmd_webhook_list(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
+    """The hooks, and with --deliveries the latest deliveries (state, attempts, last error)."""
+    org = await organisation(conn, args.org)
+    lines = [f"{h.id}\t{h.url}\t{h.created_at.isoformat()}" for h in await webcare_hooks.list_webhooks(conn, org.id)]
+    if args.deliveries:
+        lines += [f"delivery {d['id']}\t{d['event']}\t{d['state']}\tattempts {d['attempts']}\t"
+                  f"{(d['last_error'] or '-').splitlines()[0][:120]}"
+                  for d in await webcare_hooks.list_deliveries(conn, org.id)]
+    return "\n".join(lines) or f"{org.slug}: no webhooks"
+
+
 def add_commands(root: Group) -> None:
     area = root.area("webcare", "the organisation's webcare: opening hours, promise, inbox and reports")
     hours = area.command("hours", "show or set the opening hours (one weekday at a time), holidays and time zone",
@@ -127,3 +152,13 @@ def add_commands(root: Group) -> None:
     report.add_argument("--from", dest="date_from", required=True, help="first day, YYYY-MM-DD")
     report.add_argument("--to", dest="date_to", required=True, help="last day, YYYY-MM-DD")
     report.add_argument("--csv", action="store_true")
+    hooks = area.area("webhook", "webhooks: a case system or webcare tool hears of new and changed conversations")
+    hook_add = hooks.command("add", "add a webhook and print its signing secret once", cmd_webhook_add)
+    hook_add.add_argument("--org", required=True, help="the organisation's slug")
+    hook_add.add_argument("--url", required=True, help="the receiver's http(s) address")
+    hook_remove = hooks.command("remove", "remove a webhook (see webhook list)", cmd_webhook_remove)
+    hook_remove.add_argument("--org", required=True, help="the organisation's slug")
+    hook_remove.add_argument("--id", required=True, dest="hook_id")
+    hook_list = hooks.command("list", "the organisation's webhooks", cmd_webhook_list)
+    hook_list.add_argument("--org", required=True, help="the organisation's slug")
+    hook_list.add_argument("--deliveries", action="store_true", help="also the latest deliveries")
