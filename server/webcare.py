@@ -204,7 +204,7 @@ async def _add_message(conn: asyncpg.Connection, conversation: Conversation, pos
                      detail={"reopened": conversation.status == "done"})
         citizen = await accounts.get_account(conn, post.account_id)
         await webcare_hooks.enqueue(conn, conversation.organisation_id, "conversation.citizen_replied",
-                                    _hook_data(conversation, citizen=citizen, post_id=post.id), now)
+                                    _hook_data(conversation, citizen=citizen, post_id=post.id, status=status), now)
     else:
         writer = post.written_by_id or post.account_id
         status = "waiting" if conversation.status == "open" else conversation.status
@@ -234,9 +234,9 @@ async def _event(conn: asyncpg.Connection, conversation: Conversation, kind: str
                  now: datetime, *, post_id: int | None = None, detail: dict[str, Any] | None = None) -> Event:
     """One line of the conversation's history and of the audit log (open pages poll the history)."""
     row = await conn.fetchrow(
-        "INSERT INTO webcare_events (id, conversation_id, kind, actor_id, post_id, detail, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, kind, actor_id, post_id, detail, created_at",
-        new_id(now), conversation.id, kind, actor_id, post_id, dict(detail or {}), now)
+        "INSERT INTO webcare_events (conversation_id, kind, actor_id, post_id, detail, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, kind, actor_id, post_id, detail, created_at",
+        conversation.id, kind, actor_id, post_id, dict(detail or {}), now)
     await audit.record(conn, actor_id=actor_id, action=f"webcare.{kind}", subject_type="webcare_conversation",
                        subject_id=conversation.id,
                        detail={"organisation_id": conversation.organisation_id, "post_id": post_id, **(detail or {})},

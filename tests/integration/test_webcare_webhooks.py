@@ -118,7 +118,7 @@ def test_deliveries_arrive_signed_and_a_503_is_retried(town: Node, receiver: Rec
     arrived = eventually(lambda: events(receiver, secret), lambda found: len(found) >= 5,
                          what="status changes and the citizen's reply")
     kinds = sorted((e["event"], e["data"].get("previous_status"), e["data"]["status"]) for e in arrived[2:])
-    assert kinds == [("conversation.citizen_replied", None, "waiting"),  # the status it had when bert wrote
+    assert kinds == [("conversation.citizen_replied", None, "open"),  # bert's reply reopened it
                      ("conversation.status_changed", "open", "waiting"),
                      ("conversation.status_changed", "waiting", "open")], kinds
     assert {e["data"]["conversation_id"] for e in arrived} == {refused["data"]["conversation_id"]}

@@ -46,9 +46,10 @@ CREATE TABLE webcare_messages (
 CREATE INDEX webcare_messages_post ON webcare_messages (post_id);
 
 -- The history of a conversation: message in, claim, release, note, answer, status and label changes. Notes are
--- internal: never federated, shown to the organisation's webcare team only.
+-- internal: never federated, shown to the organisation's webcare team only. The id is a sequence, not a time-sorted
+-- id with random low bits: several events of one transaction share their time and must keep their order.
 CREATE TABLE webcare_events (
-    id bigint PRIMARY KEY,
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     conversation_id bigint NOT NULL REFERENCES webcare_conversations (id) ON DELETE CASCADE,
     kind text NOT NULL CHECK (kind IN ('opened', 'message_in', 'claimed', 'released', 'note', 'answered',
                                        'status', 'labels')),
