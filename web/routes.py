@@ -15,6 +15,7 @@ from web.pages import scheduled
 from web.pages import site_texts
 from web.pages import quotes
 from web.pages import polls
+from web.pages import webcare, webcare_reports, webcare_settings
 from web.negotiation import negotiated
 
 
@@ -38,6 +39,9 @@ def routes() -> list[BaseRoute]:
         *polls.ROUTES,
         *posts.ROUTES,
         *profiles.ROUTES,
+        *webcare_settings.ROUTES,
+        *webcare_reports.ROUTES,
+        *webcare.ROUTES,
         *organisations_admin.ROUTES,  # before admin: /admin/organisations/new is not a slug
         *badges.ROUTES,
         *admin.ROUTES,

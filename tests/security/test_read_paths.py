@@ -481,6 +481,57 @@ LISTINGS.update({
     ("GET", "/api/v1/notifications/requests"): (_api_list("/api/v1/notifications/requests"), set()),
 })
 
+# Webcare (issue 15): the team reads a conversation as the organisation's account sees it. None of the cast works
+# Gemeente Ede's inbox, so all are refused; Wendy of its webcare team (made here) sees what that account may see.
+ORG_ACCOUNT_SEES = {"public", "unlisted"}  # it follows nobody, is mentioned nowhere, reviews nothing
+_WEBCARE: dict[str, dict[str, int]] = {}  # database url -> kind -> conversation id
+
+
+def _webcare_threads(town: Town) -> dict[str, int]:
+    """One conversation of Gemeente Ede per kind of post (rows as `webcare.take_in` writes them), and Wendy."""
+    if town.node.database_url not in _WEBCARE:
+        factories.person(town.node, "wendy", org="gemeente-ede", role="webcare")
+        town.web["wendy"] = WebClient(town.node.url, language="en")
+        assert town.web["wendy"].login("wendy", factories.PASSWORD).status_code == 303
+        org = scalar(town.node.database_url, "SELECT id FROM organisations WHERE slug = 'gemeente-ede'")
+        now, made = datetime.now(UTC), {}
+        for kind, post_id in town.ids.items():
+            made[kind] = scalar(town.node.database_url, "INSERT INTO webcare_conversations (id, organisation_id, "
+                                "citizen_account_id, start_post_id, visibility, created_at, last_activity_at, "
+                                "waiting_since) VALUES ($1, $2, $3, $4, 'public', $5, $5, $5) RETURNING id",
+                                new_id(), org, town.account_ids["bert"], post_id, now)
+            fetch(town.node.database_url, "INSERT INTO webcare_messages (conversation_id, post_id, direction, "
+                  "created_at) VALUES ($1, $2, 'in', $3)", made[kind], post_id, now)
+        _WEBCARE[town.node.database_url] = made
+    return _WEBCARE[town.node.database_url]
+
+
+def _webcare_thread(town: Town, viewer: str, post_id: int) -> bool:
+    kind = next(k for k, i in town.ids.items() if i == post_id)
+    conversation = _webcare_threads(town)[kind]
+    client = town.web_client(viewer) if viewer != "wendy" else town.web["wendy"]
+    response = client.get(f"/orgs/gemeente-ede/webcare/{conversation}")
+    assert response.status_code in (200, 303, 403, 404), response.status_code
+    return response.status_code == 200 and marker(kind) in response.text
+
+
+def _webcare_inbox(town: Town, viewer: str) -> str | None:
+    _webcare_threads(town)
+    return _web_list("/orgs/gemeente-ede/webcare?status=open")(town, viewer)
+
+
+ONE_POST[("GET", "/orgs/{slug}/webcare/{conversation_id}")] = _webcare_thread
+ONE_POST_AUDIENCE[("GET", "/orgs/{slug}/webcare/{conversation_id}")] = lambda kind, viewer: False
+LISTINGS[("GET", "/orgs/{slug}/webcare")] = (_webcare_inbox, set())
+
+
+def test_webcare_team_reads_threads_as_the_organisation_account(town: Town) -> None:
+    shown = {kind for kind in KINDS if _webcare_thread(town, "wendy", town.ids[kind])}
+    assert shown == ORG_ACCOUNT_SEES
+    inbox = _webcare_inbox(town, "wendy")
+    assert inbox is not None and {kind for kind in KINDS if marker(kind) in inbox} == ORG_ACCOUNT_SEES
+
+
 ACTIONS = "an action on a post: server/post_rules.py, tests/security/test_findings.py"
 # Issue 14, item 5: what shows a post here is probed above (list timeline and stream, grouped notifications,
 # conversations, notification requests); these show none, or only one's own choices.
@@ -588,6 +639,15 @@ NO_POSTS = {
     "/api/v1/scheduled_statuses": "the caller's own scheduled posts",
     "/api/v1/scheduled_statuses/{id}": "the caller's own scheduled posts", "/scheduled": "own scheduled posts",
     "/scheduled/{scheduled_id}/time": "own scheduled posts", "/scheduled/{scheduled_id}/delete": "own scheduled posts",
+    # Webcare pages (issue 15): the team only (server/webcare.check_team); the posts they show are probed above.
+    "/webcare": "redirects to one's own inbox", "/orgs/{slug}/webcare/{conversation_id}/state": "status and names",
+    "/orgs/{slug}/webcare/{conversation_id}/answer": "writing a post as the organisation (the reply rule)",
+    **{f"/orgs/{{slug}}/webcare/{{conversation_id}}/{step}": "a team step, no post shown"
+       for step in ("claim", "release", "status", "labels", "note")},
+    **{f"/orgs/{{slug}}/webcare/settings{tail}": "webcare settings (the team, admins)" for tail in (
+        "", "/hours", "/replies", "/replies/{reply_id}/remove", "/hooks", "/hooks/{hook_id}/remove", "/tokens",
+        "/tokens/{token_id}/revoke")},
+    "/orgs/{slug}/webcare/report": "counts", "/orgs/{slug}/webcare/report.csv": "counts",
 }
 
 

@@ -15,13 +15,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from federation import resolver
-from server import accounts, compose, media, posts, publishing, timelines, visibility
+from server import accounts, compose, media, posts, publishing, timelines, visibility, webcare_answers
 from server.db.pool import connection, transaction
 from server.errors import DomainError, Invalid, NotFound
 from server.publishing import Draft
 from web.context import PageContext, finish, read_form, redirect, render, safe_next
 from web.handlers import page, path_int
 from web.pages import scheduled, share
+from web.pages.webcare import organisation_voice
 from web.pages.polls import poll_values, read_poll_form
 from web.pages.user_controls import thread_marks
 from web.pages.quotes import list_quote_views
@@ -154,6 +155,7 @@ async def compose_form(ctx: PageContext) -> Response:
         values["visibility"] = target.post.visibility
         values["voice"] = reply_voice(ctx.viewer, target)
         values["text"] = f"@{target.author.acct} " if target.author.id != ctx.viewer.id else ""
+    values["org_account_name"] = await organisation_voice(ctx)
     return render(ctx, "compose.html", composer=values, reply_to=target)
 
 
@@ -162,6 +164,8 @@ async def compose_submit(ctx: PageContext) -> Response:
     assert ctx.viewer is not None
     form = await read_form(ctx)
     values = composer_values(ctx, form)
+    values["org_account_name"] = await organisation_voice(ctx)
+    values["as_organisation"] = form.get("as_organisation") == "yes" and bool(values["org_account_name"])
     try:
         reply_to = await _reply_target(ctx, values["in_reply_to_id"])
         kept, problem = await _store_uploads(ctx, submitted_images(form), post_id=None)
@@ -178,11 +182,17 @@ async def compose_submit(ctx: PageContext) -> Response:
                       media_ids=tuple(attachment.id for attachment, _ in kept),
                       confirm_policy=form.get("confirm_policy") == "yes", poll=read_poll_form(form))
         scheduled_at = scheduled.local_time(str(values["scheduled_at"]))
+        if scheduled_at is not None and values["as_organisation"]:
+            raise Invalid("A post as the organisation cannot be scheduled: leave the time empty.")
         if scheduled_at is not None:  # a post for later: web/pages/scheduled.py
             return await scheduled.schedule_from_composer(ctx, draft, scheduled_at)
-        post = await compose.compose_post(
-            ctx.deps, ctx.viewer, draft,
-            resolve_mentions=partial(resolver.resolve_mentions, ctx.request.app.state.federation))
+        resolve = partial(resolver.resolve_mentions, ctx.request.app.state.federation)
+        if values["as_organisation"] and ctx.viewer.organisation_id is not None:  # webcare: the official account
+            post = await webcare_answers.post_as_organisation(ctx.deps, ctx.viewer, ctx.viewer.organisation_id,
+                                                              draft, resolve_mentions=resolve)
+            assert post is not None
+            return redirect(ctx, f"/posts/{post.id}")
+        post = await compose.compose_post(ctx.deps, ctx.viewer, draft, resolve_mentions=resolve)
     except publishing.PolicyStopped as stopped:
         # The refusal is in the audit log already (compose_post). Without JavaScript the page itself is the
         # confirmation step: the findings, and a box to tick.
