@@ -23,6 +23,7 @@ SCOPE_DESCRIPTIONS = {
     "follow": "Follow and unfollow accounts on your behalf",
     "push": "Receive push notifications",
     "profile": "See your name and profile, nothing else",
+    "webcare": "Work your organisation's webcare conversations and answer citizens on its behalf",
 }
 
 
