@@ -28,6 +28,7 @@
           if (assignee && assignee.textContent !== state.assignee_text) { assignee.textContent = state.assignee_text; }
           if (status && status.textContent !== state.status_name) { status.textContent = state.status_name; }
           othersActed = state.others_acted;
+          page.setAttribute("data-others-acted", othersActed ? "true" : "false");
           lastWarning = state.warning || "";
         })
         .catch(function () { /* the next poll tries again */ });
