@@ -154,6 +154,10 @@ PAGES = [
     ("logo and house colour", "kees", "/orgs/gemeente-ede/profile", 200),
     ("two-factor for the members", "kees", "/orgs/gemeente-ede/two-factor", 200),
     ("review queue", "kees", "/review", 200),
+    # Webcare (issue 15); a conversation page: tests/browser/test_webcare.py.
+    ("webcare inbox", "kees", "/orgs/gemeente-ede/webcare", 200),
+    ("webcare settings", "kees", "/orgs/gemeente-ede/webcare/settings", 200),
+    ("webcare report", "kees", "/orgs/gemeente-ede/webcare/report", 200),
 ]
 
 
