@@ -18,7 +18,7 @@ from server import audit, names
 from server.errors import Conflict, Forbidden, Invalid
 from server.ids import new_id
 
-ORG_ROLES = ("official", "reviewer", "org_admin", "webcare")
+ORG_ROLES = ("official", "reviewer", "org_admin", "webcare", "archivist")
 VOICES = ("official", "personal")
 _USERNAME = re.compile(r"^[A-Za-z0-9_]{1,30}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
@@ -128,7 +128,7 @@ def parse_org_role(role: str) -> str:
     """Accept the CLI's spelling (org-admin) and the stored one (org_admin)."""
     normalised = role.strip().replace("-", "_")
     if normalised not in ORG_ROLES:
-        raise Invalid("The role must be official, reviewer, webcare or org-admin.")
+        raise Invalid("The role must be official, reviewer, webcare, archivist or org-admin.")
     return normalised
 
 

@@ -21,7 +21,7 @@ from web.context import PageContext, read_form, redirect, render
 from web.handlers import page, path_int
 
 ROLE_NAMES = {"official": "Official", "reviewer": "Reviewer", "org_admin": "Organisation admin",
-              "webcare": "Webcare member"}
+              "webcare": "Webcare member", "archivist": "Archivist"}
 NOTICES = {"role": "The role has been changed.", "created": "The organisation has been created.",
            "offboarded": "The person has been offboarded."}
 
