@@ -21,7 +21,7 @@ from server.ids import new_id
 KINDS = ("gemeente", "provincie", "ministerie", "waterschap", "uitvoeringsorganisatie", "other")
 _SLUG = re.compile(r"^(?=.{2,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
 _COLUMNS = ("id, slug, name, kind, website, created_at, auto_boost, official_label_nl, official_label_en, "
-            "personal_label_nl, personal_label_en")
+            "personal_label_nl, personal_label_en, tooi_code")
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class Organisation:
     official_label_en: str | None = None
     personal_label_nl: str | None = None
     personal_label_en: str | None = None
+    tooi_code: str | None = None  # its TOOI code (gm0228): the archiefvormer of its archive export (issue 16)
 
 
 def validate(name: str, slug: str, kind: str, website: str) -> str:
@@ -186,3 +187,21 @@ async def change_voice_settings(conn: asyncpg.Connection, organisation: Organisa
     await audit.record(conn, actor_id=actor_id, action="organisation.voice_settings", subject_type="organisation",
                        subject_id=organisation.id, detail={"auto_boost": updated.auto_boost, **labels}, now=now)
     return updated
+
+
+_TOOI = re.compile(r"^[a-z]{2,6}[0-9]{1,8}$")
+
+
+async def change_tooi_code(conn: asyncpg.Connection, organisation: Organisation, tooi_code: str, *,
+                           actor_id: int | None, now: datetime) -> Organisation:
+    """Set the organisation's TOOI code ("" clears it), audited; the archive export names it as archiefvormer."""
+    await _require_admin(conn, actor_id, organisation.id)
+    code = tooi_code.strip().lower()
+    if code and not _TOOI.match(code):
+        raise Invalid("A TOOI code is a prefix and a number, such as gm0228 (a gemeente), pv25 (a provincie) or "
+                      "ws0155 (a waterschap).")
+    row = await conn.fetchrow(f"UPDATE organisations SET tooi_code = $2 WHERE id = $1 RETURNING {_COLUMNS}",
+                              organisation.id, code or None)
+    await audit.record(conn, actor_id=actor_id, action="organisation.tooi_code", subject_type="organisation",
+                       subject_id=organisation.id, detail={"tooi_code": code or None}, now=now)
+    return Organisation(**dict(row))

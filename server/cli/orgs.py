@@ -36,11 +36,14 @@ async def cmd_org_list(conn: asyncpg.Connection, settings: Settings, args: argpa
 
 async def cmd_org_update(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
     org = await organisation(conn, args.slug)
+    if args.tooi is not None:
+        org = await organisations.change_tooi_code(conn, org, args.tooi, actor_id=None, now=utc_now())
     updated = await organisations.change_voice_settings(conn, org, auto_boost=args.auto_boost,
                                                         labels={name: getattr(args, name) for name in LABELS},
                                                         actor_id=None, now=utc_now())
     return (f"{updated.slug}: automatic boosts {'on' if updated.auto_boost else 'off'}; official line "
-            f"\"{voice.line('official', 'nl', updated)}\" / \"{voice.line('official', 'en', updated)}\"")
+            f"\"{voice.line('official', 'nl', updated)}\" / \"{voice.line('official', 'en', updated)}\""
+            + (f"; TOOI code {updated.tooi_code}" if updated.tooi_code else ""))
 
 
 async def cmd_org_verify(pool: asyncpg.Pool, settings: Settings, args: argparse.Namespace) -> str:
@@ -79,6 +82,8 @@ def add_commands(root: Group) -> None:
     update.add_argument("slug", help="the organisation's slug")
     update.add_argument("--auto-boost", dest="auto_boost", default=None, action=argparse.BooleanOptionalAction,
                         help="the organisation's account boosts its officials' official-voice posts")
+    update.add_argument("--tooi", default=None, help="the organisation's TOOI code, e.g. gm0228 (the archiefvormer "
+                        "in its archive export; empty clears it)")
     for label in LABELS:
         update.add_argument("--" + label.replace("_", "-"), dest=label, default=None,
                             help="wording of the visible voice line ({org} is the name; empty resets)")
