@@ -520,9 +520,41 @@ def _webcare_inbox(town: Town, viewer: str) -> str | None:
     return _web_list("/orgs/gemeente-ede/webcare?status=open")(town, viewer)
 
 
+_WEBCARE_TOKENS: dict[tuple[str, str], httpx.Client] = {}  # (database url, viewer) -> a webcare-scoped client
+
+
+def _webcare_api(town: Town, viewer: str) -> httpx.Client:
+    """The viewer's webcare tool: a token with the `webcare` scope (everyone can get one; the team rule decides)."""
+    if viewer == "nobody":
+        return town.api_client(viewer)
+    key = (town.node.database_url, viewer)
+    if key not in _WEBCARE_TOKENS:
+        _WEBCARE_TOKENS[key] = httpx.Client(base_url=town.node.url, timeout=30, headers={
+            "Authorization": f"Bearer {token_for(town.node, viewer, 'webcare')}"})
+    return _WEBCARE_TOKENS[key]
+
+
+def _webcare_api_thread(town: Town, viewer: str, post_id: int) -> bool:
+    kind = next(k for k, i in town.ids.items() if i == post_id)
+    conversation = _webcare_threads(town)[kind]
+    response = _webcare_api(town, viewer).get(f"/api/v1/ambtenaar/webcare/conversations/{conversation}")
+    assert response.status_code in (200, 401, 403, 404), response.status_code
+    return response.status_code == 200 and marker(kind) in response.text
+
+
+def _webcare_api_list(town: Town, viewer: str) -> str | None:
+    _webcare_threads(town)
+    response = _webcare_api(town, viewer).get("/api/v1/ambtenaar/webcare/conversations",
+                                              params={"org": "gemeente-ede", "status": "open"})
+    return response.text if response.status_code == 200 else None
+
+
 ONE_POST[("GET", "/orgs/{slug}/webcare/{conversation_id}")] = _webcare_thread
 ONE_POST_AUDIENCE[("GET", "/orgs/{slug}/webcare/{conversation_id}")] = lambda kind, viewer: False
 LISTINGS[("GET", "/orgs/{slug}/webcare")] = (_webcare_inbox, set())
+ONE_POST[("GET", "/api/v1/ambtenaar/webcare/conversations/{id}")] = _webcare_api_thread
+ONE_POST_AUDIENCE[("GET", "/api/v1/ambtenaar/webcare/conversations/{id}")] = lambda kind, viewer: False
+LISTINGS[("GET", "/api/v1/ambtenaar/webcare/conversations")] = (_webcare_api_list, set())
 
 
 def test_webcare_team_reads_threads_as_the_organisation_account(town: Town) -> None:
@@ -530,6 +562,8 @@ def test_webcare_team_reads_threads_as_the_organisation_account(town: Town) -> N
     assert shown == ORG_ACCOUNT_SEES
     inbox = _webcare_inbox(town, "wendy")
     assert inbox is not None and {kind for kind in KINDS if marker(kind) in inbox} == ORG_ACCOUNT_SEES
+    through_api = {kind for kind in KINDS if _webcare_api_thread(town, "wendy", town.ids[kind])}
+    assert through_api == ORG_ACCOUNT_SEES
 
 
 ACTIONS = "an action on a post: server/post_rules.py, tests/security/test_findings.py"
@@ -639,6 +673,10 @@ NO_POSTS = {
     "/api/v1/scheduled_statuses": "the caller's own scheduled posts",
     "/api/v1/scheduled_statuses/{id}": "the caller's own scheduled posts", "/scheduled": "own scheduled posts",
     "/scheduled/{scheduled_id}/time": "own scheduled posts", "/scheduled/{scheduled_id}/delete": "own scheduled posts",
+    # The webcare API (issue 15): scope webcare and the team rule; conversations with posts are probed above.
+    **{f"/api/v1/ambtenaar/webcare/conversations/{{id}}/{step}": "a team step (answer: a post as the organisation, "
+       "through the reply rule and the checks), no other post shown"
+       for step in ("claim", "release", "status", "labels", "notes", "answer")},
     # Webcare pages (issue 15): the team only (server/webcare.check_team); the posts they show are probed above.
     "/webcare": "redirects to one's own inbox", "/orgs/{slug}/webcare/{conversation_id}/state": "status and names",
     "/orgs/{slug}/webcare/{conversation_id}/answer": "writing a post as the organisation (the reply rule)",
