@@ -225,6 +225,12 @@ def test_settings_validation_and_rights(town: Town) -> None:
                    headers={"Authorization": f"Bearer {token.group(1)}"}).json()
     assert me["username"] == "gemeente_ede"
     assert "Zaaksysteem" in ada.get(settings).text
+    # A webcare member makes one too (the issue: "a token a webcare member creates for it"), audited.
+    by_member = kees.post(f"{settings}/tokens", {"name": "Coosto", "scopes": "read write"})
+    assert by_member.status_code == 200 and 'id="new-token"' in by_member.text, by_member.text[:300]
+    made_by = fetch(town.node.database_url, "SELECT a.username FROM audit_log l JOIN accounts a "
+                    "ON a.id = l.actor_account_id WHERE l.action = 'webcare.token_created' ORDER BY l.id")
+    assert [r["username"] for r in made_by][-2:] == ["ada", "kees"]
 
 
 def test_report_page_and_csv(town: Town) -> None:

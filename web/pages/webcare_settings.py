@@ -2,8 +2,8 @@
 webhooks with their latest deliveries; and the organisation account's tokens for webcare tools.
 
 Owns: /orgs/{slug}/webcare/settings and its forms. Who may change what: anyone on the webcare team changes saved
-replies; opening hours, promise, webhooks and tokens are for the organisation's admins and instance admins
-(`Account.administers`), shown read-only to the rest of the team.
+replies and tokens for webcare tools; opening hours, promise and webhooks are for the organisation's admins and
+instance admins (`Account.administers`), shown read-only to the rest of the team.
 Never: SQL or validation of the values (server/webcare_settings.py, server/webcare_hooks.py).
 """
 
@@ -54,10 +54,9 @@ def _hours_values(hours: Any) -> dict[str, Any]:
 
 
 async def _tokens(ctx: PageContext, org: organisations.Organisation) -> list[webcare_tokens.OrganisationToken]:
-    """The organisation account's active tokens, for its admins (the rest of the team does not see them)."""
+    """The organisation account's active tokens, for the whole team: the issue asks that a webcare member can make
+    one for a tool (server/webcare_tokens.py's rule), so each of them sees, makes and revokes them, audited."""
     assert ctx.viewer is not None
-    if not ctx.viewer.administers(org.id):
-        return []
     async with connection(ctx.deps.pool) as conn:
         return await webcare_tokens.list_organisation_tokens(conn, ctx.viewer, org.id)
 
@@ -177,13 +176,15 @@ def _removal(param: str, done: str, remove: Removal, *, admins_only: bool = True
     return handler
 
 
-def _shown_once(make: Making):  # type: ignore[no-untyped-def]
-    """A POST that makes a webhook or a token (admins only); its secret is on this one answer and never again."""
+def _shown_once(make: Making, *, admins_only: bool = True):  # type: ignore[no-untyped-def]
+    """A POST that makes a webhook (admins) or a token (the team); its secret is on this one answer and never
+    again."""
     @page(signed_in=True)
     async def handler(ctx: PageContext) -> Response:
         form = await read_form(ctx)
         org = await team_organisation(ctx)
-        _require_admin(ctx, org)
+        if admins_only:
+            _require_admin(ctx, org)
         try:
             async with transaction(ctx.deps.pool) as conn:
                 shown = await make(conn, ctx, org, form)
@@ -239,7 +240,7 @@ ROUTES = [
     Route("/orgs/{slug}/webcare/settings/hooks", _shown_once(add_hook), methods=["POST"]),
     Route("/orgs/{slug}/webcare/settings/hooks/{hook_id}/remove", _removal("hook_id", "hook_removed", _remove_hook),
           methods=["POST"]),
-    Route("/orgs/{slug}/webcare/settings/tokens", _shown_once(create_token), methods=["POST"]),
+    Route("/orgs/{slug}/webcare/settings/tokens", _shown_once(create_token, admins_only=False), methods=["POST"]),
     Route("/orgs/{slug}/webcare/settings/tokens/{token_id}/revoke",
-          _removal("token_id", "token_revoked", _revoke_token), methods=["POST"]),
+          _removal("token_id", "token_revoked", _revoke_token, admins_only=False), methods=["POST"]),
 ]
