@@ -16,6 +16,7 @@ from web.pages import site_texts
 from web.pages import quotes
 from web.pages import polls
 from web.pages import webcare, webcare_reports, webcare_settings
+from web.pages import archive, woo
 from web.negotiation import negotiated
 
 
@@ -42,6 +43,8 @@ def routes() -> list[BaseRoute]:
         *webcare_settings.ROUTES,
         *webcare_reports.ROUTES,
         *webcare.ROUTES,
+        *archive.ROUTES,
+        *woo.ROUTES,
         *organisations_admin.ROUTES,  # before admin: /admin/organisations/new is not a slug
         *badges.ROUTES,
         *admin.ROUTES,
