@@ -255,6 +255,13 @@ async def revoke_token(conn: asyncpg.Connection, *, account_id: int, token_id: i
         raise NotFound("There is no active token with that id for this account.")
 
 
+async def revoke_tokens_by_ids(conn: asyncpg.Connection, token_ids: list[int], now: datetime) -> int:
+    """Revoke these tokens where still active; how many were."""
+    status = await conn.execute("UPDATE oauth_tokens SET revoked_at = $2 WHERE id = ANY($1::bigint[]) "
+                                "AND revoked_at IS NULL", token_ids, now)
+    return int(status.split()[-1])
+
+
 async def list_tokens(conn: asyncpg.Connection, account_id: int) -> list[AccessToken]:
     rows = await conn.fetch(f"{_TOKEN_SELECT} WHERE t.account_id = $1 AND t.revoked_at IS NULL ORDER BY t.id DESC",
                             account_id)

@@ -16,7 +16,7 @@ from datetime import datetime
 
 import asyncpg
 
-from server import accounts, audit, badges, events, oauth, posts, sessions
+from server import accounts, audit, badges, events, oauth, posts, sessions, webcare_tokens
 from server.accounts import Account
 from server.errors import Forbidden, Invalid
 
@@ -53,12 +53,14 @@ async def offboard(conn: asyncpg.Connection, member: Account, *, account: str, r
     await events.record_event(conn, "account.updated", member.id, member.id, now, {"change": "account.offboarded"})
     ended = await sessions.delete_sessions_of(conn, [member.id])
     tokens = await oauth.revoke_all_tokens(conn, account_id=member.id, now=now)
+    # Tokens of the organisation's own account this person made for a webcare tool were a key they held too.
+    org_tokens = await webcare_tokens.revoke_made_by(conn, member.id, now)
     await audit.record(conn, actor_id=actor.id if actor else None, action="account.offboarded",
                        subject_type="account", subject_id=member.id,
                        detail={"username": member.username, "organisation_id": member.organisation_id,
                                "org_role": member.org_role, "badge_revoked": badge.id if badge else None,
                                "sessions_ended": ended, "tokens_revoked": tokens, "account": account,
-                               "held_posts_rejected": held_rejected,
+                               "held_posts_rejected": held_rejected, "organisation_tokens_revoked": org_tokens,
                                "reason": cleaned}, now=now)
     return left
 

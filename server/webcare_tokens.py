@@ -97,3 +97,11 @@ async def writer_of(conn: asyncpg.Connection, token_id: int) -> Account | None:
     """The member who made this token of an organisation's account, or None for any other token."""
     maker = await conn.fetchval("SELECT created_by FROM webcare_tokens WHERE token_id = $1", token_id)
     return await accounts.get_account(conn, maker) if maker is not None else None
+
+
+async def revoke_made_by(conn: asyncpg.Connection, person_id: int, now: datetime) -> int:
+    """Offboarding (server/offboarding.py): the organisation account's tokens this person made stop working; how
+    many. The tokens' rows stay, so the audit log and `writer_of` still name their maker."""
+    token_ids = [r["token_id"] for r in await conn.fetch("SELECT token_id FROM webcare_tokens WHERE created_by = $1",
+                                                         person_id)]
+    return await oauth.revoke_tokens_by_ids(conn, token_ids, now) if token_ids else 0

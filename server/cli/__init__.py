@@ -1,5 +1,5 @@
 """The `ambtenaar` command: serve the node, run workers, migrate, and administer organisations, accounts, badges,
-policy checks, reviews, trust and domain policies.
+policy checks, reviews, trust, domain policies and the archive.
 
 Owns: the top parser (built from one module per area: process, orgs, people, badges, policy, trust, domains,
 webcare),
@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import asyncpg
 
-from server.cli import badges, domains, orgs, people, policy, process, trust, webcare, woo
+from server.cli import archive, badges, domains, orgs, people, policy, process, trust, webcare
 from server.cli.base import CliError, Group, Parser
 from server.config import SPECS, Settings, SettingsError, add_setting_flags, load_settings
 from server.db.migrate import migrate
@@ -38,7 +38,7 @@ def build_parser() -> Parser:
                  settings_flags)
     for add_commands in (process.add_commands, orgs.add_commands, people.add_user_commands, badges.add_commands,
                          policy.add_commands, trust.add_commands, domains.add_commands, webcare.add_commands,
-                         woo.add_commands, people.add_admin_commands):
+                         archive.add_commands, people.add_admin_commands):
         add_commands(root)
     return parser
 
@@ -71,7 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.start is not None:  # serve, worker: a process, not one piece of work
             args.start(settings)
             return 0
-        output = asyncio.run(_with_database(settings, lambda pool: args.run(pool, settings, args)))
+        if getattr(args, "offline", None) is not None:  # works on files alone (archive verify): no database
+            output = args.offline(settings, args)
+        else:
+            output = asyncio.run(_with_database(settings, lambda pool: args.run(pool, settings, args)))
     except (CliError, SettingsError, DomainError, EmbeddedDatabaseError) as error:
         print(f"ambtenaar: error: {error}", file=sys.stderr)
         return 1

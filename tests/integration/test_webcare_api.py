@@ -188,20 +188,24 @@ def test_link_header_pages_newest_activity_first(bert: Mastodon, kees: httpx.Cli
     assert kees.get(API, params={"org": "gemeente-ede", "max_id": "12"}).status_code == 422
 
 
-def test_an_organisation_token_made_by_a_member_posts_as_the_organisation(town: Node) -> None:
+def organisation_token(town: Node, maker: str, tool: str) -> str:
+    """A token of Gemeente Ede's account made by `maker` through the domain function the settings page calls."""
     async def make() -> str:
         pool = await open_pool(town.database_url)
         try:
             async with transaction(pool) as conn:
-                kees = await get_account_by_username(conn, "kees")
+                person = await get_account_by_username(conn, maker)
                 org = await get_organisation_by_slug(conn, "gemeente-ede")
-                assert kees is not None and org is not None
-                return await webcare_tokens.create_organisation_token(conn, kees, org.id, scopes="read write",
-                                                                      name="Coosto", now=datetime.now(UTC))
+                assert person is not None and org is not None
+                return await webcare_tokens.create_organisation_token(conn, person, org.id, scopes="read write",
+                                                                      name=tool, now=datetime.now(UTC))
         finally:
             await pool.close()
+    return str(run(make()))
 
-    token = run(make())
+
+def test_an_organisation_token_made_by_a_member_posts_as_the_organisation(town: Node) -> None:
+    token = organisation_token(town, "kees", "Coosto")
     client = Mastodon(access_token=token, api_base_url=town.url)
     assert client.account_verify_credentials()["username"] == "gemeente_ede"
     posted = client.status_post("Het gemeentehuis is maandag gesloten.")
@@ -223,3 +227,15 @@ def test_policy_findings_come_back_as_for_any_post(town: Node, bert: Mastodon, k
     assert refused.json()["policy"]["outcome"] == "block" and refused.json()["policy"]["findings"]
     assert VALID_BSN not in refused.json()["error"]
     assert kees.get(f"{API}/{conversation['id']}").json()["status"] == "open"  # nothing was sent
+
+
+def test_offboarding_revokes_the_organisation_tokens_the_leaver_made(town: Node) -> None:
+    token = organisation_token(town, "fleur", "Zaaksysteem")
+    tool = Mastodon(access_token=token, api_base_url=town.url)
+    assert tool.account_verify_credentials()["username"] == "gemeente_ede"
+    left = town.cli("user", "offboard", "--username", "fleur", "--reason", "Andere baan")
+    assert left.code == 0, left.err
+    refused = httpx.get(f"{town.url}/api/v1/accounts/verify_credentials", headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 401
+    [entry] = fetch(town.database_url, "SELECT detail FROM audit_log WHERE action = 'account.offboarded'")
+    assert '"organisation_tokens_revoked": 1' in entry["detail"]
