@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import asyncpg
 
-from server.cli import archive, badges, domains, orgs, people, policy, process, trust, webcare
+from server.cli import archive, badges, domains, orgs, people, policy, process, trust, webcare, woo
 from server.cli.base import CliError, Group, Parser
 from server.config import SPECS, Settings, SettingsError, add_setting_flags, load_settings
 from server.db.migrate import migrate
@@ -38,7 +38,7 @@ def build_parser() -> Parser:
                  settings_flags)
     for add_commands in (process.add_commands, orgs.add_commands, people.add_user_commands, badges.add_commands,
                          policy.add_commands, trust.add_commands, domains.add_commands, webcare.add_commands,
-                         archive.add_commands, people.add_admin_commands):
+                         woo.add_commands, archive.add_commands, people.add_admin_commands):
         add_commands(root)
     return parser
 
