@@ -21,7 +21,8 @@ import asyncpg
 from federation import delivery, inbox, outbox, remote_badges, vocab, webhooks
 from federation.context import Federation
 from federation.inbound import HANDLERS
-from server import accounts, housekeeping, scheduled, voting, webcare_hooks
+from server import accounts, archive_jobs, housekeeping, scheduled, voting, webcare_hooks
+from server.cli.archive import note_builder
 from server.db import queue
 from server.db.pool import connection, transaction
 
@@ -88,7 +89,9 @@ class Worker:
                  ("deliveries", self.sender.step),
                  ("webcare webhooks", lambda: webhooks.process_webhooks(self.fed, worker=self.worker_id)),
                  # Due scheduled posts go out within a turn of this loop (at most POLL_SECONDS when idle).
-                 ("scheduled posts", lambda: scheduled.publish_due(self.fed.deps)))
+                 ("scheduled posts", lambda: scheduled.publish_due(self.fed.deps)),
+                 ("archive exports", lambda: archive_jobs.run_due(self.fed.deps, worker=self.worker_id,
+                                                                  note_json=note_builder(self.fed.deps.settings))))
         for name, step in steps:
             try:
                 done += await step()
