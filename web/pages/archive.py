@@ -45,7 +45,8 @@ def _day(raw: str, label: str) -> date:
 
 def _progress_text(ctx: PageContext, job: archive_jobs.ArchiveExport) -> str:
     if job.posts_total:
-        return ctx.gettext("%(done)d of %(total)d posts", done=job.posts_done, total=job.posts_total)
+        return ctx.ngettext("%(done)d of %(n)d post", "%(done)d of %(n)d posts", job.posts_total,
+                            done=job.posts_done)
     return ctx.gettext("Not started yet") if job.state == "pending" else f"{job.percent}%"
 
 
