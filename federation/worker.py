@@ -19,10 +19,10 @@ import socket
 import asyncpg
 
 from federation import delivery, inbox, outbox, remote_badges, vocab, webhooks
+from federation.archive_notes import note_builder
 from federation.context import Federation
 from federation.inbound import HANDLERS
 from server import accounts, archive_jobs, housekeeping, scheduled, voting, webcare_hooks
-from server.cli.archive import note_builder
 from server.db import queue
 from server.db.pool import connection, transaction
 

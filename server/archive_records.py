@@ -177,11 +177,14 @@ async def list_expired(conn: asyncpg.Connection, organisation_id: int, *, offici
                        personal_before: datetime, received_before: datetime) -> dict[str, list[int]]:
     """Deleted records whose retention period has passed, by kind (official, personal, received): a record is kept
     until its creation plus the period, and at least until it is deleted. Posts a webcare conversation or an
-    unexpired idempotency key still points at wait (webcare keeps its conversations whole)."""
+    unexpired idempotency key still points at wait (webcare keeps its conversations whole), and so do posts whose
+    outbox events are not processed yet (the Delete is built from the row)."""
     spared = ("NOT EXISTS (SELECT 1 FROM webcare_messages w WHERE w.post_id = p.id) "
               "AND NOT EXISTS (SELECT 1 FROM webcare_conversations w WHERE w.start_post_id = p.id) "
               "AND NOT EXISTS (SELECT 1 FROM webcare_events w WHERE w.post_id = p.id) "
-              "AND NOT EXISTS (SELECT 1 FROM idempotency_keys k WHERE k.post_id = p.id)")
+              "AND NOT EXISTS (SELECT 1 FROM idempotency_keys k WHERE k.post_id = p.id) "
+              # The outbox still has to turn the deletion (or an earlier change) into activities from the row.
+              "AND NOT EXISTS (SELECT 1 FROM outbox_events e WHERE e.subject_id = p.id AND e.processed_at IS NULL)")
     rows = await conn.fetch(
         f"""SELECT p.id, CASE
                  WHEN p.voice = 'official' AND p.organisation_id = $1 AND p.created_at < $2 THEN 'official'

@@ -1,10 +1,10 @@
 """`ambtenaar archive ...`: retention settings, the archive export (a BagIt bag with MDTO), verifying a bag, and an
 immediate retention purge.
 
-Owns: the archive commands' arguments, the progress display, and `note_builder`: the ActivityStreams JSON of an
-archived version from federation/wire.py (the composition root may import federation/; server/archive_export.py
-may not, so it takes the builder as a parameter; the worker's export job uses this same builder). Never: SQL, or a
-step of an action (server/archive.py, archive_export.py and archive_verify.py do them).
+Owns: the archive commands' arguments and the progress display; it hands the export federation/archive_notes.py's
+`note_builder` (the composition root may import federation/; server/archive_export.py may not, so it takes the
+builder as a parameter; the worker's export job uses the same builder). Never: SQL, or a step of an action
+(server/archive.py, archive_export.py and archive_verify.py do them).
 """
 
 from __future__ import annotations
@@ -13,43 +13,16 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 
-from server import archive, archive_verify, uris
-from server import voice as voices
-from server.archive_export import NoteInput, NoteJson, Progress, export_bag
+from federation.archive_notes import note_builder
+from server import archive, archive_verify
+from server.archive_export import Progress, export_bag
 from server.cli.base import CliError, Group, organisation, parse_date
 from server.config import Settings
 from server.db.pool import connection
 from server.deps import utc_now
-
-
-def note_builder(settings: Settings) -> NoteJson:
-    """The Note of one version as we send it (federation.wire.note_to_json). A received (remote) post is
-    reconstructed from what we stored of it: its original document is not kept after the inbox handled it."""
-    from federation import wire
-    from federation.vocab import AS_PUBLIC
-
-    def build(item: NoteInput) -> dict[str, Any]:
-        post, author = item.post, item.author
-        if author.domain:
-            note: dict[str, Any] = {
-                "@context": "https://www.w3.org/ns/activitystreams", "id": post.uri, "type": "Note",
-                "attributedTo": author.actor_uri, "url": post.url, "inReplyTo": item.in_reply_to_uri,
-                "published": wire.iso(post.created_at), "summary": post.spoiler_text or None,
-                "content": post.content_html, "to": [AS_PUBLIC] if post.visibility == "public" else []}
-            if post.edited_at:
-                note["updated"] = wire.iso(post.edited_at)
-            return note
-        org = item.organisation
-        ctx = wire.NoteContext(
-            author=author, in_reply_to_uri=item.in_reply_to_uri, mentioned=item.mentioned, tags=item.tags,
-            attachments=item.attachments, voice_line=voices.line(post.voice, post.language, org),
-            voice_organisation_uri=uris.actor(settings, org.slug.replace("-", "_")[:30]) if org else None)
-        return wire.note_to_json(settings, post, ctx)
-    return build
 
 
 def progress_display(every: int | None = None) -> Progress:
