@@ -557,6 +557,12 @@ ONE_POST_AUDIENCE[("GET", "/api/v1/ambtenaar/webcare/conversations/{id}")] = lam
 LISTINGS[("GET", "/api/v1/ambtenaar/webcare/conversations")] = (_webcare_api_list, set())
 
 
+# The record (issue 16): the Woo search shows every version of the organisation's posts, held, rejected, direct and
+# deleted ones included, by its own rule (`archive_jobs.may_archive`: org admins, archivists, instance admins), not
+# the visibility rule. Nobody of the cast has that role, so every one of them must see none of the seven posts.
+LISTINGS[("GET", "/orgs/{slug}/woo")] = (_web_list("/orgs/gemeente-ede/woo?q=zichtbaarheidstest"), set())
+
+
 def test_webcare_team_reads_threads_as_the_organisation_account(town: Town) -> None:
     shown = {kind for kind in KINDS if _webcare_thread(town, "wendy", town.ids[kind])}
     assert shown == ORG_ACCOUNT_SEES
@@ -677,6 +683,13 @@ NO_POSTS = {
     **{f"/api/v1/ambtenaar/webcare/conversations/{{id}}/{step}": "a team step (answer: a post as the organisation, "
        "through the reply rule and the checks), no other post shown"
        for step in ("claim", "release", "status", "labels", "notes", "answer")},
+    # Archive exports and the Woo export (issue 16): org admins, archivists and instance admins only
+    # (`archive_jobs.may_archive`, tests/integration/test_archive_jobs.py and test_woo.py refuse everyone else); the
+    # record, every version and state, is theirs by that rule; the Woo search page is probed above.
+    "/orgs/{slug}/archive": "export jobs (admins, archivists)", "/orgs/{slug}/archive/status.json": "progress",
+    "/orgs/{slug}/archive/{export_id}/download": "the whole record as a bag, for admins and archivists only",
+    "/orgs/{slug}/woo/export": "the redacted record, for admins and archivists only",
+    "/orgs/{slug}/woo/settings": "a setting (admins)",
     # Webcare pages (issue 15): the team only (server/webcare.check_team); the posts they show are probed above.
     "/webcare": "redirects to one's own inbox", "/orgs/{slug}/webcare/{conversation_id}/state": "status and names",
     "/orgs/{slug}/webcare/{conversation_id}/answer": "writing a post as the organisation (the reply rule)",
