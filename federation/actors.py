@@ -19,11 +19,11 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from federation import transport, vocab
+from federation import split_domain, transport, vocab
 from federation.context import Federation
 from federation.transport import ResolveError
 from moderation import domain_blocks
-from server import accounts, badges, profiles, text
+from server import accounts, badges, handle_domains, profiles, text
 from server.accounts import Account, RemoteProfile
 from server.db.pool import connection, transaction
 
@@ -105,14 +105,36 @@ async def actor_for_key(fed: Federation, key_id: str, *, refresh: bool = False) 
 
 
 async def resolve_handle(fed: Federation, username: str, host: str) -> Account:
-    """Find (and cache) a remote account by its handle; the WebFinger host must agree with the actor's."""
+    """Find (and cache) an account by its handle. `user@<an organisation's live handle domain>` is the local
+    account, with no network round trip (issue 17). A remote split-domain handle (bob@example.com, actor on
+    social.example.com) is canonicalised (federation/split_domain.py): the account is stored once, by its actor
+    URI, and the confirmed handle remembered so the next lookup needs no WebFinger."""
+    async with connection(fed.deps.pool) as conn:
+        local = await handle_domains.get_local_by_handle(conn, username, host)
+    if local is not None:
+        return local
     await transport.refuse_blocked(fed, host)
     async with connection(fed.deps.pool) as conn:
-        cached = await accounts.get_remote_account(conn, username, host)
+        cached = await handle_domains.get_remote_by_handle(conn, username, host)
     if cached is not None and cached.fetched_at and fed.deps.now() - cached.fetched_at < STALE_AFTER:
         return cached
-    actor_uri = await transport.webfinger(fed, username, host)
-    return await fetch_actor(fed, actor_uri, refresh=True)
+    jrd = await transport.webfinger_document(fed, username, host)
+    actor_uri = vocab.webfinger_actor(jrd)
+    if actor_uri is None:
+        raise ResolveError(f"{username}@{host} has no ActivityPub actor")
+    account = await fetch_actor(fed, actor_uri, refresh=True)
+    handle = split_domain.canonical_handle(username, host, vocab.webfinger_subject(jrd), actor_uri)
+    if handle.confirm:
+        try:
+            confirmed = await transport.webfinger(fed, handle.username, handle.domain) == actor_uri
+        except ResolveError:
+            confirmed = False
+        handle = handle if confirmed else split_domain.fallback(account.username, actor_uri)
+    if split_domain.is_split(handle, actor_uri):
+        async with connection(fed.deps.pool) as conn:
+            await handle_domains.remember_remote_handle(conn, account.id, handle.username, handle.domain,
+                                                        fed.deps.now())
+    return account
 
 
 async def resolve_mentions(fed: Federation, body: str, *, limit: int = 5, timeout: float = 8.0) -> None:
@@ -125,7 +147,8 @@ async def resolve_mentions(fed: Federation, body: str, *, limit: int = 5, timeou
     async with connection(fed.deps.pool) as conn:
         for mention in text.find_mentions(body):
             if mention.host and mention.host != domain \
-                    and await accounts.get_remote_account(conn, mention.username, mention.host) is None:
+                    and await handle_domains.get_local_by_handle(conn, mention.username, mention.host) is None \
+                    and await handle_domains.get_remote_by_handle(conn, mention.username, mention.host) is None:
                 unknown.append(mention)
     if not unknown:
         return

@@ -470,13 +470,15 @@ class OutgoingClient:
         return self._connector.idle_hosts()
 
     async def get(self, url: str, headers_for: HeadersFor | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
-                  timeout: float | None = None, max_redirects: int = DEFAULT_MAX_REDIRECTS) -> FetchResult:
+                  timeout: float | None = None, max_redirects: int = DEFAULT_MAX_REDIRECTS,
+                  follow_redirects: bool = True) -> FetchResult:
         """GET `url`, following up to `max_redirects` redirects, each hop checked; the body is capped at max_bytes.
 
         `headers_for(hop_url)` builds the headers of each hop (so a signed fetch is signed per hop); a plain mapping
         is sent as it is, less credentials once a redirect left the first origin. The Host header is always the
         hop URL's host (with `:port` when not the scheme's default); a caller's Host is ignored, so sign that one.
         `timeout` covers all hops. Any status is returned; only transport failures and limits raise.
+        `follow_redirects=False` returns a 3xx as it came (the handle-domain self-test reports where it points).
         """
         first = _parse(url, allow_private_addresses=self.allow_private_addresses)
         current = first
@@ -496,7 +498,8 @@ class OutgoingClient:
                         headers = {k: v for k, v in headers_for.items() if k.lower() not in CREDENTIAL_HEADERS}
                     async with self._session.get(current, headers=_request_headers(headers),
                                                  allow_redirects=False) as response:
-                        location = response.headers.get("Location") if response.status in REDIRECT_STATUSES else None
+                        location = response.headers.get("Location") if follow_redirects \
+                            and response.status in REDIRECT_STATUSES else None
                         if location is None:
                             body = await _read_capped(response, max_bytes, current)
                             return FetchResult(response.status, _headers(response), body, str(current))

@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 
 from federation import badge_proofs, keys, poll_wire, signatures, wire
-from server import accounts, badges, media, organisations, polls, posts, profiles, quotes, uris, voice
+from server import accounts, badges, handle_domains, media, organisations, polls, posts, profiles, quotes, uris, voice
 from server.accounts import Account
 from server.config import Settings
 from server.posts import Post
@@ -62,8 +62,9 @@ async def actor_json(conn: asyncpg.Connection, settings: Settings, account: Acco
         found = (await badges.list_active_for_accounts(conn, [account.id], badges.local_date(now))).get(account.id)
         badge = found if found is not None and found.organisation_id == org.id else None
     profile = await profiles.get_profile(conn, account.id)
+    domain = await handle_domains.handle_domain_of(conn, account)
     if badge is None or org is None:
-        return wire.actor_to_json(settings, account, key.public_key_pem, org, profile=profile)
+        return wire.actor_to_json(settings, account, key.public_key_pem, org, profile=profile, handle_domain=domain)
     verification = badges.badge_url(settings.base_url, badge.id)
     text = f"{org.name} — {badge.function_title}" + (f" ({badge.unit})" if badge.unit else "")
     org_account = await accounts.get_organisation_account(conn, org.id)
@@ -76,4 +77,4 @@ async def actor_json(conn: asyncpg.Connection, settings: Settings, account: Acco
             unit=badge.unit, valid_from=badge.valid_from, valid_until=badge.valid_until, verification=verification)
         signed = badge_proofs.sign(document, signatures.load_private_key(org_key.private_key_pem), org_key.key_id, now)
     return wire.actor_to_json(settings, account, key.public_key_pem, org, (verification, text), signed,
-                              profile=profile)
+                              profile=profile, handle_domain=domain)

@@ -554,6 +554,12 @@ def webfinger_actor(jrd: Any) -> str | None:
     return None
 
 
+def webfinger_subject(jrd: Any) -> str | None:
+    """The `subject` of a WebFinger answer (`acct:user@domain`: a split-domain server's canonical handle), or None."""
+    subject = jrd.get("subject") if isinstance(jrd, Mapping) else None
+    return subject if isinstance(subject, str) and len(subject) < 600 else None
+
+
 SUBSCRIBE = "http://ostatus.org/schema/1.0/subscribe"
 
 

@@ -2,7 +2,10 @@
 
 Owns: /.well-known/webfinger and /.well-known/host-meta (our answer carries the OStatus subscribe template, so that
 other servers can send their users to /authorize_interaction here), parsing a handle, and asking another server
-for its subscribe template ("follow from your own server"). Never: signs or stores anything.
+for its subscribe template ("follow from your own server"). An account of an organisation with a live handle
+domain (server/handle_domains.py) answers as `acct:anna@ede.nl` whichever form was asked (`acct:anna@ede.nl`,
+`acct:anna@<node domain>` or the actor URL), as Mastodon answers for a split-domain server; actor ids and every
+URL stay on this node. Never: signs or stores anything.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from starlette.routing import Route
 
 from federation import transport, vocab
 from federation.context import Federation
-from server import accounts, uris
+from server import accounts, handle_domains, uris
 from server.db.pool import connection
 from server.deps import Deps
 
@@ -35,20 +38,38 @@ def parse_handle(handle: str) -> tuple[str, str] | None:
     return username, host.lower()
 
 
-def _username_for(resource: str, deps: Deps) -> str | None:
+def _username_for(resource: str, deps: Deps) -> tuple[str, str | None] | None:
+    """(username, the handle domain the resource names or None for ours), or None when it is not one of ours."""
     settings = deps.settings
     handle = parse_handle(resource) if not resource.startswith(("http://", "https://")) else None
     if handle:
         username, host = handle
-        return username if host == settings.domain else None
+        return (username, None if host == settings.domain else host)
     parts = urlsplit(resource)
     if parts.netloc.lower() != settings.domain:
         return None
     for prefix in ("/users/", "/@"):
         if parts.path.startswith(prefix):
             rest = parts.path[len(prefix):]
-            return rest if rest and "/" not in rest else None
+            return (rest, None) if rest and "/" not in rest else None
     return None
+
+
+async def _account_and_handle_domain(deps: Deps, username: str, asked_domain: str | None
+                                     ) -> tuple[accounts.Account | None, str | None]:
+    """The local account and the domain of its handle: an organisation's handle domain (issue 17) when it is
+    live, or when it is the one asked for (even pending: only that domain's own redirect brings anyone here with
+    it, which is what its self-test checks); None for the node's own domain."""
+    async with connection(deps.pool) as conn:
+        account = await accounts.get_account_by_username(conn, username)
+        if account is None or account.organisation_id is None:
+            return (None, None) if asked_domain else (account, None)
+        if asked_domain is not None:
+            wanted = await handle_domains.get_by_domain(conn, asked_domain)
+            if wanted is None or wanted.organisation_id != account.organisation_id:
+                return None, None
+            return account, wanted.domain
+        return account, await handle_domains.handle_domain_of(conn, account)
 
 
 async def webfinger(request: Request) -> Response:
@@ -65,23 +86,23 @@ async def webfinger(request: Request) -> Response:
                              "aliases": [uris.instance_actor(settings)],
                              "links": [{"rel": "self", "type": "application/activity+json",
                                         "href": uris.instance_actor(settings)}]}, media_type=JRD)
-    username = _username_for(resource, deps)
-    account = None
-    if username:
-        async with connection(deps.pool) as conn:
-            account = await accounts.get_account_by_username(conn, username)
+    wanted = _username_for(resource, deps)
+    account, handle_domain = await _account_and_handle_domain(deps, *wanted) if wanted else (None, None)
     if account is None or account.disabled_at is not None:
         return JSONResponse({"error": "no such account here"}, status_code=404)
     name = account.username
+    aliases = [uris.profile(settings, name), uris.actor(settings, name)]
+    if handle_domain:  # the node's own form stays an alias, so servers that knew it still match
+        aliases.append(f"acct:{name}@{settings.domain}")
     return JSONResponse({
-        "subject": f"acct:{name}@{settings.domain}",
-        "aliases": [uris.profile(settings, name), uris.actor(settings, name)],
+        "subject": f"acct:{name}@{handle_domain or settings.domain}",
+        "aliases": aliases,
         "links": [
             {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": uris.profile(settings, name)},
             {"rel": "self", "type": "application/activity+json", "href": uris.actor(settings, name)},
             {"rel": SUBSCRIBE,
              "template": f"{settings.base_url}/authorize_interaction?uri={{uri}}"},
-        ]}, media_type=JRD, headers={"Access-Control-Allow-Origin": "*"})
+        ]}, media_type=JRD)  # Access-Control-Allow-Origin: web/api/cors.py, for all of /.well-known/
 
 
 async def subscribe_template(fed: Federation, username: str, host: str) -> str | None:

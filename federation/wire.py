@@ -71,6 +71,9 @@ def context(settings: Settings) -> list[Any]:
         "QuoteAuthorization": "https://w3id.org/fep/044f#QuoteAuthorization",
         "quote": {"@id": "https://w3id.org/fep/044f#quote", "@type": "@id"},
         "quoteAuthorization": {"@id": "https://w3id.org/fep/044f#quoteAuthorization", "@type": "@id"},
+        # The actor's canonical handle (FEP-2c59), `anna@ede.nl` on an organisation's handle domain (issue 17).
+        "webfinger": {"@id": "https://purl.archive.org/socialweb/webfinger#webfinger",
+                      "@type": "http://www.w3.org/2001/XMLSchema#string"},
     }]
 
 
@@ -80,10 +83,12 @@ def iso(moment: datetime) -> str:
 
 def actor_to_json(settings: Settings, account: Account, public_key_pem: str, organisation: Organisation | None,
                   badge_field: tuple[str, str] | None = None,
-                  badge_doc: Mapping[str, Any] | None = None, profile: Profile | None = None) -> dict[str, Any]:
+                  badge_doc: Mapping[str, Any] | None = None, profile: Profile | None = None,
+                  handle_domain: str | None = None) -> dict[str, Any]:
     """`badge_field` is (verification URL, text) for the profile field Mastodon shows; `badge_doc` the signed
     badge for machines (federation/badge_proofs.py); `profile` the avatar, header and the person's own fields
-    (after the badge's and organisation's)."""
+    (after the badge's and organisation's); `handle_domain` the organisation's live handle domain, for the
+    FEP-2c59 `webfinger` property (the node's domain without one)."""
     name = account.username
     actor_id = uris.actor(settings, name)
     summary = "".join(f"<p>{escape_html(p)}</p>" for p in account.bio.split("\n\n") if p.strip())
@@ -105,6 +110,7 @@ def actor_to_json(settings: Settings, account: Account, public_key_pem: str, org
         "id": actor_id,
         "type": "Organization" if account.is_organisation else "Person",
         "preferredUsername": name,
+        "webfinger": f"{name}@{handle_domain or settings.domain}",
         "name": account.display_name or name,
         "summary": summary,
         "url": uris.profile(settings, name),

@@ -18,7 +18,7 @@ import socket
 
 import asyncpg
 
-from federation import delivery, inbox, outbox, remote_badges, vocab, webhooks
+from federation import delivery, handle_domain_check, inbox, outbox, remote_badges, vocab, webhooks
 from federation.archive_notes import note_builder
 from federation.context import Federation
 from federation.inbound import HANDLERS
@@ -90,6 +90,8 @@ class Worker:
                  ("webcare webhooks", lambda: webhooks.process_webhooks(self.fed, worker=self.worker_id)),
                  # Due scheduled posts go out within a turn of this loop (at most POLL_SECONDS when idle).
                  ("scheduled posts", lambda: scheduled.publish_due(self.fed.deps)),
+                 # Live handle domains are checked again once a day (issue 17); a failure marks them failing.
+                 ("handle domains", lambda: handle_domain_check.recheck_due(self.fed)),
                  ("archive exports", lambda: archive_jobs.run_due(self.fed.deps, worker=self.worker_id,
                                                                   note_json=note_builder(self.fed.deps.settings))))
         for name, step in steps:

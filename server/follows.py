@@ -58,6 +58,16 @@ async def exists_local_follower_of(conn: asyncpg.Connection, account_id: int) ->
         "WHERE f.followed_id = $1 AND f.state = 'accepted' AND a.domain IS NULL)", account_id))
 
 
+async def exists_remote_follower_of_organisation(conn: asyncpg.Connection, organisation_id: int,
+                                                 since: datetime) -> bool:
+    """Whether a remote account followed an account of the organisation since a moment (its handle domain is
+    then in use elsewhere: server/handle_domains.py)."""
+    return bool(await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM follows f JOIN accounts a ON a.id = f.followed_id "
+        "JOIN accounts r ON r.id = f.follower_id WHERE a.organisation_id = $1 AND a.domain IS NULL "
+        "AND r.domain IS NOT NULL AND f.created_at >= $2)", organisation_id, since))
+
+
 async def delete_follow(conn: asyncpg.Connection, follower_id: int, followed_id: int) -> bool:
     status = await conn.execute("DELETE FROM follows WHERE follower_id = $1 AND followed_id = $2",
                                 follower_id, followed_id)

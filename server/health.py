@@ -1,7 +1,7 @@
 """Liveness and readiness for load balancers and orchestrators.
 
 Owns: /healthz (the process answers) and /readyz (the database answers, every migration is applied and the
-in-process federation worker, when there is one, is alive).
+in-process federation worker, when there is one, is alive; organisations' handle domains by state as details).
 Never: does work beyond those checks.
 """
 
@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from server import handle_domains
 from server.db.migrate import pending_migrations
 from server.db.pool import connection
 from server.deps import Deps
@@ -28,6 +29,8 @@ async def readyz(request: Request) -> Response:
         async with connection(deps.pool) as conn:
             await conn.fetchval("SELECT 1")
             pending = await pending_migrations(conn)
+            # Details only: a failing handle domain is the organisation's web server's doing, not this node's.
+            domains = await handle_domains.readiness(conn) if not pending else None
     except Exception as exc:  # any failure to reach the database means "not ready"
         return JSONResponse({"status": "unavailable", "database": f"unreachable: {type(exc).__name__}"},
                             status_code=503)
@@ -45,7 +48,8 @@ async def readyz(request: Request) -> Response:
         state = "stalled" if worker.stalled(asyncio.get_running_loop().time()) else "ok"
     ready = state in ("ok", "separate")
     return JSONResponse({"status": "ok" if ready else "unavailable", "database": "ok", "migrations": "applied",
-                         "worker": state}, status_code=200 if ready else 503)
+                         "worker": state, **({"handle_domains": domains} if domains else {})},
+                        status_code=200 if ready else 503)
 
 
 ROUTES = [Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]

@@ -20,8 +20,9 @@ from datetime import datetime, timedelta
 import asyncpg
 
 import moderation.policy as policy
-from server import (accounts, audit, events, follows, languages, media, notifications, organisations, policy_settings,
-                    polls, post_rules, posts, quotes, reactions, relationships, text, timelines, webcare)
+from server import (accounts, audit, events, follows, handle_domains, languages, media, notifications, organisations,
+                    policy_settings, polls, post_rules, posts, quotes, reactions, relationships, text, timelines,
+                    webcare)
 from server.accounts import Account
 from server.config import Settings
 from server.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
@@ -160,9 +161,12 @@ async def _render(conn: asyncpg.Connection, settings: Settings, body: str) -> tu
         found[f"{account.username.lower()}@{settings.domain}"] = account
     for mention in text.find_mentions(body):
         if mention.host and mention.host != settings.domain:
-            remote = await accounts.get_remote_account(conn, mention.username, mention.host)
-            if remote is not None and remote.gone_at is None:
-                found[mention.handle.lower()] = remote
+            # @anna@ede.nl is local when ede.nl is her organisation's live handle domain (issue 17); a remote
+            # split-domain handle is found by its confirmed handle domain.
+            other = (await handle_domains.get_local_by_handle(conn, mention.username, mention.host)
+                     or await handle_domains.get_remote_by_handle(conn, mention.username, mention.host))
+            if other is not None and other.gone_at is None:
+                found[mention.handle.lower()] = other
     urls = {handle: f"{settings.base_url}/@{a.username}" if a.is_local else (a.profile_url or str(a.actor_uri))
             for handle, a in found.items()}
     rendered = text.render(body, settings.base_url, urls)

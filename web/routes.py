@@ -17,6 +17,7 @@ from web.pages import quotes
 from web.pages import polls
 from web.pages import webcare, webcare_reports, webcare_settings
 from web.pages import archive, woo
+from web.pages import handle_domains
 from web.negotiation import negotiated
 
 
@@ -45,6 +46,7 @@ def routes() -> list[BaseRoute]:
         *webcare.ROUTES,
         *archive.ROUTES,
         *woo.ROUTES,
+        *handle_domains.ROUTES,
         *organisations_admin.ROUTES,  # before admin: /admin/organisations/new is not a slug
         *badges.ROUTES,
         *admin.ROUTES,

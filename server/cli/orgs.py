@@ -12,6 +12,7 @@ import json
 import asyncpg
 
 from server import accounts, org_verification, organisations, voice
+from server.cli import handle_domains
 from server.cli.base import Group, organisation
 from server.config import Settings
 from server.db.pool import connection, transaction
@@ -87,3 +88,4 @@ def add_commands(root: Group) -> None:
     for label in LABELS:
         update.add_argument("--" + label.replace("_", "-"), dest=label, default=None,
                             help="wording of the visible voice line ({org} is the name; empty resets)")
+    handle_domains.add_commands(org)
