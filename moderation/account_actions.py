@@ -64,7 +64,8 @@ async def _check_not_from_domain_policy(conn: asyncpg.Connection, target: Accoun
                        domain=policy.domain)
 
 
-async def _suspend(conn: asyncpg.Connection, target: Account, now: datetime) -> dict[str, int]:
+async def _suspend(conn: asyncpg.Connection, target: Account, now: datetime, *,
+                   keep_archive_copy: bool = True) -> dict[str, int]:
     await accounts.update_suspended(conn, target.id, now)
     if target.is_local:
         # Followers' servers learn of it from the actor itself (Update with suspended: true), as from Mastodon.
@@ -78,7 +79,8 @@ async def _suspend(conn: asyncpg.Connection, target: Account, now: datetime) -> 
             state = await follows.get_follow_state(conn, target.id, local.id)
             await events.record_event(conn, "follow.rejected", target.id, local.id, now,
                                       {"follow_uri": state[1] if state else None})
-    return (await purge.purge_remote_accounts(conn, [target.id], now)).as_detail()
+    return (await purge.purge_remote_accounts(conn, [target.id], now,
+                                              keep_archive_copy=keep_archive_copy)).as_detail()
 
 
 async def _unsuspend(conn: asyncpg.Connection, target: Account, now: datetime) -> None:
@@ -88,9 +90,12 @@ async def _unsuspend(conn: asyncpg.Connection, target: Account, now: datetime) -
 
 
 async def decide(conn: asyncpg.Connection, moderator: Account | None, target: Account, decision: str, *,
-                 text: str = "", report: Report | None = None, now: datetime) -> AccountWarning:
+                 text: str = "", report: Report | None = None, now: datetime,
+                 destroy_records: bool = False) -> AccountWarning:
     """Apply one decision to an account, record the note and the audit entry, and resolve the report it came
-    from (when given). Refuses a decision that changes nothing (suspending a suspended account)."""
+    from (when given). Refuses a decision that changes nothing (suspending a suspended account). Suspending a
+    remote account keeps an archive copy of organisations' received records from it unless `destroy_records`
+    (the law requires their destruction)."""
     moderator = require_moderator(moderator)
     if decision not in DECISIONS:
         raise Invalid("Unknown moderation action.")
@@ -114,7 +119,8 @@ async def decide(conn: asyncpg.Connection, moderator: Account | None, target: Ac
     elif decision == "unsilence":
         await accounts.update_silenced(conn, target.id, None)
     elif decision == "suspend":
-        detail.update(await _suspend(conn, target, now))
+        detail.update(await _suspend(conn, target, now, keep_archive_copy=not destroy_records))
+        detail["records_destroyed"] = destroy_records
     elif decision == "unsuspend":
         await _unsuspend(conn, target, now)
     warning = await reports.insert_warning(conn, account_id=target.id, moderator_id=moderator.id,

@@ -297,15 +297,16 @@ class Change:
     purge: PurgeResult | None
 
 
-async def _apply(conn: asyncpg.Connection, hosts: Sequence[str], policy: Policy, now: datetime) -> tuple[int,
-                                                                                                         PurgeResult | None]:
+async def _apply(conn: asyncpg.Connection, hosts: Sequence[str], policy: Policy, now: datetime, *,
+                 keep_archive_copy: bool = True) -> tuple[int, PurgeResult | None]:
     """Put a policy's effects on the accounts of `hosts` (all of which it governs)."""
     severity, reject_media = policy.effects()
     limited = await accounts.update_domain_policy_limits(
         conn, list(hosts), silenced_at=policy.limited_at if severity == "silence" else None,
         suspended_at=policy.limited_at if severity == "suspend" else None)
     ids = await accounts.list_account_ids_by_domains(conn, list(hosts))
-    purged = await purge_remote_accounts(conn, ids, now) if severity == "suspend" and ids else None
+    purged = await purge_remote_accounts(conn, ids, now, keep_archive_copy=keep_archive_copy) \
+        if severity == "suspend" and ids else None
     if reject_media and ids:
         await accounts.update_clear_avatars(conn, ids)
         await profiles.clear_remote_headers(conn, ids)
@@ -314,7 +315,7 @@ async def _apply(conn: asyncpg.Connection, hosts: Sequence[str], policy: Policy,
 
 
 async def _reapply(conn: asyncpg.Connection, domain: str, change: Callable[[], Awaitable[None]],
-                   now: datetime) -> tuple[int, int, PurgeResult | None]:
+                   now: datetime, *, keep_archive_copy: bool = True) -> tuple[int, int, PurgeResult | None]:
     """Run `change` (which changes the tables), then move each known account host under `domain` from the
     policy that governed it before to the one that governs it now: lift the old limits (only those the old
     policy set), put the new ones. Returns (accounts limited, accounts whose limit was lifted, purge)."""
@@ -336,7 +337,7 @@ async def _reapply(conn: asyncpg.Connection, domain: str, change: Callable[[], A
     for key, group in moved.items():
         new_policy = after[group[0]]
         if key is not None and new_policy is not None:
-            count, result = await _apply(conn, group, new_policy, now)
+            count, result = await _apply(conn, group, new_policy, now, keep_archive_copy=keep_archive_copy)
             limited += count
             purged = result if purged is None else _add(purged, result)
     return limited, lifted, purged
@@ -369,8 +370,11 @@ def moderator_id(actor: Account | None) -> int | None:
 
 
 async def block(conn: asyncpg.Connection, domain: str, terms: Terms, *, own_domain: str, actor: Account | None,
-                now: datetime, source: str | None = None) -> Change:
-    """Add or change the policy of a domain and put its effects in place, in the caller's transaction."""
+                now: datetime, source: str | None = None, destroy_records: bool = False) -> Change:
+    """Add or change the policy of a domain and put its effects in place, in the caller's transaction.
+
+    A suspension keeps an archive copy of the organisations' received records (replies to their people, webcare
+    messages) unless `destroy_records`: the law requires their destruction (moderation/purge.py)."""
     actor_id = moderator_id(actor)
     value = normalise_domain(domain)
     _check_not_own(value, own_domain)
@@ -388,10 +392,10 @@ async def block(conn: asyncpg.Connection, domain: str, terms: Terms, *, own_doma
             value, terms.severity, terms.reject_media, terms.reject_reports, terms.obfuscate, terms.private_comment,
             terms.public_comment, now, actor_id)
 
-    limited, lifted, purged = await _reapply(conn, value, change, now)
+    limited, lifted, purged = await _reapply(conn, value, change, now, keep_archive_copy=not destroy_records)
     policy = await get_policy(conn, value)
     detail = {**_detail(terms), "limited_accounts": limited, "lifted_accounts": lifted,
-              **(purged.as_detail() if purged else {})}
+              **(purged.as_detail() if purged else {}), "records_destroyed": destroy_records}
     if previous is not None:
         detail["previous"] = _detail(previous)
     if source:

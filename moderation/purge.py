@@ -18,7 +18,7 @@ from datetime import datetime
 
 import asyncpg
 
-from server import accounts, archive_records, follows, media, notifications, posts, profiles, reactions
+from server import accounts, archive_records, follows, media, notifications, posts, profiles, reactions, webcare
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,8 @@ async def purge_remote_accounts(conn: asyncpg.Connection, account_ids: Iterable[
         for post_id in kept:
             await posts.delete_post(conn, post_id, now)
         post_ids = [i for i in post_ids if i not in set(kept)]  # the rest goes for good
+    else:  # destruction required: webcare lets go of them first (their conversations and history lines)
+        await webcare.forget_posts(conn, post_ids)
     favourites = await reactions.delete_favourites_for_purge(conn, ids, post_ids)
     notified = await notifications.delete_notifications_for_purge(conn, ids, post_ids)
     await media.delete_attachments_for_purge(conn, post_ids)

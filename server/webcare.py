@@ -338,6 +338,18 @@ async def report_rows(conn: asyncpg.Connection, organisation_id: int, since: dat
     return [{**dict(r), "labels": list(r["labels"])} for r in rows]
 
 
+async def forget_posts(conn: asyncpg.Connection, post_ids: list[int]) -> int:
+    """Before posts are removed for good (a moderator's purge where the law requires destruction): conversations
+    they started go with their history, their other messages leave their conversations, and history lines keep no
+    pointer to them. The organisation's own answers stay as its posts. How many conversations went."""
+    if not post_ids:
+        return 0
+    status = await conn.execute("DELETE FROM webcare_conversations WHERE start_post_id = ANY($1::bigint[])", post_ids)
+    await conn.execute("DELETE FROM webcare_messages WHERE post_id = ANY($1::bigint[])", post_ids)
+    await conn.execute("UPDATE webcare_events SET post_id = NULL WHERE post_id = ANY($1::bigint[])", post_ids)
+    return int(status.split()[-1])
+
+
 async def latest_event_id(conn: asyncpg.Connection, conversation_id: int) -> int:
     return int(await conn.fetchval("SELECT coalesce(max(id), 0) FROM webcare_events WHERE conversation_id = $1",
                                    conversation_id))

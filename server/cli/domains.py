@@ -36,7 +36,7 @@ async def cmd_domain_block(conn: asyncpg.Connection, settings: Settings, args: a
                                     obfuscate=args.obfuscate, private_comment=args.reason,
                                     public_comment=args.public_comment)
     change = await domain_blocks.block(conn, args.target_domain, terms, own_domain=settings.domain, actor=None,
-                                       now=utc_now())
+                                       now=utc_now(), destroy_records=args.destroy_records)
     label = change.policy.label if change.policy else args.severity
     return f"{change.domain}: {label} ({_purge_summary(change)})"
 
@@ -115,6 +115,9 @@ def add_commands(root: Group) -> None:
     block.add_argument("--reject-media", action="store_true", help="also reject its media (with silence)")
     block.add_argument("--reject-reports", action="store_true", help="ignore reports from it")
     block.add_argument("--obfuscate", action="store_true", help="hide part of the name on the public list")
+    block.add_argument("--destroy-records", dest="destroy_records", action="store_true",
+                       help="a suspension keeps no archive copy of organisations' received records from it (only "
+                            "when the law requires their destruction; audited)")
     area.command("unblock", "remove a server's policy (limits it put on accounts are lifted)",
                  cmd_domain_unblock).add_argument("target_domain", metavar="DOMAIN")
     area.command("allow", "put a server on the allowlist (used in allowlist mode)", cmd_domain_allow).add_argument(

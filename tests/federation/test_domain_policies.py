@@ -312,3 +312,46 @@ def test_a_blocked_server_cannot_make_us_fetch_its_key(gemeente: Node, burger: N
     cli_ok(gemeente, "domain", "unblock", burger.domain)
     assert deliver().status_code == 202
     assert scalar(gemeente.database_url, "SELECT count(*) FROM accounts WHERE actor_uri = $1", frits) == 1
+
+
+def test_a_suspension_keeps_an_archive_copy_of_received_records_unless_destruction_is_required(
+        gemeente: Node, burger: Node, anna: httpx.Client, bert: httpx.Client) -> None:
+    """Issue 16: a citizen's reply to an official post is the organisation's record. Suspending the citizen's server
+    takes it off every page but keeps it for the archive; with --destroy-records (the law requires destruction)
+    nothing is kept."""
+    remote_anna = remote_id(bert, f"@anna@{gemeente.domain}")
+    replies = "SELECT count(*) FROM posts WHERE account_id IN {accounts} AND in_reply_to_id IS NOT NULL"
+
+    def bert_follows_anna() -> None:
+        follow(bert, remote_anna)
+        eventually(lambda: of_domain(gemeente, "SELECT count(*) FROM follows WHERE state = 'accepted' AND "
+                                     "follower_id IN {accounts}", burger.domain), lambda n: n == 1,
+                   what="bert's follow accepted at gemeente")
+
+    def reply_to_a_new_official_post(text: str) -> None:
+        post = anna.post("/api/v1/statuses", json={"status": f"Officieel: {text}", "voice": "official"}).json()
+        copy = eventually(lambda: bert.get("/api/v1/timelines/home").json(),
+                          lambda tl: any(s["uri"] == post["uri"] for s in tl), what="anna's post at burger")
+        parent = next(s["id"] for s in copy if s["uri"] == post["uri"])
+        bert.post("/api/v1/statuses", json={"status": f"@anna@{gemeente.domain} Vraag over {text}",
+                                            "in_reply_to_id": parent})
+
+    bert_follows_anna()
+    before = of_domain(gemeente, replies, burger.domain)
+    reply_to_a_new_official_post("de markt")
+    eventually(lambda: of_domain(gemeente, replies, burger.domain), lambda n: n == before + 1,
+               what="bert's reply at gemeente")
+    cli_ok(gemeente, "domain", "block", burger.domain, "--severity", "suspend")
+    kept = of_domain(gemeente, replies + " AND deleted_at IS NOT NULL", burger.domain)
+    assert kept >= 1 and of_domain(gemeente, replies + " AND deleted_at IS NULL", burger.domain) == 0
+    cli_ok(gemeente, "domain", "unblock", burger.domain)
+
+    bert_follows_anna()
+    reply_to_a_new_official_post("het zwembad")
+    eventually(lambda: of_domain(gemeente, replies + " AND deleted_at IS NULL", burger.domain), lambda n: n == 1,
+               what="bert's second reply at gemeente")
+    cli_ok(gemeente, "domain", "block", burger.domain, "--severity", "suspend", "--destroy-records")
+    assert of_domain(gemeente, replies, burger.domain) == 0
+    [entry] = fetch(gemeente.database_url, "SELECT detail FROM audit_log WHERE action = 'domain.blocked' "
+                    "ORDER BY id DESC LIMIT 1")
+    assert '"records_destroyed": true' in entry["detail"]

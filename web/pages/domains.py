@@ -98,7 +98,8 @@ async def _block(ctx: PageContext, moderator: Account, form: dict[str, str]) -> 
                                     public_comment=form.get("public_comment", ""))
     async with transaction(ctx.deps.pool) as conn:
         change = await domain_blocks.block(conn, form.get("domain", "")[:300], terms,
-                                           own_domain=ctx.deps.settings.domain, actor=moderator, now=ctx.now)
+                                           own_domain=ctx.deps.settings.domain, actor=moderator, now=ctx.now,
+                                           destroy_records=form.get("destroy_records") == "on")
     return _done(ctx, "blocked", domain=change.domain)
 
 
