@@ -38,6 +38,11 @@ _LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
 _DOMAIN = re.compile(rf"^{_LABEL}(\.{_LABEL})+$")
 _COLUMNS = "organisation_id, domain, state, set_at, activated_at, checked_at, check_lines, federated_at"
 
+# Why a handle domain is fixed once used (Dutch in the catalogue; a constant, as it is longer than two lines).
+LOCKED = ("The handle domain %(domain)s can no longer be changed: accounts of this organisation have federated as "
+          "user@%(domain)s, and other servers keep those handles. Mastodon and GoToSocial fix the handle domain "
+          "for the same reason.")
+
 
 @dataclass(frozen=True)
 class HandleDomain:
@@ -165,9 +170,7 @@ async def set_handle_domain(conn: asyncpg.Connection, organisation: Organisation
     if current is not None and current.domain == wanted:
         return current
     if current is not None and await has_federated(conn, current, now):
-        raise Conflict("The handle domain %(domain)s can no longer be changed: accounts of this organisation have "
-                       "federated as user@%(domain)s, and other servers keep those handles. Mastodon and "
-                       "GoToSocial fix the handle domain for the same reason.", domain=current.domain)
+        raise Conflict(LOCKED, domain=current.domain)
     other = await conn.fetchval("SELECT organisation_id FROM handle_domains WHERE domain = $1", wanted)
     if other is not None and other != organisation.id:
         raise Conflict("%(domain)s is already the handle domain of another organisation here.", domain=wanted)

@@ -683,6 +683,9 @@ NO_POSTS = {
     **{f"/api/v1/ambtenaar/webcare/conversations/{{id}}/{step}": "a team step (answer: a post as the organisation, "
        "through the reply rule and the checks), no other post shown"
        for step in ("claim", "release", "status", "labels", "notes", "answer")},
+    # An organisation's handle domain (issue 17): its admins and instance admins (Account.administers); no post.
+    "/orgs/{slug}/handle-domain": "the handle domain and its check (org admins)",
+    "/orgs/{slug}/handle-domain/check": "the self-test (org admins)",
     # Archive exports and the Woo export (issue 16): org admins, archivists and instance admins only
     # (`archive_jobs.may_archive`, tests/integration/test_archive_jobs.py and test_woo.py refuse everyone else); the
     # record, every version and state, is theirs by that rule; the Woo search page is probed above.
