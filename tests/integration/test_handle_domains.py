@@ -90,6 +90,12 @@ def test_active_domain_is_the_subject_of_every_form_and_mentions_resolve_locally
         found = kees.get("/api/v2/search", params={"q": f"alice@{DOMAIN}", "resolve": "true"}).json()
         assert [a["acct"] for a in found["accounts"]] == ["alice"]
     assert httpx.get(f"{org.url}/readyz").json()["handle_domains"]["active"] == 1
+    # Our pages give the handle in its domain form, with the line saying the domain proves the organisation.
+    profile = httpx.get(f"{org.url}/@alice", headers={"Accept-Language": "en"}).text
+    assert f"@alice@{DOMAIN}" in profile and f"@alice@{org.domain}" not in profile
+    assert f"Handle on the domain of Gemeente Ede, checked by this node: {DOMAIN}" in profile
+    assert f"@gemeente_ede@{DOMAIN}" in httpx.get(f"{org.url}/orgs/gemeente-ede").text
+    assert f"@kees@{DOMAIN}" in httpx.get(f"{org.url}/@kees").text
 
 
 def test_the_page_is_the_admins_and_a_change_after_federating_is_refused(org: Node) -> None:
@@ -102,6 +108,7 @@ def test_the_page_is_the_admins_and_a_change_after_federating_is_refused(org: No
 
     admin = WebClient(org.url, language="en")
     assert admin.login("kees", factories.PASSWORD).status_code == 303
+    admin.get("/lang/en")  # kees's account speaks Dutch; this page is read in English here
     page = admin.get(PAGE)
     assert page.status_code == 200 and f"{DOMAIN} is active" in page.text
     assert "return 301 https://" in page.text and "appendQueryString" in page.text  # nginx … IIS

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from server import accounts, badges, org_verification, organisations, uris
+from server import accounts, badges, handle_domains, org_verification, organisations, uris
 from server.db.pool import connection, transaction
 from server.errors import DomainError, Forbidden, NotFound
 from web.context import PageContext, finish, read_form, redirect, render
@@ -47,9 +47,13 @@ async def _badge_page_data(ctx: PageContext) -> dict[str, Any]:
         org = await organisations.get_organisation(conn, badge.organisation_id)
         org_account = await accounts.get_organisation_account(conn, badge.organisation_id)
         verification = await org_verification.get_verification(conn, badge.organisation_id)
+        live = await handle_domains.list_live_domains(conn, [badge.organisation_id])
     assert official is not None and org is not None
+    # The handle on the organisation's own domain while the official is still its member (issue 17).
+    handle_domain = live.get(badge.organisation_id) if official.organisation_id == badge.organisation_id else None
     return {"badge": badge, "official": official, "organisation": org, "org_account": org_account,
-            "verification": verification, "badge_status": badge.status(badges.local_date(ctx.now))}
+            "verification": verification, "badge_status": badge.status(badges.local_date(ctx.now)),
+            "handle_domain": handle_domain}
 
 
 def badge_json(ctx: PageContext, data: dict[str, Any]) -> dict[str, Any]:
@@ -64,7 +68,8 @@ def badge_json(ctx: PageContext, data: dict[str, Any]) -> dict[str, Any]:
         "url": badges.badge_url(settings.base_url, badge.id),
         "status": data["badge_status"],
         "valid": data["badge_status"] == badges.VALID,
-        "official": {"username": official.username, "acct": f"{official.username}@{settings.domain}",
+        "official": {"username": official.username,
+                     "acct": f"{official.username}@{data['handle_domain'] or settings.domain}",
                      "display_name": official.display_name, "url": f"{settings.base_url}/@{official.username}",
                      "actor": uris.actor(settings, official.username)},
         "organisation": {"slug": org.slug, "name": org.name, "kind": org.kind, "website": org.website or None,

@@ -9,7 +9,8 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import account_security, accounts, badges, follows, organisations, profiles, publishing, quotes, relationships, timelines, uris
+from server import (account_security, accounts, badges, follows, handle_domains, organisations, profiles, publishing,
+                    quotes, relationships, timelines, uris)
 from server.db.pool import connection, transaction
 from server.errors import DomainError, Gone, NotFound
 from federation import resolver
@@ -64,13 +65,16 @@ async def _profile(ctx: PageContext, account: accounts.Account) -> Response:
         relations = (await relationships.list_relations(conn, viewer_id, [account.id])).get(account.id) \
             if viewer_id and viewer_id != account.id else None
         profile = await profiles.get_profile(conn, account.id)
+        handle_domain = await handle_domains.handle_domain_of(conn, account) if account.is_local else \
+            (await handle_domains.list_remote_handle_domains(conn, [account.id])).get(account.id)
     feed_list = feeds.feed_links(ctx, username=account.username, name=account.name) if account.is_local else []
     return render(ctx, "profile.html", account=account, organisation=org, views=views, older=older_link(ctx, ids),
+                  handle_domain=handle_domain,
                   profile=profile, avatar_url=_image_url(ctx, account, profile, "avatar"),
                   header_url=_image_url(ctx, account, profile, "header"),
                   feeds=feed_list, share=share.profile_meta(ctx, account, org,
                                                             _image_url(ctx, account, profile, "avatar"),
-                                                            profile.avatar_description),
+                                                            profile.avatar_description, handle_domain),
                   relations=relations or relationships.Relations(),
                   followers=followers, following=following, is_following=state is not None,
                   follow_pending=state is not None and state[0] == "pending", badge=badge,

@@ -57,8 +57,10 @@ def _meta(ctx: PageContext, *, kind: str, title: str, description: str, path: st
 
 
 def profile_meta(ctx: PageContext, account: Account, organisation: Organisation | None,
-                 avatar_url: str | None = None, avatar_alt: str = "") -> dict[str, object]:
-    handle = f"@{account.acct}" + (f"@{ctx.deps.settings.domain}" if account.is_local else "")
+                 avatar_url: str | None = None, avatar_alt: str = "", handle_domain: str | None = None
+                 ) -> dict[str, object]:
+    """`handle_domain`: the account's handle domain when it has one (issue 17: @anna@ede.nl)."""
+    handle = f"@{account.username}@{handle_domain or (ctx.deps.settings.domain if account.is_local else account.domain)}"
     about = account.bio if account.is_local else html.unescape(_TAG.sub(" ", account.bio or ""))
     if not about:
         about = (ctx.gettext("%(name)s at %(org)s", name=account.name, org=organisation.name) if organisation

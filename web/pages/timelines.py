@@ -8,7 +8,7 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import accounts, organisations, profiles, timelines
+from server import accounts, handle_domains, organisations, profiles, timelines
 from server.db.pool import connection
 from server.errors import NotFound
 from server.timelines import Page
@@ -77,7 +77,9 @@ async def organisation(ctx: PageContext) -> Response:
         ids = await timelines.organisation_ids(conn, viewer_id, org.id, page_bounds(ctx))
         views = await timelines.hydrate(conn, ids, viewer_id)
         org_profile = await profiles.get_profile(conn, org_account.id) if org_account else None
+        handle_domain = (await handle_domains.list_live_domains(conn, [org.id])).get(org.id)
     return render(ctx, "organisation.html", organisation=org, members=members, org_account=org_account,
+                  handle_domain=handle_domain,
                   org_profile=org_profile, logo_url=profiles.image_url(ctx.deps.settings, org_profile, "avatar"),
                   views=views, older=older_link(ctx, ids), feeds=feeds.feed_links(ctx, slug=org.slug, name=org.name),
                   share=share.organisation_meta(ctx, org, org_account,
