@@ -21,7 +21,7 @@ from typing import Any
 
 import asyncpg
 
-from server import __version__, archive, archive_records, media, organisations, uris
+from server import __version__, archive, archive_records, archive_webcare, media, organisations, uris
 from server import voice as voices
 from server import archive_mdto as mdto
 from server.accounts import Account
@@ -409,7 +409,8 @@ async def export_bag(pool: asyncpg.Pool, organisation_id: int, *, settings: Sett
     Streams: posts are read a page at a time and each file is written and hashed as it goes, so memory stays flat
     whatever the size. Resumable: an interrupted run into the same `out_dir` (killed, or stopped by a crash) is
     continued: finished posts are kept and not written again, a half-written one is written anew, and the manifests
-    and bag-info.txt come last. `progress(done, total)` is called after every post.
+    and bag-info.txt come last. `progress(done, total)` is called after every post. The webcare conversations of
+    the period follow the posts, each a dossier (server/archive_webcare.py).
     """
     if voice not in VOICES:
         raise Invalid("The voice is all or official.")
@@ -448,6 +449,7 @@ async def export_bag(pool: asyncpg.Pool, organisation_id: int, *, settings: Sett
             done += 1
             if progress:
                 progress(done, total)
+    await archive_webcare.write_conversations(pool, ctx, out_dir, journal, organisation_id, start_at, end_at)
     files, size = _finish(out_dir, journal, {
         "Source-Organization": organisation.name,
         "External-Identifier": f"{organisation.tooi_code} (TOOI)" if organisation.tooi_code else organisation.slug,

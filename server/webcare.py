@@ -327,6 +327,16 @@ async def earlier_with(conn: asyncpg.Connection, conversation: Conversation, lim
     return [_conversation(r) for r in rows]
 
 
+async def list_for_archive(conn: asyncpg.Connection, organisation_id: int, since: datetime, until: datetime, *,
+                           after_id: int, limit: int) -> list[Conversation]:
+    """The organisation's conversations opened in [since, until), by id, a page after `after_id` (the archive
+    export, server/archive_webcare.py)."""
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM webcare_conversations WHERE organisation_id = $1 AND created_at >= $2 "
+        f"AND created_at < $3 AND id > $4 ORDER BY id LIMIT $5", organisation_id, since, until, after_id, limit)
+    return [_conversation(r) for r in rows]
+
+
 async def report_rows(conn: asyncpg.Connection, organisation_id: int, since: datetime,
                       until: datetime) -> list[dict[str, Any]]:
     """The conversations opened in [since, until), with whoever answered first (server/webcare_reports.py)."""

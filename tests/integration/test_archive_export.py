@@ -158,3 +158,32 @@ def test_retention_purges_a_deleted_personal_post_once_its_period_is_over(node: 
     entries = fetch(node.database_url, "SELECT detail FROM audit_log WHERE action = 'archive.purged'")
     assert entries and post_id in json.loads(entries[-1]["detail"])["post_ids"]
     assert scalar(node.database_url, "SELECT count(*) FROM audit_log WHERE action = 'archive.settings'") == 2
+
+
+def test_a_webcare_conversation_is_a_dossier_in_the_bag(node: Node, tmp_path: Path) -> None:
+    """Issue 15 item 6 / issue 16: a conversation (a citizen's mention, an internal note) goes into the export as a
+    dossier with its history; the note is marked internal; the bag still verifies."""
+    factories.person(node, "bert", display_name="Bert Burger")
+    factories.person(node, "kees", org="gemeente-ede", role="webcare")
+    with api(node, "bert") as bert:
+        asked = bert.post("/api/v1/statuses", json={"status": "@gemeente_ede wanneer gaat het zwembad open?"})
+        assert asked.status_code == 200, asked.text
+    token = node.cli("token", "create", "--username", "kees", "--scopes", "webcare").out.strip()
+    with httpx.Client(base_url=node.url, headers={"Authorization": f"Bearer {token}"}) as kees:
+        [conversation] = kees.get("/api/v1/ambtenaar/webcare/conversations", params={"org": "gemeente-ede"}).json()
+        noted = kees.post(f"/api/v1/ambtenaar/webcare/conversations/{conversation['id']}/notes",
+                          json={"text": "Navragen bij Sport"})
+        assert noted.status_code == 200, noted.text
+    code, _, err = export(node, tmp_path / "bag")
+    assert code == 0, err
+    folder = tmp_path / "bag" / "data" / "webcare" / conversation["id"]
+    document = json.loads((folder / "conversation.json").read_text())
+    assert document["citizen"] == f"@bert@{node.domain}" and document["messages"][0]["direction"] == "in"
+    assert document["messages"][0]["post"].endswith(asked.json()["id"])
+    assert [h for h in document["history"] if h["internal"]][0]["detail"]["text"] == "Navragen bij Sport"
+    sidecar = ET.parse(folder / f"{conversation['id']}.mdto.xml").getroot()
+    assert sidecar.findtext(f"{NS}informatieobject/{NS}aggregatieniveau/{NS}begripLabel") == "Dossier"
+    assert "Ontvangst" in [e.findtext(f"{NS}eventType/{NS}begripLabel") for e in sidecar.iter(f"{NS}event")]
+    verified = node.cli("archive", "verify", str(tmp_path / "bag"))
+    assert verified.code == 0, verified.out + verified.err
+    bagit.Bag(str(tmp_path / "bag")).validate()
