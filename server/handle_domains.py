@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from server import accounts, audit, follows, posts
+from server import accounts, audit, events, follows, posts
 from server.errors import Conflict, Forbidden, Invalid
 from server.organisations import Organisation
 
@@ -200,6 +200,13 @@ async def record_check(conn: asyncpg.Connection, organisation_id: int, domain: s
               activated_at = CASE WHEN $2 = 'active' AND state = 'pending' THEN $3 ELSE activated_at END
             WHERE organisation_id = $1 RETURNING {_COLUMNS}""", organisation_id, state, now, [s[:500] for s in lines])
     await has_federated(conn, _row(row), now)
+    if state == "active" and current.state == "pending":
+        # Followers' servers learn the handle (the actor's `webfinger` property) from an Update of each actor.
+        org_account = await accounts.get_organisation_account(conn, organisation_id)
+        members = await accounts.list_organisation_members(conn, organisation_id)
+        for account in [*([org_account] if org_account else []), *members]:
+            await events.record_event(conn, "account.updated", account.id, account.id, now,
+                                      {"change": "handle_domain"})
     if state != current.state:
         await audit.record(conn, actor_id=actor_id, action=f"organisation.handle_domain_{state}",
                            subject_type="organisation", subject_id=organisation_id,

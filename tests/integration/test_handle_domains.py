@@ -125,4 +125,7 @@ def test_the_page_is_the_admins_and_a_change_after_federating_is_refused(org: No
     ready = httpx.get(f"{org.url}/readyz")
     assert ready.status_code == 200 and ready.json()["handle_domains"]["failing_domains"] == [DOMAIN]
     assert "is failing" in admin.get(PAGE).text
+    # The organisation's admin is warned where they look every day; a member is not.
+    assert f"The handle domain {DOMAIN} of Gemeente Ede failed its daily check" in admin.get("/notifications").text
+    assert "failed its daily check" not in outsider.get("/notifications").text
     assert _finger(org, f"acct:alice@{org.domain}").json()["subject"] == f"acct:alice@{DOMAIN}"

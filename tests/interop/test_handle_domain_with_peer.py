@@ -119,6 +119,11 @@ def test_the_self_test_names_each_failure_and_passes_once_the_redirect_is_there(
     assert f"ok   webfinger self link: self https://{OUR_HOST}/users/ministerie_bzk" in output
     assert "ok   nodeinfo answer" in output and output.strip().endswith(f"{HANDLE_DOMAIN} is active")
     assert _state(ministerie) == "active"
+    # Followers' servers hear of the new handle: an Update of each of the organisation's actors is queued.
+    updated = fetch(ministerie.database_url, "SELECT a.username FROM outbox_events e JOIN accounts a "
+                    "ON a.id = e.subject_id WHERE e.kind = 'account.updated' AND e.detail->>'change' = "
+                    "'handle_domain' ORDER BY a.username")
+    assert {r["username"] for r in updated} >= {"anna", "ministerie_bzk"}
 
 
 def _anna(node: Node) -> httpx.Client:

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from moderation import reports
-from server import accounts, notifications, timelines
+from server import accounts, handle_domains, notifications, organisations, timelines
 from server.accounts import Account
 from server.db.pool import connection
 from server.notifications import Notification
@@ -79,6 +79,11 @@ async def notifications_page(ctx: PageContext) -> Response:
         views = {v.post.id: v for v in await timelines.hydrate(conn, post_ids, ctx.viewer.id)}
         warnings = await reports.list_warnings(conn, ctx.viewer.id, limit=10) if max_id is None else []
         open_reports = await reports.count_reports(conn) if reports.is_moderator(ctx.viewer) else None
+        # An organisation admin is warned here when the organisation's handle domain failed its daily check.
+        handle_domain = await handle_domains.get_handle_domain(conn, ctx.viewer.organisation_id) \
+            if ctx.viewer.organisation_id and ctx.viewer.administers(ctx.viewer.organisation_id) else None
+        organisation = await organisations.get_organisation(conn, ctx.viewer.organisation_id) \
+            if handle_domain is not None and handle_domain.state == "failing" else None
     items = []
     for n in found:
         who = people.get(n.from_account_id)
@@ -88,7 +93,8 @@ async def notifications_page(ctx: PageContext) -> Response:
         items.append(Item(n, who, views.get(n.post_id) if n.post_id else None))
     older = f"/notifications?max_id={found[-1].id}" if len(found) >= PAGE_SIZE else None
     return render(ctx, "notifications.html", items=items, texts=TEXT, warnings=warnings,
-                  warning_texts=WARNING_TEXT, open_reports=open_reports, older=older)
+                  warning_texts=WARNING_TEXT, open_reports=open_reports, older=older,
+                  failing_domain=(organisation, handle_domain.domain) if organisation and handle_domain else None)
 
 
 ROUTES = [Route("/notifications", notifications_page, methods=["GET"])]
