@@ -12,7 +12,8 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from html import escape, unescape
@@ -21,7 +22,7 @@ from typing import Any
 
 import asyncpg
 
-from server import __version__, archive, archive_records, archive_webcare, media, organisations, uris
+from server import __version__, archive, archive_records, archive_webcare, handle_domains, media, organisations, uris
 from server import voice as voices
 from server import archive_mdto as mdto
 from server.accounts import Account
@@ -70,8 +71,14 @@ def _plain(html_text: str) -> str:
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", html_text)).split())
 
 
+# The live handle domains (issue 17) of the exported organisation, by organisation id, for the export running in this
+# task: set once by `export_bag`, read by `_handle`, so every name in the bag uses @anna@ede.nl where it is live.
+_HANDLE_DOMAINS: ContextVar[Mapping[int, str]] = ContextVar("archive_handle_domains", default={})
+
+
 def _handle(settings: Settings, account: Account) -> str:
-    return f"@{account.username}@{account.domain or settings.domain}"
+    live = _HANDLE_DOMAINS.get().get(account.organisation_id) if account.is_local and account.organisation_id else None
+    return f"@{account.username}@{live or account.domain or settings.domain}"
 
 
 def _actor_ref(settings: Settings, account: Account | None) -> mdto.Ref | None:
@@ -425,6 +432,7 @@ async def export_bag(pool: asyncpg.Pool, organisation_id: int, *, settings: Sett
             raise NotFound("There is no such organisation.")
         rules = await archive.get_settings(conn, organisation_id)
         total = await archive_records.count_posts(conn, organisation_id, start_at, end_at, voice)
+        _HANDLE_DOMAINS.set(await handle_domains.list_live_domains(conn, [organisation_id]))
     out_dir = out_dir.resolve()
     resumed = _open_bag(out_dir, {"organisation_id": organisation_id, "start": start.isoformat(),
                                   "end": end.isoformat(), "voice": voice})

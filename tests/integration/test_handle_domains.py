@@ -11,6 +11,8 @@ domain does not resolve, so the check fails with a line, and an UPDATE stands in
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -69,7 +71,7 @@ def test_set_by_the_operator_pending_until_checked_and_webfinger_answers_it(org:
     assert row["state"] == "pending" and any(line.startswith("FAIL") for line in row["check_lines"])
 
 
-def test_active_domain_is_the_subject_of_every_form_and_mentions_resolve_locally(org: Node) -> None:
+def test_active_domain_is_the_subject_of_every_form_and_mentions_resolve_locally(org: Node, tmp_path: Path) -> None:
     _activate(org)
     for resource in (f"acct:alice@{DOMAIN}", f"acct:alice@{org.domain}", f"{org.url}/users/alice",
                      f"{org.url}/@alice"):
@@ -96,6 +98,12 @@ def test_active_domain_is_the_subject_of_every_form_and_mentions_resolve_locally
     assert f"Handle on the domain of Gemeente Ede, checked by this node: {DOMAIN}" in profile
     assert f"@gemeente_ede@{DOMAIN}" in httpx.get(f"{org.url}/orgs/gemeente-ede").text
     assert f"@kees@{DOMAIN}" in httpx.get(f"{org.url}/@kees").text
+    # ... and so does the archive: kees's official post is in a dossier named with his handle on the domain.
+    today = datetime.now(UTC).date().isoformat()
+    out = tmp_path / "bag"
+    exported = org.cli("archive", "export", "--org", "gemeente-ede", "--from", today, "--to", today, "--out", str(out))
+    assert exported.code == 0, exported.err
+    assert f"@kees@{DOMAIN}" in (out / "data" / "kees" / "kees.mdto.xml").read_text()
 
 
 def test_the_page_is_the_admins_and_a_change_after_federating_is_refused(org: Node) -> None:
