@@ -269,7 +269,12 @@ def test_a_suspended_local_account_cannot_sign_in_or_use_its_token_and_its_profi
                   "AND subject_id = $1", status["account"]["id"]) == 1
 
     frank_id = int(status["account"]["id"])
-    assert moderator.get(f"/admin/accounts/{frank_id}").status_code == 200
+    page = moderator.get(f"/admin/accounts/{frank_id}")
+    assert page.status_code == 200
+    # Suspending keeps an archive copy of what a remote account sent, unless the box says the law requires
+    # destruction (issue 16; the purge itself: tests/federation/test_domain_policies.py); the audit says which.
+    assert fetch(node.database_url, "SELECT detail->>'records_destroyed' AS destroyed FROM audit_log WHERE action = "
+                 "'account.suspended' AND subject_id = $1", status["account"]["id"]) == [{"destroyed": "false"}]
     assert moderator.post(f"/admin/accounts/{frank_id}/unsuspend", {"text": ""}).status_code == 303
     assert frank_api.get("/api/v1/accounts/verify_credentials").status_code == 200
     assert WebClient(node.url).get("/@frank").status_code == 200

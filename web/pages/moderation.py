@@ -120,10 +120,17 @@ async def _forward(conn: Any, ctx: PageContext, moderator: Account, report: Repo
     await reports.forward_report(conn, moderator, report, target, comment=text, now=ctx.now)
 
 
+async def _destroy_records(ctx: PageContext) -> bool:
+    """The suspension form's box: the law requires destroying what the account sent (no archive copy). The form
+    was read (and its CSRF token checked) by the action; Starlette keeps it."""
+    return (await ctx.request.form()).get("destroy_records") == "on"
+
+
 def _decision(decision: str) -> ReportStep:
     async def step(conn: Any, ctx: PageContext, moderator: Account, report: Report, target: Account,
                    text: str) -> None:
-        await account_actions.decide(conn, moderator, target, decision, text=text, report=report, now=ctx.now)
+        await account_actions.decide(conn, moderator, target, decision, text=text, report=report, now=ctx.now,
+                                     destroy_records=decision == "suspend" and await _destroy_records(ctx))
     return step
 
 
@@ -168,7 +175,8 @@ def _account_step(decision: str) -> Step:
         target = await accounts.get_account(conn, path_int(ctx, "account_id"))
         if target is None:
             raise NotFound("There is no account with that name here.")
-        await account_actions.decide(conn, moderator, target, decision, text=text, now=ctx.now)
+        await account_actions.decide(conn, moderator, target, decision, text=text, now=ctx.now,
+                                     destroy_records=decision == "suspend" and await _destroy_records(ctx))
     return step
 
 
