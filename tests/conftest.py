@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.database import TestPostgres, test_postgres
-from tests.helpers.nodes import Node
+from tests.helpers.nodes import Node, stop_leftovers
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
@@ -32,3 +32,9 @@ def node(postgres: TestPostgres, tmp_path_factory: pytest.TempPathFactory) -> It
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop server processes a fixture left running (one whose set-up failed after start()), before the session's
+    PostgreSQL goes."""
+    stop_leftovers()

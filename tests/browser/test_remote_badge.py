@@ -34,15 +34,17 @@ def issuer(postgres: TestPostgres, tmp_path_factory: pytest.TempPathFactory) -> 
 def node(postgres: TestPostgres, tmp_path_factory: pytest.TempPathFactory, issuer: Node) -> Iterator[Node]:
     """Node A, which trusts the issuer and where a citizen looks at anna's profile."""
     node = Node(database_url=postgres.fresh_database(), data_dir=tmp_path_factory.mktemp("viewer")).start()
-    factories.person(node, "bert", display_name="Bert Burger")
-    assert node.cli("trust", "add", issuer.domain).code == 0
-    token = node.cli("token", "create", "--username", "bert", "--scopes", "read").out.strip()
-    found = httpx.get(f"{node.url}/api/v2/search", params={"q": f"@anna@{issuer.domain}", "resolve": "true"},
-                      headers={"Authorization": f"Bearer {token}"}).json()["accounts"]
-    assert found and found[0]["ambtenaar"]["verified"] is True, found
-    node.remote_anna_id = found[0]["id"]  # type: ignore[attr-defined]
-    yield node
-    node.stop()
+    try:  # a failed set-up must not leave the node running
+        factories.person(node, "bert", display_name="Bert Burger")
+        assert node.cli("trust", "add", issuer.domain).code == 0
+        token = node.cli("token", "create", "--username", "bert", "--scopes", "read").out.strip()
+        found = httpx.get(f"{node.url}/api/v2/search", params={"q": f"@anna@{issuer.domain}", "resolve": "true"},
+                          headers={"Authorization": f"Bearer {token}"}).json()["accounts"]
+        assert found and found[0]["ambtenaar"]["verified"] is True, found
+        node.remote_anna_id = found[0]["id"]  # type: ignore[attr-defined]
+        yield node
+    finally:
+        node.stop()
 
 
 def test_remote_badge_shows_verified_on_this_node(node: Node, new_context: Callable[..., BrowserContext],

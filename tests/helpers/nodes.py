@@ -39,6 +39,26 @@ class CliResult:
     err: str
 
 
+# Every server process the tests started, so the session can stop those a fixture left running when its set-up
+# failed after start() (tests/conftest.py: pytest_sessionfinish): CI stops every process it started.
+STARTED: list[subprocess.Popen[bytes]] = []
+
+
+def stop_leftovers() -> int:
+    """Stop (SIGTERM, then SIGKILL after 20 s) every started process still running; how many there were."""
+    running = [p for p in STARTED if p.poll() is None]
+    for process in running:
+        process.send_signal(signal.SIGTERM)
+    for process in running:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    STARTED.clear()
+    return len(running)
+
+
 @dataclass
 class Node:
     database_url: str
@@ -92,8 +112,10 @@ class Node:
     def spawn(self, command: str) -> subprocess.Popen[bytes]:
         """Another `python -m server COMMAND` process on this node's database (e.g. `worker`)."""
         log = (self.data_dir / f"{command}-{len(list(self.data_dir.glob(command + '-*.log')))}.log").open("wb")
-        return subprocess.Popen([sys.executable, "-m", "server", command, *self.settings_flags()], stdout=log,
-                                stderr=subprocess.STDOUT, env=node_env(self.extra_env), cwd=REPO)
+        process = subprocess.Popen([sys.executable, "-m", "server", command, *self.settings_flags()], stdout=log,
+                                   stderr=subprocess.STDOUT, env=node_env(self.extra_env), cwd=REPO)
+        STARTED.append(process)
+        return process
 
     def start(self, timeout: float = 60.0) -> Node:
         self.log_path = self.data_dir / "server.log"
@@ -101,6 +123,7 @@ class Node:
         log = self.log_path.open("wb")
         self.process = subprocess.Popen([sys.executable, "-m", "server", "serve", *self.settings_flags()],
                                         stdout=log, stderr=subprocess.STDOUT, env=node_env(self.extra_env), cwd=REPO)
+        STARTED.append(self.process)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
