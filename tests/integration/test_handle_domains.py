@@ -137,3 +137,20 @@ def test_the_page_is_the_admins_and_a_change_after_federating_is_refused(org: No
     assert f"The handle domain {DOMAIN} of Gemeente Ede failed its daily check" in admin.get("/notifications").text
     assert "failed its daily check" not in outsider.get("/notifications").text
     assert _finger(org, f"acct:alice@{org.domain}").json()["subject"] == f"acct:alice@{DOMAIN}"
+
+
+def test_a_remote_split_domain_account_is_given_by_its_confirmed_handle(org: Node) -> None:
+    """A Mastodon server with LOCAL_DOMAIN != WEB_DOMAIN: bob's actor is on social.example.com, his handle
+    bob@example.com (confirmed by WebFinger when he was looked up; stored as federation/actors.resolve_handle does).
+    The API names him by that handle, and a search for it finds the one stored account without asking anyone."""
+    bob = fetch(org.database_url, "INSERT INTO accounts (id, username, kind, domain, actor_uri, fetched_at) VALUES "
+                "(424242, 'bob', 'person', 'social.example.com', 'https://social.example.com/users/bob', now()) "
+                "RETURNING id")[0]["id"]
+    fetch(org.database_url, "INSERT INTO remote_handle_domains (account_id, username, handle_domain, confirmed_at) "
+          "VALUES ($1, 'bob', 'example.com', now())", bob)
+    token = org.cli("token", "create", "--username", "kees", "--scopes", "read").out.strip()
+    with httpx.Client(base_url=org.url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as kees:
+        assert kees.get(f"/api/v1/accounts/{bob}").json()["acct"] == "bob@example.com"
+        found = kees.get("/api/v2/search", params={"q": "@bob@example.com", "resolve": "true",
+                                                   "type": "accounts"}).json()["accounts"]
+        assert [(a["id"], a["acct"]) for a in found] == [(str(bob), "bob@example.com")]

@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from server import accounts, badges, media, organisations, polls, profiles, timelines, uris
+from server import accounts, badges, handle_domains, media, organisations, polls, profiles, timelines, uris
 from server.accounts import Account
 from server.badges import Badge
 from server.config import Settings
@@ -131,9 +131,16 @@ async def render_accounts(conn: asyncpg.Connection, settings: Settings,
     current = await badges.list_current_for_accounts(conn, [a.id for a in people if a.is_local and a.organisation_id])
     today = badges.local_date(datetime.now(timezone.utc))
     found = await profiles.list_profiles(conn, [a.id for a in people])
-    return [account_json(settings, a, stats.get(a.id), orgs.get(a.organisation_id) if a.organisation_id else None,
-                         current.get(a.id), today, found.get(a.id))
-            for a in people]
+    # A remote account whose handle is on another domain than its actor (split domain, issue 17) is given by the
+    # handle its WebFinger confirmed, as Mastodon gives it: bob@example.com, not bob@social.example.com.
+    split = await handle_domains.list_remote_handle_domains(conn, [a.id for a in people if not a.is_local])
+    rendered = [account_json(settings, a, stats.get(a.id), orgs.get(a.organisation_id) if a.organisation_id else None,
+                             current.get(a.id), today, found.get(a.id))
+                for a in people]
+    for item, account in zip(rendered, people):
+        if account.id in split:
+            item["acct"] = f"{account.username}@{split[account.id]}"
+    return rendered
 
 
 async def render_account(conn: asyncpg.Connection, settings: Settings, account: Account) -> dict[str, Any]:
