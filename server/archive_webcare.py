@@ -32,9 +32,9 @@ def _when(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-async def _document(conn: asyncpg.Connection, ctx: archive_export._Context,
-                    conversation: webcare.Conversation) -> tuple[dict[str, Any], dict[int, Account], dict[int, str]]:
-    """The conversation as JSON, the people it names, and each message's post URI."""
+async def _document(conn: asyncpg.Connection, ctx: archive_export._Context, conversation: webcare.Conversation
+                    ) -> tuple[dict[str, Any], list[webcare.Message], dict[int, Account], dict[int, str]]:
+    """The conversation as JSON, its messages, the people it names, and each message's post URI."""
     messages = await webcare.list_messages(conn, conversation.id)
     history = await webcare.list_events(conn, conversation.id)
     ids = {conversation.citizen_account_id, *(i for i in (conversation.assignee_id,) if i)}
@@ -61,17 +61,16 @@ async def _document(conn: asyncpg.Connection, ctx: archive_export._Context,
         "history": [{"kind": e.kind, "at": _when(e.created_at), "actor": who(e.actor_id),
                      "post": post_uris.get(e.post_id) if e.post_id else None, "detail": e.detail,
                      "internal": e.kind == "note"} for e in history]}
-    return document, people, post_uris
+    return document, messages, people, post_uris
 
 
 def _informatieobject(ctx: archive_export._Context, conversation: webcare.Conversation, citizen: Account | None,
-                      document: dict[str, Any], post_uris: dict[int, str], file: mdto.Ref) -> bytes:
+                      messages: list[webcare.Message], post_uris: dict[int, str], file: mdto.Ref) -> bytes:
     ident = f"{ctx.settings.base_url}/orgs/{ctx.organisation.slug}/webcare/{conversation.id}"
     handle = archive_export._handle(ctx.settings, citizen) if citizen else "een burger"
-    events = [archive_export._event("Ontvangst", _parse(m["at"]), archive_export._actor_ref(ctx.settings, citizen))
-              for m in document["messages"] if m["direction"] == "in"]
-    events += [archive_export._event("Verzending", _parse(m["at"]), archive_export._actor_ref(
-        ctx.settings, None), ctx.organisation.name) for m in document["messages"] if m["direction"] == "out"]
+    citizen_ref = archive_export._actor_ref(ctx.settings, citizen)
+    events = [archive_export._event("Ontvangst", m.created_at, citizen_ref) if m.direction == "in"
+              else archive_export._event("Verzending", m.created_at, None, ctx.organisation.name) for m in messages]
     related = tuple((mdto.Ref(uri, uri, "URI"), "Refereert aan") for uri in post_uris.values())
     return mdto.informatieobject_xml(mdto.Informatieobject(
         identificatie=((ident, "URI"), (str(conversation.id), f"Ambtenaar Online {ctx.settings.domain}")),
@@ -80,14 +79,10 @@ def _informatieobject(ctx: archive_export._Context, conversation: webcare.Conver
         beperkingen=(mdto.Beperking(mdto.Begrip("Overig", mdto.BEPERKINGEN),
                                     "Bevat persoonsgegevens van een burger en interne notities van het team"),),
         omschrijving=f"Gesprek van het webcareteam van {ctx.organisation.name} met {handle}: "
-                     f"{len(document['messages'])} bericht(en), status {conversation.status}",
+                     f"{len(messages)} bericht(en), status {conversation.status}",
         dekking=("Publicatieperiode", conversation.created_at.date(), conversation.last_activity_at.date()),
         taal=("nl",), events=tuple(events), heeft_representatie=(file,), gerelateerd=related,
         betrokkenen=(("Auteur (burger)", archive_export._actor_ref(ctx.settings, citizen)),) if citizen else ()))
-
-
-def _parse(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 async def write_conversations(pool: asyncpg.Pool, ctx: archive_export._Context, out_dir: Path,
@@ -105,7 +100,7 @@ async def write_conversations(pool: asyncpg.Pool, ctx: archive_export._Context, 
                 final = out_dir / "data" / "webcare" / str(conversation.id)
                 if final.is_dir():
                     continue  # written by an earlier run of this export
-                document, people, post_uris = await _document(conn, ctx, conversation)
+                document, messages, people, post_uris = await _document(conn, ctx, conversation)
                 folder = archive_export._Folder(out_dir, final)
                 data = json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
                 digest, size = folder.write("conversation.json", data)
@@ -113,6 +108,6 @@ async def write_conversations(pool: asyncpg.Pool, ctx: archive_export._Context, 
                               f"{ctx.organisation.slug}/webcare/{conversation.id}", "URI")
                 archive_export._bestand(ctx, folder, "conversation.json", "application/json", digest, size, me)
                 folder.write(f"{conversation.id}.mdto.xml", _informatieobject(
-                    ctx, conversation, people.get(conversation.citizen_account_id), document, post_uris,
+                    ctx, conversation, people.get(conversation.citizen_account_id), messages, post_uris,
                     archive_export._file_ref(folder, "conversation.json")))
                 folder.finish(journal)

@@ -146,22 +146,23 @@ async def take_in(conn: asyncpg.Connection, post: Post, now: datetime) -> list[i
     each organisation it newly concerns. The ids of the conversations it went to."""
     if post.reblog_of_id is not None or post.state != "published" or post.deleted_at is not None:
         return []
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM webcare_conversations c WHERE EXISTS (SELECT 1 FROM webcare_messages m "
+        f"WHERE m.conversation_id = c.id AND m.post_id = $1) ORDER BY c.id FOR UPDATE",
+        post.in_reply_to_id) if post.in_reply_to_id is not None else []
+    joining = [_conversation(row) for row in rows]
+    opening = await _organisations_concerned(conn, post) - {c.organisation_id for c in joining}
+    if not joining and not opening:
+        return []  # most posts: nothing of webcare's, and no need to read their author
     author = await accounts.get_account(conn, post.account_id)
     if author is None:
         return []
     touched: list[int] = []
-    joined_orgs: set[int] = set()
-    if post.in_reply_to_id is not None:
-        rows = await conn.fetch(
-            f"SELECT {_COLUMNS} FROM webcare_conversations c WHERE EXISTS (SELECT 1 FROM webcare_messages m "
-            f"WHERE m.conversation_id = c.id AND m.post_id = $1) ORDER BY c.id FOR UPDATE", post.in_reply_to_id)
-        for row in rows:
-            conversation = _conversation(row)
-            joined_orgs.add(conversation.organisation_id)
-            side = _side(author, post, conversation.organisation_id)
-            if side is not None and await _add_message(conn, conversation, post, side, now):
-                touched.append(conversation.id)
-    for organisation_id in sorted(await _organisations_concerned(conn, post) - joined_orgs):
+    for conversation in joining:
+        side = _side(author, post, conversation.organisation_id)
+        if side is not None and await _add_message(conn, conversation, post, side, now):
+            touched.append(conversation.id)
+    for organisation_id in sorted(opening):
         if _side(author, post, organisation_id) != "in":
             continue  # the organisation's own posts and its members' personal ones open nothing
         touched.append(await _open(conn, organisation_id, author, post, now))
@@ -390,7 +391,6 @@ async def claim(conn: asyncpg.Connection, person: Account, conversation_id: int,
     """The person takes the conversation (`Kees behandelt dit`); taking it from a teammate is allowed and
     recorded, unless `take_over` is False (then 409)."""
     conversation = await get_conversation(conn, person, conversation_id, for_update=True)
-    check_team(person, conversation.organisation_id)
     if conversation.assignee_id == person.id:
         return conversation
     if conversation.assignee_id is not None and not take_over:

@@ -65,7 +65,6 @@ async def answer(deps: Deps, person: Account, conversation_id: int, request: Ans
         raise Invalid("An answer needs some text.")
     async with connection(deps.pool) as conn:
         conversation = await webcare.get_conversation(conn, person, conversation_id)
-        webcare.check_team(person, conversation.organisation_id)
         if request.seen_event_id is not None:
             others = await webcare.others_since(conn, conversation, person, request.seen_event_id)
             if others:
