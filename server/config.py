@@ -75,6 +75,16 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("require_2fa_for", str, "staff", "who must sign in with a second factor (an authenticator app): "
                 "the node's admins and moderators, everyone, or none (organisation admins can still require it of "
                 "their members)", ("staff", "everyone", "none")),
+    SettingSpec("web_processes", int, 0, "web server processes on the one port (0: one per core); at most one of "
+                "them runs the in-process worker"),
+    SettingSpec("media_store", str, "", "where uploaded and proxied media are kept: empty for the data dir, or "
+                "s3://bucket[/prefix] for an S3-compatible store shared by several machines"),
+    SettingSpec("s3_endpoint", str, "", "URL of the S3-compatible store (empty: the provider's default)"),
+    SettingSpec("s3_region", str, "us-east-1", "region of the S3-compatible store"),
+    SettingSpec("s3_access_key", str, "", "access key of the S3-compatible store"),
+    SettingSpec("s3_secret_key", str, "", "secret key of the S3-compatible store"),
+    SettingSpec("media_public_url", str, "", "public base URL under which the store's media are served (empty: "
+                "this node serves them under /media)"),
 )
 
 
@@ -107,6 +117,13 @@ class Settings:
     ca_bundle: str = ""
     authorized_fetch: bool = False
     require_2fa_for: str = "staff"
+    web_processes: int = 0
+    media_store: str = ""
+    s3_endpoint: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    media_public_url: str = ""
 
     @property
     def base_url(self) -> str:
