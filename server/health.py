@@ -1,13 +1,15 @@
 """Liveness and readiness for load balancers and orchestrators.
 
 Owns: /healthz (the process answers) and /readyz (the database answers, every migration is applied and the
-in-process federation worker, when there is one, is alive; organisations' handle domains by state as details).
+in-process federation worker, when there is one, is alive; organisations' handle domains by state and the
+answering process's pid as details).
 Never: does work beyond those checks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -47,8 +49,9 @@ async def readyz(request: Request) -> Response:
     else:
         state = "stalled" if worker.stalled(asyncio.get_running_loop().time()) else "ok"
     ready = state in ("ok", "separate")
+    # The pid tells which of `serve`'s web processes answered (several share one port: --web-processes).
     return JSONResponse({"status": "ok" if ready else "unavailable", "database": "ok", "migrations": "applied",
-                         "worker": state, **({"handle_domains": domains} if domains else {})},
+                         "worker": state, "pid": os.getpid(), **({"handle_domains": domains} if domains else {})},
                         status_code=200 if ready else 503)
 
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import errno
+import logging
+import logging.config
 import os
 import re
 import socket
@@ -18,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from server.cli.base import CliError, Group
-from server.config import Settings, trusted_proxy_list
+from server.config import Settings
 from server.db.migrate import migrate
 from server.db.pgembed import EmbeddedPostgres
 from server.db.pool import open_pool
@@ -99,34 +102,56 @@ def _listening_socket(host: str, port: int) -> socket.socket:
 
 
 def serve(settings: Settings) -> None:
-    import uvicorn
+    """One web process, or N on the one port (server/cli/web_processes.py): then this process binds the port,
+    starts the embedded PostgreSQL (when no DATABASE_URL is set) and migrates, once, before the children start."""
+    from server.cli.web_processes import Supervisor, process_count, run_web
 
-    from server.app import create_app
-    from server.logs import log_config
-
+    count = process_count(settings)
     sock = _listening_socket(settings.host, settings.port)
     try:
-        if settings.database_url:  # the lifespan would otherwise fail with a traceback in the log
-            asyncio.run(_probe_database(settings.database_url))
-        config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
-                                log_config=log_config(settings.log_level), proxy_headers=True,
-                                forwarded_allow_ips=list(trusted_proxy_list(settings)),
-                                ssl_certfile=settings.tls_cert or None, ssl_keyfile=settings.tls_key or None,
-                                server_header=False, timeout_graceful_shutdown=10,
-                                # No permessage-deflate on the streaming API's WebSockets: zlib's buffers cost
-                                # about 60 KiB per open stream (docs/benchmarks.md), Mastodon's server offers none.
-                                ws_per_message_deflate=False)
-        server = uvicorn.Server(config)
-        server.run(sockets=[sock])
+        if count == 1:
+            if settings.database_url:  # the lifespan would otherwise fail with a traceback in the log
+                asyncio.run(_probe_database(settings.database_url))
+            if not run_web(settings, sock):
+                raise CliError("the web server did not start; the log above says why")
+            return
+        _log_to_stderr(settings)
+        embedded = None if settings.database_url else EmbeddedPostgres(settings.data_dir)
+        try:
+            url = settings.database_url or embedded.start()  # type: ignore[union-attr]
+            if embedded is not None:
+                logging.getLogger("ambtenaar").info("embedded PostgreSQL started",
+                                                    extra={"pgdata": str(embedded.pgdata)})
+            asyncio.run(_migrate(url))
+            Supervisor(dataclasses.replace(settings, database_url=url), sock, count).run()
+        finally:
+            if embedded is not None:
+                embedded.stop()
     finally:
         sock.close()
-    if not server.started:
-        raise CliError("the web server did not start; the log above says why")
+
+
+def _log_to_stderr(settings: Settings) -> None:
+    from server.logs import log_config
+
+    logging.config.dictConfig(log_config(settings.log_level))
+
+
+async def _migrate(url: str) -> None:
+    """Migrate before the web processes start, so that they find nothing to do (the advisory lock in
+    server/db/migrate.py would also let them race safely)."""
+    pool = await open_database(url, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            applied = await migrate(conn)
+    finally:
+        await pool.close()
+    if applied:
+        logging.getLogger("ambtenaar").info("migrations applied", extra={"versions": ",".join(applied)})
 
 
 async def run_worker(settings: Settings) -> None:
     """Federation queues without the web server, until SIGTERM or Ctrl-C."""
-    import logging.config
     import signal
 
     from federation.context import Federation
@@ -169,7 +194,8 @@ async def cmd_migrate(conn: asyncpg.Connection, settings: Settings, args: argpar
 
 
 def add_commands(root: Group) -> None:
-    root.command("serve", "run the web server (starts an embedded PostgreSQL when DATABASE_URL is not set)",
+    root.command("serve", "run the web server: --web-processes processes on one port, one per core by default "
+                 "(starts an embedded PostgreSQL when DATABASE_URL is not set)",
                  starter=serve)
     root.command("migrate", "apply database migrations that are not yet applied", cmd_migrate)
     root.command("worker", "run federation delivery and inbox processing (any number, on any machine)",

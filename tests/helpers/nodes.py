@@ -77,6 +77,9 @@ class Node:
     # The node's default is "staff" (admins and moderators sign in with a second factor); nodes under test run
     # with "none" unless a test asks, so that the other suites' admins sign in with a password alone.
     require_2fa_for: str = "none"
+    # One web process unless a test asks for more (the node's default is one per core): the suites start many
+    # nodes, and CI's two cores would run twice the processes for nothing.
+    web_processes: int = 1
 
     @property
     def domain(self) -> str:
@@ -97,7 +100,7 @@ class Node:
             flags += ["--tls-cert", self.tls_cert, "--tls-key", self.tls_key]
         if self.ca_bundle:
             flags += ["--ca-bundle", self.ca_bundle]
-        return flags + ["--require-2fa-for", self.require_2fa_for]
+        return flags + ["--require-2fa-for", self.require_2fa_for, "--web-processes", str(self.web_processes)]
 
     def verify(self) -> ssl.SSLContext | bool:
         """What httpx needs to trust this node: the CA bundle when one is set, else httpx's default."""
