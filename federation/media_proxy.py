@@ -1,9 +1,10 @@
 """Remote images, fetched by this node and served from its own origin: a reader's browser or app never contacts
 the remote server, so it cannot be tracked there, and an address inside our network is never handed to it.
 
-Owns: `GET /media/proxy/{signature}/{encoded}` and the cache under `<data_dir>/media-proxy` (outside the folder
-that `/media` serves as static files, so a cached file is reachable only through the checks here), pruned after
-30 days by the workers' housekeeping.
+Owns: `GET /media/proxy/{signature}/{encoded}` and its cache, the `media-proxy` area of the media store
+(server/media_store.py: `<data_dir>/media-proxy` or the bucket's `media-proxy/`; never the public `media` area, so a
+cached file is reachable only through the checks here), pruned after 30 days by the workers' housekeeping. A cached
+image is `<sha256 of the URL>` and its preview `<...>-small`; their type is read from the image itself.
 Never: fetches a URL this node did not sign (`server.uris.proxied_media`), one the outgoing guard refuses
 (private addresses unless allowed, size, redirects, time), or one on a domain whose media moderators reject; never
 serves the remote bytes as they came: every image is decoded and re-encoded (no metadata, no polyglot files).
@@ -14,18 +15,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from federation import netguard, vocab
 from federation.context import Federation
 from moderation import domain_blocks
-from server import housekeeping, media, uris
+from server import housekeeping, media, media_store, uris
 from server.config import Settings
 from server.db.pool import connection
 from server.errors import Invalid
@@ -33,7 +32,6 @@ from server.errors import Invalid
 log = logging.getLogger("ambtenaar.federation")
 FETCH_SECONDS = 20.0
 CACHE_DAYS = timedelta(days=30)
-_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 # The image is ours now (re-encoded), but say so twice: nothing in it may run, and browsers must not sniff.
 _HEADERS = {"Cache-Control": "public, max-age=604800", "Content-Security-Policy": "default-src 'none'; sandbox",
             "X-Content-Type-Options": "nosniff", "Cross-Origin-Resource-Policy": "same-origin"}
@@ -45,25 +43,19 @@ class ProxyRefusal(Exception):
         self.status = status
 
 
-def cache_dir(data_dir: str) -> Path:
-    return Path(data_dir) / "media-proxy"
+def image_type(data: bytes) -> str:
+    """The type of an image this proxy encoded (media.prepare_image writes JPEG, PNG or WebP only)."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    raise ProxyRefusal(502, "the cached file is not an image we wrote")
 
 
-def _cached(folder: Path, name: str) -> Path | None:
-    for extension in _TYPES:
-        path = folder / f"{name}.{extension}"
-        if path.is_file():
-            return path
-    return None
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    temporary.replace(path)
-
-
-async def _fetch_and_store(fed: Federation, remote_url: str, folder: Path, name: str) -> None:
+async def _fetch_and_store(fed: Federation, remote_url: str, name: str, *, preview: bool = False) -> bytes:
+    """Fetch, re-encode and cache the image and its preview; the bytes asked for."""
     try:
         result = await fed.client.get(remote_url, {"Accept": "image/webp,image/png,image/jpeg,image/gif"},
                                       max_bytes=media.MAX_BYTES, timeout=FETCH_SECONDS)
@@ -77,28 +69,20 @@ async def _fetch_and_store(fed: Federation, remote_url: str, folder: Path, name:
         prepared = await asyncio.to_thread(media.prepare_image, result.body)
     except Invalid:
         raise ProxyRefusal(415, "the remote file is not an image we show") from None
-    folder.mkdir(parents=True, exist_ok=True)
+    store = media_store.for_settings(fed.deps.settings)
     # The preview first: a reader who finds the full file can rely on the preview being there too.
-    _write_atomically(folder / f"{name}-small.{prepared.extension}", prepared.preview)
-    _write_atomically(folder / f"{name}.{prepared.extension}", prepared.full)
+    await store.put("media-proxy", f"{name}-small", prepared.preview, prepared.content_type)
+    await store.put("media-proxy", name, prepared.full, prepared.content_type)
+    return prepared.preview if preview else prepared.full
 
 
-def prune_cache(data_dir: str, now: datetime, keep: timedelta = CACHE_DAYS) -> int:
+async def prune_cache(settings: Settings, now: datetime, keep: timedelta = CACHE_DAYS) -> int:
     """Housekeeping: cached images older than `keep` are removed (a later view fetches them again), so the
     cache does not grow without end; returns how many files went."""
-    folder = cache_dir(data_dir)
-    if not folder.is_dir():
-        return 0
-    cutoff = (now - keep).timestamp()
-    removed = 0
-    for path in folder.iterdir():
-        try:
-            if path.is_file() and path.stat().st_mtime < cutoff:
-                path.unlink()
-                removed += 1
-        except FileNotFoundError:  # another process pruned or replaced it meanwhile
-            continue
-    return removed
+    store = media_store.for_settings(settings)
+    old = [stored.name for stored in await store.list("media-proxy") if stored.modified < now - keep]
+    await store.delete("media-proxy", old)
+    return len(old)
 
 
 async def _check_domain(fed: Federation, host: str) -> None:
@@ -116,23 +100,20 @@ async def proxy(request: Request) -> Response:
                                            request.path_params["encoded"])
     if remote_url is None:
         return PlainTextResponse("Not found", status_code=404)
-    folder = cache_dir(settings.data_dir)
     name = hashlib.sha256(remote_url.encode()).hexdigest()
+    preview = request.query_params.get("size") == "small"
     try:
         await _check_domain(fed, vocab.host_of(remote_url))
-        path = _cached(folder, name)
-        if path is None:
-            await _fetch_and_store(fed, remote_url, folder, name)
-            path = _cached(folder, name)
-            if path is None:
-                raise ProxyRefusal(502, "the image could not be stored")
+        data = await media_store.for_settings(settings).get("media-proxy", f"{name}-small" if preview else name)
+        if data is None:
+            data = await _fetch_and_store(fed, remote_url, name, preview=preview)
+        kind = image_type(data)
     except ProxyRefusal as refusal:
         log.info("media proxy refused", extra={"url": remote_url[:300], "status": refusal.status,
                                                "reason": str(refusal)})
         return PlainTextResponse(str(refusal), status_code=refusal.status)
-    if request.query_params.get("size") == "small":
-        path = path.with_name(f"{name}-small{path.suffix}")
-    return FileResponse(path, media_type=_TYPES[path.suffix.lstrip(".")], headers=_HEADERS)
+    return Response(b"" if request.method == "HEAD" else data, media_type=kind,
+                    headers={**_HEADERS, "Content-Length": str(len(data))})
 
 
 ROUTES = [Route("/media/proxy/{signature:str}/{encoded:str}", proxy, methods=["GET"])]
@@ -140,4 +121,4 @@ ROUTES = [Route("/media/proxy/{signature:str}/{encoded:str}", proxy, methods=["G
 
 @housekeeping.register("media_proxy_cache")
 async def housekeep(conn: object, now: datetime, settings: Settings) -> None:
-    await asyncio.to_thread(prune_cache, settings.data_dir, now)
+    await prune_cache(settings, now)

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from federation.vocab import AS_PUBLIC, escape_html
-from server import profiles, uris
+from server import media_store, profiles, uris
 from server.accounts import Account
 from server.config import Settings
 from server.media import Attachment
@@ -238,7 +238,7 @@ def note_to_json(settings: Settings, post: Post, ctx: NoteContext, *, with_conte
         "content": content,
         "contentMap": {post.language: content},
         "attachment": [{"type": "Document", "mediaType": a.content_type,
-                        "url": f"{settings.base_url}/media/{a.file_name}", "name": a.description or None,
+                        "url": media_store.url(settings, a.file_name), "name": a.description or None,
                         "blurhash": a.blurhash, "width": a.width, "height": a.height,
                         "focalPoint": [a.focus_x, a.focus_y]} for a in ctx.attachments],
         "tag": tags,

@@ -18,19 +18,18 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount
-from starlette.staticfiles import StaticFiles
 
 from federation import media_proxy, nodeinfo, webfinger
 from federation import routes as federation_routes
 from federation.context import Federation
 from federation.netguard import OutgoingClient, tls_context
 from federation.worker import Worker
-from server import __version__, health
+from server import __version__, health, media_store
 from web.api.cors import ApiCors
 from web.api.streaming import StreamHub
 from web.api.routes import routes as api_routes
 from server.config import Settings
-from server.media import MAX_BYTES as MAX_UPLOAD_BYTES, media_dir
+from server.media import MAX_BYTES as MAX_UPLOAD_BYTES
 from server.db.migrate import migrate
 from server.db.pgembed import EmbeddedPostgres
 from server.db.pool import open_pool
@@ -111,7 +110,7 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=[*health.ROUTES, *webfinger.ROUTES, *nodeinfo.ROUTES, *federation_routes.ROUTES, *api_routes(),
                 *media_proxy.ROUTES,
-                Mount("/media", app=StaticFiles(directory=media_dir(settings.data_dir), check_dir=False)),
+                Mount("/media", app=media_store.asgi_app(settings)),
                 *web_routes()],
         middleware=[Middleware(SecurityHeaders, https=settings.scheme == "https"), Middleware(DatabaseOutage),
                     Middleware(ApiCors),

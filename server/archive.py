@@ -19,7 +19,8 @@ from datetime import date, datetime, timedelta
 
 import asyncpg
 
-from server import accounts, archive_records, audit, housekeeping, media, notifications, organisations, posts, reactions
+from server import (accounts, archive_records, audit, housekeeping, media, media_store, notifications, organisations,
+                    posts, reactions)
 from server.config import Settings
 from server.errors import Forbidden, Invalid
 from server.organisations import Organisation
@@ -196,12 +197,9 @@ async def purge_expired(conn: asyncpg.Connection, organisation: Organisation, no
     return result
 
 
-def remove_files(data_dir: str, names: tuple[str, ...]) -> None:
-    """Unlink purged attachments' files (media.py's folder; a file already gone is fine)."""
-    folder = media.media_dir(data_dir)
-    for name in names:
-        if name and "/" not in name:
-            (folder / name).unlink(missing_ok=True)
+async def remove_files(settings: Settings, names: tuple[str, ...]) -> None:
+    """Delete purged attachments' files from the media store (a file already gone is fine)."""
+    await media_store.for_settings(settings).delete("media", [name for name in names if name and "/" not in name])
 
 
 async def purge_all(conn: asyncpg.Connection, now: datetime, settings: Settings) -> int:
@@ -215,7 +213,7 @@ async def purge_all(conn: asyncpg.Connection, now: datetime, settings: Settings)
         except asyncpg.PostgresError as error:
             log.warning("archive retention purge failed", extra={"organisation": org.slug, "error": repr(error)})
             continue
-        remove_files(settings.data_dir, purged.files)
+        await remove_files(settings, purged.files)
         if purged.total:
             log.info("archive retention purge", extra={"organisation": org.slug, "posts": purged.total})
         total += purged.total

@@ -22,7 +22,8 @@ from typing import Any
 
 import asyncpg
 
-from server import __version__, archive, archive_records, archive_webcare, handle_domains, media, organisations, uris
+from server import (__version__, archive, archive_records, archive_webcare, handle_domains, media_store, organisations,
+                    uris)
 from server import voice as voices
 from server import archive_mdto as mdto
 from server.accounts import Account
@@ -160,18 +161,6 @@ class _Folder:
         self.written.append((digest, len(data), self.rel(name)))
         return digest, len(data)
 
-    def copy(self, name: str, source: Path) -> tuple[str, int]:
-        path = self.temp / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        digest, size = hashlib.sha256(), 0
-        with source.open("rb") as src, path.open("wb") as dst:
-            while chunk := src.read(1 << 20):
-                digest.update(chunk)
-                dst.write(chunk)
-                size += len(chunk)
-        self.written.append((digest.hexdigest(), size, self.rel(name)))
-        return digest.hexdigest(), size
-
     def finish(self, journal: _Journal) -> None:
         journal.append(self.written)
         self.temp.rename(self.final)
@@ -295,19 +284,19 @@ def _name(ctx: _Context, record: archive_records.Record) -> str:
 
 
 def _write_record(ctx: _Context, folder: _Folder, prefix: str, record: archive_records.Record, *, received: bool,
-                  dossier: mdto.Ref, related: list[tuple[mdto.Ref, str]]) -> mdto.Ref:
-    """The files of one post (each version as JSON and HTML, the images) and their sidecars, then its own sidecar."""
+                  dossier: mdto.Ref, related: list[tuple[mdto.Ref, str]], images: Mapping[str, bytes]) -> mdto.Ref:
+    """The files of one post (each version as JSON and HTML, the images) and their sidecars, then its own sidecar.
+    `images` holds the bytes of the post's own image files, by name (read from the media store beforehand)."""
     naam = _name(ctx, record)
     me = mdto.Ref(naam, post_uri(ctx.settings, record.post, record.author), "URI")
     files: list[mdto.Ref] = []
     media_names: list[tuple[str, str]] = []
-    source_dir = media.media_dir(ctx.settings.data_dir)
     for attachment in record.attachments:
-        source = source_dir / attachment.file_name if attachment.file_name else None
-        if source is None or "/" in attachment.file_name or not source.is_file():
+        data = images.get(attachment.file_name) if attachment.file_name else None
+        if data is None:
             continue  # a remote image is a link, not a file of ours
         name = f"{prefix}media/{attachment.file_name}"
-        digest, size = folder.copy(name, source)
+        digest, size = folder.write(name, data)
         _bestand(ctx, folder, name, attachment.content_type, digest, size, me)
         files.append(_file_ref(folder, name))
         media_names.append((f"media/{attachment.file_name}", attachment.description))
@@ -453,7 +442,7 @@ async def export_bag(pool: asyncpg.Pool, organisation_id: int, *, settings: Sett
                 dossiers[author.id] = _dossier(ctx, out_dir, journal, author, start, end)
             final = out_dir / "data" / author.username / str(record.post.id)
             if not final.is_dir():
-                _write_post(ctx, out_dir, final, record, dossiers[author.id], journal)
+                _write_post(ctx, out_dir, final, record, dossiers[author.id], journal, await _images(ctx, record))
             done += 1
             if progress:
                 progress(done, total)
@@ -470,15 +459,28 @@ async def export_bag(pool: asyncpg.Pool, organisation_id: int, *, settings: Sett
     return ExportResult(out_dir, done, files, size, resumed)
 
 
+async def _images(ctx: _Context, record: archive_records.Record) -> dict[str, bytes]:
+    """The image files of a post and of the replies it received, from the media store: one post's at a time, so
+    memory stays flat (at most 4 images a post)."""
+    store = media_store.for_settings(ctx.settings)
+    images = {}
+    for attachment in (a for r in (record, *record.received) for a in r.attachments):
+        if attachment.file_name and not attachment.remote_url and attachment.file_name not in images:
+            data = await store.get("media", attachment.file_name)
+            if data is not None:
+                images[attachment.file_name] = data
+    return images
+
+
 def _write_post(ctx: _Context, out_dir: Path, final: Path, record: archive_records.Record, dossier: mdto.Ref,
-                journal: _Journal) -> None:
+                journal: _Journal, images: Mapping[str, bytes]) -> None:
     """One post's folder: the post and, under received/, the citizens' replies to it, each an archiefstuk."""
     folder = _Folder(out_dir, final)
     me_uri = post_uri(ctx.settings, record.post, record.author)
     replies: list[tuple[mdto.Ref, str]] = []
     for reply in record.received:
         ref = _write_record(ctx, folder, f"received/{reply.post.id}/", reply, received=True, dossier=dossier,
-                            related=[(mdto.Ref(_name(ctx, record), me_uri, "URI"), "Refereert aan")])
+                            related=[(mdto.Ref(_name(ctx, record), me_uri, "URI"), "Refereert aan")], images=images)
         replies.append((ref, "Wordt aangehaald door"))
-    _write_record(ctx, folder, "", record, received=False, dossier=dossier, related=replies)
+    _write_record(ctx, folder, "", record, received=False, dossier=dossier, related=replies, images=images)
     folder.finish(journal)

@@ -1,8 +1,9 @@
-"""Images attached to posts: checked, re-encoded without metadata, stored in the data dir.
+"""Images attached to posts: checked, re-encoded without metadata, kept in the media store.
 
-Owns: the media_attachments table and the files under `<data_dir>/media` (remote posts' images are rows with a
-`remote_url` and no file; the media proxy caches them under `<data_dir>/media-proxy`). Re-encoding with Pillow drops EXIF
-(location, camera serial numbers): officials photograph in public places, and that metadata should not travel.
+Owns: the media_attachments table and the post images in the `media` area of the media store (server/media_store.py:
+the data dir's `media` folder, or an S3-compatible bucket); remote posts' images are rows with a `remote_url` and no
+file (the media proxy keeps its copies in the `media-proxy` area). Re-encoding with Pillow drops EXIF (location,
+camera serial numbers): officials photograph in public places, and that metadata should not travel.
 Never: serves files (web does) or decides who may see them.
 """
 
@@ -13,13 +14,12 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import asyncpg
 import blurhash
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from server import uris
+from server import media_store, uris
 from server.config import Settings
 from server.errors import Invalid, NotFound
 from server.ids import new_id
@@ -76,12 +76,7 @@ def public_url(settings: Settings, attachment: Attachment, *, preview: bool = Fa
     """Where pages and apps load an image: our own file, or a remote one through the media proxy."""
     if attachment.remote_url:
         return uris.proxied_media(settings, attachment.remote_url, preview=preview)
-    name = attachment.preview_name if preview else attachment.file_name
-    return f"{settings.base_url}/media/{name}"
-
-
-def media_dir(data_dir: str) -> Path:
-    return Path(data_dir) / "media"
+    return media_store.url(settings, attachment.preview_name if preview else attachment.file_name)
 
 
 def _encode(image: Image.Image, fmt: str) -> bytes:
@@ -183,21 +178,20 @@ def check_description(description: str) -> str:
     return description.strip()
 
 
-async def insert_attachment(conn: asyncpg.Connection, *, data_dir: str, account_id: int, data: bytes,
+async def insert_attachment(conn: asyncpg.Connection, *, settings: Settings, account_id: int, data: bytes,
                             description: str, focus: str | None, now: datetime) -> Attachment:
     """Store the files first, then the row: a failed insert leaves orphan files, never a row without a file."""
     prepared = prepare_image(data)
     focus_x, focus_y = parse_focus(focus)
     description = check_description(description)
     attachment_id = new_id(now)
-    folder = media_dir(data_dir)
-    folder.mkdir(parents=True, exist_ok=True)
     # The file's address is a capability: whoever may see the post gets it, nobody can guess it. An id alone
     # (time and 16 random bits) could be found by trying, for a held or followers-only post's image too.
     stem = f"{attachment_id}-{secrets.token_urlsafe(16)}"
     file_name = f"{stem}.{prepared.extension}"
-    (folder / file_name).write_bytes(prepared.full)
-    (folder / f"{stem}-small.{prepared.extension}").write_bytes(prepared.preview)
+    store = media_store.for_settings(settings)
+    await store.put("media", file_name, prepared.full, prepared.content_type)
+    await store.put("media", f"{stem}-small.{prepared.extension}", prepared.preview, prepared.content_type)
     row = await conn.fetchrow(
         f"INSERT INTO media_attachments (id, account_id, content_type, file_name, width, height, preview_width, "
         f"preview_height, blurhash, description, focus_x, focus_y, created_at) "

@@ -1,26 +1,25 @@
 """Profiles: a local account's avatar and header, their alt text, up to 4 profile fields, and the bot and
 discoverable flags (issue 13, item 2).
 
-Owns: the profiles table and the avatar and header files under `<data_dir>/media` (named
-`<kind>-<account id>-<random>.<ext>`: unguessable, and a new name on each change so caches never show an old one).
+Owns: the profiles table and the avatar and header files in the media store's `media` area (server/media_store.py;
+named `<kind>-<account id>-<random>.<ext>`: unguessable, and a new name on each change so caches never show an old
+one).
 Images are cropped to Mastodon's ratios and re-encoded without metadata by server/media.py. Every change records
 `account.updated`, so followers' servers get an Update of the actor. Never: serves files (web does).
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 
-from server import events, housekeeping, media, names
+from server import events, housekeeping, media, media_store, names
 from server.config import Settings
 from server.errors import Invalid
 
@@ -57,7 +56,7 @@ class Profile:
 def image_url(settings: Settings, profile: Profile | None, kind: str) -> str | None:
     """Where an avatar or header is loaded from; None when the account has not set one."""
     name = profile.file(kind) if profile else None
-    return f"{settings.base_url}/media/{name}" if name else None
+    return media_store.url(settings, name) if name else None
 
 
 def media_type(file_name: str) -> str:
@@ -129,16 +128,14 @@ async def list_organisation_profiles(conn: asyncpg.Connection, organisation_ids:
             for r in rows}
 
 
-def _store_image(data_dir: str, account_id: int, kind: str, data: bytes) -> str:
+async def _store_image(settings: Settings, account_id: int, kind: str, data: bytes) -> str:
     prepared = media.prepare_profile_image(data, kind)
-    folder = media.media_dir(data_dir)
-    folder.mkdir(parents=True, exist_ok=True)
     file_name = f"{kind}-{account_id}-{secrets.token_urlsafe(16)}.{prepared.extension}"
-    (folder / file_name).write_bytes(prepared.data)
+    await media_store.for_settings(settings).put("media", file_name, prepared.data, prepared.content_type)
     return file_name
 
 
-async def update_profile(conn: asyncpg.Connection, *, data_dir: str, account_id: int, now: datetime,
+async def update_profile(conn: asyncpg.Connection, *, settings: Settings, account_id: int, now: datetime,
                          images: dict[str, bytes] | None = None, descriptions: dict[str, str] | None = None,
                          remove: Sequence[str] = (), fields: Sequence[Any] | None = None,
                          bot: bool | None = None, discoverable: bool | None = None,
@@ -166,7 +163,7 @@ async def update_profile(conn: asyncpg.Connection, *, data_dir: str, account_id:
         values["discoverable"] = discoverable
     for kind, data in (images or {}).items():  # last: a refused field must not leave a stored file behind
         if kind in KINDS:
-            values[f"{kind}_file"] = _store_image(data_dir, account_id, kind, data)
+            values[f"{kind}_file"] = await _store_image(settings, account_id, kind, data)
     colour = current.house_colour if house_colour is None else parse_colour(house_colour)
     updated = Profile(account_id, **values, header_url=current.header_url, house_colour=colour)
     if updated == current:
@@ -187,14 +184,6 @@ async def update_profile(conn: asyncpg.Connection, *, data_dir: str, account_id:
     return _profile(row, account_id)
 
 
-def _unused_image_files(folder: Path, named: set[str], written_before: float) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return [path for path in folder.iterdir()
-            if path.name.startswith(tuple(f"{kind}-" for kind in KINDS)) and path.name not in named
-            and path.stat().st_mtime < written_before]
-
-
 @housekeeping.register("profile_images")
 async def sweep_unused_images(conn: asyncpg.Connection, now: datetime, settings: Settings) -> int:
     """Delete avatar and header files that no profile names any more (replaced or removed): a person who takes
@@ -203,10 +192,11 @@ async def sweep_unused_images(conn: asyncpg.Connection, now: datetime, settings:
     named = {r["name"] for r in await conn.fetch(
         "SELECT avatar_file AS name FROM profiles WHERE avatar_file IS NOT NULL "
         "UNION SELECT header_file FROM profiles WHERE header_file IS NOT NULL")}
-    unused = await asyncio.to_thread(_unused_image_files, media.media_dir(settings.data_dir), named,
-                                     (now - UNUSED_IMAGE_GRACE).timestamp())
-    for path in unused:
-        path.unlink(missing_ok=True)
+    store = media_store.for_settings(settings)
+    written_before = now - UNUSED_IMAGE_GRACE
+    unused = [stored.name for kind in KINDS for stored in await store.list("media", f"{kind}-")
+              if stored.name not in named and stored.modified < written_before]
+    await store.delete("media", unused)
     return len(unused)
 
 

@@ -83,7 +83,7 @@ def verify_offline(settings: Settings, args: argparse.Namespace) -> str:
 async def cmd_purge(conn: asyncpg.Connection, settings: Settings, args: argparse.Namespace) -> str:
     org = await organisation(conn, args.org)
     purged = await archive.purge_expired(conn, org, utc_now())
-    archive.remove_files(settings.data_dir, purged.files)  # rows are gone with the commit; files a moment early
+    await archive.remove_files(settings, purged.files)  # rows are gone with the commit; files a moment early
     return (f"{org.slug}: purged {purged.total} posts past their retention (official {purged.official}, personal "
             f"{purged.personal}, received {purged.received})")
 

@@ -39,21 +39,22 @@ def test_private_addresses_are_never_fetched(url: str, tmp_path: Path) -> None:
         async with OutgoingClient(user_agent="test", allow_private_addresses=False) as client:
             fed = Federation(deps=Deps(settings=Settings(data_dir=str(tmp_path)), pool=None), client=client)  # type: ignore[arg-type]
             with pytest.raises(media_proxy.ProxyRefusal) as refused:
-                await media_proxy._fetch_and_store(fed, url, media_proxy.cache_dir(str(tmp_path)), "x")
+                await media_proxy._fetch_and_store(fed, url, "x")
             return refused.value.status
     assert asyncio.run(attempt()) == 403
-    assert not media_proxy.cache_dir(str(tmp_path)).exists()
+    assert not (tmp_path / "media-proxy").exists()
 
 
 def test_old_cached_images_are_pruned_and_recent_ones_kept(tmp_path: Path) -> None:
-    folder = media_proxy.cache_dir(str(tmp_path))
+    folder = tmp_path / "media-proxy"  # the data dir's back end of the media store
     folder.mkdir(parents=True)
     now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
-    old, recent = folder / "aaa.png", folder / "bbb.png"
+    old, recent = folder / "aaa", folder / "bbb-small"
     for path, age in ((old, timedelta(days=31)), (recent, timedelta(days=29))):
         path.write_bytes(b"png")
         moment = (now - age).timestamp()
         os.utime(path, (moment, moment))
-    assert media_proxy.prune_cache(str(tmp_path), now) == 1
+    assert asyncio.run(media_proxy.prune_cache(Settings(data_dir=str(tmp_path)), now)) == 1
     assert not old.exists() and recent.exists()
-    assert media_proxy.prune_cache(str(tmp_path / "elsewhere"), now) == 0  # a worker without the cache folder
+    elsewhere = Settings(data_dir=str(tmp_path / "elsewhere"))  # a worker without the cache folder
+    assert asyncio.run(media_proxy.prune_cache(elsewhere, now)) == 0

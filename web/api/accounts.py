@@ -85,7 +85,7 @@ async def update_credentials(call: ApiCall) -> Response:
             default_voice=params.str("default_voice") or str(source.get("default_voice") or account.default_voice),
             language=language, locked=params.bool("locked", account.manually_approves_followers))
         profile = await profiles.update_profile(
-            conn, data_dir=call.deps.settings.data_dir, account_id=account.id, now=call.deps.now(), images=images,
+            conn, settings=call.deps.settings, account_id=account.id, now=call.deps.now(), images=images,
             descriptions=descriptions, fields=fields_attributes(params),
             bot=params.bool("bot") if "bot" in params.values else None,
             discoverable=params.bool("discoverable") if "discoverable" in params.values else None,
@@ -105,7 +105,7 @@ def _remove_image(kind: str) -> Callable[[ApiCall], Awaitable[Response]]:
     async def remove(call: ApiCall) -> Response:
         account = call.need_account()
         async with transaction(call.deps.pool) as conn:
-            profile = await profiles.update_profile(conn, data_dir=call.deps.settings.data_dir, account_id=account.id,
+            profile = await profiles.update_profile(conn, settings=call.deps.settings, account_id=account.id,
                                                     now=call.deps.now(), remove=[kind])
             entity = await render_account(conn, call.deps.settings, account)
         return json_response(credential_account_json(entity, account, profile))

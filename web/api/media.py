@@ -23,7 +23,7 @@ async def upload(call: ApiCall) -> Response:
         raise ApiError(422, "Validation failed: file is missing (send it as multipart/form-data)")
     data = await upload_file.read(media.MAX_BYTES + 1)
     async with transaction(call.deps.pool) as conn:
-        attachment = await media.insert_attachment(conn, data_dir=call.deps.settings.data_dir, account_id=account.id,
+        attachment = await media.insert_attachment(conn, settings=call.deps.settings, account_id=account.id,
                                                    data=data, description=call.params.str("description") or "",
                                                    focus=call.params.str("focus"), now=call.deps.now())
     return json_response(attachment_json(call.deps.settings, attachment))

@@ -55,7 +55,7 @@ async def org_profile_save(ctx: PageContext) -> Response:
         else {}
     try:
         async with transaction(ctx.deps.pool) as conn:
-            await profiles.update_profile(conn, data_dir=ctx.deps.settings.data_dir, account_id=org_account.id,
+            await profiles.update_profile(conn, settings=ctx.deps.settings, account_id=org_account.id,
                                           now=ctx.now, images=images,
                                           descriptions={"avatar": values["avatar_description"]},
                                           house_colour=values["house_colour"])

@@ -91,7 +91,7 @@ async def _store_uploads(ctx: PageContext, images: Sequence[SubmittedImage],
             data = await image.upload.read(media.MAX_BYTES + 1)
             try:
                 async with transaction(ctx.deps.pool) as conn:
-                    stored = await media.insert_attachment(conn, data_dir=ctx.deps.settings.data_dir,
+                    stored = await media.insert_attachment(conn, settings=ctx.deps.settings,
                                                            account_id=ctx.viewer.id, data=data,
                                                            description=image.description, focus=None, now=ctx.now)
             except DomainError as error:

@@ -212,7 +212,7 @@ async def settings_submit(ctx: PageContext) -> Response:
             # Who may quote my posts (server/quotes.py); empty: the default by voice.
             await quotes.upsert_account_policy(conn, viewer.id, values["quote_policy"] or None)
             await profiles.update_profile(
-                conn, data_dir=ctx.deps.settings.data_dir, account_id=viewer.id, now=ctx.now, images=images,
+                conn, settings=ctx.deps.settings, account_id=viewer.id, now=ctx.now, images=images,
                 descriptions={kind: values[f"{kind}_description"] for kind in profiles.KINDS},
                 remove=[kind for kind in profiles.KINDS if form.get(f"remove_{kind}") and kind not in images],
                 fields=[{"name": values[f"field_{i}_name"], "value": values[f"field_{i}_value"]}
