@@ -190,3 +190,29 @@ def test_proxied_remote_media_land_in_the_bucket_and_are_pruned_there(node: Node
     assert asyncio.run(media_proxy.prune_cache(settings, datetime.now(UTC) + timedelta(days=31))) == 2
     assert s3.keys(BUCKET, "media-proxy/") == []
     assert not (node.data_dir / "media-proxy").exists()
+
+
+def test_with_a_public_url_the_addresses_handed_out_point_there(postgres: TestPostgres, s3: S3Server,
+                                                                  tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`--media-public-url`: pages, the client API and ActivityPub give the store's public address (here the
+    bucket's own, path-style); the node still serves /media/<name> for addresses it handed out before."""
+    public = f"{s3.endpoint}/{BUCKET}/node-2/media"
+    other = Node(database_url=postgres.fresh_database(), data_dir=tmp_path_factory.mktemp("public"),
+                 extra_env=s3.node_env(f"{BUCKET}/node-2", AMBTENAAR_MEDIA_PUBLIC_URL=public)).start()
+    try:
+        factories.person(other, "bert", display_name="Bert Burger")
+        with _api(other, "bert") as bert:
+            uploaded = bert.post("/api/v2/media", files={"file": ("a.png", png(), "image/png")}).json()
+            name = uploaded["url"].rsplit("/", 1)[1]
+            assert uploaded["url"] == f"{public}/{name}" and uploaded["preview_url"].startswith(f"{public}/")
+            posted = bert.post("/api/v1/statuses", json={"status": "Kijk", "media_ids": [uploaded["id"]]}).json()
+            avatar = bert.patch("/api/v1/accounts/update_credentials",
+                                files={"avatar": ("a.png", _square((9, 9, 9)), "image/png")}).json()["avatar"]
+        assert avatar.startswith(f"{public}/avatar-")
+        note = httpx.get(posted["uri"], headers={"Accept": "application/activity+json"}).json()
+        assert note["attachment"][0]["url"] == f"{public}/{name}"
+        assert f"node-2/media/{name}" in s3.keys(BUCKET, "node-2/media/")
+        assert httpx.get(f"{other.url}/media/{name}").content == _object(s3, f"node-2/media/{name}")
+        assert not (other.data_dir / "media").exists()
+    finally:
+        other.stop()
