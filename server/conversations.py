@@ -29,9 +29,15 @@ class Conversation:
 
 
 def _threads_sql() -> str:
-    """Per conversation of the viewer ($1): its id, last post, posts, and state (parameters from $2 on free)."""
+    """Per conversation of the viewer ($1): its id, last post, posts, and state (parameters from $2 on free).
+    The viewer's direct posts are read from their own (posts_account_direct) and their mentions
+    (post_mentions_account), then held to the `direct` timeline's condition and the rule, not found by reading
+    every direct post of the node."""
     return f"""WITH RECURSIVE mine AS (
-          SELECT p.id FROM posts p WHERE p.deleted_at IS NULL AND p.reblog_of_id IS NULL
+          SELECT p.id FROM (SELECT id FROM posts WHERE account_id = $1 AND visibility = 'direct'
+                              AND deleted_at IS NULL
+                            UNION SELECT post_id FROM post_mentions WHERE account_id = $1) c
+          JOIN posts p ON p.id = c.id WHERE p.deleted_at IS NULL AND p.reblog_of_id IS NULL
             AND {visibility.visible_sql('p', '$1')} AND {timelines.LIVE_TIMELINES['direct']('$1')}),
         up(start, id, parent, depth) AS (
           SELECT m.id, p.id, p.in_reply_to_id, 0 FROM mine m JOIN posts p ON p.id = m.id

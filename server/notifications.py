@@ -129,8 +129,10 @@ def _shown(include_filtered: bool = False) -> str:
     not held back by their notification policy (unless asked for: `include_filtered`)."""
     return " AND ".join(["n.account_id = $1", "n.dismissed_at IS NULL", _not_silenced_by_viewer(),
                          "TRUE" if include_filtered else "NOT n.filtered",
-                         "(n.post_id IS NULL OR EXISTS (SELECT 1 FROM posts p WHERE p.id = n.post_id "
-                         "AND p.deleted_at IS NULL))"])
+                         # By the post's key, not EXISTS: PostgreSQL may plan an EXISTS under OR as a hash of
+                         # every post (tests/integration/test_query_plans.py).
+                         "(n.post_id IS NULL OR coalesce((SELECT p.deleted_at IS NULL FROM posts p "
+                         "WHERE p.id = n.post_id), false))"])
 
 
 async def get_shown_notification(conn: asyncpg.Connection, notification_id: int) -> Notification | None:

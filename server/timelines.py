@@ -10,7 +10,7 @@ Never: writes anything, or decides visibility itself.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -20,6 +20,7 @@ from server import (accounts, badges, hidden_replies, lists, media, organisation
                     trust, visibility, voice)
 from server import bookmarks, pins, polls, tags
 from server.accounts import Account
+from server.ids import id_floor
 from server.organisations import Organisation
 from server.posts import Post
 
@@ -32,16 +33,23 @@ _VISIBLE = visibility.visible_sql("p", "$1")
 # The viewer's own filter on timelines and threads: nothing written or boosted by an account they mute or block
 # or that blocks them, nor boosts of such an account's posts. Profiles apply only the blocks (Mastodon still
 # shows a muted account's posts on its profile).
+#
+# A test on another row of posts (the boosted post, the parent) is written as a scalar subquery on its primary key,
+# never as EXISTS: PostgreSQL may plan an EXISTS under OR as a hash of every row that matches, which reads the
+# whole posts table (tests/integration/test_query_plans.py holds each path to an index).
+def _author_of(column: str, extra: str = "") -> str:
+    """The author of the post `column` names (0 when there is none), by its primary key."""
+    return f"coalesce((SELECT op.account_id FROM posts op WHERE op.id = {column}{extra}), 0)"
+
+
 def _not_filtered(viewer: str) -> str:
     return f"""p.account_id NOT IN {relationships.hidden_accounts_sql(viewer)}
-  AND (p.reblog_of_id IS NULL OR NOT EXISTS (SELECT 1 FROM posts fp WHERE fp.id = p.reblog_of_id
-      AND fp.account_id IN {relationships.hidden_accounts_sql(viewer)}))"""
+  AND (p.reblog_of_id IS NULL OR {_author_of('p.reblog_of_id')} NOT IN {relationships.hidden_accounts_sql(viewer)})"""
 
 
 _NOT_FILTERED = _not_filtered("$1")
 _NOT_BLOCKED = f"""p.account_id NOT IN {relationships.blocked_accounts_sql('$1')}
-  AND (p.reblog_of_id IS NULL OR NOT EXISTS (SELECT 1 FROM posts fp WHERE fp.id = p.reblog_of_id
-      AND fp.account_id IN {relationships.blocked_accounts_sql('$1')}))"""
+  AND (p.reblog_of_id IS NULL OR {_author_of('p.reblog_of_id')} NOT IN {relationships.blocked_accounts_sql('$1')})"""
 # Replies the thread's author hid (with the replies below them) leave the thread, except for the one who hid them
 # and their author.
 _NOT_HIDDEN_REPLY = f"NOT {hidden_replies.hidden_for_sql('p.id', 'p.account_id', '$1')}"
@@ -94,14 +102,14 @@ class PostView:
         return self.reblog or self
 
 
-def _bounds(page: Page, first_param: int) -> tuple[str, list[object], str]:
-    """SQL conditions and order for a page; parameters are numbered from first_param."""
+def _bounds(page: Page, first_param: int, column: str = "p.id") -> tuple[str, list[object], str]:
+    """SQL conditions on `column` and order for a page; parameters are numbered from first_param."""
     conditions: list[str] = []
     params: list[object] = []
-    for column_op, value in (("p.id < ", page.max_id), ("p.id > ", page.since_id), ("p.id > ", page.min_id)):
+    for op, value in (("<", page.max_id), (">", page.since_id), (">", page.min_id)):
         if value is not None:
             params.append(value)
-            conditions.append(f"{column_op}${first_param + len(params) - 1}")
+            conditions.append(f"{column} {op} ${first_param + len(params) - 1}")
     order = "ASC" if page.min_id is not None else "DESC"
     return (" AND " + " AND ".join(conditions)) if conditions else "", params, order
 
@@ -116,14 +124,97 @@ async def _page_ids(conn: asyncpg.Connection, viewer_id: int | None, where: str,
     return sorted(ids, reverse=True)
 
 
+# A source of candidates for _page_ids_from: SQL giving the first `k` ids (one column, no duplicates) in the page's
+# order within `bound(column)` (the page's conditions on that column), each branch an index read with LIMIT `k`.
+Sources = Callable[[Callable[[str], str], str, int], str]
+
+
+# The first window of ids a home or list page looks in (server/ids.py: milliseconds << 16), and how much it grows
+# while it finds too little: an hour, then 8 hours, 2.7 days, 3 weeks, ...; a busy timeline fills a page from the
+# first, a quiet one needs a few more short rounds.
+_FIRST_WINDOW = 3_600_000 << 16
+_WINDOW_GROWTH = 8
+
+
+async def _page_ids_from(conn: asyncpg.Connection, viewer_id: int | None, where: str, params: Sequence[object],
+                         page: Page, sources: Sources) -> list[int]:
+    """The page `_page_ids(where)` gives, found through `sources` instead of reading posts in id order: every post
+    `where` admits must come from one of them (a followed account's posts, a list member's, a mention, a followed
+    tag). Each round takes the first 2 x limit candidates of all sources within a window of ids and applies the
+    whole condition to them; when too few pass, the next round goes on after the last candidate (or below the
+    window, with a wider one). The rounds cover the ids in order without a gap, so the page is exactly the one
+    reading all posts would give; a page costs a few short index reads per source, however many posts the node
+    holds or how rare the viewer's are. Newer-than pages (min_id) go up from min_id without windows."""
+    page = page.clamp()
+    k = 2 * page.limit
+    found: list[int] = []
+    descending = page.min_id is None
+    span, upper, lower = _FIRST_WINDOW, page.max_id, None
+    current = page
+    while True:
+        if descending:
+            if lower is None:
+                top = upper if upper is not None else id_floor(datetime.now(timezone.utc))
+                lower = top - span if page.since_id is None else max(page.since_id, top - span)
+            current = Page(upper, lower, None, page.limit)
+        bounds, bound_params, order = _bounds(current, 2 + len(params), "{column}")
+        candidates = sources(lambda column: bounds.replace("{column}", column), order, k)
+        row = await conn.fetchrow(
+            f"""WITH cand AS MATERIALIZED (SELECT c.id FROM ({candidates}) c(id) ORDER BY c.id {order} LIMIT {k})
+                SELECT (SELECT count(*) FROM cand) AS n, (SELECT {'max' if order == 'ASC' else 'min'}(id) FROM cand)
+                       AS edge,
+                       ARRAY(SELECT p.id FROM cand JOIN posts p ON p.id = cand.id
+                             WHERE p.deleted_at IS NULL AND {_VISIBLE} AND ({where}) ORDER BY p.id {order}) AS ids""",
+            viewer_id, *params, *bound_params)
+        found.extend(row["ids"])
+        if len(found) >= page.limit:
+            return sorted(found[:page.limit], reverse=True)
+        if row["n"] == k:  # more candidates in this window (or above min_id): go on after the last one
+            if descending:
+                upper = row["edge"]
+            else:
+                current = Page(page.max_id, None, row["edge"], page.limit)
+            continue
+        if not descending or lower <= (page.since_id if page.since_id is not None else 0):
+            return sorted(found, reverse=True)  # every candidate down to the page's floor was read
+        upper, lower, span = lower + 1, None, span * _WINDOW_GROWTH
+
+
+def _latest_of_accounts(accounts_sql: str) -> Sources:
+    """Candidates: the latest posts of each account `accounts_sql` (a query of account ids) names."""
+    def sources(bound: Callable[[str], str], order: str, k: int) -> str:
+        return (f"(SELECT x.id FROM {accounts_sql} s(account_id) CROSS JOIN LATERAL (SELECT p.id FROM posts p "
+                f"WHERE p.account_id = s.account_id AND p.deleted_at IS NULL{bound('p.id')} "
+                f"ORDER BY p.id {order} LIMIT {k}) x ORDER BY x.id {order} LIMIT {k})")
+    return sources
+
+
+def _home_sources(viewer: str) -> Sources:
+    """Where a home timeline's posts come from, as _home_sql admits them: the viewer's own, the accounts they
+    follow, posts that mention them, and posts with a tag they follow."""
+    # Followed accounts whose posts home leaves out anyway (muted, blocked, on an exclusive list) give none.
+    accounts = _latest_of_accounts(
+        f"(SELECT ({viewer})::bigint UNION ALL SELECT followed_id FROM follows WHERE follower_id = {viewer} "
+        f"AND state = 'accepted' AND followed_id NOT IN {relationships.hidden_accounts_sql(viewer)} "
+        f"AND followed_id NOT IN {lists.exclusive_members_sql(viewer)})")
+
+    def sources(bound: Callable[[str], str], order: str, k: int) -> str:
+        return (f"{accounts(bound, order, k)} UNION (SELECT m.post_id FROM post_mentions m "
+                f"WHERE m.account_id = {viewer}{bound('m.post_id')} ORDER BY m.post_id {order} LIMIT {k}) "
+                f"UNION (SELECT x.post_id FROM followed_tags ft CROSS JOIN LATERAL (SELECT t.post_id "
+                f"FROM post_tags t WHERE t.tag = ft.tag{bound('t.post_id')} ORDER BY t.post_id {order} LIMIT {k}) x "
+                f"WHERE ft.account_id = {viewer} ORDER BY x.post_id {order} LIMIT {k})")
+    return sources
+
+
 # Home leaves out, besides what _NOT_FILTERED does, a post that answers or names someone the viewer mutes or blocks
 # (Mastodon's home feed filter), unless the viewer wrote it.
 def _not_about_hidden(viewer: str) -> str:
     return f"""(p.account_id = {viewer} OR (
-  (p.in_reply_to_id IS NULL OR NOT EXISTS (SELECT 1 FROM posts ip WHERE ip.id = p.in_reply_to_id
-      AND ip.account_id <> p.account_id AND ip.account_id IN {relationships.hidden_accounts_sql(viewer)}))
-  AND NOT EXISTS (SELECT 1 FROM post_mentions hm WHERE hm.post_id = p.id
-      AND hm.account_id IN {relationships.hidden_accounts_sql(viewer)})))"""
+  (p.in_reply_to_id IS NULL
+   OR {_author_of('p.in_reply_to_id', ' AND op.account_id <> p.account_id')} NOT IN {relationships.hidden_accounts_sql(viewer)})
+  AND NOT coalesce((SELECT true FROM post_mentions hm WHERE hm.post_id = p.id
+      AND hm.account_id IN {relationships.hidden_accounts_sql(viewer)} LIMIT 1), false)))"""
 
 
 # What puts a post in a timeline for the viewer `viewer` (an SQL expression: `$1` for the reads below, a column
@@ -170,11 +261,13 @@ def _direct_sql(viewer: str) -> str:
 
 
 async def home_ids(conn: asyncpg.Connection, viewer_id: int, page: Page) -> list[int]:
-    return await _page_ids(conn, viewer_id, _home_sql("$1"), [], page)
+    return await _page_ids_from(conn, viewer_id, _home_sql("$1"), [], page, _home_sources("$1"))
 
 
 async def list_ids(conn: asyncpg.Connection, viewer_id: int, list_id: int, page: Page) -> list[int]:
-    return await _page_ids(conn, viewer_id, _list_sql("$1", "$2"), [list_id], page)
+    return await _page_ids_from(conn, viewer_id, _list_sql("$1", "$2"), [list_id], page,
+                                _latest_of_accounts("(SELECT la.account_id FROM list_accounts la JOIN lists l "
+                                                    "ON l.id = la.list_id WHERE la.list_id = $2 AND l.account_id = $1)"))
 
 
 async def public_ids(conn: asyncpg.Connection, viewer_id: int | None, page: Page) -> list[int]:
@@ -191,8 +284,7 @@ async def account_ids(conn: asyncpg.Connection, viewer_id: int | None, account_i
     where = f"p.account_id = $2 AND p.visibility <> 'direct' AND {_NOT_BLOCKED}"
     params: list[object] = [account_id]
     if exclude_replies:
-        where += " AND (p.in_reply_to_id IS NULL OR EXISTS (SELECT 1 FROM posts r WHERE r.id = p.in_reply_to_id " \
-                 "AND r.account_id = p.account_id))"
+        where += f" AND (p.in_reply_to_id IS NULL OR {_author_of('p.in_reply_to_id')} = p.account_id)"
     if exclude_reblogs:
         where += " AND p.reblog_of_id IS NULL"
     if tagged:
@@ -317,6 +409,16 @@ async def list_reblogged_by(conn: asyncpg.Connection, post_id: int, limit: int =
     return [people[r["account_id"]] for r in rows if r["account_id"] in people]
 
 
+async def _visible_with_boosted(conn: asyncpg.Connection, post_ids: Sequence[int],
+                                viewer_id: int | None) -> dict[int, int | None]:
+    """Those of `post_ids` the viewer may see (server/visibility.py's rule), each with the post it boosts."""
+    if not post_ids:
+        return {}
+    rows = await conn.fetch(f"SELECT p.id, p.reblog_of_id FROM posts p WHERE p.id = ANY($2::bigint[]) AND {_VISIBLE}",
+                            viewer_id, list(post_ids))
+    return {r["id"]: r["reblog_of_id"] for r in rows}
+
+
 async def hydrate(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_id: int | None) -> list[PostView]:
     """Turn ids into views in the same order, with authors, organisations, counts and the viewer's reactions."""
     seen = await visibility.visible_ids(conn, post_ids, viewer_id)
@@ -435,12 +537,16 @@ class AccountStats:
 
 
 async def account_stats(conn: asyncpg.Connection, account_ids: Sequence[int]) -> dict[int, AccountStats]:
+    """The counts of Mastodon's Account entity, for many accounts in one query. The last post is the newest by id
+    (ids sort by time, server/ids.py), one read of posts_account_time; `statuses` still counts the account's posts
+    (bench/api_render.py: most of a page's time on a large node, see docs/benchmarks.md)."""
     rows = await conn.fetch(
         """SELECT a.id,
              (SELECT count(*) FROM follows f WHERE f.followed_id = a.id AND f.state = 'accepted') AS followers,
              (SELECT count(*) FROM follows f WHERE f.follower_id = a.id AND f.state = 'accepted') AS following,
              (SELECT count(*) FROM posts p WHERE p.account_id = a.id AND p.deleted_at IS NULL
                 AND p.state = 'published' AND p.visibility IN ('public', 'unlisted')) AS statuses,
-             (SELECT max(p.created_at) FROM posts p WHERE p.account_id = a.id AND p.deleted_at IS NULL) AS last_status_at
+             (SELECT p.created_at FROM posts p WHERE p.account_id = a.id AND p.deleted_at IS NULL
+                ORDER BY p.id DESC LIMIT 1) AS last_status_at
            FROM accounts a WHERE a.id = ANY($1::bigint[])""", list(account_ids))
     return {r["id"]: AccountStats(r["followers"], r["following"], r["statuses"], r["last_status_at"]) for r in rows}
