@@ -409,16 +409,6 @@ async def list_reblogged_by(conn: asyncpg.Connection, post_id: int, limit: int =
     return [people[r["account_id"]] for r in rows if r["account_id"] in people]
 
 
-async def _visible_with_boosted(conn: asyncpg.Connection, post_ids: Sequence[int],
-                                viewer_id: int | None) -> dict[int, int | None]:
-    """Those of `post_ids` the viewer may see (server/visibility.py's rule), each with the post it boosts."""
-    if not post_ids:
-        return {}
-    rows = await conn.fetch(f"SELECT p.id, p.reblog_of_id FROM posts p WHERE p.id = ANY($2::bigint[]) AND {_VISIBLE}",
-                            viewer_id, list(post_ids))
-    return {r["id"]: r["reblog_of_id"] for r in rows}
-
-
 async def hydrate(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_id: int | None) -> list[PostView]:
     """Turn ids into views in the same order, with authors, organisations, counts and the viewer's reactions."""
     seen = await visibility.visible_ids(conn, post_ids, viewer_id)
@@ -537,16 +527,12 @@ class AccountStats:
 
 
 async def account_stats(conn: asyncpg.Connection, account_ids: Sequence[int]) -> dict[int, AccountStats]:
-    """The counts of Mastodon's Account entity, for many accounts in one query. The last post is the newest by id
-    (ids sort by time, server/ids.py), one read of posts_account_time; `statuses` still counts the account's posts
-    (bench/api_render.py: most of a page's time on a large node, see docs/benchmarks.md)."""
     rows = await conn.fetch(
         """SELECT a.id,
              (SELECT count(*) FROM follows f WHERE f.followed_id = a.id AND f.state = 'accepted') AS followers,
              (SELECT count(*) FROM follows f WHERE f.follower_id = a.id AND f.state = 'accepted') AS following,
              (SELECT count(*) FROM posts p WHERE p.account_id = a.id AND p.deleted_at IS NULL
                 AND p.state = 'published' AND p.visibility IN ('public', 'unlisted')) AS statuses,
-             (SELECT p.created_at FROM posts p WHERE p.account_id = a.id AND p.deleted_at IS NULL
-                ORDER BY p.id DESC LIMIT 1) AS last_status_at
+             (SELECT max(p.created_at) FROM posts p WHERE p.account_id = a.id AND p.deleted_at IS NULL) AS last_status_at
            FROM accounts a WHERE a.id = ANY($1::bigint[])""", list(account_ids))
     return {r["id"]: AccountStats(r["followers"], r["following"], r["statuses"], r["last_status_at"]) for r in rows}
