@@ -31,8 +31,9 @@ from tests.helpers.polling import eventually
 MAX_TRIES = 400  # fresh connections to ask before concluding that a process never answers
 
 
-def children(pid: int) -> set[int]:
-    """The web processes under `pid`: its spawned children (not multiprocessing's resource tracker)."""
+def children(pid: int, *, only_web: bool = True) -> set[int]:
+    """The web processes under `pid`: its spawned children (not multiprocessing's resource tracker, unless
+    `only_web` is false)."""
     found = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -43,7 +44,7 @@ def children(pid: int) -> set[int]:
         except OSError:  # it ended meanwhile
             continue
         parent = int(stat.rpartition(")")[2].split()[1])
-        if parent == pid and b"spawn_main" in cmdline:
+        if parent == pid and (b"spawn_main" in cmdline or not only_web):
             found.add(int(entry.name))
     return found
 
@@ -166,6 +167,7 @@ def test_sigterm_stops_every_child_and_the_embedded_postgresql(tmp_path: Path) -
         assert node.process is not None and node.log_path is not None
         pids = children(node.process.pid)
         assert len(pids) == 2 and len(answers_by_pid(node, 2)) == 2
+        everyone = children(node.process.pid, only_web=False)  # and multiprocessing's resource tracker
         postmaster = PostmasterInfo.read_from_pgdata(node.data_dir.resolve() / "postgres")
         assert postmaster is not None and postmaster.is_running()
         node.process.send_signal(signal.SIGTERM)
@@ -173,7 +175,9 @@ def test_sigterm_stops_every_child_and_the_embedded_postgresql(tmp_path: Path) -
         log = node.log_path.read_text()
     finally:
         node.stop()
-    assert not [pid for pid in pids if alive(pid)]
+    assert not [pid for pid in pids if alive(pid)]  # the supervisor waited for its web processes
+    eventually(lambda: [pid for pid in everyone if alive(pid)], lambda left: not left, timeout=30,
+               what="every process the node started ending")
     assert not alive(postmaster.pid)
     # Started once, by the supervisor: the children were given its URL.
     assert log.count('"embedded PostgreSQL started"') == 1
