@@ -17,7 +17,8 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ import asyncpg  # noqa: E402
 from bench.harness import machine_line, percentile  # noqa: E402
 from federation import inbox, vocab  # noqa: E402
 from server import accounts, conversations, notifications, timelines  # noqa: E402
+from server.db.pool import open_pool  # noqa: E402
 from server.timelines import Page  # noqa: E402
 from tests.helpers import query_plans  # noqa: E402
 
@@ -119,9 +121,19 @@ async def _time(conn: asyncpg.Connection, call: Call, runs: int) -> tuple[float,
     return percentile(samples, 50), percentile(samples, 99)
 
 
-async def measure(url: str, ids: dict[str, Any], runs: int) -> dict[str, Any]:
-    conn = await asyncpg.connect(url)
+@asynccontextmanager
+async def app_connection(url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection set up as the node's pool sets up its own (server/db/pool.py: the jsonb codec)."""
+    pool = await open_pool(url, min_size=1, max_size=1)
     try:
+        async with pool.acquire() as conn:
+            yield conn
+    finally:
+        await pool.close()
+
+
+async def measure(url: str, ids: dict[str, Any], runs: int) -> dict[str, Any]:
+    async with app_connection(url) as conn:
         home = await timelines.home_ids(conn, int(ids["reader_id"]), Page(limit=40))
         ids = {**ids, "_home_max": home[-1] if home else None}
         results: dict[str, Any] = {"yardstick: SELECT 1": dict(zip(("p50", "p99"), await _time(
@@ -140,8 +152,6 @@ async def measure(url: str, ids: dict[str, Any], runs: int) -> dict[str, Any]:
             }
             print(f"{name:28s} p50 {p50:8.2f}  p99 {p99:8.2f} ms  seq scans {results[name]['seq_scans'] or '-'}",
                   flush=True)
-    finally:
-        await conn.close()
     return results
 
 

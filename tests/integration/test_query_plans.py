@@ -14,10 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import asyncpg
 import pytest
 
-from bench.db_at_size import paths
+from bench.db_at_size import app_connection, paths
 from bench.seed import seed
 from server import timelines
 from server.timelines import Page
@@ -61,16 +60,13 @@ def _indexes(plan: dict[str, Any]) -> set[str]:
 
 
 async def _plans(url: str, ids: dict[str, Any], name: str) -> list[tuple[str, dict[str, Any]]]:
-    conn = await asyncpg.connect(url)
-    try:
+    async with app_connection(url) as conn:
         home = await timelines.home_ids(conn, int(ids["reader_id"]), Page(limit=40))
         assert home, "the seeded reader has a home timeline"
         call = (await paths(conn, {**ids, "_home_max": home[-1]}))[name]
         statements = await query_plans.capture(conn, lambda: call(conn))
         assert statements, f"{name} sent no statement"
         return [(s.sql, await query_plans.explain(conn, s)) for s in statements]
-    finally:
-        await conn.close()
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))
@@ -95,10 +91,7 @@ def test_paths_match(seeded: tuple[str, dict[str, Any]]) -> None:
     url, ids = seeded
 
     async def names() -> set[str]:
-        conn = await asyncpg.connect(url)
-        try:
+        async with app_connection(url) as conn:
             return set(await paths(conn, {**ids, "_home_max": None}))
-        finally:
-            await conn.close()
 
     assert run(names()) == set(EXPECTED)
