@@ -6,13 +6,14 @@ only the software's homepage). Never: anything but counting.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from server import __version__
+from server import __version__, read_cache
 from server.db.pool import connection
 from server.deps import Deps
 
@@ -29,6 +30,15 @@ async def discovery(request: Request) -> Response:
 
 
 async def nodeinfo(request: Request) -> Response:
+    """Counted once a minute per process at most (the read cache's expiry): the counts read whole tables."""
+    cache = read_cache.of(request)
+    if cache is None:
+        rendered = await _nodeinfo(request)
+        return Response(rendered.body, media_type=rendered.media_type)
+    return await cache.serve(request, ("nodeinfo", request.url.path), lambda: _nodeinfo(request))
+
+
+async def _nodeinfo(request: Request) -> read_cache.Fresh:
     version = request.url.path.rsplit("/", 1)[1]
     deps: Deps = request.app.state.deps
     now = deps.now()
@@ -45,7 +55,7 @@ async def nodeinfo(request: Request) -> Response:
     software = {"name": "ambtenaar-online", "version": __version__}
     if version == "2.1":
         software["homepage"] = f"{deps.settings.base_url}/about"
-    return JSONResponse({
+    document = {
         "version": version,
         "software": software,
         "protocols": ["activitypub"],
@@ -54,7 +64,10 @@ async def nodeinfo(request: Request) -> Response:
         "usage": {"users": {"total": row["users"], "activeMonth": row["month"], "activeHalfyear": row["halfyear"]},
                   "localPosts": row["posts"]},
         "metadata": {"nodeName": f"Ambtenaar Online — {deps.settings.domain}"},
-    }, media_type=f'application/json; profile="{schema(version)}#"')
+    }
+    return read_cache.Fresh(json.dumps(document, ensure_ascii=False).encode(),
+                            f'application/json; profile="{schema(version)}#"', frozenset(),
+                            (("Cache-Control", "public, max-age=60"),))
 
 
 ROUTES = [Route("/.well-known/nodeinfo", discovery, methods=["GET"]),

@@ -18,7 +18,7 @@ from starlette.routing import Route
 from federation import inbox, keys, objects, wire
 from federation.authorized_fetch import signed_only
 from federation import featured as featured_posts
-from server import accounts, follows, organisations, posts, quotes, timelines, uris, visibility
+from server import accounts, follows, organisations, posts, quotes, read_cache, timelines, uris, visibility
 from server.accounts import Account
 from server.config import Settings
 from server.db.pool import connection
@@ -41,6 +41,39 @@ def ap_response(doc: Any, status: int = 200) -> Response:
                     headers={"Vary": "Accept", "Cache-Control": "max-age=60"})
 
 
+def _signer_id(request: Request) -> int | None:
+    signer = getattr(request.state, "signer", None)
+    return signer.id if signer is not None else None
+
+
+def _cache_headers(request: Request) -> tuple[tuple[str, str], ...]:
+    """Unsigned fetches get what anyone gets, which a proxy may keep; a signer's answer (authorized fetch) is
+    theirs alone."""
+    if _signer_id(request) is None:
+        return (("Vary", "Accept"), ("Cache-Control", "public, max-age=60"))
+    return (("Vary", "Accept, Signature, Signature-Input"), ("Cache-Control", "private, max-age=60"))
+
+
+def ap_fresh(request: Request, doc: Any, tags: set[str]) -> read_cache.Fresh:
+    """A document the read cache may keep under the request's key (`_cached`): the same for everyone who asks
+    it the same way."""
+    return read_cache.Fresh(json.dumps(doc, ensure_ascii=False).encode(), AP_MEDIA_TYPE, frozenset(tags),
+                            _cache_headers(request))
+
+
+async def _cached(request: Request, render: Any) -> Response:
+    """Answer from the process's read cache when it holds this document, else render (and maybe keep) it; the key
+    holds all the answer depends on: path, query and the signer (authorized fetch)."""
+    cache = read_cache.of(request)
+    if cache is None or not wants_activity_json(request):
+        rendered = await render()
+        if isinstance(rendered, read_cache.Fresh):
+            return Response(rendered.body, media_type=rendered.media_type, headers=dict(rendered.headers))
+        return rendered
+    key = ("ap", request.url.path, request.url.query, str(_signer_id(request)))
+    return await cache.serve(request, key, render)
+
+
 def not_found() -> Response:
     return JSONResponse({"error": "Record not found"}, status_code=404)
 
@@ -57,6 +90,10 @@ async def _local(request: Request, *, even_if_suspended: bool = False) -> Accoun
 
 
 async def actor(request: Request) -> Response:
+    return await _cached(request, lambda: _actor(request))
+
+
+async def _actor(request: Request) -> Response | read_cache.Fresh:
     account = await _local(request, even_if_suspended=True)
     if account is None:
         return not_found()
@@ -64,7 +101,8 @@ async def actor(request: Request) -> Response:
         return RedirectResponse(f"/@{account.username}", status_code=302, headers={"Vary": "Accept"})
     deps: Deps = request.app.state.deps
     async with connection(deps.pool) as conn:
-        return ap_response(await objects.actor_json(conn, deps.settings, account))
+        doc = await objects.actor_json(conn, deps.settings, account)
+    return ap_fresh(request, doc, {read_cache.account_tag(account.id)})
 
 
 async def instance_actor(request: Request) -> Response:
@@ -98,6 +136,10 @@ async def _announce_json(conn: asyncpg.Connection, settings: Settings, boost: Po
 
 
 async def _post_document(request: Request, *, as_activity: bool) -> Response:
+    return await _cached(request, lambda: _render_post_document(request, as_activity=as_activity))
+
+
+async def _render_post_document(request: Request, *, as_activity: bool) -> Response | read_cache.Fresh:
     account = await _local(request)
     if account is None:
         return not_found()
@@ -108,12 +150,19 @@ async def _post_document(request: Request, *, as_activity: bool) -> Response:
     if post is None:
         return not_found()
     deps: Deps = request.app.state.deps
+    # Kept only when anyone who may ask gets it: a follower-only post is rendered for its signer every time.
+    keep = post.visibility in ("public", "unlisted")
+    tags = {read_cache.post_tag(post.id), read_cache.account_tag(account.id)}
     async with connection(deps.pool) as conn:
         if post.reblog_of_id is not None:
             announce = await _announce_json(conn, deps.settings, post, account)
-            return ap_response(announce) if announce else not_found()
+            if announce is None:
+                return not_found()
+            tags.add(read_cache.post_tag(post.reblog_of_id))
+            return ap_fresh(request, announce, tags) if keep else ap_response(announce)
         note = await objects.note_json(conn, deps.settings, post, account, with_context=not as_activity)
-    return ap_response(wire.create_to_json(deps.settings, note) if as_activity else note)
+    doc = wire.create_to_json(deps.settings, note) if as_activity else note
+    return ap_fresh(request, doc, tags) if keep else ap_response(doc)
 
 
 async def status(request: Request) -> Response:

@@ -10,6 +10,7 @@ URL stay on this node. Never: signs or stores anything.
 
 from __future__ import annotations
 
+import json
 from urllib.parse import unquote, urlsplit
 
 from starlette.requests import Request
@@ -18,7 +19,7 @@ from starlette.routing import Route
 
 from federation import transport, vocab
 from federation.context import Federation
-from server import accounts, handle_domains, uris
+from server import accounts, handle_domains, read_cache, uris
 from server.db.pool import connection
 from server.deps import Deps
 
@@ -73,6 +74,15 @@ async def _account_and_handle_domain(deps: Deps, username: str, asked_domain: st
 
 
 async def webfinger(request: Request) -> Response:
+    """An account's answer is rendered once per process and kept in the read cache until the account changes."""
+    cache = read_cache.of(request)
+    if cache is None:
+        rendered = await _webfinger(request)
+        return rendered if isinstance(rendered, Response) else Response(rendered.body, media_type=JRD)
+    return await cache.serve(request, ("webfinger", request.url.query), lambda: _webfinger(request))
+
+
+async def _webfinger(request: Request) -> Response | read_cache.Fresh:
     deps: Deps = request.app.state.deps
     resource = unquote(request.query_params.get("resource", "")).strip()
     if not resource or len(resource) > 500:
@@ -94,7 +104,7 @@ async def webfinger(request: Request) -> Response:
     aliases = [uris.profile(settings, name), uris.actor(settings, name)]
     if handle_domain:  # the node's own form stays an alias, so servers that knew it still match
         aliases.append(f"acct:{name}@{settings.domain}")
-    return JSONResponse({
+    document = {
         "subject": f"acct:{name}@{handle_domain or settings.domain}",
         "aliases": aliases,
         "links": [
@@ -102,7 +112,11 @@ async def webfinger(request: Request) -> Response:
             {"rel": "self", "type": "application/activity+json", "href": uris.actor(settings, name)},
             {"rel": SUBSCRIBE,
              "template": f"{settings.base_url}/authorize_interaction?uri={{uri}}"},
-        ]}, media_type=JRD)  # Access-Control-Allow-Origin: web/api/cors.py, for all of /.well-known/
+        ]}
+    # Access-Control-Allow-Origin: web/api/cors.py, for all of /.well-known/
+    return read_cache.Fresh(json.dumps(document, ensure_ascii=False).encode(), JRD,
+                            frozenset({read_cache.account_tag(account.id)}),
+                            (("Cache-Control", "public, max-age=60"),))
 
 
 async def subscribe_template(fed: Federation, username: str, host: str) -> str | None:

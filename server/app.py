@@ -25,6 +25,7 @@ from federation.context import Federation
 from federation.netguard import OutgoingClient, tls_context
 from federation.worker import Worker
 from server import __version__, health, media_store
+from server.read_cache import ReadCache
 from web.api.cors import ApiCors
 from web.api.streaming import StreamHub
 from web.api.routes import routes as api_routes
@@ -77,6 +78,7 @@ def create_app(settings: Settings) -> Starlette:
         client: OutgoingClient | None = None
         stop = asyncio.Event()
         worker_task: asyncio.Task[None] | None = None
+        cache_task: asyncio.Task[None] | None = None
         hub: StreamHub | None = None
         try:
             async with pool.acquire() as conn:
@@ -88,6 +90,8 @@ def create_app(settings: Settings) -> Starlette:
             app.state.deps = deps
             app.state.federation = Federation(deps=deps, client=client)
             app.state.streams = hub = StreamHub(deps)  # listens from the first stream on
+            app.state.read_cache = read_cache = ReadCache()  # keeps nothing until its listener listens
+            cache_task = asyncio.create_task(read_cache.listen(pool, stop), name="read-cache")
             if settings.in_process_worker:
                 app.state.worker = Worker(app.state.federation)
                 worker_task = asyncio.create_task(app.state.worker.run_until(stop))
@@ -98,6 +102,9 @@ def create_app(settings: Settings) -> Starlette:
             stop.set()
             if hub is not None:
                 await hub.close()
+            if cache_task is not None:
+                with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
+                    await asyncio.wait_for(cache_task, timeout=10)
             if worker_task is not None:
                 with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
                     await asyncio.wait_for(worker_task, timeout=10)

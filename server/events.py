@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from server import read_cache
 from server.db import queue
 
 KINDS = frozenset({"post.created", "post.updated", "post.deleted", "boost.created", "boost.deleted",
@@ -40,6 +41,7 @@ async def record_event(conn: asyncpg.Connection, kind: str, subject_id: int, act
     await conn.execute("INSERT INTO outbox_events (kind, subject_id, actor_id, created_at, detail) "
                        "VALUES ($1, $2, $3, $4, $5)", kind, subject_id, actor_id, now, dict(detail or {}))
     await conn.execute("NOTIFY ambtenaar_outbox")
+    await read_cache.announce(conn, subject_id, actor_id)
 
 
 @dataclass(frozen=True)

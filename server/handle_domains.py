@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from server import accounts, audit, events, follows, posts
+from server import accounts, audit, events, follows, posts, read_cache
 from server.errors import Conflict, Forbidden, Invalid
 from server.organisations import Organisation
 
@@ -183,7 +183,15 @@ async def set_handle_domain(conn: asyncpg.Connection, organisation: Organisation
     await audit.record(conn, actor_id=actor_id, action="organisation.handle_domain", subject_type="organisation",
                        subject_id=organisation.id,
                        detail={"domain": wanted, "previous": current.domain if current else None}, now=now)
+    await _forget_rendered(conn, organisation.id)
     return _row(row)
+
+
+async def _forget_rendered(conn: asyncpg.Connection, organisation_id: int) -> None:
+    """WebFinger answers and actors of the organisation's people name the handle domain: render them anew."""
+    org_account = await accounts.get_organisation_account(conn, organisation_id)
+    members = await accounts.list_organisation_members(conn, organisation_id)
+    await read_cache.announce_accounts(conn, [a.id for a in [*([org_account] if org_account else []), *members]])
 
 
 async def record_check(conn: asyncpg.Connection, organisation_id: int, domain: str, *, passed: bool,
@@ -208,6 +216,7 @@ async def record_check(conn: asyncpg.Connection, organisation_id: int, domain: s
             await events.record_event(conn, "account.updated", account.id, account.id, now,
                                       {"change": "handle_domain"})
     if state != current.state:
+        await _forget_rendered(conn, organisation_id)
         await audit.record(conn, actor_id=actor_id, action=f"organisation.handle_domain_{state}",
                            subject_type="organisation", subject_id=organisation_id,
                            detail={"domain": domain, "failed": [s for s in lines if not s.startswith("ok")][:10]},

@@ -119,3 +119,52 @@ def test_two_authorized_fetch_nodes_still_federate(stad: Node, dorp: Node) -> No
     bert.post("/api/v1/statuses", json={"status": f"@anna@{stad.domain} Dank!", "in_reply_to_id": copy["id"]})
     eventually(lambda: anna.get(f"/api/v1/statuses/{post['id']}/context").json(),
                lambda c: len(c["descendants"]) == 1, what="bert's reply in anna's thread")
+
+
+def _person_key(node: Node, username: str) -> Any:
+    pem = scalar(node.database_url, "SELECT k.private_key_pem FROM actor_keys k JOIN accounts a ON a.id = k.account_id "
+                                    "WHERE a.username = $1 AND a.domain IS NULL", username)
+    return signatures.load_private_key(pem)
+
+
+def _get_as(url: str, node: Node, username: str, key: Any, etag: str = "") -> httpx.Response:
+    headers = {"Accept": "application/activity+json"} | ({"If-None-Match": etag} if etag else {})
+    headers.update(signatures.sign_request_cavage("GET", url, headers, None, key,
+                                                  f"{node.url}/users/{username}#main-key", datetime.now(UTC)))
+    return httpx.get(url, headers=headers)
+
+
+def test_the_read_cache_answers_each_signer_as_the_visibility_rule_does(stad: Node, dorp: Node) -> None:
+    """A signer's public document is kept under the signer's key and revalidates with If-None-Match; a follower-only
+    post is never kept (the follower's Undo, which makes no outbox event here, ends its access at once); the
+    author's block drops what the blocked signer was answered."""
+    anna, bert = api(stad, "anna"), api(dorp, "bert")
+    anna_at_dorp = bert.get("/api/v2/search", params={"q": f"@anna@{stad.domain}", "resolve": "true",
+                                                      "type": "accounts"}).json()["accounts"][0]["id"]
+    assert bert.post(f"/api/v1/accounts/{anna_at_dorp}/follow").status_code == 200
+    eventually(lambda: bert.get("/api/v1/accounts/relationships", params={"id[]": anna_at_dorp}).json()[0],
+               lambda r: r["following"], what="the Accept of bert's follow")
+    public = anna.post("/api/v1/statuses", json={"status": "Voor iedereen", "visibility": "public"}).json()
+    private = anna.post("/api/v1/statuses", json={"status": "Alleen volgers", "visibility": "private"}).json()
+    public_url, private_url = (f"{stad.url}/users/anna/statuses/{p['id']}" for p in (public, private))
+    key = _person_key(dorp, "bert")
+
+    first = _get_as(public_url, dorp, "bert", key)
+    assert first.status_code == 200 and "<p>Voor iedereen</p>" in first.json()["content"]
+    assert "private" in first.headers["cache-control"] and "Signature" in first.headers["vary"]
+    again = _get_as(public_url, dorp, "bert", key)
+    assert again.headers["etag"] == first.headers["etag"] and again.content == first.content
+    assert _get_as(public_url, dorp, "bert", key, etag=first.headers["etag"]).status_code == 304
+    assert _get_as(private_url, dorp, "bert", key).status_code == 200
+
+    assert bert.post(f"/api/v1/accounts/{anna_at_dorp}/unfollow").status_code == 200
+    eventually(lambda: _get_as(private_url, dorp, "bert", key).status_code, lambda status: status == 404,
+               what="the follower-only post refused after the Undo (never served from a kept copy)")
+
+    bert_at_stad = anna.get("/api/v2/search", params={"q": f"@bert@{dorp.domain}", "resolve": "true",
+                                                      "type": "accounts"}).json()["accounts"][0]["id"]
+    assert anna.post(f"/api/v1/accounts/{bert_at_stad}/block").status_code == 200
+    eventually(lambda: _get_as(public_url, dorp, "bert", key).status_code, lambda status: status == 404,
+               timeout=5, what="the public post refused to the blocked signer")
+    assert signed_get(public_url, dorp, instance_key(dorp)).status_code == 200  # the other signer still gets it
+    assert anna.post(f"/api/v1/accounts/{bert_at_stad}/unblock").status_code == 200

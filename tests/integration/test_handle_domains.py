@@ -44,6 +44,10 @@ def _activate(node: Node) -> None:
     """Stands in for a passing self-test (which needs a TLS redirect: the interop test runs it)."""
     fetch(node.database_url, "UPDATE handle_domains SET state = 'active', activated_at = now(), checked_at = now() "
                              "WHERE domain = $1", DOMAIN)
+    # As server/handle_domains.py does on a change of state: the node renders WebFinger and actors anew.
+    fetch(node.database_url, "SELECT pg_notify('ambtenaar_read_cache', string_agg(a.id::text, ' ')) FROM accounts a "
+                             "JOIN handle_domains h ON h.organisation_id = a.organisation_id WHERE h.domain = $1",
+          DOMAIN)
 
 
 def test_set_by_the_operator_pending_until_checked_and_webfinger_answers_it(org: Node) -> None:

@@ -15,12 +15,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from federation import resolver
-from server import accounts, compose, media, posts, publishing, timelines, visibility, webcare_answers
+from server import accounts, compose, media, posts, publishing, read_cache, timelines, visibility, webcare_answers
 from server.db.pool import connection, transaction
 from server.errors import DomainError, Invalid, NotFound
 from server.publishing import Draft
 from web.context import PageContext, finish, read_form, redirect, render, safe_next
 from web.handlers import page, path_int
+from web.page_cache import cached_page, view_tags
 from web.pages import scheduled, share
 from web.pages.webcare import organisation_voice
 from web.pages.polls import poll_values, read_poll_form
@@ -220,6 +221,11 @@ async def _post_and_author(ctx: PageContext) -> tuple[timelines.PostView, accoun
 
 @page()
 async def post_page(ctx: PageContext) -> Response:
+    return await cached_page(ctx, _post_page)
+
+
+async def _post_page(ctx: PageContext) -> tuple[Response, set[str]]:
+    """The page, and the tags of what it shows (web/page_cache.py)."""
     view, author = await _post_and_author(ctx)
     viewer_id = ctx.viewer.id if ctx.viewer else None
     async with connection(ctx.deps.pool) as conn:
@@ -232,8 +238,9 @@ async def post_page(ctx: PageContext) -> Response:
     composer = None
     if ctx.viewer is not None and view.post.state == "published":  # nobody answers a post that waits for review
         composer = {**composer_values(ctx, reply_to=view.post.id), "voice": reply_voice(ctx.viewer, view)}
+    tags = view_tags([view, *before, *after, *quoted_by]) | {read_cache.account_tag(author.id)}
     return render(ctx, "post.html", view=view, author=author, ancestors=before, descendants=after, history=history,
-                  composer=composer, share=share.post_meta(ctx, view), quoted_by=quoted_by, **marks)
+                  composer=composer, share=share.post_meta(ctx, view), quoted_by=quoted_by, **marks), tags
 
 
 @page(signed_in=True)

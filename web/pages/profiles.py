@@ -10,13 +10,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server import (account_security, accounts, badges, follows, handle_domains, organisations, profiles, publishing,
-                    quotes, relationships, timelines, uris)
+                    quotes, read_cache, relationships, timelines, uris)
 from server.db.pool import connection, transaction
 from server.errors import DomainError, Gone, NotFound
 from federation import resolver
 from federation.webfinger import parse_handle
 from web.context import LANG_COOKIE, PageContext, account_path, read_form, redirect, render
 from web.handlers import page, path_int
+from web.page_cache import cached_page, view_tags
 from web.pages import feeds, share
 from web.pages.timelines import older_link, page_bounds
 
@@ -41,7 +42,9 @@ async def _account_by_id(ctx: PageContext) -> accounts.Account:
 
 @page()
 async def profile(ctx: PageContext) -> Response:
-    return await _profile(ctx, await _account(ctx))
+    async def render(shown: PageContext) -> tuple[Response, set[str]]:
+        return await _profile(shown, await _account(shown))
+    return await cached_page(ctx, render)
 
 
 @page()
@@ -50,10 +53,11 @@ async def account_page(ctx: PageContext) -> Response:
     account = await _account_by_id(ctx)
     if account.is_local:
         return redirect(ctx, f"/@{account.username}")
-    return await _profile(ctx, account)
+    return (await _profile(ctx, account))[0]
 
 
-async def _profile(ctx: PageContext, account: accounts.Account) -> Response:
+async def _profile(ctx: PageContext, account: accounts.Account) -> tuple[Response, set[str]]:
+    """The page, and the tags of what it shows (web/page_cache.py)."""
     viewer_id = ctx.viewer.id if ctx.viewer else None
     async with connection(ctx.deps.pool) as conn:
         org = await organisations.get_organisation(conn, account.organisation_id) if account.organisation_id else None
@@ -68,6 +72,7 @@ async def _profile(ctx: PageContext, account: accounts.Account) -> Response:
         handle_domain = await handle_domains.handle_domain_of(conn, account) if account.is_local else \
             (await handle_domains.list_remote_handle_domains(conn, [account.id])).get(account.id)
     feed_list = feeds.feed_links(ctx, username=account.username, name=account.name) if account.is_local else []
+    tags = view_tags(views) | {read_cache.account_tag(account.id)}
     return render(ctx, "profile.html", account=account, organisation=org, views=views, older=older_link(ctx, ids),
                   handle_domain=handle_domain,
                   profile=profile, avatar_url=_image_url(ctx, account, profile, "avatar"),
@@ -78,7 +83,7 @@ async def _profile(ctx: PageContext, account: accounts.Account) -> Response:
                   relations=relations or relationships.Relations(),
                   followers=followers, following=following, is_following=state is not None,
                   follow_pending=state is not None and state[0] == "pending", badge=badge,
-                  badge_status=badge.status(badges.local_date(ctx.now)) if badge else None)
+                  badge_status=badge.status(badges.local_date(ctx.now)) if badge else None), tags
 
 
 def _image_url(ctx: PageContext, account: accounts.Account, profile: profiles.Profile, kind: str) -> str | None:
