@@ -1,6 +1,8 @@
 """Domain policies and the federation mode: which servers this node federates with, and on what terms.
 
-Owns: the domain_policies, domain_allows and federation_mode tables and their SQL; matching a host against them
+Owns: the domain_policies, domain_allows and federation_mode tables and their SQL, and federation_policy_version
+(migration 0063: moved on by a trigger at every change of those three, so a decision kept in memory can be checked
+for being current); matching a host against them
 (a policy on example.com covers sub.example.com and every port of it; the most specific policy wins); the gate
 decision for what comes in and goes out (allow | drop); applying and lifting a policy's effects on the accounts of
 a domain (limits, purge of cached content, media), by a moderator (or the operator at the command line), audited
@@ -253,21 +255,34 @@ def _decide(host: str, own_domain: str, mode: str, policy: Policy | None, allowe
 
 async def gates(conn: asyncpg.Connection, own_domain: str, hosts: Iterable[str]) -> dict[str, Gate]:
     """The decision for each host, in one query whatever their number (a delivery fan-out asks for many)."""
+    return (await gates_with_version(conn, own_domain, hosts))[1]
+
+
+async def gates_with_version(conn: asyncpg.Connection, own_domain: str,
+                             hosts: Iterable[str]) -> tuple[int, dict[str, Gate]]:
+    """The decisions and the policy version they were read at (migration 0063: every change of the policy tables
+    moves it on), so a decision kept in memory can be checked for being current (moderation/gate_cache.py)."""
     wanted = {h.lower(): candidates(h) for h in hosts if h}
     every = sorted({c for found in wanted.values() for c in found})
     # One round trip (the inbox asks this for every activity): the mode and allows on every row, plus one row per
     # matching policy (or a single row of NULLs when none matches).
     rows = await conn.fetch(
-        f"""SELECT m.mode, a.allows, {', '.join(f'p.{c.strip()}' for c in _POLICY_COLUMNS.split(','))}
-            FROM (SELECT coalesce((SELECT mode FROM federation_mode), 'blocklist') AS mode) m
+        f"""SELECT m.mode, m.version, a.allows, {', '.join(f'p.{c.strip()}' for c in _POLICY_COLUMNS.split(','))}
+            FROM (SELECT coalesce((SELECT mode FROM federation_mode), 'blocklist') AS mode,
+                         (SELECT version FROM federation_policy_version) AS version) m
             CROSS JOIN (SELECT coalesce(array_agg(domain), '{{}}') AS allows FROM domain_allows
                         WHERE domain = ANY($1::text[])) a
             LEFT JOIN domain_policies p ON p.domain = ANY($1::text[])""", every)
     names = [c.strip() for c in _POLICY_COLUMNS.split(",")]
     by_domain = {r["domain"]: Policy(**{n: r[n] for n in names}) for r in rows if r["domain"] is not None}
     mode, allows = rows[0]["mode"], set(rows[0]["allows"])
-    return {h: _decide(h, own_domain, mode, next((by_domain[c] for c in found if c in by_domain), None),
-                       any(c in allows for c in found)) for h, found in wanted.items()}
+    return int(rows[0]["version"]), {
+        h: _decide(h, own_domain, mode, next((by_domain[c] for c in found if c in by_domain), None),
+                   any(c in allows for c in found)) for h, found in wanted.items()}
+
+
+async def policy_version(conn: asyncpg.Connection) -> int:
+    return int(await conn.fetchval("SELECT version FROM federation_policy_version"))
 
 
 async def gate(conn: asyncpg.Connection, own_domain: str, host: str) -> Gate:
