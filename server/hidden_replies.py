@@ -18,7 +18,7 @@ from datetime import datetime
 
 import asyncpg
 
-from server import accounts, audit, posts
+from server import accounts, audit, posts, read_cache
 from server.accounts import Account
 from server.errors import Forbidden, Invalid, NotFound
 
@@ -74,6 +74,7 @@ async def hide(conn: asyncpg.Connection, owner: Account, reply_id: int, now: dat
                                 "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", reply.id, root_id, owner.id, now)
     if not status.endswith(" 1"):
         return False
+    await read_cache.announce(conn, reply.id, owner.id)  # the thread's pages kept for visitors show it no more
     await audit.record(conn, actor_id=owner.id, action="reply.hidden", subject_type="post", subject_id=reply.id,
                        detail={"thread": str(root_id), "reply_author_id": str(reply.account_id)}, now=now)
     return True
@@ -85,6 +86,7 @@ async def unhide(conn: asyncpg.Connection, owner: Account, reply_id: int, now: d
     status = await conn.execute("DELETE FROM hidden_replies WHERE post_id = $1", reply.id)
     if not status.endswith(" 1"):
         return False
+    await read_cache.announce(conn, reply.id, owner.id)
     await audit.record(conn, actor_id=owner.id, action="reply.unhidden", subject_type="post", subject_id=reply.id,
                        detail={"thread": str(root_id), "reply_author_id": str(reply.account_id)}, now=now)
     return True
