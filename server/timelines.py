@@ -18,7 +18,7 @@ import asyncpg
 
 from server import (accounts, badges, hidden_replies, lists, media, organisations, posts, profiles, relationships,
                     trust, visibility, voice)
-from server import bookmarks, pins, polls, tags
+from server import bookmarks, pins, polls, quotes, tags
 from server.accounts import Account
 from server.ids import id_floor
 from server.organisations import Organisation
@@ -95,6 +95,12 @@ class PostView:
     # The logo and house colour of the organisation an official-voice post speaks for (its own account's profile).
     organisation_profile: profiles.Profile | None = None
     poll: polls.PollView | None = None  # the post's poll, with the viewer's own votes
+    # Only from hydrate(with_quoted=True): the quote of one of our posts that this post makes (server/quotes.py),
+    # the quoted post as the viewer may see it (None when they may not, or it is gone or revoked), and whether it
+    # is gone (deleted, or never stored).
+    quote: quotes.Quote | None = None
+    quoted: PostView | None = None
+    quoted_gone: bool = False
 
     @property
     def shown(self) -> PostView:
@@ -409,29 +415,38 @@ async def list_reblogged_by(conn: asyncpg.Connection, post_id: int, limit: int =
     return [people[r["account_id"]] for r in rows if r["account_id"] in people]
 
 
-async def hydrate(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_id: int | None) -> list[PostView]:
-    """Turn ids into views in the same order, with authors, organisations, counts and the viewer's reactions."""
-    seen = await visibility.visible_ids(conn, post_ids, viewer_id)
+async def _visible_with_boosted(conn: asyncpg.Connection, post_ids: Sequence[int],
+                                viewer_id: int | None) -> dict[int, int | None]:
+    """Those of `post_ids` the viewer may see (server/visibility.py's rule), each with the post it boosts."""
+    if not post_ids:
+        return {}
+    rows = await conn.fetch(f"SELECT p.id, p.reblog_of_id FROM posts p WHERE p.id = ANY($2::bigint[]) AND {_VISIBLE}",
+                            viewer_id, list(post_ids))
+    return {r["id"]: r["reblog_of_id"] for r in rows}
+
+
+async def hydrate(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_id: int | None, *,
+                  with_quoted: bool = False) -> list[PostView]:
+    """Turn ids into views in the same order, with authors, organisations, counts and the viewer's reactions.
+
+    A fixed number of queries however many posts (each lookup takes every post of the page, the boosted ones and,
+    `with_quoted`, the quoted ones at once). The rule decides which of `post_ids` are shown, and which quoted posts
+    (a quoted post the viewer may not see is left out of the view, with only whether it is gone)."""
+    seen = await _visible_with_boosted(conn, post_ids, viewer_id)
     post_ids = [i for i in post_ids if i in seen]
     if not post_ids:
         return []
-    by_id = await posts.list_posts(conn, post_ids)
-    boosted_ids = [p.reblog_of_id for p in by_id.values() if p.reblog_of_id is not None]
-    if boosted_ids:
-        by_id.update(await posts.list_posts(conn, boosted_ids))
+    shown_ids = list(dict.fromkeys([*post_ids, *(b for b in seen.values() if b is not None)]))
+    quoting = await quotes.list_quotes_by_quoting_posts(conn, shown_ids) if with_quoted else {}
+    wanted = list({q.quoted_post_id for q in quoting.values() if q.state != "revoked"})
+    quoted_ids = set(await visibility.visible_ids(conn, wanted, viewer_id)) if wanted else set()
+    loaded = await posts.list_posts(conn, list(dict.fromkeys([*shown_ids, *wanted])))
+    # A quoted post the viewer may not see is known only as gone or not: nothing of it is loaded further.
+    gone = {i for i in wanted if i not in quoted_ids and (i not in loaded or loaded[i].deleted_at is not None)}
+    by_id = {i: post for i, post in loaded.items() if i in shown_ids or i in quoted_ids}
     all_ids = list(by_id)
-    parent_ids = [p.in_reply_to_id for p in by_id.values() if p.in_reply_to_id is not None]
-    parents = await posts.list_posts(conn, parent_ids) if parent_ids else {}
-    account_ids_needed = {p.account_id for p in by_id.values()} | {p.account_id for p in parents.values()}
     mention_rows = await conn.fetch("SELECT post_id, account_id FROM post_mentions WHERE post_id = ANY($1::bigint[])",
                                     all_ids)
-    account_ids_needed |= {r["account_id"] for r in mention_rows}
-    people = await accounts.list_accounts_by_ids(conn, list(account_ids_needed))
-    org_ids = {p.organisation_id for p in by_id.values() if p.organisation_id} | {
-        a.organisation_id for a in people.values() if a.organisation_id}
-    orgs = await organisations.list_organisations_by_ids(conn, [o for o in org_ids if o is not None])
-    org_profiles = await profiles.list_organisation_profiles(
-        conn, list({p.organisation_id for p in by_id.values() if p.voice == "official" and p.organisation_id}))
     counts = {r["id"]: r for r in await conn.fetch(
         f"""SELECT p.id,
              (SELECT count(*) FROM posts r WHERE r.in_reply_to_id = p.id AND r.deleted_at IS NULL
@@ -442,9 +457,18 @@ async def hydrate(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_id: 
              EXISTS (SELECT 1 FROM favourites f WHERE f.post_id = p.id AND f.account_id = $2) AS favourited,
              EXISTS (SELECT 1 FROM posts b WHERE b.reblog_of_id = p.id AND b.account_id = $2
                      AND b.deleted_at IS NULL) AS reblogged,
-             {bookmarks.bookmarked_sql('p.id', '$2')} AS bookmarked, {pins.pinned_sql('p.id', '$2')} AS pinned
+             {bookmarks.bookmarked_sql('p.id', '$2')} AS bookmarked, {pins.pinned_sql('p.id', '$2')} AS pinned,
+             (SELECT ip.account_id FROM posts ip WHERE ip.id = p.in_reply_to_id) AS parent_account_id,
+             ARRAY(SELECT t.tag FROM post_tags t WHERE t.post_id = p.id ORDER BY t.tag) AS tags
            FROM posts p WHERE p.id = ANY($1::bigint[])""", all_ids, viewer_id)}
-    tags = await posts.list_tags(conn, all_ids)
+    account_ids_needed = {p.account_id for p in by_id.values()} | {r["account_id"] for r in mention_rows} | {
+        c["parent_account_id"] for c in counts.values() if c["parent_account_id"] is not None}
+    people = await accounts.list_accounts_by_ids(conn, list(account_ids_needed))
+    org_ids = {p.organisation_id for p in by_id.values() if p.organisation_id} | {
+        a.organisation_id for a in people.values() if a.organisation_id}
+    orgs = await organisations.list_organisations_by_ids(conn, [o for o in org_ids if o is not None])
+    org_profiles = await profiles.list_organisation_profiles(
+        conn, list({p.organisation_id for p in by_id.values() if p.voice == "official" and p.organisation_id}))
     attachments = await media.list_for_posts(conn, all_ids)
     poll_views = await polls.list_poll_views(conn, all_ids, viewer_id)
     trusted = set(await trust.list_trusted(conn)) if any(
@@ -457,24 +481,29 @@ async def hydrate(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_id: 
         if person:
             mentions.setdefault(r["post_id"], []).append(person)
 
-    def view(post: Post) -> PostView:
+    def view(post: Post, quoted: bool = False) -> PostView:
         author = people[post.account_id]
         c = counts[post.id]
-        parent = parents.get(post.in_reply_to_id) if post.in_reply_to_id else None
+        quote = None if quoted else quoting.get(post.id)
+        parent_account = c["parent_account_id"]
         return PostView(
             post=post, author=author,
             organisation=orgs.get(post.organisation_id) if post.organisation_id else None,
             author_organisation=orgs.get(author.organisation_id) if author.organisation_id else None,
-            reblog=view(by_id[post.reblog_of_id]) if post.reblog_of_id in by_id else None,
-            in_reply_to_account=people.get(parent.account_id) if parent else None,
-            tags=tuple(tags.get(post.id, [])), replies_count=c["replies"], reblogs_count=c["reblogs"],
+            reblog=view(by_id[post.reblog_of_id], quoted) if post.reblog_of_id in by_id else None,
+            in_reply_to_account=people.get(parent_account) if parent_account is not None else None,
+            tags=tuple(c["tags"]), replies_count=c["replies"], reblogs_count=c["reblogs"],
             favourites_count=c["favourites"], favourited=c["favourited"], reblogged=c["reblogged"],
             bookmarked=c["bookmarked"], pinned=c["pinned"],
             mentions=tuple(mentions.get(post.id, [])), attachments=tuple(attachments.get(post.id, [])),
             badge=author_badges.get(post.account_id),
             voice_verified=voice.organisation_verified(post.voice_organisation_uri, trusted),
             organisation_profile=org_profiles.get(post.organisation_id)
-            if post.voice == "official" and post.organisation_id else None, poll=poll_views.get(post.id))
+            if post.voice == "official" and post.organisation_id else None, poll=poll_views.get(post.id),
+            quote=quote,
+            quoted=view(by_id[quote.quoted_post_id], True) if quote and quote.state != "revoked"
+            and quote.quoted_post_id in quoted_ids else None,
+            quoted_gone=quote is not None and quote.quoted_post_id in gone)
 
     return [view(by_id[i]) for i in post_ids if i in by_id]
 
@@ -527,12 +556,16 @@ class AccountStats:
 
 
 async def account_stats(conn: asyncpg.Connection, account_ids: Sequence[int]) -> dict[int, AccountStats]:
+    """The counts of Mastodon's Account entity, for many accounts in one query. The last post is the newest by id
+    (ids sort by time, server/ids.py), one read of posts_account_time; `statuses` still counts the account's posts
+    (bench/api_render.py: most of a page's time on a large node, see docs/benchmarks.md)."""
     rows = await conn.fetch(
         """SELECT a.id,
              (SELECT count(*) FROM follows f WHERE f.followed_id = a.id AND f.state = 'accepted') AS followers,
              (SELECT count(*) FROM follows f WHERE f.follower_id = a.id AND f.state = 'accepted') AS following,
              (SELECT count(*) FROM posts p WHERE p.account_id = a.id AND p.deleted_at IS NULL
                 AND p.state = 'published' AND p.visibility IN ('public', 'unlisted')) AS statuses,
-             (SELECT max(p.created_at) FROM posts p WHERE p.account_id = a.id AND p.deleted_at IS NULL) AS last_status_at
+             (SELECT p.created_at FROM posts p WHERE p.account_id = a.id AND p.deleted_at IS NULL
+                ORDER BY p.id DESC LIMIT 1) AS last_status_at
            FROM accounts a WHERE a.id = ANY($1::bigint[])""", list(account_ids))
     return {r["id"]: AccountStats(r["followers"], r["following"], r["statuses"], r["last_status_at"]) for r in rows}

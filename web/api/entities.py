@@ -6,7 +6,7 @@ Owns: the shape of every entity, including our additive extensions (`voice` and 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timezone
 from html import escape
 from typing import Any
@@ -123,11 +123,15 @@ def remote_badge_json(account: Account) -> dict[str, Any] | None:
             "valid_from": claimed.get("validFrom"), "valid_until": claimed.get("validUntil")}
 
 
-async def render_accounts(conn: asyncpg.Connection, settings: Settings,
-                          people: Sequence[Account]) -> list[dict[str, Any]]:
+async def render_accounts(conn: asyncpg.Connection, settings: Settings, people: Sequence[Account], *,
+                          known_orgs: Mapping[int, Organisation] | None = None) -> list[dict[str, Any]]:
+    """Account entities, with a fixed number of queries however many; `known_orgs`: organisations the caller
+    loaded already (timelines.hydrate did, for the authors of a page), asked again only when one is missing."""
     stats = await timelines.account_stats(conn, [a.id for a in people])
     org_ids = [a.organisation_id for a in people if a.organisation_id]
-    orgs = await organisations.list_organisations_by_ids(conn, org_ids) if org_ids else {}
+    orgs: Mapping[int, Organisation] = known_orgs or {}
+    if any(o not in orgs for o in org_ids):
+        orgs = await organisations.list_organisations_by_ids(conn, org_ids)
     current = await badges.list_current_for_accounts(conn, [a.id for a in people if a.is_local and a.organisation_id])
     today = badges.local_date(datetime.now(timezone.utc))
     found = await profiles.list_profiles(conn, [a.id for a in people])
@@ -230,40 +234,64 @@ def _status_json(settings: Settings, view: PostView, account_entities: dict[int,
     }
 
 
-async def render_statuses(conn: asyncpg.Connection, settings: Settings, views: Sequence[PostView],
-                          viewer_id: int | None = None, *, with_quotes: bool = True) -> list[dict[str, Any]]:
-    """`viewer_id` decides the quote fields (web/api/quote_entities.py); `with_quotes` False for a quoted post
-    itself (one level deep, as Mastodon recommends)."""
+def _status_people(views: Sequence[PostView]) -> dict[int, Account]:
+    """The authors a page of views shows: each post's, the boosted post's and the quoted post's."""
     people: dict[int, Account] = {}
     for view in views:
-        people[view.author.id] = view.author
-        if view.reblog:
-            people[view.reblog.author.id] = view.reblog.author
-    rendered = await render_accounts(conn, settings, list(people.values()))
-    by_id = {int(a["id"]): a for a in rendered}
-    result = []
-    for view in views:
-        inner = _status_json(settings, view.reblog, by_id, None) if view.reblog else None
-        result.append(_status_json(settings, view, by_id, inner))
+        for shown in (view, view.reblog, view.quoted, view.reblog.quoted if view.reblog else None):
+            if shown is not None:
+                people[shown.author.id] = shown.author
+                if shown.reblog is not None:
+                    people[shown.reblog.author.id] = shown.reblog.author
+    return people
 
-    async def quoted(conn: asyncpg.Connection, ids: Sequence[int], viewer: int | None) -> list[dict[str, Any]]:
-        return await render_statuses(conn, settings, await timelines.hydrate(conn, ids, viewer), viewer,
-                                     with_quotes=False)
-    await quote_entities.add_quote_fields(conn, result, views, viewer_id, quoted if with_quotes else None)
-    return result
+
+async def render_statuses(conn: asyncpg.Connection, settings: Settings, views: Sequence[PostView],
+                          viewer_id: int | None = None, *,
+                          people: Sequence[Account] = ()) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
+    """Status entities of views from `timelines.hydrate(..., with_quoted=True)` (their quoted posts one level
+    deep, as Mastodon recommends; `viewer_id` decides the quote fields, web/api/quote_entities.py), and the
+    Account entities of their authors and of `people`, rendered together: a fixed number of queries."""
+    authors = _status_people(views)
+    for person in people:
+        authors.setdefault(person.id, person)
+    known_orgs: dict[int, Organisation] = {}
+    for view in views:
+        for shown in (view, view.reblog, view.quoted):
+            if shown is not None and shown.author_organisation is not None:
+                known_orgs[shown.author_organisation.id] = shown.author_organisation
+    rendered = await render_accounts(conn, settings, list(authors.values()), known_orgs=known_orgs)
+    by_id = {int(a["id"]): a for a in rendered}
+
+    def status(view: PostView) -> dict[str, Any]:
+        inner = _status_json(settings, view.reblog, by_id, None) if view.reblog else None
+        return _status_json(settings, view, by_id, inner)
+
+    result = [status(view) for view in views]
+    await quote_entities.add_quote_fields(conn, result, views, viewer_id, status)
+    return result, by_id
 
 
 async def render_status_ids(conn: asyncpg.Connection, settings: Settings, post_ids: Sequence[int],
                             viewer_id: int | None) -> list[dict[str, Any]]:
-    return await render_statuses(conn, settings, await timelines.hydrate(conn, post_ids, viewer_id), viewer_id)
+    views = await timelines.hydrate(conn, post_ids, viewer_id, with_quoted=True)
+    return (await render_statuses(conn, settings, views, viewer_id))[0]
 
 
 async def render_notifications(conn: asyncpg.Connection, settings: Settings, items: Sequence[Notification],
                                viewer_id: int) -> list[dict[str, Any]]:
-    people = await accounts.list_accounts_by_ids(conn, list({n.from_account_id for n in items}))
-    rendered = {int(a["id"]): a for a in await render_accounts(conn, settings, list(people.values()))}
-    post_ids = [n.post_id for n in items if n.post_id]
-    statuses = {int(s["id"]): s for s in await render_status_ids(conn, settings, post_ids, viewer_id)}
+    return (await render_notifications_and_accounts(conn, settings, items, viewer_id))[0]
+
+
+async def render_notifications_and_accounts(
+        conn: asyncpg.Connection, settings: Settings, items: Sequence[Notification], viewer_id: int,
+        account_ids: Sequence[int] = ()) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
+    """Notification entities, and the Account entities of `account_ids` (those that exist) rendered with theirs
+    (the grouped notifications' sample accounts): a fixed number of queries for any number."""
+    people = await accounts.list_accounts_by_ids(conn, list({n.from_account_id for n in items} | set(account_ids)))
+    views = await timelines.hydrate(conn, [n.post_id for n in items if n.post_id], viewer_id, with_quoted=True)
+    status_list, rendered = await render_statuses(conn, settings, views, viewer_id, people=list(people.values()))
+    statuses = {int(s["id"]): s for s in status_list}
     result = []
     for n in items:
         if n.from_account_id not in rendered or (n.post_id and n.post_id not in statuses):
@@ -277,7 +305,7 @@ async def render_notifications(conn: asyncpg.Connection, settings: Settings, ite
         if n.type in SCHEDULED_TYPES:  # one's own scheduled post at its time: held for review, or not published
             entry["ambtenaar_scheduled"] = {"outcome": n.type.removeprefix("scheduled_"), "reason": n.note or None}
         result.append(entry)
-    return result
+    return result, rendered
 
 
 def tag_json(settings: Settings, name: str, history: Sequence[tuple[datetime, int, int]] = (),

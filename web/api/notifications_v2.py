@@ -20,7 +20,7 @@ from server import accounts, markers, notification_groups, notifications
 from server.db.pool import connection, transaction
 from server.notification_groups import Group
 from server.notifications import TYPES
-from web.api.entities import iso, render_accounts, render_notifications
+from web.api.entities import iso, render_accounts, render_notifications_and_accounts
 from web.api.filtering import filter_notifications
 from web.api.http import ApiCall, api, json_response, link_header, not_found
 
@@ -39,12 +39,14 @@ def _grouped_types(call: ApiCall) -> list[str]:
 
 async def render_groups(conn: asyncpg.Connection, call: ApiCall, groups: list[Group], viewer_id: int,
                         paginated: bool) -> dict[str, Any]:
-    entries = await render_notifications(conn, call.deps.settings, [g.latest for g in groups], viewer_id)
+    # The sample accounts are rendered with the notifications' own: one set of queries for any number of groups.
+    entries, people = await render_notifications_and_accounts(
+        conn, call.deps.settings, [g.latest for g in groups], viewer_id,
+        [a for g in groups for a in g.sample_account_ids])
     entries = await filter_notifications(conn, viewer_id, entries, call.deps.now())
     by_id = {int(e["id"]): e for e in entries}
     shown = [g for g in groups if g.latest.id in by_id]
     wanted = list(dict.fromkeys(a for g in shown for a in g.sample_account_ids))
-    people = await accounts.list_accounts_by_ids(conn, wanted)
     statuses: dict[str, Any] = {}
     result = []
     for g in shown:
@@ -60,7 +62,7 @@ async def render_groups(conn: asyncpg.Connection, call: ApiCall, groups: list[Gr
             statuses[entry["status"]["id"]] = entry["status"]
         group.update({k: v for k, v in entry.items() if k.startswith("ambtenaar_")})
         result.append(group)
-    rendered = await render_accounts(conn, call.deps.settings, [people[a] for a in wanted if a in people])
+    rendered = [people[a] for a in wanted if a in people]
     return {"accounts": rendered, "statuses": list(statuses.values()), "notification_groups": result}
 
 

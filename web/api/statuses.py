@@ -135,12 +135,12 @@ async def context(call: ApiCall) -> Response:
     async with connection(call.deps.pool) as conn:
         ancestors, descendants = await timelines.context_ids(conn, viewer_id, post.id)
         hidden = await hidden_replies.list_hidden_ids(conn, descendants)  # shown only to the thread's author and theirs
+        # Both lists rendered and filtered at once: the same queries for a thread of 5 posts or 500.
+        shown = {int(s["id"]): s for s in await filter_statuses(conn, viewer_id, await render_status_ids(
+            conn, call.deps.settings, [*ancestors, *descendants], viewer_id), "thread", call.deps.now())}
         return json_response({
-            "ancestors": await filter_statuses(conn, viewer_id, await render_status_ids(
-                conn, call.deps.settings, ancestors, viewer_id), "thread", call.deps.now()),
-            "descendants": [s | {"hidden_reply": int(s["id"]) in hidden}
-                            for s in await filter_statuses(conn, viewer_id, await render_status_ids(
-                                conn, call.deps.settings, descendants, viewer_id), "thread", call.deps.now())]})
+            "ancestors": [shown[i] for i in ancestors if i in shown],
+            "descendants": [shown[i] | {"hidden_reply": i in hidden} for i in descendants if i in shown]})
 
 
 @api(scope="write:statuses")
