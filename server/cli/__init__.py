@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import asyncpg
 
+from server import media_store
 from server.cli import archive, badges, domains, orgs, people, policy, process, trust, webcare, woo
 from server.cli.base import CliError, Group, Parser
 from server.config import SPECS, Settings, SettingsError, add_setting_flags, load_settings
@@ -68,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings(_settings_flags(args))
+        media_store.parse(settings)  # a bad --media-store is one line before anything starts, for every command
         if args.start is not None:  # serve, worker: a process, not one piece of work
             args.start(settings)
             return 0
