@@ -52,17 +52,27 @@ def _threads_sql() -> str:
          WHERE t.last_id > coalesce(s.removed_up_to, 0)"""
 
 
-async def _participants(conn: asyncpg.Connection, viewer_id: int, post_ids: list[int]) -> tuple[int, ...]:
+async def _participants(conn: asyncpg.Connection, viewer_id: int,
+                        threads: dict[int, list[int]]) -> dict[int, tuple[int, ...]]:
+    """Per conversation (root id -> its posts): everyone in its posts but the viewer, first seen first; one query
+    for a whole page."""
+    pairs = [(root, post) for root, post_ids in threads.items() for post in post_ids]
     rows = await conn.fetch(
-        """SELECT who FROM (SELECT p.account_id AS who, p.id AS at FROM posts p WHERE p.id = ANY($1::bigint[])
-             UNION ALL SELECT m.account_id, m.post_id FROM post_mentions m WHERE m.post_id = ANY($1::bigint[])) x
-           WHERE who <> $2 GROUP BY who ORDER BY min(at)""", post_ids, viewer_id)
-    return tuple(r["who"] for r in rows)
+        """SELECT t.root_id, x.who FROM unnest($1::bigint[], $2::bigint[]) AS t(root_id, post_id)
+           CROSS JOIN LATERAL (SELECT p.account_id AS who, p.id AS at FROM posts p WHERE p.id = t.post_id
+             UNION ALL SELECT m.account_id, m.post_id FROM post_mentions m WHERE m.post_id = t.post_id) x
+           WHERE x.who <> $3 GROUP BY t.root_id, x.who ORDER BY t.root_id, min(x.at)""",
+        [root for root, _ in pairs], [post for _, post in pairs], viewer_id)
+    found: dict[int, list[int]] = {root: [] for root in threads}
+    for r in rows:
+        found[r["root_id"]].append(r["who"])
+    return {root: tuple(who) for root, who in found.items()}
 
 
 async def _conversations(conn: asyncpg.Connection, viewer_id: int, rows: list[asyncpg.Record]) -> list[Conversation]:
+    people = await _participants(conn, viewer_id, {r["root_id"]: list(r["post_ids"]) for r in rows}) if rows else {}
     return [Conversation(r["root_id"], r["last_id"], r["last_id"] > r["read_up_to"] and r["last_author"] != viewer_id,
-                         await _participants(conn, viewer_id, list(r["post_ids"]))) for r in rows]
+                         people[r["root_id"]]) for r in rows]
 
 
 async def list_conversations(conn: asyncpg.Connection, viewer_id: int, *, max_id: int | None, since_id: int | None,
