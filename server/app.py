@@ -26,6 +26,7 @@ from federation.netguard import OutgoingClient, tls_context
 from federation.worker import Worker
 from server import __version__, health, media_store
 from server.read_cache import ReadCache
+from server.routing import IndexedRouter
 from web.api.cors import ApiCors
 from web.api.streaming import StreamHub
 from web.api.routes import routes as api_routes
@@ -114,7 +115,7 @@ def create_app(settings: Settings) -> Starlette:
             if embedded is not None:
                 embedded.stop()
 
-    return Starlette(
+    app = Starlette(
         routes=[*health.ROUTES, *webfinger.ROUTES, *nodeinfo.ROUTES, *federation_routes.ROUTES, *api_routes(),
                 *media_proxy.ROUTES,
                 Mount("/media", app=media_store.asgi_app(settings)),
@@ -127,3 +128,6 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
     )
+    # Starlette's router with its routes indexed (server/routing.py); set before the first request builds the stack.
+    app.router = IndexedRouter(app.router.routes, lifespan=lifespan)
+    return app
