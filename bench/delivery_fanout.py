@@ -18,9 +18,17 @@ answers `Connection: close`, so every delivery pays a new TCP + TLS handshake. B
 202 after 5 s. Never: sends traffic outside 127.0.0.0/8, runs unbounded (each cell stops at --timeout), or leaves a
 process running.
 
+Distinct servers (`--hosts N`, any N but 200; issue 18): follower i's inbox is on its own named server
+h<i mod N>.farm.test, each needing its own DNS lookup, TCP connection and TLS handshake, behind the farm's own DNS
+server (bench/named_farm.py; the run goes into a private mount namespace whose /etc/resolv.conf names it). Bad
+hosts there: `dead` = half refused, half hung (they accept TCP and never answer, so the connect times out),
+`mixed` = 5 % dead (2.5 % refused, 2.5 % hung) and 5 % slow. The line per run also gives the yardstick (one-core
+RSA-2048 signs/s just before the post), TLS sessions the farm saw resumed and the DNS queries it answered.
+
     python bench/delivery_fanout.py --n 1000,10000 --workers 1,2 --conn keep,cold --bad none,dead,slow
     python bench/delivery_fanout.py --n 10000 --workers 2 --conn keep --bad none --repeat 3
     python bench/delivery_fanout.py --n 10000 --workers inproc --profile /tmp/prof   # py-spy on the worker(s)
+    python bench/delivery_fanout.py --n 10000 --hosts 10000 --workers 2 --conn cold --bad mixed --repeat 3
 """
 
 from __future__ import annotations
@@ -37,8 +45,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
 
-from bench.harness import (Cluster, RssSampler, Sink, create_poster, fetch, free_port, insert_followers,  # noqa: E402
-                           cpu_seconds, machine_line, median, plan_farm, postgres, rss_mib, temp_dir)
+from bench.harness import (Cluster, Farm, RssSampler, Sink, create_poster, fetch, free_port, insert_followers,  # noqa: E402
+                           cpu_seconds, machine_line, median, plan_farm, postgres, rss_mib, sign_rate,
+                           temp_dir)
+from bench.named_farm import NamedFarm, plan_named_farm, private_resolver  # noqa: E402
 
 
 def mark(times: list[float], share: float) -> float | None:
@@ -49,10 +59,11 @@ def mark(times: list[float], share: float) -> float | None:
 
 
 def run_cell(pg: Any, n: int, workers: str, conn: str, bad: str, timeout: float,
-             profile_dir: Path | None) -> dict[str, Any]:
+             profile_dir: Path | None, hosts_wanted: int = 200, dns_ms: float = 0.0) -> dict[str, Any]:
     with temp_dir("ao-fanout-") as tmp:
         port = free_port("127.0.0.10")
-        farm = plan_farm(port, bad)
+        farm: Farm | NamedFarm = (plan_farm(port, bad) if hosts_wanted == 200
+                                  else plan_named_farm(port, bad, hosts_wanted, dns_ms))
         with Sink(farm, Path(tmp), cold=(conn == "cold"), lifetime=timeout + 600) as sink:
             database = pg.fresh_database()
             cluster = Cluster(database_url=database, data_dir=Path(tmp) / "node", ca_bundle=str(sink.ca),
@@ -84,6 +95,7 @@ def run_cell(pg: Any, n: int, workers: str, conn: str, bad: str, timeout: float,
                              "-f", "raw", "-o", str(out), "-d", str(int(timeout))],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
                     time.sleep(1.0)
+                signs = sign_rate(0.5)  # this run's yardstick, just before the post
                 sink.reset()
                 delivering = [pid for name, pid in pids.items() if name != "web" or workers == "inproc"]
                 cpu0 = sum(cpu_seconds(pid) for pid in delivering)
@@ -130,6 +142,7 @@ def run_cell(pg: Any, n: int, workers: str, conn: str, bad: str, timeout: float,
     overall = reached / (times[-1] - times[0]) if reached > 1 and times[-1] > times[0] else None
     return {
         "n": n, "workers": workers, "conn": conn, "bad": bad, "expected_live": expected_live, "reached": reached,
+        "signs": signs, "dns": stats["counts"].get("dns"), "resumed": stats["counts"].get("resumed"),
         "duplicates": stats["counts"]["duplicates"], "connections": stats["counts"]["connections"], "signed": stats["counts"]["signed"], "post_ms": post_ms,
         "t_first": times[0] if times else None, "t50": mark(times, 0.5) if reached >= 0.5 * expected_live else None,
         "t95": t95, "t100": times[-1] if reached >= expected_live else None, "rate": steady, "overall": overall,
@@ -146,7 +159,8 @@ def fmt(value: float | None, spec: str = ".1f") -> str:
 def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Median of each figure over repeated runs (a missing figure counts as missing)."""
     out = dict(runs[-1])
-    for key in ("t_first", "t50", "t95", "t100", "rate", "overall", "post_ms", "reached", "cpu_us", "connections"):
+    for key in ("t_first", "t50", "t95", "t100", "rate", "overall", "post_ms", "reached", "cpu_us", "connections",
+                "signs"):
         values = [r[key] for r in runs if r[key] is not None]
         out[key] = median(values) if len(values) > len(runs) / 2 else None
     out["rates"] = [r["rate"] for r in runs]
@@ -162,12 +176,21 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2",
                         help="comma-separated: number of `ambtenaar worker` processes, or inproc (default 1,2)")
     parser.add_argument("--conn", default="keep,cold", help="keep and/or cold (default both)")
-    parser.add_argument("--bad", default="none,dead,slow", help="none, dead, slow (default all three)")
+    parser.add_argument("--bad", default="none,dead,slow",
+                        help="none, dead, slow (default all three); mixed (5 %% dead, 5 %% slow) with --hosts")
+    parser.add_argument("--hosts", type=int, default=200,
+                        help="distinct servers: 200 (default) = the farm of 200 loopback IP addresses; any other "
+                             "number = that many named servers h<i>.farm.test behind the farm's own DNS server (run "
+                             "in a private mount namespace: needs root or user namespaces)")
+    parser.add_argument("--dns-ms", type=float, default=0.0,
+                        help="with named servers: milliseconds the farm's DNS takes to answer (default 0)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per cell; medians are shown (default 1)")
     parser.add_argument("--timeout", type=float, default=150.0, help="seconds per run at most (default 150)")
     parser.add_argument("--profile", type=Path, default=None,
                         help="folder for py-spy raw (collapsed) stacks of the delivering processes")
     args = parser.parse_args()
+    if args.hosts != 200:
+        private_resolver(sys.argv)
     cells = list(itertools.product([int(x) for x in args.n.split(",")], args.workers.split(","),
                                    args.conn.split(","), args.bad.split(",")))
     rows = []
@@ -175,18 +198,19 @@ def main() -> None:
         for n, workers, conn, bad in cells:
             runs = []
             for _ in range(args.repeat):
-                result = run_cell(pg, n, workers, conn, bad, args.timeout, args.profile)
+                result = run_cell(pg, n, workers, conn, bad, args.timeout, args.profile, args.hosts, args.dns_ms)
                 runs.append(result)
                 print(f"  n={n} workers={workers} conn={conn} bad={bad}: {result['reached']}/{result['expected_live']}"
-                      f" live, {result['cpu_us']:.0f} µs worker CPU/delivery (sink {result['sink_cpu_us']:.0f}), rate {fmt(result['rate'], '.0f')}/s, t95 {fmt(result['t95'])} s, "
-                      f"post {result['post_ms']:.0f} ms, TLS connections {result['connections']}, states {result['states']}, dup {result['duplicates']}, "
+                      f" live, {result['cpu_us']:.0f} µs worker CPU/delivery (sink {result['sink_cpu_us']:.0f}), rate {fmt(result['rate'], '.0f')}/s, t95 {fmt(result['t95'])} s, yardstick {result['signs']:.0f} signs/s, "
+                      f"post {result['post_ms']:.0f} ms, TLS connections {result['connections']} (resumed {result['resumed']}, DNS queries {result['dns']}), states {result['states']}, dup {result['duplicates']}, "
                       f"RSS idle {result['rss_idle']} peak {result['rss_peak']}", file=sys.stderr, flush=True)
             rows.append(combine(runs))
-    print(f"\nDelivery fan-out, one post via POST /api/v1/statuses to N distinct TLS inboxes on 200 loopback hosts; "
-          f"median of {args.repeat} run(s); {machine_line()}\n")
+    print(f"\nDelivery fan-out, one post via POST /api/v1/statuses to N distinct TLS inboxes "
+          f"({args.hosts} distinct servers); median of {args.repeat} run(s); {machine_line()}\n")
     print("| N | workers | conn | bad hosts | live reached | signed deliveries/s (5–95 %) | t_first s | t50 s "
-          "| t95 s | t100 s | worker CPU µs/delivery | TLS conns | RSS idle → peak MiB (web; workers) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| t95 s | t100 s | worker CPU µs/delivery | TLS conns | RSS idle → peak MiB (web; workers) | yardstick signs/s "
+          "| POST ms |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         memory = "; ".join(f"{name} {r['rss_idle'][name]:.0f}→{r['rss_peak'][name]:.0f}" for name in r["rss_idle"])
         runs = ""
@@ -194,7 +218,8 @@ def main() -> None:
             runs = " (" + ", ".join(fmt(x, ".0f") for x in r["rates"]) + ")"
         print(f"| {r['n']} | {r['workers']} | {r['conn']} | {r['bad']} | {fmt(r['reached'], '.0f')}/{r['expected_live']} "
               f"| {fmt(r['rate'], '.0f')}{runs} | {fmt(r['t_first'], '.2f')} | {fmt(r['t50'])} | {fmt(r['t95'])} "
-              f"| {fmt(r['t100'])} | {fmt(r['cpu_us'], '.0f')} | {fmt(r['connections'], '.0f')} | {memory} |")
+              f"| {fmt(r['t100'])} | {fmt(r['cpu_us'], '.0f')} | {fmt(r['connections'], '.0f')} | {memory} "
+              f"| {fmt(r['signs'], '.0f')} | {fmt(r['post_ms'], '.0f')} |")
 
 
 if __name__ == "__main__":

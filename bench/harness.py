@@ -32,6 +32,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.named_farm import NamedFarm, make_wildcard_cert, run_named_sink  # noqa: E402
 from tests.helpers.database import fetch, scalar, test_postgres  # noqa: E402
 from tests.helpers.nodes import Node, free_port  # noqa: E402
 
@@ -393,12 +394,16 @@ def _run_sink(farm: Farm, certs: str, cold: bool, control_port: int,
 class Sink:
     """The inbox farm in its own process, with its CA file for the node's --ca-bundle."""
 
-    def __init__(self, farm: Farm, directory: Path, *, cold: bool = False, lifetime: float = 3600.0) -> None:
+    def __init__(self, farm: Farm | NamedFarm, directory: Path, *, cold: bool = False,
+                 lifetime: float = 3600.0) -> None:
         self.farm = farm
         self.cold = cold
         self.certs = directory / "certs"
         self.certs.mkdir(exist_ok=True)
-        self.ca = make_farm_certs(self.certs, farm.hosts)
+        if isinstance(farm, NamedFarm):
+            self.ca, self._target = make_wildcard_cert(self.certs), run_named_sink
+        else:
+            self.ca, self._target = make_farm_certs(self.certs, farm.hosts), _run_sink
         self.control_port = free_port()
         self.lifetime = lifetime
         self.process: multiprocessing.process.BaseProcess | None = None
@@ -406,7 +411,7 @@ class Sink:
     def __enter__(self) -> Sink:
         ctx = multiprocessing.get_context("spawn")
         ready = ctx.Event()
-        self.process = ctx.Process(target=_run_sink, daemon=True,
+        self.process = ctx.Process(target=self._target, daemon=True,
                                    args=(self.farm, str(self.certs), self.cold, self.control_port,
                                          ready, self.lifetime))
         self.process.start()
