@@ -20,7 +20,8 @@ imports httpx.
 Rebinding: a name is resolved once, by `_GuardedResolver` through `loop.getaddrinfo`, and every address it returns is
 checked; if any is refused the request is refused. aiohttp then connects to exactly those checked IPs (the
 resolver's answer is the connect target; there is no second lookup), while the Host header, TLS SNI and certificate
-verification keep using the name from the URL. aiohttp's DNS cache (10 s) only ever holds checked answers. As a
+verification keep using the name from the URL. The resolver's cache (federation/host_memory.py: 5 minutes, a name
+not found 30 s) only ever holds checked answers; a refused answer is asked and refused again every time. As a
 second line, the socket factory checks the literal address handed to `connect()`, which also covers IP-literal URLs
 (aiohttp does not ask the resolver about those; `check_url` refuses them first). No proxy from the environment is
 used (`trust_env=False`): a proxy would connect on our behalf to anything.
@@ -48,6 +49,8 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
+from federation.host_memory import DnsCache, DownHosts, ResumingContext, resuming_context
+
 KIB = 1024
 MIB = 1024 * KIB
 DEFAULT_MAX_BYTES = 1 * MIB
@@ -63,7 +66,6 @@ DEFAULT_KEEPALIVE_SECONDS = 30.0
 POST_BODY_PREFIX = 1 * KIB
 # A POST answer up to this size is read to the end so the connection can be reused; a larger one closes it.
 _POST_DRAIN_LIMIT = 64 * KIB
-_DNS_CACHE_SECONDS = 10
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "signature", "signature-input"})
@@ -214,6 +216,9 @@ def _origin(url: URL) -> tuple[str, str, int | None]:
 
 
 async def _system_getaddrinfo(host: str, port: int) -> Sequence[AddrInfo]:
+    # The loop's own executor. A wider pool of our own (32 threads) made no difference in the 10,000-server benchmark,
+    # whose DNS answers at once; against a slow resolver the pool bounds lookups per second, and an asynchronous
+    # resolver would be the better fix (docs/benchmarks.md, issue 18).
     return await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
 
 
@@ -241,20 +246,29 @@ async def resolve_checked(host: str, port: int, *, allow_private_addresses: bool
 
 
 class _GuardedResolver(AbstractResolver):
-    """aiohttp's resolver hook: the addresses it returns are the ones aiohttp connects to, so checking here is final."""
+    """aiohttp's resolver hook: the addresses it returns are the ones aiohttp connects to, so checking here is final.
+
+    Answers are cached once checked (host_memory.DnsCache: 5 minutes, a name not found 30 s), so a name is looked
+    up once per host however many inboxes it has and however many posts go there; a refused answer is never
+    cached, so it is refused again on every request."""
 
     def __init__(self, allow_private_addresses: bool, getaddrinfo: GetAddrInfo | None) -> None:
         self._allow = allow_private_addresses
         self._getaddrinfo = getaddrinfo
+        self.cache = DnsCache()
 
-    async def resolve(self, host: str, port: int = 0,
-                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+    async def _checked(self, host: str, port: int) -> list[ResolveResult]:
         addresses = await resolve_checked(host, port, allow_private_addresses=self._allow,
                                           getaddrinfo=self._getaddrinfo)
         flags = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
         return [ResolveResult(hostname=host, host=a, port=port,
                               family=socket.AF_INET6 if ":" in a else socket.AF_INET, proto=0, flags=flags)
                 for a in addresses]
+
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        return await self.cache.resolve(host, port, lambda: self._checked(host, port),
+                                        lambda exc: isinstance(exc, HostNotFound))
 
     async def close(self) -> None:
         return None
@@ -301,16 +315,17 @@ class _BoundedIdleConnector(aiohttp.TCPConnector):
 
 
 def tls_context(extra_ca_bundle: str = "") -> ssl.SSLContext:
-    """The usual public CAs (certifi's list, as httpx uses), plus the CAs in `extra_ca_bundle` if given.
+    """The usual public CAs (certifi's list, as httpx uses), plus the CAs in `extra_ca_bundle` if given; TLS
+    sessions are resumed where the server allows (host_memory.ResumingContext).
 
     For the `ca_bundle` setting: pass the result as `verify=` so private CAs are trusted on top of the public ones.
     """
     try:
         import certifi
     except ImportError:
-        context = ssl.create_default_context()
+        context = resuming_context()
     else:
-        context = ssl.create_default_context(cafile=certifi.where())
+        context = resuming_context(cafile=certifi.where())
     if extra_ca_bundle:
         if os.path.isdir(extra_ca_bundle):
             context.load_verify_locations(capath=extra_ca_bundle)
@@ -326,8 +341,8 @@ def _ssl_context(verify: ssl.SSLContext | str | bool) -> ssl.SSLContext | bool:
         return False
     if isinstance(verify, str):
         if os.path.isdir(verify):
-            return ssl.create_default_context(capath=verify)
-        return ssl.create_default_context(cafile=verify)
+            return resuming_context(capath=verify)
+        return resuming_context(cafile=verify)
     return tls_context()
 
 
@@ -434,16 +449,19 @@ class OutgoingClient:
         self.timeout = timeout
         self._posts_per_host = posts_per_host
         self._slots: dict[tuple[str, int | None], _HostSlot] = {}
+        self._down = DownHosts()
+        context = _ssl_context(verify)
+        self._sessions = context.sessions if isinstance(context, ResumingContext) else None
+        self._resolver = _GuardedResolver(allow_private_addresses, getaddrinfo)
         keepalive: dict[str, Any] = (
             {"keepalive_timeout": keepalive_seconds} if keepalive_seconds > 0 else {"force_close": True})
         self._connector = _BoundedIdleConnector(
             max_idle_hosts=max_idle_hosts,
-            resolver=_GuardedResolver(allow_private_addresses, getaddrinfo),
-            ssl=_ssl_context(verify),
+            resolver=self._resolver,
+            ssl=context,
             limit=max_connections,
             limit_per_host=0,
-            use_dns_cache=True,
-            ttl_dns_cache=_DNS_CACHE_SECONDS,
+            use_dns_cache=False,  # the resolver caches, checked answers only, with coalescing and a bound
             socket_factory=None if allow_private_addresses else _guarded_socket,
             **keepalive,
         )
@@ -468,6 +486,12 @@ class OutgoingClient:
     def idle_hosts(self) -> int:
         """How many hosts have an idle kept-alive connection right now (for metrics and tests)."""
         return self._connector.idle_hosts()
+
+    def memory(self) -> dict[str, int]:
+        """What is remembered per host (for the benchmark and tests): DNS lookups made, names and TLS sessions
+        cached."""
+        return {"dns_lookups": self._resolver.cache.lookups, "dns_cached": len(self._resolver.cache),
+                "tls_sessions": len(self._sessions) if self._sessions is not None else 0}
 
     async def get(self, url: str, headers_for: HeadersFor | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
                   timeout: float | None = None, max_redirects: int = DEFAULT_MAX_REDIRECTS,
@@ -518,6 +542,7 @@ class OutgoingClient:
         """POST `body` to `url` once; redirects are not followed (a 3xx comes back as the result).
 
         At most `posts_per_host` POSTs to one host are in flight; the time limit starts once this one's turn came.
+        A host whose connect timed out is not tried again for host_memory.DOWN_SECONDS: FetchFailed at once.
         """
         target = _parse(url, allow_private_addresses=self.allow_private_addresses)
         key = (target.host or "", target.port)
@@ -527,6 +552,11 @@ class OutgoingClient:
         slot.users += 1
         try:
             async with slot.semaphore:
+                down = self._down.since(key)
+                if down is not None:
+                    raise FetchFailed(f"{target.host}:{target.port} did not accept a connection "
+                                      f"{time.monotonic() - down:.0f} s ago; it is not tried again for "
+                                      f"{self._down.seconds:.0f} s")
                 started = time.monotonic()
                 async with asyncio.timeout(self.timeout if timeout is None else timeout):
                     async with self._session.post(target, data=body, headers=_request_headers(headers),
@@ -536,6 +566,8 @@ class OutgoingClient:
         except NetguardError:
             raise
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            if isinstance(exc, aiohttp.ConnectionTimeoutError):
+                self._down.failed(key)
             raise _translate(exc, target) from exc
         finally:
             slot.users -= 1
