@@ -254,6 +254,12 @@ class Sender:
     small batches, so a slow or dead host holds up only its own deliveries, never a whole batch (a batch that waited
     for its slowest member made one 5-second host stall every live inbox behind it).
 
+    A send still running after `SLOW_AFTER` seconds (a host that answers slowly, or one that does not accept the
+    connection and is waited for until the connect timeout) leaves the window: it goes on, but no longer keeps a
+    live host's delivery from starting, up to `max_slow` such sends (issue 18: with 5 % slow and 5 % dead hosts
+    they held most of the window, and the live ones waited). Window and slow sends together stay under the
+    outgoing client's connection limit, so the slow ones cannot exhaust that either.
+
     `step()` is one turn of the worker loop; `drain()` at shutdown waits for what is in flight and records it
     (anything still unfinished is cancelled; its lease ends when the worker unregisters, so it is sent again at
     once by whichever worker claims it). `worker` is the id the worker registered (server/db/queue.py), whose
@@ -261,24 +267,38 @@ class Sender:
     """
 
     RECORD_WAIT = 0.02  # after the first send finishes, let others finish too, to record them together
+    SLOW_AFTER = 1.0  # a live host answers a delivery well within this, even on a busy machine
 
-    def __init__(self, fed: Federation, max_in_flight: int = 200, worker: int | None = None) -> None:
+    def __init__(self, fed: Federation, max_in_flight: int = 200, worker: int | None = None,
+                 max_slow: int = 300) -> None:
         self.fed = fed
         self.max_in_flight = max_in_flight
+        self.max_slow = max_slow
         self.worker = worker
         self._in_flight: dict[asyncio.Future[SendResult], Claimed] = {}
+        self._started: dict[asyncio.Future[SendResult], float] = {}
 
     def in_flight(self) -> int:
         return len(self._in_flight)
+
+    def _room(self, now: float) -> tuple[int, float]:
+        """Places free in the window, and how long until the oldest send in it turns slow (and frees its place)."""
+        since = now - self.SLOW_AFTER
+        fresh = [started for task, started in self._started.items() if started > since and not task.done()]
+        slow = len(self._in_flight) - len(fresh)
+        room = min(self.max_in_flight - len(fresh), self.max_in_flight + self.max_slow - len(self._in_flight))
+        return max(0, room), (min(fresh) - since if fresh and slow < self.max_slow else 1.0)
 
     async def _claim_and_start(self, room: int) -> int:
         async with transaction(self.fed.deps.pool) as conn:
             items = await without_refused(conn, await claim(conn, self.fed.deps.now(), room, self.worker))
         if items:
             signer_keys = await _signer_keys(self.fed, items)
+            loop = asyncio.get_running_loop()
             for item in items:
                 task = asyncio.ensure_future(send_one(self.fed, item, signer_keys[item.signer_id]))
                 self._in_flight[task] = item
+                self._started[task] = loop.time()
         return len(items)
 
     async def _record_finished(self) -> int:
@@ -291,12 +311,13 @@ class Sender:
         await record_results(self.fed, results)
         for task in finished:
             del self._in_flight[task]
+            self._started.pop(task, None)
         return len(finished)
 
     async def step(self) -> int:
         """Claim what fits, wait (briefly) for sends to finish, record them; how many were claimed or recorded."""
         claimed = 0
-        room = self.max_in_flight - len(self._in_flight)
+        room, turns_slow = self._room(asyncio.get_running_loop().time())
         quarter = max(1, self.max_in_flight // 4)
         if room >= quarter:
             # A quarter at a time: each send signs (RSA) before its first await, so a claim of 200 would hold the
@@ -305,7 +326,8 @@ class Sender:
             claimed = await self._claim_and_start(quarter)
         if not self._in_flight:
             return claimed
-        done, _ = await asyncio.wait(self._in_flight, timeout=0 if claimed else 1.0,
+        # Until a send finishes, or the oldest in the window turns slow and makes room.
+        done, _ = await asyncio.wait(self._in_flight, timeout=0 if claimed else max(0.01, min(1.0, turns_slow)),
                                      return_when=asyncio.FIRST_COMPLETED)
         if done and len(done) < self.max_in_flight // 4:
             await asyncio.sleep(self.RECORD_WAIT)
@@ -322,6 +344,7 @@ class Sender:
         await asyncio.gather(*self._in_flight, return_exceptions=True)
         for task in [t for t in self._in_flight if t.cancelled()]:
             del self._in_flight[task]
+            self._started.pop(task, None)
         await self._record_finished()
 
 
