@@ -83,15 +83,18 @@ _INDEX_SCANS = ("Index Scan", "Index Only Scan", "Bitmap Index Scan")
 
 
 def limit_over_index(plan: dict[str, Any]) -> bool:
-    """A Limit node with an index scan under it that feeds it rows in order (no Sort of a whole table between):
-    the shape whose cost stops when the page is full."""
-    for node in nodes(plan):
-        if node["Node Type"] != "Limit":
-            continue
-        under = list(nodes(node))[1:]
-        if any(n["Node Type"] in _INDEX_SCANS for n in under):
+    """A Limit node fed by an index scan without a Sort between them (init plans and subplans, which only test a
+    row, do not count): the shape whose cost stops when the page is full, instead of reading and sorting all
+    that matches."""
+    def fed(node: dict[str, Any]) -> bool:
+        if node["Node Type"] in _INDEX_SCANS:
             return True
-    return False
+        if node["Node Type"] == "Sort":
+            return False
+        return any(fed(child) for child in node.get("Plans", [])
+                   if child.get("Parent Relationship") not in ("InitPlan", "SubPlan"))
+
+    return any(node["Node Type"] == "Limit" and fed(node) for node in nodes(plan))
 
 
 def summary(plan: dict[str, Any]) -> str:
