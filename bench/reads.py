@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -116,6 +117,12 @@ def fill_small(base: str, node: object) -> dict[str, object]:
     return {"username": "anna", "token": token, "post_id": post["id"]}
 
 
+def seed_ids(written: dict[str, Any]) -> dict[str, object]:
+    """What bench/seed.py --out wrote: the public post and its author, and the reader (200 follows) for the API."""
+    ids = written["ids"]
+    return {"username": ids["public_post_author"], "post_id": ids["public_post_id"], "token": ids["reader_token"]}
+
+
 def targets(domain: str, seed: dict[str, object]) -> list[Target]:
     user, post, token = seed["username"], seed["post_id"], seed["token"]
     bearer = (("Authorization", f"Bearer {token}"),)
@@ -144,7 +151,8 @@ def run(args: argparse.Namespace) -> None:
         try:
             assert cluster.web is not None
             base = cluster.web.url
-            seed = json.loads(Path(args.seed_json).read_text()) if args.seed_json else fill_small(base, cluster.web)
+            seed = seed_ids(json.loads(Path(args.seed_json).read_text())) if args.seed_json \
+                else fill_small(base, cluster.web)
             rows = []
             with trivial_app() as yardstick_url:
                 for target in targets(cluster.web.domain, seed):
