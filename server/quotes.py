@@ -107,6 +107,25 @@ async def list_policies(conn: asyncpg.Connection, posts: Sequence[Post]) -> dict
     return {p.id: effective_policy(p, chosen.get(p.id), defaults.get(p.account_id)) for p in posts}
 
 
+async def list_policies_and_counts(conn: asyncpg.Connection,
+                                   posts: Sequence[Post]) -> tuple[dict[int, str], dict[int, int]]:
+    """`list_policies` and `count_accepted` of a page of posts in one query: (effective policy by post, accepted
+    quotes whose quoting post is still here by post, absent when none)."""
+    if not posts:
+        return {}, {}
+    rows = await conn.fetch(
+        """SELECT p.id,
+             (SELECT c.policy FROM post_quote_policies c WHERE c.post_id = p.id) AS chosen,
+             (SELECT d.policy FROM quote_policies d WHERE d.account_id = p.account_id) AS account_default,
+             (SELECT count(*) FROM quotes q JOIN posts qp ON qp.id = q.quoting_post_id
+                WHERE q.quoted_post_id = p.id AND q.state = 'accepted' AND qp.deleted_at IS NULL) AS accepted
+           FROM unnest($1::bigint[], $2::bigint[]) AS p(id, account_id)""",
+        [p.id for p in posts], [p.account_id for p in posts])
+    found = {r["id"]: r for r in rows}
+    policies = {p.id: effective_policy(p, found[p.id]["chosen"], found[p.id]["account_default"]) for p in posts}
+    return policies, {i: r["accepted"] for i, r in found.items() if r["accepted"]}
+
+
 async def get_policy(conn: asyncpg.Connection, post: Post) -> str:
     return (await list_policies(conn, [post]))[post.id]
 

@@ -44,8 +44,7 @@ async def add_quote_fields(conn: asyncpg.Connection, statuses: Sequence[dict[str
             inner.append((quoted[view.quoted.post.id], view.quoted))
     every = pairs + _with_boosted(inner)
     shown = [view.post for _, view in every]
-    policies = await quotes.list_policies(conn, shown)
-    counts = await quotes.count_accepted(conn, [p.id for p in shown])
+    policies, counts = await quotes.list_policies_and_counts(conn, shown)
     followed = await quotes.list_followed_authors(conn, viewer_id, [p.account_id for p in shown]) \
         if viewer_id is not None else set()
     for status, view in every:
