@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 import time
@@ -330,12 +331,27 @@ async def _benchmark_ids(conn: asyncpg.Connection, accounts: int, now: datetime)
             "thread_post_id": thread, "tag": tag}
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def start_embedded(data_dir: Path, keep_running: bool = False) -> tuple[Any, str]:
     """pgserver in `data_dir` (as bench/harness.py's postgres() starts it, but kept), with a database `ambtenaar`."""
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     import pgserver
 
     data_dir.mkdir(parents=True, exist_ok=True)
+    # pgserver counts the processes holding the server in this file and stops it when the last one lets go; a
+    # holder that was killed stays listed, and the server would then never be stopped: forget the dead ones.
+    handles = data_dir / ".handle_pids.json"
+    if handles.exists():
+        handles.write_text(json.dumps([pid for pid in json.loads(handles.read_text() or "[]") if _alive(pid)]))
     server = pgserver.get_server(data_dir, cleanup_mode=None if keep_running else "stop")
     if "(1 row)" not in server.psql("SELECT 1 FROM pg_database WHERE datname = 'ambtenaar';"):
         server.psql("CREATE DATABASE ambtenaar;")
@@ -364,7 +380,9 @@ def main() -> None:
     try:
         if args.serve:
             print(f"DATABASE_URL={url}", flush=True)
-            signal.sigwait({signal.SIGINT, signal.SIGTERM})
+            stop = {signal.SIGINT, signal.SIGTERM}
+            signal.pthread_sigmask(signal.SIG_BLOCK, stop)  # sigwait takes them, so the server is stopped below
+            signal.sigwait(stop)
             return
         print(f"seeding {args.posts} posts, {args.accounts} accounts into {url}", flush=True)
         result = asyncio.run(seed(url, args.posts, args.accounts))
