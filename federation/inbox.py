@@ -32,7 +32,7 @@ from starlette.responses import JSONResponse, Response
 from federation import actors, inbox_state, signatures, transport, vocab
 from federation.context import Federation
 from federation.inbox_state import InboxState
-from federation.key_cache import CachedKey, KeyCache, Stamp, stamp_of
+from federation.key_cache import CachedKey, KeyCache, Stamp, pem_md5, stamp_of
 from server import accounts, housekeeping, limits
 from server.accounts import Account
 from server.db import queue
@@ -138,7 +138,7 @@ async def _verify(fed: Federation, method: str, url: str, headers: dict[str, str
     if key_host(key_id) is None:
         raise _key_not_fetched(key_id, "the keyId is not an http(s) URL")
     now = fed.deps.now()
-    failed: set[str | None] = set()  # PEMs that did not verify this request
+    failed: set[str] = set()  # the keys (their PEM's md5) that did not verify this request
     entry = cache.get(key_id) if cache is not None else None
     refreshed = False
     while True:
@@ -151,7 +151,7 @@ async def _verify(fed: Federation, method: str, url: str, headers: dict[str, str
             if not signer.public_key_pem:
                 raise InboxRefusal(401, f"the actor of key {key_id} publishes no public key")
             fetched_now = refreshed or (signer.fetched_at is not None and signer.fetched_at >= now)
-            if signer.gone_at is not None or signer.public_key_pem in failed:
+            if signer.gone_at is not None or pem_md5(signer.public_key_pem) in failed:
                 # Deleted (a Delete of the actor was received), or the same key again: only a fetch can help.
                 if fetched_now:
                     raise InboxRefusal(401, f"the actor of key {key_id} was deleted" if signer.gone_at is not None
@@ -163,7 +163,7 @@ async def _verify(fed: Federation, method: str, url: str, headers: dict[str, str
             except signatures.SignatureError as exc:
                 if fetched_now:
                     raise InboxRefusal(401, str(exc)) from None
-                failed.add(signer.public_key_pem)
+                failed.add(pem_md5(signer.public_key_pem))
                 refreshed = True
                 continue
             entry = cache.put(key_id, signer, public_key) if cache is not None \
@@ -182,7 +182,7 @@ async def _verify(fed: Federation, method: str, url: str, headers: dict[str, str
                 cache.forget(key_id)
             if fetched_now:
                 raise InboxRefusal(401, str(exc)) from None
-            failed.add(entry.signer.public_key_pem)  # the actor may have rotated its key: read it, fetch it once
+            failed.add(entry.stamp.pem_md5)  # the actor may have rotated its key: read it, fetch it once
             refreshed = refreshed or not from_memory
             entry = None
 
