@@ -7,8 +7,12 @@ key in its accounts cache and never fetches), and a load generator in its own pr
 flight, every request signed beforehand with federation.signatures.sign_request_cavage so that signing does not
 compete with the server for the 2 cores). Figures: verified-and-stored activities/s (rows in inbox_items / time),
 with --in-process-worker also the worker's side (stored items / time until none is pending any more),
-latency p50/p95/p99 as the generator saw it, server CPU per request, and the node's RSS. Never: sends traffic
-outside 127.0.0.0/8 (actor URIs point at 127.0.1.x port 9, where nothing listens, should anything be fetched).
+latency p50/p95/p99 as the generator saw it, server CPU per request, and the node's RSS, and the yardstick of
+issue 18: RSA-2048 signatures per second on one core (bench/harness.sign_rate), measured just before and just
+after each run, and the ratio of verified-and-stored activities/s to it (the target is 1.0 or more). The warm-up
+sends one activity from every actor first (--warmup), so the node holds every key in memory as it would in steady
+use. Never: sends traffic outside 127.0.0.0/8 (actor URIs point at 127.0.1.x port 9, where nothing listens,
+should anything be fetched).
 
     python bench/inbox_ingest.py --n 10000 --concurrency 16,64 --repeat 3
     python bench/inbox_ingest.py --log-level warning        # without uvicorn's access log line per request
@@ -31,7 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import (Cluster, RssSampler, cpu_seconds, fetch, machine_line, median,  # noqa: E402
-                           percentile, postgres, rss_mib, scalar, temp_dir)
+                           percentile, postgres, rss_mib, scalar, sign_rate, temp_dir)
 
 
 def actor_uri(j: int) -> str:
@@ -129,7 +133,7 @@ def run_once(pg: Any, args: argparse.Namespace, concurrency: int, keys: tuple[li
             inbox_url = f"{cluster.web.url}/inbox"
             ctx = multiprocessing.get_context("spawn")
             ready, go, results = ctx.Event(), ctx.Event(), ctx.Queue()
-            warmup = min(500, max(50, args.n // 10))
+            warmup = args.warmup if args.warmup is not None else args.actors
             gen = ctx.Process(target=generator, daemon=True,
                               args=(inbox_url, private_pems, args.actors, args.n, warmup, concurrency, run,
                                     ready, go, results))
@@ -147,6 +151,7 @@ def run_once(pg: Any, args: argparse.Namespace, concurrency: int, keys: tuple[li
                          "raw", "-o", str(args.profile / f"inbox-c{concurrency}-{run}-{pid}.txt"), "-d", "600"],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                     time.sleep(1.0)
+                yard_before = sign_rate()
                 cpu0 = cpu_seconds(pid)
                 with RssSampler({"web": pid}) as rss:
                     go.set()
@@ -160,6 +165,7 @@ def run_once(pg: Any, args: argparse.Namespace, concurrency: int, keys: tuple[li
                                 break
                             time.sleep(0.1)
                 cpu = cpu_seconds(pid) - cpu0
+                yardstick = (yard_before + sign_rate()) / 2
                 if profiler is not None:
                     profiler.send_signal(2)
                     profiler.wait(timeout=30)
@@ -177,7 +183,8 @@ def run_once(pg: Any, args: argparse.Namespace, concurrency: int, keys: tuple[li
             cluster.stop()
     lat = [x * 1000 for x in result["latencies"]]
     return {"c": concurrency, "n": args.n, "stored": stored, "statuses": result["statuses"],
-            "rate": stored / result["elapsed"], "handled_rate": stored / handled_s if handled_s else None,
+            "rate": stored / result["elapsed"], "yardstick": yardstick,
+            "ratio": stored / result["elapsed"] / yardstick, "handled_rate": stored / handled_s if handled_s else None,
             "p50": percentile(lat, 50), "p95": percentile(lat, 95),
             "p99": percentile(lat, 99), "max": max(lat), "cpu_us": cpu / max(args.n, 1) * 1e6,
             "rss_idle": idle, "rss_peak": rss.peak["web"]}
@@ -187,6 +194,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=10000, help="activities per run (default 10000)")
     parser.add_argument("--actors", type=int, default=2000, help="distinct remote actors (default 2000)")
+    parser.add_argument("--warmup", type=int, default=None,
+                        help="activities sent before measuring (default: one per actor)")
     parser.add_argument("--keys", type=int, default=20, help="distinct RSA key pairs among them (default 20)")
     parser.add_argument("--concurrency", default="16,64", help="requests in flight, comma-separated (default 16,64)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per cell; medians are shown (default 1)")
@@ -205,12 +214,13 @@ def main() -> None:
             for k in range(args.repeat):
                 r = run_once(pg, args, concurrency, keys, f"c{concurrency}r{k}")
                 runs.append(r)
-                print(f"  c={concurrency}: {r['stored']}/{r['n']} stored, {r['rate']:.0f}/s, p50 {r['p50']:.1f} ms, "
+                print(f"  c={concurrency}: {r['stored']}/{r['n']} stored, {r['rate']:.0f}/s, "
+                      f"yardstick {r['yardstick']:.0f} signs/s, ratio {r['ratio']:.2f}, p50 {r['p50']:.1f} ms, "
                       f"p99 {r['p99']:.1f} ms, {r['cpu_us']:.0f} µs node CPU/request, statuses {r['statuses']}, "
                       f"handled by the worker {r['handled_rate'] or 0:.0f}/s, "
                       f"RSS {r['rss_idle']:.0f}→{r['rss_peak']:.0f} MiB", file=sys.stderr, flush=True)
             row = dict(runs[-1])
-            for key in ("rate", "p50", "p95", "p99", "cpu_us", "rss_idle", "rss_peak", "stored"):
+            for key in ("rate", "yardstick", "ratio", "p50", "p95", "p99", "cpu_us", "rss_idle", "rss_peak", "stored"):
                 row[key] = median([r[key] for r in runs])
             row["rates"] = [r["rate"] for r in runs]
             handled = [r["handled_rate"] for r in runs if r["handled_rate"]]
@@ -220,13 +230,14 @@ def main() -> None:
           f"keys preloaded in the accounts cache (inserted in the DB, keyId = actor#main-key: no fetches), in-process "
           f"worker {'on' if args.in_process_worker else 'off'}, node log level {args.log_level}; median of "
           f"{args.repeat}; {machine_line()}\n")
-    print("| in flight | stored/N | verified+stored/s | handled by the worker/s | p50 ms | p95 ms | p99 ms "
-          "| node CPU µs/request | node RSS idle → peak MiB |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| in flight | stored/N | verified+stored/s | yardstick signs/s | ratio | handled by the worker/s | p50 ms "
+          "| p95 ms | p99 ms | node CPU µs/request | node RSS idle → peak MiB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         runs = f" ({', '.join(f'{x:.0f}' for x in r['rates'])})" if args.repeat > 1 else ""
         handled = "—" if r["handled_rate"] is None else f"{r['handled_rate']:.0f}"
-        print(f"| {r['c']} | {r['stored']:.0f}/{r['n']} | {r['rate']:.0f}{runs} | {handled} | {r['p50']:.1f} | {r['p95']:.1f} "
+        print(f"| {r['c']} | {r['stored']:.0f}/{r['n']} | {r['rate']:.0f}{runs} | {r['yardstick']:.0f} "
+              f"| {r['ratio']:.2f} | {handled} | {r['p50']:.1f} | {r['p95']:.1f} "
               f"| {r['p99']:.1f} | {r['cpu_us']:.0f} | {r['rss_idle']:.0f} → {r['rss_peak']:.0f} |")
 
 
