@@ -127,6 +127,7 @@ class ReadCache:
     _entries: OrderedDict[Key, Entry] = field(default_factory=OrderedDict)
     _by_tag: dict[str, set[Key]] = field(default_factory=dict)
     _bytes: int = 0
+    _rendering: dict[Key, asyncio.Future[Entry | None]] = field(default_factory=dict)
     hits: int = 0
     misses: int = 0
 
@@ -190,12 +191,35 @@ class ReadCache:
         """The cached answer under `key`, or the handler's: stored when the handler declares it cacheable."""
         entry = self.get(key)
         if entry is None:
+            entry = await self._render_once(key, render)
+            if isinstance(entry, Response):
+                return entry
+        return answer(request, entry.body, entry.media_type, entry.etag, entry.headers)
+
+    async def _render_once(self, key: Key, render: Callable[[], Awaitable[Fresh | Response]]) -> Entry | Response:
+        """One render per key at a time: when a popular document expires, the requests that miss meanwhile wait for
+        it instead of each running the same queries (at size, NodeInfo's counts would otherwise take the pool).
+        A render that is not cacheable is done by each request itself, as it may differ per request."""
+        running = self._rendering.get(key)
+        if running is not None:
+            shared = await asyncio.shield(running)
+            if shared is not None:
+                return shared
+            rendered = await render()
+            return rendered if isinstance(rendered, Response) else self.store(key, rendered, self.epoch)
+        done: asyncio.Future[Entry | None] = asyncio.get_running_loop().create_future()
+        self._rendering[key] = done
+        try:
             since = self.epoch
             rendered = await render()
-            if isinstance(rendered, Response):
-                return rendered
-            entry = self.store(key, rendered, since)
-        return answer(request, entry.body, entry.media_type, entry.etag, entry.headers)
+            entry = None if isinstance(rendered, Response) else self.store(key, rendered, since)
+            done.set_result(entry)
+            return rendered if entry is None else entry
+        except BaseException:
+            done.set_result(None)
+            raise
+        finally:
+            del self._rendering[key]
 
     # ------------------------------------------------------------------ listening
 
