@@ -67,40 +67,42 @@ class DnsCache:
         self.answer_seconds = answer_seconds
         self.not_found_seconds = not_found_seconds
         self._entries: _Bounded[Any] = _Bounded(size)
-        self._pending: dict[tuple[str, int], asyncio.Future[Any]] = {}
+        self._pending: dict[tuple[str, int], asyncio.Future[Any]] = {}  # lookups under way, by name
         self._clock = clock
         self.lookups = 0  # how many lookups were made (for the benchmark and tests)
 
     async def resolve(self, host: str, port: int, find: Callable[[], Awaitable[T]],
                       remember_error: Callable[[BaseException], bool]) -> T:
         """The cached answer, or `find()`'s, cached; an exception for which `remember_error` is true is cached
-        (shorter) and raised again until it expires."""
+        (shorter) and raised again until it expires. The lookup runs on its own: a request that gives up waiting
+        (its time limit) does not cancel it, so the answer is there for the next one."""
         key = (host.lower(), port)
         cached = self._entries.get(key, self._clock())
         if cached is not None:
             if isinstance(cached, BaseException):
                 raise cached
             return cached  # type: ignore[no-any-return]
-        waiting = self._pending.get(key)
-        if waiting is not None:
-            return await asyncio.shield(waiting)  # type: ignore[no-any-return]
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending[key] = future
-        try:
+        lookup = self._pending.get(key)
+        if lookup is None:
             self.lookups += 1
+            lookup = self._pending[key] = asyncio.ensure_future(self._look_up(key, find, remember_error))
+        return await asyncio.shield(lookup)  # type: ignore[no-any-return]
+
+    async def _look_up(self, key: tuple[str, int], find: Callable[[], Awaitable[T]],
+                       remember_error: Callable[[BaseException], bool]) -> T:
+        try:
             answer = await find()
-        except BaseException as exc:
-            if isinstance(exc, Exception) and remember_error(exc):
+        except Exception as exc:
+            if remember_error(exc):
                 self._entries.put(key, exc, self._clock() + self.not_found_seconds)
-            future.set_exception(exc)
-            future.exception()  # retrieved: no "never retrieved" warning when nobody else waited
             raise
         else:
             self._entries.put(key, answer, self._clock() + self.answer_seconds)
-            future.set_result(answer)
             return answer
         finally:
-            del self._pending[key]
+            lookup = self._pending.pop(key, None)
+            if lookup is not None:  # retrieved here, so nobody waiting any more is no "never retrieved" warning
+                lookup.add_done_callback(lambda done: done.cancelled() or done.exception())
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -40,6 +40,24 @@ def test_concurrent_lookups_of_one_name_are_one_lookup_and_the_answer_is_kept() 
     assert calls == ["x"]
 
 
+def test_a_lookup_goes_on_when_the_request_that_started_it_gives_up() -> None:
+    async def main() -> tuple[Any, int]:
+        cache = DnsCache()
+        gate = asyncio.Event()
+
+        async def find() -> list[str]:
+            await gate.wait()
+            return ["192.0.2.7"]
+        first = asyncio.create_task(cache.resolve("slow-dns.example", 443, find, lambda _e: False))
+        await asyncio.sleep(0)
+        first.cancel()  # its time limit ran out while the DNS server took its time
+        await asyncio.gather(first, return_exceptions=True)
+        gate.set()
+        answer = await cache.resolve("slow-dns.example", 443, find, lambda _e: False)
+        return answer, cache.lookups
+    assert asyncio.run(main()) == (["192.0.2.7"], 1)
+
+
 def test_a_name_not_found_is_remembered_briefly_and_then_asked_again() -> None:
     now = [0.0]
     calls: list[str] = []
