@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-import asyncpg
-
 from server import ratelimits
 from server.config import Settings
 
@@ -55,21 +53,6 @@ def _throttled(settings: Settings, counted: list[tuple[str, int, str]], verdicts
     return None
 
 
-async def check_inbox(conn: asyncpg.Connection, settings: Settings, *, actor_uri: str,
-                      now: datetime) -> Throttled | None:
-    """Count one verified inbox POST for its actor's domain and for the actor in PostgreSQL (a round trip, exact
-    across processes); None when it may pass. The inbox itself uses `InboxLimits`, counted in memory.
-
-    Call it only after the signature is verified and the signer owns the actor: an unverified request names
-    any domain it likes, and counting those would let anyone spend another server's share.
-    """
-    window = timedelta(seconds=settings.inbox_rate_window_seconds)
-    counted = _buckets(settings, actor_uri)
-    verdicts = await ratelimits.hit_many(conn, [(bucket, limit) for bucket, limit, _ in counted], window=window,
-                                         now=now)
-    return _throttled(settings, counted, verdicts, now)
-
-
 class InboxLimits:
     """The inbox's limits counted in this process's memory and flushed to PostgreSQL about once a second
     (server/ratelimits.LocalWindows, which says how far several processes can be off), so a verified activity
@@ -81,7 +64,11 @@ class InboxLimits:
                                                flush_every=flush_every)
 
     def check(self, *, actor_uri: str, now: datetime) -> Throttled | None:
-        """Count one verified inbox POST (the same rule as `check_inbox`: only after the signature is verified)."""
+        """Count one verified inbox POST for its actor's domain and for the actor; None when it may pass.
+
+        Call it only after the signature is verified and the signer owns the actor: an unverified request names
+        any domain it likes, and counting those would let anyone spend another server's share.
+        """
         counted = _buckets(self.settings, actor_uri)
         verdicts = self.windows.hit_many([(bucket, limit) for bucket, limit, _ in counted], now=now)
         return _throttled(self.settings, counted, verdicts, now)
