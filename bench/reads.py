@@ -16,14 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,67 +28,15 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import Cluster, create_poster, machine_line, postgres  # noqa: E402
-from tests.helpers.nodes import free_port  # noqa: E402
+from bench.yardstick import trivial_app, wrk  # noqa: E402
 
 AP = "application/activity+json"
-
-TRIVIAL_APP = """
-import uvicorn
-from starlette.applications import Starlette
-from starlette.responses import JSONResponse
-from starlette.routing import Route
-DOC = {"items": [{"id": i, "name": "x" * 40, "ok": True} for i in range(16)]}
-async def doc(request):
-    return JSONResponse(DOC)
-app = Starlette(routes=[Route("/json", doc)])
-uvicorn.run(app, host="127.0.0.1", port=int(__import__("sys").argv[1]), log_level="warning", access_log=False)
-"""
-
 
 @dataclass(frozen=True)
 class Target:
     name: str
     path: str
     headers: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class Result:
-    rps: float
-    p99_ms: float
-    non_2xx: int
-
-
-def wrk(url: str, headers: tuple[tuple[str, str], ...], seconds: int, connections: int) -> Result:
-    """One wrk run after a short warm-up; requests/s, the 99th percentile and the count of non-2xx/3xx answers."""
-    args = ["wrk", "-t1", f"-c{connections}", "--latency"]
-    for name, value in headers:
-        args += ["-H", f"{name}: {value}"]
-    subprocess.run([*args, "-d2s", url], capture_output=True, check=True)
-    out = subprocess.run([*args, f"-d{seconds}s", url], capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
-    assert p99 is not None, out
-    p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
-    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return Result(rps, p99_ms, int(bad.group(1)) if bad else 0)
-
-
-@contextmanager
-def trivial_app() -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-c", TRIVIAL_APP, str(port)])
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/json", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/json"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def fill_small(base: str, node: object) -> dict[str, object]:
@@ -159,9 +102,9 @@ def run(args: argparse.Namespace) -> None:
                     if args.only and args.only not in target.name:
                         continue
                     # The yardstick right before each endpoint: the machine's load drifts within a run.
-                    yard = wrk(yardstick_url, (), args.seconds, args.connections)
-                    rows.append((target, yard, wrk(base + target.path, target.headers, args.seconds,
-                                                   args.connections)))
+                    yard = wrk(yardstick_url, args.seconds, args.connections)
+                    rows.append((target, yard, wrk(base + target.path, args.seconds, args.connections,
+                                                   target.headers)))
         finally:
             cluster.stop()
     print(f"\n{args.connections} connections, {args.seconds} s per run, load now {os.getloadavg()[0]:.1f}; the "

@@ -12,62 +12,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.harness import rss_mib  # noqa: E402
+from bench.yardstick import trivial_app, wrk  # noqa: E402
 from tests.helpers.database import test_postgres  # noqa: E402
-from tests.helpers.nodes import Node, free_port  # noqa: E402
-
-TRIVIAL_APP = """
-import uvicorn
-from starlette.applications import Starlette
-from starlette.responses import JSONResponse
-from starlette.routing import Route
-DOC = {"items": [{"id": i, "name": "x" * 40, "ok": True} for i in range(16)]}
-async def doc(request):
-    return JSONResponse(DOC)
-app = Starlette(routes=[Route("/json", doc)])
-uvicorn.run(app, host="127.0.0.1", port=int(__import__("sys").argv[1]), log_level="warning", access_log=False)
-"""
-
-
-@dataclass(frozen=True)
-class Result:
-    rps: float
-    p99_ms: float
-    non_2xx: int
-
-
-def wrk(url: str, seconds: int, connections: int) -> Result:
-    args = ["wrk", "-t1", f"-c{connections}", "--latency"]
-    subprocess.run([*args, "-d2s", url], capture_output=True, check=True)
-    out = subprocess.run([*args, f"-d{seconds}s", url], capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
-    assert p99 is not None, out
-    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return Result(rps, float(p99.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)],
-                  int(bad.group(1)) if bad else 0)
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
+from tests.helpers.nodes import Node  # noqa: E402
 
 def web_pids(node: Node) -> list[int]:
     """The processes that serve: the node's own, or its spawned children when it supervises several."""
@@ -84,23 +41,6 @@ def web_pids(node: Node) -> list[int]:
             if int(stat.rpartition(")")[2].split()[1]) == pid and b"spawn_main" in cmdline:
                 found.append(int(entry.name))
     return sorted(found) or [pid]
-
-
-@contextmanager
-def trivial_app() -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-c", TRIVIAL_APP, str(port)])
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/json", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/json"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def measure(database_url: str, processes: int, seconds: int, connections: int, path: str) -> str:

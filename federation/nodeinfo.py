@@ -31,11 +31,7 @@ async def discovery(request: Request) -> Response:
 
 async def nodeinfo(request: Request) -> Response:
     """Counted once a minute per process at most (the read cache's expiry): the counts read whole tables."""
-    cache = read_cache.of(request)
-    if cache is None:
-        rendered = await _nodeinfo(request)
-        return Response(rendered.body, media_type=rendered.media_type)
-    return await cache.serve(request, ("nodeinfo", request.url.path), lambda: _nodeinfo(request))
+    return await read_cache.respond(request, ("nodeinfo", request.url.path), lambda: _nodeinfo(request))
 
 
 async def _nodeinfo(request: Request) -> read_cache.Fresh:

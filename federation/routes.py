@@ -63,15 +63,10 @@ def ap_fresh(request: Request, doc: Any, tags: set[str]) -> read_cache.Fresh:
 
 async def _cached(request: Request, render: Any) -> Response:
     """Answer from the process's read cache when it holds this document, else render (and maybe keep) it; the key
-    holds all the answer depends on: path, query and the signer (authorized fetch)."""
-    cache = read_cache.of(request)
-    if cache is None or not wants_activity_json(request):
-        rendered = await render()
-        if isinstance(rendered, read_cache.Fresh):
-            return Response(rendered.body, media_type=rendered.media_type, headers=dict(rendered.headers))
-        return rendered
+    holds all the answer depends on: path, query and the signer (authorized fetch). A browser is redirected to
+    the page: nothing to keep."""
     key = ("ap", request.url.path, request.url.query, str(_signer_id(request)))
-    return await cache.serve(request, key, render)
+    return await read_cache.respond(request, key if wants_activity_json(request) else None, render)
 
 
 def not_found() -> Response:

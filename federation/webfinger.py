@@ -75,11 +75,7 @@ async def _account_and_handle_domain(deps: Deps, username: str, asked_domain: st
 
 async def webfinger(request: Request) -> Response:
     """An account's answer is rendered once per process and kept in the read cache until the account changes."""
-    cache = read_cache.of(request)
-    if cache is None:
-        rendered = await _webfinger(request)
-        return rendered if isinstance(rendered, Response) else Response(rendered.body, media_type=JRD)
-    return await cache.serve(request, ("webfinger", request.url.query), lambda: _webfinger(request))
+    return await read_cache.respond(request, ("webfinger", request.url.query), lambda: _webfinger(request))
 
 
 async def _webfinger(request: Request) -> Response | read_cache.Fresh:

@@ -89,7 +89,6 @@ class Fresh:
     media_type: str
     tags: frozenset[str]
     headers: tuple[tuple[str, str], ...] = ()
-    status: int = 200
 
 
 @dataclass(frozen=True)
@@ -260,3 +259,15 @@ class ReadCache:
 def of(request: Request) -> ReadCache | None:
     """The process's cache, or None where the app runs without one (then every request is rendered)."""
     return getattr(request.app.state, "read_cache", None)
+
+
+async def respond(request: Request, key: Key | None, render: Callable[[], Awaitable[Fresh | Response]]) -> Response:
+    """The answer through the process's cache under `key`; rendered for this request alone when there is no key
+    (nothing to keep) or no cache."""
+    cache = of(request)
+    if cache is not None and key is not None:
+        return await cache.serve(request, key, render)
+    rendered = await render()
+    if isinstance(rendered, Fresh):
+        return Response(rendered.body, media_type=rendered.media_type, headers=dict(rendered.headers))
+    return rendered
