@@ -12,8 +12,9 @@ How it stays right:
   visitors who are not signed in); who may see what is still decided first, by the same rule as without the cache.
 - Every outbox event (server/events.py) announces on `CHANNEL`, in its transaction, the ids it touches (subject,
   actor, and for a post its author, parent and boosted post); each process drops the entries tagged with any of
-  them (`post:N`, `account:N`). What changes without an outbox event (a remote reply or like, an organisation's name,
-  NodeInfo's counts) is seen after the expiry, `TTL_SECONDS`.
+  them (`post:N`, `account:N`). Every post stored, edited or deleted, remote ones included, announces the same way
+  (server/streams.py's `publish`), so a remote reply shows on our post's page at once. What changes without either
+  (a remote like, an organisation's name, NodeInfo's counts) is seen after the expiry, `TTL_SECONDS`.
 - A render that started before an invalidation arrived is not stored (`epoch`), so a slow render never puts back a
   document that was just invalidated. While the listener is not listening (start-up, a lost database connection),
   nothing is stored and what was stored is dropped, because changes made meanwhile would go unseen.

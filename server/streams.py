@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from server import read_cache
+
 CHANNEL = "ambtenaar_stream"
 
 POST_PUBLISHED = "post.published"  # a post or boost went out: Mastodon's `update` (and `conversation` if direct)
@@ -38,6 +40,10 @@ async def publish(conn: asyncpg.Connection, kind: str, subject_id: int) -> None:
     if kind not in KINDS:
         raise ValueError(f"unknown live event kind {kind!r}")
     await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, f"{kind} {subject_id}")
+    if kind in (POST_PUBLISHED, POST_EDITED, POST_DELETED):
+        # Also what no outbox event carries: a remote reply, boost, edit or deletion drops the read cache's copies
+        # of the post, its parent and its author's pages (server/read_cache.py) at once, not after the expiry.
+        await read_cache.announce(conn, subject_id, subject_id)
 
 
 async def publish_filters_changed(conn: asyncpg.Connection, account_id: int) -> None:
