@@ -1,6 +1,7 @@
 """The one outgoing HTTP layer for federation: every request to another server goes through here.
 
-Owns: the HTTP engine (one aiohttp session per process, created in the lifespan, closed at shutdown), the address
+Owns: the HTTP engine (one aiohttp session per process, made by its first request in federation/netguard_engine.py so
+that a process that never fetches does not carry aiohttp, closed at shutdown), the address
 policy (no loopback, private, link-local, multicast, unspecified, reserved or carrier-grade NAT address unless
 `allow_private_addresses`), the limits (body size, total time, connect time, redirects, POSTs in flight per host,
 idle connections kept) and the error hierarchy below. Never: signs, parses JSON, retries, or decides what a status
@@ -44,13 +45,16 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
-import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
-from federation.host_memory import DnsCache, DownHosts, ResumingContext, resuming_context
+from federation.host_memory import DownHosts, ResumingContext, resuming_context
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from federation import netguard_engine
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -65,8 +69,6 @@ DEFAULT_MAX_CONNECTIONS = 512
 DEFAULT_MAX_IDLE_HOSTS = 512
 DEFAULT_KEEPALIVE_SECONDS = 30.0
 POST_BODY_PREFIX = 1 * KIB
-# A POST answer up to this size is read to the end so the connection can be reused; a larger one closes it.
-_POST_DRAIN_LIMIT = 64 * KIB
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "signature", "signature-input"})
@@ -255,73 +257,16 @@ async def resolve_checked(host: str, port: int, *, allow_private_addresses: bool
     return addresses
 
 
-class _GuardedResolver(AbstractResolver):
-    """aiohttp's resolver hook: the addresses it returns are the ones aiohttp connects to, so checking here is final.
-
-    Answers are cached once checked (host_memory.DnsCache: 5 minutes, a name not found 30 s), so a name is looked
-    up once per host however many inboxes it has and however many posts go there; a refused answer is never
-    cached, so it is refused again on every request."""
-
-    def __init__(self, allow_private_addresses: bool, getaddrinfo: GetAddrInfo | None) -> None:
-        self._allow = allow_private_addresses
-        self._getaddrinfo = getaddrinfo
-        self.cache = DnsCache()
-
-    async def _checked(self, host: str, port: int) -> list[ResolveResult]:
-        addresses = await resolve_checked(host, port, allow_private_addresses=self._allow,
-                                          getaddrinfo=self._getaddrinfo)
-        flags = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
-        return [ResolveResult(hostname=host, host=a, port=port,
-                              family=socket.AF_INET6 if ":" in a else socket.AF_INET, proto=0, flags=flags)
-                for a in addresses]
-
-    async def resolve(self, host: str, port: int = 0,
-                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
-        return await self.cache.resolve(host, port, lambda: self._checked(host, port),
-                                        lambda exc: isinstance(exc, HostNotFound))
-
-    async def close(self) -> None:
-        return None
-
-
-class _RefusedConnect(OSError):
+class RefusedConnect(OSError):
     """Raised by the socket factory: the address about to be connected to is refused."""
 
 
-def _guarded_socket(addr_info: AddrInfo) -> socket.socket:
+def guarded_socket(addr_info: AddrInfo) -> socket.socket:
     family, type_, proto, _, sockaddr = addr_info
     reason = address_refusal(str(sockaddr[0]).split("%")[0])
     if reason:
-        raise _RefusedConnect(f"refusing to connect to {sockaddr[0]}, a {reason}")
+        raise RefusedConnect(f"refusing to connect to {sockaddr[0]}, a {reason}")
     return socket.socket(family=family, type=type_, proto=proto)
-
-
-class _BoundedIdleConnector(aiohttp.TCPConnector):
-    """A TCPConnector that keeps idle connections to at most `max_idle_hosts` hosts.
-
-    aiohttp's `limit` counts connections in use only; without this a fan-out to 10,000 inboxes would leave 10,000
-    idle TLS sockets open for the keep-alive period (1.3 GB, and past the default 1024 open files). This touches
-    aiohttp's private `_conns` (insertion-ordered: the first key is the host idle longest);
-    tests/unit/test_netguard.py pins that it still works after an aiohttp upgrade.
-    """
-
-    def __init__(self, *, max_idle_hosts: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._max_idle_hosts = max_idle_hosts
-
-    def _release(self, key: Any, protocol: Any, *, should_close: bool = False) -> None:
-        super()._release(key, protocol, should_close=should_close)
-        conns = getattr(self, "_conns", None)
-        if not isinstance(conns, dict):
-            return
-        while len(conns) > self._max_idle_hosts:
-            oldest = next(iter(conns))
-            for proto, _ in conns.pop(oldest):
-                proto.close()
-
-    def idle_hosts(self) -> int:
-        conns = getattr(self, "_conns", None)
-        return len(conns) if isinstance(conns, dict) else 0
 
 
 def tls_context(extra_ca_bundle: str = "") -> ssl.SSLContext:
@@ -356,80 +301,9 @@ def _ssl_context(verify: ssl.SSLContext | str | bool) -> ssl.SSLContext | bool:
     return tls_context()
 
 
-def _headers(response: aiohttp.ClientResponse) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for name, value in response.headers.items():
-        key = name.lower()
-        out[key] = f"{out[key]}, {value}" if key in out else value
-    return out
-
-
 def _request_headers(headers: Mapping[str, str]) -> dict[str, str]:
     # Host always comes from the URL that was checked: a caller's Host could point a checked IP at another vhost.
     return {k: v for k, v in headers.items() if k.lower() != "host"}
-
-
-async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int, url: URL) -> bytes:
-    announced = response.content_length
-    if announced is not None and announced > max_bytes and "content-encoding" not in response.headers:
-        response.close()
-        raise ResponseTooLarge(
-            f"{url.human_repr()[:200]} announces {announced} bytes; the limit for this request is {max_bytes}")
-    body = bytearray()
-    async for chunk in response.content.iter_any():
-        body += chunk
-        if len(body) > max_bytes:
-            response.close()
-            raise ResponseTooLarge(
-                f"{url.human_repr()[:200]} sent more than {max_bytes} bytes, the limit for this request")
-    return bytes(body)
-
-
-async def _read_prefix(response: aiohttp.ClientResponse) -> bytes:
-    announced = response.content_length
-    if announced is not None and announced > _POST_DRAIN_LIMIT:
-        prefix = await response.content.read(POST_BODY_PREFIX)
-        response.close()
-        return prefix
-    body = bytearray()
-    async for chunk in response.content.iter_any():
-        if len(body) < POST_BODY_PREFIX:
-            body += chunk
-        if len(body) > _POST_DRAIN_LIMIT:
-            response.close()
-            break
-    return bytes(body[:POST_BODY_PREFIX])
-
-
-def _translate(exc: BaseException, url: URL) -> NetguardError:
-    where = url.human_repr()[:200]
-    if isinstance(exc, NetguardError):
-        return exc
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return FetchTimeout(f"could not connect to {url.host}:{url.port} in time ({where})")
-    if isinstance(exc, TimeoutError):
-        return FetchTimeout(f"{where} did not answer in time")
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        if isinstance(exc.os_error, _RefusedConnect):
-            return AddressNotAllowed(f"{exc.os_error} ({where})")
-        if isinstance(exc, aiohttp.ClientConnectorDNSError):
-            return HostNotFound(f"could not resolve host {url.host!r} ({exc.strerror or exc.os_error})")
-        if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-            return FetchFailed(f"the TLS certificate of {url.host} did not verify: {exc.certificate_error}")
-        if isinstance(exc, aiohttp.ClientSSLError):
-            return FetchFailed(f"TLS with {url.host}:{url.port} failed: {exc.os_error}")
-        return FetchFailed(f"could not connect to {url.host}:{url.port}: {exc.strerror or exc.os_error}")
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return FetchFailed(f"{url.host} closed the connection before answering ({where})")
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return FetchFailed(f"{where} sent a broken response body: {exc}")
-    if isinstance(exc, aiohttp.InvalidURL):
-        return UrlNotAllowed(f"not a valid URL: {where} ({exc})")
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return FetchFailed(f"{where} sent a malformed response: {exc.message}")
-    if isinstance(exc, (aiohttp.ClientError, OSError)):
-        return FetchFailed(f"request to {where} failed: {exc!r}")
-    return FetchFailed(f"request to {where} failed: {exc!r}")
 
 
 class _HostSlot:
@@ -460,29 +334,33 @@ class OutgoingClient:
         self._posts_per_host = posts_per_host
         self._slots: dict[tuple[str, int | None], _HostSlot] = {}
         self._down = DownHosts()
-        context = _ssl_context(verify)
-        self._sessions = context.sessions if isinstance(context, ResumingContext) else None
-        self._resolver = _GuardedResolver(allow_private_addresses, getaddrinfo)
-        keepalive: dict[str, Any] = (
-            {"keepalive_timeout": keepalive_seconds} if keepalive_seconds > 0 else {"force_close": True})
-        self._connector = _BoundedIdleConnector(
-            max_idle_hosts=max_idle_hosts,
-            resolver=self._resolver,
-            ssl=context,
-            limit=max_connections,
-            limit_per_host=0,
-            use_dns_cache=False,  # the resolver caches, checked answers only, with coalescing and a bound
-            socket_factory=None if allow_private_addresses else _guarded_socket,
-            **keepalive,
-        )
-        self._session = aiohttp.ClientSession(
-            connector=self._connector,
-            headers={"User-Agent": user_agent},
-            cookie_jar=aiohttp.DummyCookieJar(),
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout),
-            trust_env=False,
-            raise_for_status=False,
-        )
+        self._user_agent = user_agent
+        self._connect_timeout = connect_timeout
+        self._max_connections = max_connections
+        self._max_idle_hosts = max_idle_hosts
+        self._keepalive_seconds = keepalive_seconds
+        self._getaddrinfo = getaddrinfo
+        self._context = _ssl_context(verify)
+        self._sessions = self._context.sessions if isinstance(self._context, ResumingContext) else None
+        # Made by the first request (federation/netguard_engine.py), so that aiohttp is imported only then.
+        self._engine: Any = None
+        self._resolver: netguard_engine.GuardedResolver | None = None
+        self._connector: netguard_engine.BoundedIdleConnector | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    def _started(self) -> tuple[Any, aiohttp.ClientSession]:
+        """The aiohttp engine module and this client's session, made on first use (inside the running loop)."""
+        if self._session is None:
+            from federation import netguard_engine
+
+            self._engine = netguard_engine
+            self._resolver = netguard_engine.GuardedResolver(self.allow_private_addresses, self._getaddrinfo)
+            self._session, self._connector = netguard_engine.session(
+                resolver=self._resolver, context=self._context, user_agent=self._user_agent,
+                connect_timeout=self._connect_timeout, max_connections=self._max_connections,
+                max_idle_hosts=self._max_idle_hosts, keepalive_seconds=self._keepalive_seconds,
+                allow_private_addresses=self.allow_private_addresses)
+        return self._engine, self._session
 
     async def __aenter__(self) -> OutgoingClient:
         return self
@@ -491,16 +369,18 @@ class OutgoingClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._session.close()
+        if self._session is not None:
+            await self._session.close()
 
     def idle_hosts(self) -> int:
         """How many hosts have an idle kept-alive connection right now (for metrics and tests)."""
-        return self._connector.idle_hosts()
+        return self._connector.idle_hosts() if self._connector is not None else 0
 
     def memory(self) -> dict[str, int]:
         """What is remembered per host (for the benchmark and tests): DNS lookups made, names and TLS sessions
         cached."""
-        return {"dns_lookups": self._resolver.cache.lookups, "dns_cached": len(self._resolver.cache),
+        cache = self._resolver.cache if self._resolver is not None else None
+        return {"dns_lookups": cache.lookups if cache is not None else 0, "dns_cached": len(cache or ()),
                 "tls_sessions": len(self._sessions) if self._sessions is not None else 0}
 
     async def get(self, url: str, headers_for: HeadersFor | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
@@ -515,6 +395,7 @@ class OutgoingClient:
         `follow_redirects=False` returns a 3xx as it came (the handle-domain self-test reports where it points).
         """
         first = _parse(url, allow_private_addresses=self.allow_private_addresses)
+        engine, session = self._started()
         current = first
         left_origin = False
         try:
@@ -530,13 +411,13 @@ class OutgoingClient:
                         headers = headers_for
                     else:
                         headers = {k: v for k, v in headers_for.items() if k.lower() not in CREDENTIAL_HEADERS}
-                    async with self._session.get(current, headers=_request_headers(headers),
+                    async with session.get(current, headers=_request_headers(headers),
                                                  allow_redirects=False) as response:
                         location = response.headers.get("Location") if follow_redirects \
                             and response.status in REDIRECT_STATUSES else None
                         if location is None:
-                            body = await _read_capped(response, max_bytes, current)
-                            return FetchResult(response.status, _headers(response), body, str(current))
+                            body = await engine.read_capped(response, max_bytes, current)
+                            return FetchResult(response.status, engine.headers_of(response), body, str(current))
                     current = URL(redirect_target(str(current), location,
                                                   allow_private_addresses=self.allow_private_addresses))
                 raise TooManyRedirects(
@@ -544,8 +425,8 @@ class OutgoingClient:
                     f"{current.human_repr()[:200]})")
         except NetguardError:
             raise
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            raise _translate(exc, current) from exc
+        except engine.TRANSPORT_ERRORS as exc:
+            raise engine.translate(exc, current) from exc
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str], *,
                    timeout: float | None = None) -> PostResult:
@@ -555,6 +436,7 @@ class OutgoingClient:
         A host whose connect timed out is not tried again for host_memory.DOWN_SECONDS: FetchFailed at once.
         """
         target = _parse(url, allow_private_addresses=self.allow_private_addresses)
+        engine, session = self._started()
         key = (target.host or "", target.port)
         slot = self._slots.get(key)
         if slot is None:
@@ -569,16 +451,17 @@ class OutgoingClient:
                                       f"{self._down.seconds:.0f} s")
                 started = time.monotonic()
                 async with asyncio.timeout(self.timeout if timeout is None else timeout):
-                    async with self._session.post(target, data=body, headers=_request_headers(headers),
+                    async with session.post(target, data=body, headers=_request_headers(headers),
                                                   allow_redirects=False) as response:
-                        prefix = await _read_prefix(response)
-                        return PostResult(response.status, _headers(response), prefix, time.monotonic() - started)
+                        prefix = await engine.read_prefix(response)
+                        return PostResult(response.status, engine.headers_of(response), prefix,
+                                          time.monotonic() - started)
         except NetguardError:
             raise
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        except engine.TRANSPORT_ERRORS as exc:
+            if engine.is_connect_timeout(exc):
                 self._down.failed(key)
-            raise _translate(exc, target) from exc
+            raise engine.translate(exc, target) from exc
         finally:
             slot.users -= 1
             if slot.users == 0 and self._slots.get(key) is slot:

@@ -15,14 +15,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from typing import TYPE_CHECKING
+
 import asyncpg
-import blurhash
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from server import media_store, uris
 from server.config import Settings
 from server.errors import Invalid, NotFound
 from server.ids import new_id
+
+if TYPE_CHECKING:  # Pillow is imported where an image is decoded: a web process that takes no upload saves its 2 MiB
+    from PIL import Image
 
 MAX_BYTES = 16 * 1024 * 1024
 MAX_PIXELS = 8192 * 8192
@@ -101,6 +104,8 @@ class PreparedImage:
 
 def _blurhash(image: Image.Image) -> str:
     """The placeholder apps paint while the image loads, from a 32-pixel thumbnail (cheap to encode)."""
+    import blurhash
+
     small = image.convert("RGB")
     small.thumbnail((32, 32))
     pixels = small.load()
@@ -133,6 +138,8 @@ class ProfileImage:
 
 def prepare_profile_image(data: bytes, kind: str) -> ProfileImage:
     """An avatar or header: cropped around its centre to Mastodon's ratio and size, re-encoded without metadata."""
+    from PIL import Image, ImageOps
+
     image, fmt = _open_image(data)
     content_type, extension = FORMATS[fmt]
     out_format = "PNG" if fmt == "GIF" else fmt
@@ -142,6 +149,8 @@ def prepare_profile_image(data: bytes, kind: str) -> ProfileImage:
 
 def _open_image(data: bytes) -> tuple[Image.Image, str]:
     """The decoded image, turned upright by its EXIF orientation, and its format; or a refusal that says why."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     if not data:
         raise Invalid("The file is empty.")
     if len(data) > MAX_BYTES:

@@ -18,7 +18,6 @@ import re
 import unicodedata
 from functools import cache
 
-from confusable_homoglyphs import confusables, utils
 
 # C0/C1 controls, bidi embeddings, overrides and isolates (a handle shown with its host reversed), zero-width and
 # other invisible characters (soft hyphen, word joiner, BOM, Mongolian vowel separator, Arabic letter mark,
@@ -56,6 +55,8 @@ def _prototypes() -> dict[str, str]:
     so the direction is read back: a source has one line of its own, so one entry, naming its prototype; a
     prototype lists all its sources, and a prototype of several characters is never a source. Where two characters
     only name each other the direction is lost, and the lower one is taken: both still get the same skeleton."""
+    from confusable_homoglyphs import utils  # here, not at import: the data is about 6 MiB of a process's memory
+
     listed: dict[str, set[str]] = {}
     for key, entries in utils.load("confusables.json").items():
         listed.setdefault(key.replace(_LRM, ""), set()).update(e["c"].replace(_LRM, "") for e in entries)
@@ -107,4 +108,7 @@ def look_alike(first: str, second: str) -> bool:
 
 def mixed_scripts(text: str) -> bool:
     """Whether the letters of `text` come from more than one script (digits and punctuation do not count)."""
-    return bool(confusables.is_mixed_script(text))
+    # The package's own is_mixed_script, without importing its confusables module, which loads all of its data.
+    from confusable_homoglyphs import categories
+
+    return len(categories.unique_aliases(text) - {"COMMON"}) > 1

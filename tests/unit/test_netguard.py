@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from federation import netguard
+from federation import netguard, netguard_engine
 from federation.netguard import (AddressNotAllowed, FetchFailed, FetchTimeout, HostNotFound, NetguardError,
                                  OutgoingClient, ResponseTooLarge, TooManyRedirects, UrlNotAllowed, address_refusal,
                                  check_url, redirect_target, resolve_checked)
@@ -204,7 +204,7 @@ def no_connect(monkeypatch: pytest.MonkeyPatch) -> None:
     async def refuse(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("netguard tried to connect; the refusal must come first")
     # The step that opens a socket, after name resolution (which happens inside the connector).
-    monkeypatch.setattr(netguard._BoundedIdleConnector, "_wrap_create_connection", refuse)
+    monkeypatch.setattr(netguard_engine.BoundedIdleConnector, "_wrap_create_connection", refuse)
 
 
 def fake_dns(answers: dict[str, list[str]]) -> Callable[[str, int], Awaitable[list[tuple[Any, ...]]]]:
@@ -289,7 +289,7 @@ def test_a_name_is_refused_if_any_of_its_addresses_is_private() -> None:
 
 def test_the_socket_factory_refuses_a_private_address_that_got_past_everything_else() -> None:
     with pytest.raises(OSError, match="loopback"):
-        netguard._guarded_socket((socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 80)))
+        netguard.guarded_socket((socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 80)))
 
 
 # ---------------------------------------------------------------- refusals before connecting
