@@ -53,6 +53,7 @@ class Readers:
     def __init__(self) -> None:
         self.arrivals: dict[str, list[float]] = {}
         self.sockets: list[ClientConnection] = []
+        self.writers: list[asyncio.StreamWriter] = []
         self.tasks: list[asyncio.Task[None]] = []
         self.changed = asyncio.Event()
 
@@ -67,6 +68,34 @@ class Readers:
             self.tasks.append(asyncio.create_task(self._read(socket)))
 
         await asyncio.gather(*(one(t) for t in tokens))
+
+    async def open_event_streams(self, host: str, port: int, tokens: list[str], parallel: int = 50) -> None:
+        """The same streams as server-sent events (GET /api/v1/streaming/user), read with plain asyncio streams."""
+        gate = asyncio.Semaphore(parallel)
+
+        async def one(token: str) -> None:
+            async with gate:
+                reader, writer = await asyncio.open_connection(host, port)
+                writer.write(f"GET /api/v1/streaming/user HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}"
+                             f"\r\nAccept: text/event-stream\r\n\r\n".encode())
+                status = await reader.readline()
+                if b" 200 " not in status:
+                    raise RuntimeError(f"event stream refused: {status!r}")
+            self.writers.append(writer)
+            self.tasks.append(asyncio.create_task(self._read_events(reader)))
+
+        await asyncio.gather(*(one(t) for t in tokens))
+
+    async def _read_events(self, reader: asyncio.StreamReader) -> None:
+        event = ""
+        while line := await reader.readline():
+            text = line.decode(errors="replace").strip()
+            if text.startswith("event: "):
+                event = text[7:]
+            elif text.startswith("data: ") and event == "update":
+                now = time.perf_counter()
+                self.arrivals.setdefault(json.loads(text[6:])["id"], []).append(now)
+                self.changed.set()
 
     async def _read(self, socket: ClientConnection) -> None:
         async for raw in socket:
@@ -92,9 +121,12 @@ class Readers:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*(s.close() for s in self.sockets), return_exceptions=True)
+        for writer in self.writers:
+            writer.close()
 
 
-async def measure(cluster: Cluster, token: str, tokens: list[str], posts: int, settle: float) -> dict[str, Any]:
+async def measure(cluster: Cluster, token: str, tokens: list[str], posts: int, settle: float,
+                  transport: str = "websocket") -> dict[str, Any]:
     assert cluster.web is not None
     pid = cluster.web_pid
     readers = Readers()
@@ -109,7 +141,11 @@ async def measure(cluster: Cluster, token: str, tokens: list[str], posts: int, s
         await asyncio.sleep(settle)
         idle = rss_mib(pid)
         opened_at = time.perf_counter()
-        await readers.open(f"ws://{cluster.web.domain}/api/v1/streaming", tokens)
+        if transport == "sse":
+            host, _, port = cluster.web.domain.partition(":")
+            await readers.open_event_streams(host, int(port), tokens)
+        else:
+            await readers.open(f"ws://{cluster.web.domain}/api/v1/streaming", tokens)
         open_seconds = time.perf_counter() - opened_at
         # Every stream is subscribed once a post reached all of them (this also warms the fan-out).
         warm = (await client.post("/api/v1/statuses", data={"status": "all here?"})).json()
@@ -137,7 +173,7 @@ async def measure(cluster: Cluster, token: str, tokens: list[str], posts: int, s
             "yardstick": median(reads), "deliveries": len(latencies)}
 
 
-def run_once(pg: Any, streams: int, posts: int, settle: float) -> dict[str, Any]:
+def run_once(pg: Any, streams: int, posts: int, settle: float, transport: str = "websocket") -> dict[str, Any]:
     with temp_dir("ao-stream-") as tmp:
         database = pg.fresh_database()
         cluster = Cluster(database_url=database, data_dir=Path(tmp) / "node")
@@ -146,7 +182,7 @@ def run_once(pg: Any, streams: int, posts: int, settle: float) -> dict[str, Any]
             assert cluster.web is not None
             author_id, token = create_poster(cluster.web)
             tokens = insert_readers(database, author_id, streams)
-            return asyncio.run(measure(cluster, token, tokens, posts, settle))
+            return asyncio.run(measure(cluster, token, tokens, posts, settle, transport))
         finally:
             cluster.stop()
 
@@ -157,17 +193,20 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=20, help="posts timed per run (default 20)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per stream count (default 1)")
     parser.add_argument("--settle", type=float, default=3.0, help="seconds before each RSS reading (default 3)")
+    parser.add_argument("--transport", choices=("websocket", "sse"), default="websocket",
+                        help="WebSockets (default) or server-sent events (GET /api/v1/streaming/user)")
     args = parser.parse_args()
     rows = []
     with postgres() as pg:
         for streams in (int(s) for s in args.streams.split(",")):
             for _ in range(args.repeat):
-                r = run_once(pg, streams, args.posts, args.settle)
+                r = run_once(pg, streams, args.posts, args.settle, args.transport)
                 rows.append(r)
                 print(f"  {streams} streams: RSS {r['rss_idle']:.0f} → {r['rss_streams']:.0f} (peak "
                       f"{r['rss_peak']:.0f}, after closing {r['rss_after']:.0f}) MiB; p50 {r['p50']:.1f} ms, p99 "
                       f"{r['p99']:.1f} ms; GET status {r['yardstick']:.2f} ms", file=sys.stderr, flush=True)
-    print(f"\nStreaming API: N WebSocket user streams of followers, {args.posts} posts one after another; "
+    kind = "WebSocket" if args.transport == "websocket" else "server-sent-events"
+    print(f"\nStreaming API: N {kind} user streams of followers, {args.posts} posts one after another; "
           f"{machine_line()}\n")
     print("| streams | opened in s | RSS idle → N streams open MiB | KiB per stream | peak while posting | after "
           "closing | latency p50 ms | p99 ms | max ms | last stream per post (median) ms | POST ms | yardstick: GET "

@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from server import audit, names
+from server import audit, names, streams
 from server.errors import Conflict, Forbidden, Invalid
 from server.ids import new_id
 
@@ -189,6 +189,8 @@ async def update_leave_organisation(conn: asyncpg.Connection, account_id: int, *
         f"UPDATE accounts SET organisation_id = NULL, org_role = NULL, default_voice = 'personal', "
         f"disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, $3) ELSE disabled_at END "
         f"WHERE id = $1 AND kind = 'person' RETURNING {_COLUMNS}", account_id, disable, now)
+    if disable:
+        await streams.publish_access_changed(conn, [account_id])  # its open streams close
     return _account(row)
 
 
@@ -415,6 +417,8 @@ async def update_suspended(conn: asyncpg.Connection, account_id: int, suspended_
     decision is ours from then on: the account's own server can no longer lift it."""
     row = await conn.fetchrow(f"UPDATE accounts SET suspended_at = $2, suspended_by_origin = false WHERE id = $1 "
                               f"RETURNING {_COLUMNS}", account_id, suspended_at)
+    if row and suspended_at is not None:
+        await streams.publish_access_changed(conn, [account_id])  # its open streams close
     return _account(row) if row else None
 
 

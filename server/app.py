@@ -28,6 +28,7 @@ from server import __version__, health, media_store
 from server.read_cache import ReadCache
 from server.routing import IndexedRouter
 from web.api.cors import ApiCors
+from web.api.stream_sockets import HUB_STATE_KEY
 from web.api.streaming import StreamHub
 from web.api.routes import routes as api_routes
 from server.config import Settings
@@ -68,7 +69,7 @@ def outgoing_client(settings: Settings) -> OutgoingClient:
 
 def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, StreamHub]]:
         embedded: EmbeddedPostgres | None = None
         database_url = settings.database_url
         if not database_url:
@@ -98,7 +99,8 @@ def create_app(settings: Settings) -> Starlette:
                 worker_task = asyncio.create_task(app.state.worker.run_until(stop))
                 app.state.worker_task = worker_task
             log.info("node ready", extra={"domain": settings.domain, "url": settings.base_url})
-            yield
+            # Lifespan state reaches uvicorn's protocols too: web/api/stream_sockets.py finds the hub there.
+            yield {HUB_STATE_KEY: hub}
         finally:
             stop.set()
             if hub is not None:

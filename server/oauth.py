@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from server import housekeeping
+from server import housekeeping, streams
 from server.errors import Forbidden, Invalid, NotFound
 from server.ids import new_id
 from server.tokens import new_token, token_hash
@@ -236,6 +236,7 @@ async def refresh_token(conn: asyncpg.Connection, *, app: App, refresh: str, sco
         "RETURNING account_id, scopes", token_hash(refresh), app.id, now)
     if row is None:
         raise Invalid("The refresh token is invalid or was already used.")
+    await _announce(conn, [row])
     granted = str(row["scopes"])
     if scopes and not set(scopes.split()) <= set(granted.split()):
         raise Invalid("A refreshed token cannot have more scopes than the original.")
@@ -244,22 +245,30 @@ async def refresh_token(conn: asyncpg.Connection, *, app: App, refresh: str, sco
 
 async def revoke_by_secret(conn: asyncpg.Connection, *, app: App, token: str, now: datetime) -> None:
     """RFC 7009: revoking an unknown token is not an error."""
-    await conn.execute("UPDATE oauth_tokens SET revoked_at = $3 WHERE (token_hash = $1 OR refresh_hash = $1) "
-                       "AND app_id = $2 AND revoked_at IS NULL", token_hash(token), app.id, now)
+    await _announce(conn, await conn.fetch(
+        "UPDATE oauth_tokens SET revoked_at = $3 WHERE (token_hash = $1 OR refresh_hash = $1) "
+        "AND app_id = $2 AND revoked_at IS NULL RETURNING account_id", token_hash(token), app.id, now))
+
+
+async def _announce(conn: asyncpg.Connection, revoked: list[asyncpg.Record]) -> None:
+    """Streams opened with a revoked token close at once, in every process (server/streams.py)."""
+    await streams.publish_access_changed(conn, [r["account_id"] for r in revoked if r["account_id"] is not None])
 
 
 async def revoke_token(conn: asyncpg.Connection, *, account_id: int, token_id: int, now: datetime) -> None:
-    status = await conn.execute("UPDATE oauth_tokens SET revoked_at = $3 WHERE id = $1 AND account_id = $2 "
-                                "AND revoked_at IS NULL", token_id, account_id, now)
-    if not status.endswith(" 1"):
+    revoked = await conn.fetch("UPDATE oauth_tokens SET revoked_at = $3 WHERE id = $1 AND account_id = $2 "
+                               "AND revoked_at IS NULL RETURNING account_id", token_id, account_id, now)
+    if not revoked:
         raise NotFound("There is no active token with that id for this account.")
+    await _announce(conn, revoked)
 
 
 async def revoke_tokens_by_ids(conn: asyncpg.Connection, token_ids: list[int], now: datetime) -> int:
     """Revoke these tokens where still active; how many were."""
-    status = await conn.execute("UPDATE oauth_tokens SET revoked_at = $2 WHERE id = ANY($1::bigint[]) "
-                                "AND revoked_at IS NULL", token_ids, now)
-    return int(status.split()[-1])
+    revoked = await conn.fetch("UPDATE oauth_tokens SET revoked_at = $2 WHERE id = ANY($1::bigint[]) "
+                               "AND revoked_at IS NULL RETURNING account_id", token_ids, now)
+    await _announce(conn, revoked)
+    return len(revoked)
 
 
 async def list_tokens(conn: asyncpg.Connection, account_id: int) -> list[AccessToken]:
@@ -279,10 +288,11 @@ async def get_or_insert_named_app(conn: asyncpg.Connection, name: str) -> App:
 
 
 async def revoke_token_by_id(conn: asyncpg.Connection, token_id: int, now: datetime) -> None:
-    status = await conn.execute("UPDATE oauth_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-                                token_id, now)
-    if not status.endswith(" 1"):
+    revoked = await conn.fetch("UPDATE oauth_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL "
+                               "RETURNING account_id", token_id, now)
+    if not revoked:
         raise NotFound("There is no active token with id %(id)s.", id=token_id)
+    await _announce(conn, revoked)
 
 
 async def list_all_tokens(conn: asyncpg.Connection) -> list[tuple[AccessToken, str | None]]:
@@ -327,19 +337,27 @@ async def list_authorized_apps(conn: asyncpg.Connection, account_id: int) -> lis
 async def revoke_app_tokens(conn: asyncpg.Connection, *, account_id: int, app_id: int, now: datetime) -> int:
     """Take an app's access to one account away: every token it holds for the account (and their refresh tokens)
     stops working, and its unspent codes for the account go; how many tokens were revoked."""
-    status = await conn.execute("UPDATE oauth_tokens SET revoked_at = $3 WHERE account_id = $1 AND app_id = $2 "
-                                "AND revoked_at IS NULL", account_id, app_id, now)
+    revoked = await conn.fetch("UPDATE oauth_tokens SET revoked_at = $3 WHERE account_id = $1 AND app_id = $2 "
+                               "AND revoked_at IS NULL RETURNING account_id", account_id, app_id, now)
     await conn.execute("UPDATE oauth_codes SET used_at = $3 WHERE account_id = $1 AND app_id = $2 AND used_at IS NULL",
                        account_id, app_id, now)
-    revoked = int(status.rsplit(" ", 1)[1])
     if not revoked:
         raise NotFound("That app has no access to your account.")
-    return revoked
+    await _announce(conn, revoked)
+    return len(revoked)
 
 
 async def revoke_all_tokens(conn: asyncpg.Connection, *, account_id: int, now: datetime) -> int:
     """Every app's access to one account ends (offboarding): its tokens and unspent codes; how many tokens."""
-    status = await conn.execute("UPDATE oauth_tokens SET revoked_at = $2 WHERE account_id = $1 AND revoked_at IS NULL",
-                                account_id, now)
+    revoked = await conn.fetch("UPDATE oauth_tokens SET revoked_at = $2 WHERE account_id = $1 AND revoked_at IS NULL "
+                               "RETURNING account_id", account_id, now)
     await conn.execute("UPDATE oauth_codes SET used_at = $2 WHERE account_id = $1 AND used_at IS NULL", account_id, now)
-    return int(status.rsplit(" ", 1)[1])
+    await _announce(conn, revoked)
+    return len(revoked)
+
+
+async def list_unrevoked(conn: asyncpg.Connection, token_ids: list[int]) -> set[int]:
+    """Which of these tokens are not revoked (the streaming API checks the tokens of its open streams again)."""
+    rows = await conn.fetch("SELECT id FROM oauth_tokens WHERE id = ANY($1::bigint[]) AND revoked_at IS NULL",
+                            token_ids)
+    return {int(r["id"]) for r in rows}

@@ -11,6 +11,7 @@ renders anything, or holds a connection.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import asyncpg
@@ -26,7 +27,11 @@ NOTIFICATION_CREATED = "notification.created"  # `notification`
 # Someone's keyword filters changed: `filters_changed` on their user streams, so apps fetch them again
 # (server/filters.py calls `publish_filters_changed` in the transaction that changes them).
 FILTERS_CHANGED = "filters.changed"
-KINDS = frozenset({POST_PUBLISHED, POST_EDITED, POST_DELETED, NOTIFICATION_CREATED, FILTERS_CHANGED})
+# An account's access changed: a token of it was revoked, or it was suspended or disabled. Every process checks the
+# streams opened with that account's tokens again and closes those no longer allowed (as Mastodon does on revoke);
+# server/oauth.py and server/accounts.py call `publish_access_changed` in the changing transaction.
+ACCESS_CHANGED = "access.changed"
+KINDS = frozenset({POST_PUBLISHED, POST_EDITED, POST_DELETED, NOTIFICATION_CREATED, FILTERS_CHANGED, ACCESS_CHANGED})
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,11 @@ async def publish(conn: asyncpg.Connection, kind: str, subject_id: int) -> None:
 
 async def publish_filters_changed(conn: asyncpg.Connection, account_id: int) -> None:
     await publish(conn, FILTERS_CHANGED, account_id)
+
+
+async def publish_access_changed(conn: asyncpg.Connection, account_ids: Iterable[int]) -> None:
+    for account_id in sorted(set(account_ids)):
+        await publish(conn, ACCESS_CHANGED, account_id)
 
 
 def parse(payload: str) -> LiveEvent | None:

@@ -59,6 +59,8 @@ def run_web(settings: Settings, sock: socket.socket, ready: Connection | None = 
 
     from server.app import create_app
     from server.logs import log_config
+    from web.api.event_streams import EventStreamHttp
+    from web.api.stream_sockets import StreamSocket
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -72,9 +74,12 @@ def run_web(settings: Settings, sock: socket.socket, ready: Connection | None = 
                             forwarded_allow_ips=list(trusted_proxy_list(settings)),
                             ssl_certfile=settings.tls_cert or None, ssl_keyfile=settings.tls_key or None,
                             server_header=False, timeout_graceful_shutdown=10,
-                            # No permessage-deflate on the streaming API's WebSockets: zlib's buffers cost
-                            # about 60 KiB per open stream (docs/benchmarks.md), Mastodon's server offers none.
-                            ws_per_message_deflate=False)
+                            # The streaming API's own WebSocket protocol: a few KiB an open stream rather than
+                            # uvicorn's 25 (docs/benchmarks.md); no permessage-deflate, as Mastodon's server.
+                            ws=StreamSocket,
+                            # uvicorn's httptools protocol, able to hand an event stream over once its response
+                            # started (web/api/event_streams.py): a few KiB an open stream rather than 36.
+                            http=EventStreamHttp)
     server = Server(config)
     server.run(sockets=[sock])
     return server.started

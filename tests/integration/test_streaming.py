@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from server import streams
@@ -256,6 +256,11 @@ def test_event_stream_with_heartbeat_comment_and_events(cast: Cast) -> None:
                       timeout=30) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
+        # The head went through the middleware before the connection was handed over (web/api/event_streams.py).
+        assert response.headers["access-control-allow-origin"] == "*"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["transfer-encoding"] == "chunked"
         lines = response.iter_lines()
         assert next(lines) == ":)"
         post = cast.post("bert", "Zondag #fietsen", visibility="public")
@@ -296,3 +301,56 @@ def test_event_published_through_one_process_reaches_a_stream_on_another(cast: C
     fien = cast.stream("fien", node=second_process)
     post = cast.post("anna", "Via het andere proces", visibility="public")  # through the first process
     assert status_of(fien.wait_for(lambda m: m["event"] == "update"))["id"] == post["id"]
+
+
+def test_only_the_streaming_api_upgrades_and_binary_frames_are_refused(cast: Cast) -> None:
+    headers = {"Authorization": f"Bearer {cast.tokens['fien']}"}
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"ws://{cast.node.domain}/api/v1/timelines/home", additional_headers=headers)
+    assert refused.value.response.status_code == 404
+    # Mastodon's streaming server upgrades on any of its paths; the stream still comes from the query.
+    with connect(f"ws://{cast.node.domain}/api/v1/streaming/user?stream=public",
+                 additional_headers=headers) as socket:
+        post = cast.post("bert", "Via een ander pad", visibility="public")
+        assert json.loads(json.loads(socket.recv(timeout=20))["payload"])["id"] == post["id"]
+        socket.send(b"\x00\x01")
+        with pytest.raises(ConnectionClosed) as closed:
+            socket.recv(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1003
+
+
+def test_revoking_the_token_closes_its_open_streams_at_once(cast: Cast) -> None:
+    """As Mastodon: a revoked token's WebSocket and event streams end, not only new connections are refused."""
+    token = token_for(cast.node, "fien", "read")
+    token_id = max(int(t["id"]) for t in json.loads(cast.node.cli("token", "list", "--json").out)
+                   if t["username"] == "fien")
+    other = cast.stream("fien")  # another token of Fien's stays open
+    headers = {"Authorization": f"Bearer {token}"}
+    with connect(ws_url(cast.node, "stream=user"), additional_headers=headers) as socket, \
+            httpx.stream("GET", f"{cast.node.url}/api/v1/streaming/public", headers=headers, timeout=30) as events:
+        lines = events.iter_lines()
+        assert next(lines) == ":)"
+        assert cast.node.cli("token", "revoke", "--id", str(token_id)).code == 0
+        with pytest.raises(ConnectionClosed) as closed:
+            socket.recv(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+        assert all(line in ("", ":thump") for line in lines)  # the event stream's response ended
+    post = cast.post("anna", "Nog open voor het andere token", visibility="public")
+    assert status_of(other.wait_for(lambda m: m.get("event") == "update"))["id"] == post["id"]
+    with pytest.raises(InvalidStatus):
+        connect(ws_url(cast.node, "stream=user"), additional_headers=headers)
+
+
+def test_event_stream_on_a_kept_alive_connection_and_after_it(cast: Cast) -> None:
+    """The hand-over takes the request it belongs to, also as the second request on a connection; once the
+    stream ends, the client opens a new connection and everything works as before."""
+    with httpx.Client(base_url=cast.node.url, timeout=30,
+                      headers={"Authorization": f"Bearer {cast.tokens['fien']}"}) as client:
+        assert client.get("/api/v1/instance").status_code == 200
+        with client.stream("GET", "/api/v1/streaming/public") as response:
+            lines = response.iter_lines()
+            assert next(lines) == ":)"
+            post = cast.post("bert", "Op dezelfde verbinding", visibility="public")
+            assert next(lines) == "event: update"
+            assert json.loads(next(lines).removeprefix("data: "))["id"] == post["id"]
+        assert client.get("/api/v1/instance").status_code == 200

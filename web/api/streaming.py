@@ -1,11 +1,11 @@
 """Mastodon's streaming API, served by the web process itself: a WebSocket at /api/v1/streaming (several streams
-on one connection, `{"type": "subscribe", "stream": ...}`), the server-sent-events paths /api/v1/streaming/user,
-/user/notification, /public, /public/local, /public/remote, /hashtag, /hashtag/local, /list and /direct, and
-/api/v1/streaming/health.
+on one connection, `{"type": "subscribe", "stream": ...}`; its connections are held by web/api/stream_sockets.py),
+the server-sent-events paths /api/v1/streaming/user, /user/notification, /public, /public/local, /public/remote,
+/hashtag, /hashtag/local, /list and /direct, and /api/v1/streaming/health.
 
 Owns: the stream names, parameters, refusals and message shapes of Mastodon 4.3's streaming server (an event's
 payload is a JSON *string* inside the message: `{"stream": ["user"], "event": "update", "payload": "{...}"}`),
-the heartbeats (WebSocket pings from uvicorn, `:thump` comments on event streams), and `StreamHub`: the one
+the keep-alive (one timer: a ping on every WebSocket, a `:thump` comment on every event stream), and `StreamHub`: the one
 LISTEN connection of this process (server/streams.py's channel, started with the first stream) and who is
 subscribed to what. For each event it asks server/timelines.live_audience, once for all its subscribers, whose
 home, public, tag or direct timeline (or, once per list, which list) holds the post (the visibility rule, mutes,
@@ -22,31 +22,35 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections import deque
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import asyncpg
 from starlette.datastructures import Headers, QueryParams
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
-from starlette.routing import BaseRoute, Route, WebSocketRoute
-from starlette.websockets import WebSocket
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from server import accounts, lists, notifications, oauth, posts, scopes, streams, timelines
 from server.db.pool import connection
 from server.deps import Deps
 from server.posts import Post
 from server.visibility import PUBLISHED
+from web.api.event_streams import DETACH, EventStreamSocket, HandOver
 from web.api.entities import render_accounts, render_notifications, render_status_ids
 from web.api.filtering import apply as apply_filters, filter_notifications, load as load_filters
 
+if TYPE_CHECKING:
+    from web.api.stream_sockets import StreamSocket
+
 log = logging.getLogger("ambtenaar.streaming")
 
-HEARTBEAT_SECONDS = 15.0  # an event stream's `:thump` comment, as Mastodon's streaming server sends it
-MAX_PENDING = 1000  # messages waiting for one connection; a client that stops reading past this is dropped
+# Every open stream's keep-alive: a ping on a WebSocket (a client that sent nothing by the next one is gone), the
+# `:thump` comment on an event stream, as often as Mastodon's streaming server sends its heartbeat.
+KEEPALIVE_SECONDS = 15.0
+RECHECK_SECONDS = 60.0  # every open stream's token and account checked again, beside the access.changed events
 # Mastodon streams a remote post only when it was written in the last 6 hours (Status#within_realtime_window?), so
 # fetching an old thread does not flood the public streams.
 REALTIME_WINDOW = timedelta(hours=6)
@@ -72,6 +76,7 @@ class StreamRefused(Exception):
 class Viewer:
     account_id: int
     scopes: tuple[str, ...]
+    token_id: int = 0  # the token the stream was opened with: its revocation closes the stream
 
     @property
     def reads_notifications(self) -> bool:
@@ -116,7 +121,7 @@ async def authenticate(deps: Deps, request: HTTPConnection) -> tuple[Viewer, boo
         account = await accounts.get_account(conn, token.account_id) if token and token.account_id else None
     if token is None or account is None or not account.is_active:
         raise StreamRefused(401, "Invalid access token")
-    return Viewer(account.id, token.scopes), via_protocol
+    return Viewer(account.id, token.scopes, token.id), via_protocol
 
 
 async def check_list_owner(deps: Deps, viewer: Viewer, channel: Channel) -> None:
@@ -158,28 +163,33 @@ def resolve_channel(viewer: Viewer, name: str, params: Mapping[str, Any]) -> Cha
     return Channel(name, label=(name,))
 
 
+class Sink(Protocol):
+    """Where a client's messages go, written at once: web/api/stream_sockets.StreamSocket (a WebSocket) or
+    web/api/event_streams.EventStreamSocket (an event stream), each bounding what may wait unsent."""
+
+    def send_text(self, text: str) -> None: ...
+
+    def close(self, code: int, reason: str) -> None: ...
+
+
 class Client:
-    """One connection's subscriptions and outgoing messages, WebSocket or event stream; bounded, so one that stops
-    reading cannot make the process hold everything for it (it is closed instead, as a full socket buffer would
-    end it). An idle connection holds only this record: the queue exists while messages wait, and a WebSocket's
-    writer task only while it has something to send (docs/benchmarks.md, "Streaming API": memory per stream)."""
+    """One connection's subscriptions; its messages go straight to its socket. An idle connection holds only this
+    record and its socket (docs/benchmarks.md, "Streaming API": memory per stream)."""
 
-    __slots__ = ("channels", "closed", "_pending", "_socket", "_wake", "_writer")
+    __slots__ = ("channels", "closed", "_socket", "_websocket")
 
-    def __init__(self, socket: WebSocket | None = None) -> None:
+    def __init__(self, socket: Sink, *, websocket: bool = True) -> None:
         self.channels: dict[Channel, Viewer] = {}
         self.closed = False
-        self._pending: deque[str] | None = None
-        self._socket = socket  # None: an event stream, whose response takes the messages with next()
-        self._wake: asyncio.Event | None = None
-        self._writer: asyncio.Task[None] | None = None
+        self._socket = socket
+        self._websocket = websocket
 
     @property
     def websocket(self) -> bool:
-        return self._socket is not None
+        return self._websocket
 
     def deliver(self, channel: Channel, event: str, payload: str | None) -> None:
-        if self.websocket:
+        if self._websocket:
             message: dict[str, Any] = {"stream": list(channel.label), "event": event}
             if payload is not None:
                 message["payload"] = payload
@@ -188,65 +198,18 @@ class Client:
             self.push(f"event: {event}\ndata: {'undefined' if payload is None else payload}\n\n")
 
     def push(self, text: str) -> None:
-        if self.closed:
-            return
-        if self._pending is None:
-            self._pending = deque()
-        elif len(self._pending) >= MAX_PENDING:
-            log.warning("stream client too slow, closing it", extra={"pending": len(self._pending)})
-            self.closed = True  # the writer, busy with this client's backlog, closes the socket (1011)
-            self._pending = None
-            if self._wake is not None:
-                self._wake.set()
-            return
-        self._pending.append(text)
-        if self._wake is not None:
-            self._wake.set()
-        if self._socket is not None and self._writer is None:
-            self._writer = asyncio.create_task(self._write(self._socket))
+        if not self.closed:
+            self._socket.send_text(text)
 
-    async def _write(self, socket: WebSocket) -> None:
-        """Send what waits, in order, then end: the next push starts another writer."""
-        try:
-            while self._pending:
-                await socket.send_text(self._pending.popleft())
-        except Exception:  # the connection is gone; its receiving side ends the stream
-            self.closed = True
-            return
-        finally:
-            self._writer = None
-            if not self._pending:
-                self._pending = None
-        if self.closed:
-            with contextlib.suppress(Exception):
-                await socket.close(1011, "The client did not read its messages")
+    def end(self, code: int, reason: str) -> None:
+        """End the connection from our side: a WebSocket is closed with `code`, an event stream's response ends."""
+        if not self.closed:
+            self._socket.close(code, reason)
+        self.close()
 
     def close(self) -> None:
         """The connection ended: nothing more is sent to it."""
         self.closed = True
-        self._pending = None
-        if self._wake is not None:
-            self._wake.set()
-        if self._writer is not None:
-            self._writer.cancel()
-            self._writer = None
-
-    async def next(self, timeout: float | None = None) -> str | None:
-        """The next message (an event stream's); None when closed or (with a timeout) when nothing came in time."""
-        while not self._pending and not self.closed:
-            if self._wake is None:
-                self._wake = asyncio.Event()
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout)
-            except TimeoutError:
-                return None
-        if self.closed or self._pending is None:
-            return None
-        message = self._pending.popleft()
-        if not self._pending:
-            self._pending = None
-        return message
 
 
 def _dumps(entity: Any) -> str:
@@ -259,9 +222,12 @@ class StreamHub:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self.subscribers: dict[str, dict[tuple[Client, Channel], Viewer]] = {name: {} for name in STREAMS}
+        self.sockets: set[StreamSocket | EventStreamSocket] = set()  # open streams, kept alive by one timer
+        self.clients: dict[Client, Viewer] = {}  # every open stream and whose token opened it
         self._events: asyncio.Queue[str] = asyncio.Queue()
         self._listening = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._pinger: asyncio.Task[None] | None = None
 
     def count(self) -> int:
         return sum(len(subs) for subs in self.subscribers.values())
@@ -284,9 +250,58 @@ class StreamHub:
     def drop(self, client: Client) -> None:
         for channel in list(client.channels):
             self.unsubscribe(client, channel)
+        self.clients.pop(client, None)
         client.close()
 
+    def opened(self, client: Client, viewer: Viewer, socket: StreamSocket | EventStreamSocket) -> None:
+        """A stream was opened with the viewer's token on `socket`, which the keep-alive timer now reaches."""
+        self.clients[client] = viewer
+        self.sockets.add(socket)
+        if self._pinger is None:
+            self._pinger = asyncio.create_task(self._ping(), name="stream-pings")
+
+    def forget_socket(self, socket: StreamSocket | EventStreamSocket) -> None:
+        self.sockets.discard(socket)
+
+    async def _ping(self) -> None:
+        """One timer for every open stream of the process rather than one per connection; every RECHECK_SECONDS it
+        also checks every open stream's token and account again, for a change no event announced."""
+        rounds = 0
+        while True:
+            await asyncio.sleep(KEEPALIVE_SECONDS)
+            for socket in list(self.sockets):
+                try:
+                    socket.keepalive()
+                except Exception:  # one broken socket must not stop the pings of the others
+                    log.exception("stream keep-alive failed")
+            rounds += 1
+            if rounds * KEEPALIVE_SECONDS >= RECHECK_SECONDS:
+                rounds = 0
+                with contextlib.suppress(Exception):
+                    await self.recheck(None)
+
+    async def recheck(self, account_ids: set[int] | None) -> None:
+        """Close the streams (of these accounts, or all) whose token was revoked or whose account was suspended or
+        disabled since they opened: what `authenticate` would now refuse, it no longer serves."""
+        open_now = [(client, viewer) for client, viewer in list(self.clients.items())
+                    if account_ids is None or viewer.account_id in account_ids]
+        if not open_now:
+            return
+        async with connection(self.deps.pool) as conn:
+            live_tokens = await oauth.list_unrevoked(conn, sorted({v.token_id for _, v in open_now}))
+            people = await accounts.list_accounts_by_ids(conn, sorted({v.account_id for _, v in open_now}))
+        for client, viewer in open_now:
+            person = people.get(viewer.account_id)
+            if viewer.token_id not in live_tokens or person is None or not person.is_active:
+                client.end(1008, "Invalid access token")
+                self.drop(client)
+
     async def close(self) -> None:
+        if self._pinger is not None:
+            self._pinger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pinger
+            self._pinger = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -337,6 +352,8 @@ class StreamHub:
             await self._deleted(event.subject_id)
         elif event.kind == streams.NOTIFICATION_CREATED:
             await self._notification(event.subject_id)
+        elif event.kind == streams.ACCESS_CHANGED:
+            await self.recheck({event.subject_id})
         elif event.kind == streams.FILTERS_CHANGED:
             for (client, channel), viewer in list(self.subscribers["user"].items()):
                 if viewer.account_id == event.subject_id:
@@ -482,68 +499,48 @@ async def health(request: Request) -> Response:
 
 
 async def event_stream(request: Request) -> Response:
-    """A server-sent-events path: one stream per request, the stream named by the path."""
+    """A server-sent-events path: one stream per request, the stream named by the path. Subscribed before the
+    response starts, so that what happens once the client sees it reaches it; then the connection is handed to an
+    EventStreamSocket (web/api/event_streams.py)."""
     hub = _hub(request)
+    hand_over: HandOver | None = request.scope.get("extensions", {}).get(DETACH)
+    if hand_over is None:
+        return JSONResponse({"error": "Event streams are served by `ambtenaar serve` only"}, status_code=501)
     try:
         viewer, _ = await authenticate(hub.deps, request)
         channel = resolve_channel(viewer, SSE_PATHS[request.url.path.rstrip("/")], request.query_params)
         await check_list_owner(hub.deps, viewer, channel)
     except StreamRefused as refused:
         return JSONResponse({"error": refused.message}, status_code=refused.status)
-    client = Client()
+    socket = EventStreamSocket(hub)
+    socket.client = client = Client(socket, websocket=False)
+    hub.opened(client, viewer, socket)
     await hub.subscribe(client, viewer, channel)
-    return StreamingResponse(_event_lines(hub, client), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store"})
+    return _HandedOverStream(socket, hand_over)
 
 
-async def _event_lines(hub: StreamHub, client: Client) -> AsyncIterator[str]:
-    try:
-        yield ":)\n"
-        while True:
-            message = await client.next(timeout=HEARTBEAT_SECONDS)
-            if message is None:
-                if client.closed:
-                    return
-                yield ":thump\n"
-            else:
-                yield message
-    finally:
-        hub.drop(client)
+class _HandedOverStream(Response):
+    """The event stream's response: its head and first line go out through the middleware (which adds the
+    security and CORS headers), then the connection is handed over and this request's task ends."""
+
+    def __init__(self, socket: EventStreamSocket, hand_over: HandOver) -> None:
+        super().__init__(media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+        del self.headers["content-length"]
+        self._socket = socket
+        self._hand_over = hand_over
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            await send({"type": "http.response.body", "body": b":)\n", "more_body": True})
+        except BaseException:  # the request ended here (cancelled, or the server is stopping): so does the stream
+            self._socket.connection_lost(None)
+            raise
+        self._hand_over(self._socket)
 
 
-async def websocket_stream(websocket: WebSocket) -> None:
-    """The WebSocket: refused before the upgrade without a valid token (status in `X-Error-Message`, as Mastodon);
-    then `stream` (with `tag`/`list`) in the URL and `subscribe`/`unsubscribe` messages choose the streams, and a
-    refused subscription is answered with `{"error": ..., "status": ...}` on the socket."""
-    hub = _hub(websocket)
-    try:
-        viewer, via_protocol = await authenticate(hub.deps, websocket)
-    except StreamRefused as refused:
-        await _deny(websocket, refused)
-        return
-    await websocket.accept(subprotocol=_first_protocol(Headers(scope=websocket.scope)) if via_protocol else None)
-    client = Client(websocket)
-    try:
-        query = QueryParams(websocket.scope.get("query_string", b""))  # parsed here, not kept while the socket is
-        if query.get("stream"):
-            await _subscribe(hub, client, viewer, {**query, "type": "subscribe"})
-        del query
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect" or client.closed:
-                break
-            if message.get("text") is None:
-                await websocket.close(1003, "The streaming API does not accept binary messages")
-                break
-            with contextlib.suppress(ValueError):
-                request = json.loads(message["text"])
-                if isinstance(request, dict):
-                    await _subscribe(hub, client, viewer, request)
-    finally:
-        hub.drop(client)
-
-
-async def _subscribe(hub: StreamHub, client: Client, viewer: Viewer, request: Mapping[str, Any]) -> None:
+async def subscribe_message(hub: StreamHub, client: Client, viewer: Viewer, request: Mapping[str, Any]) -> None:
+    """A WebSocket client's `subscribe` or `unsubscribe` (web/api/stream_sockets.py reads the frames)."""
     stream = request.get("stream")
     name = stream[0] if isinstance(stream, list) and stream else stream
     if request.get("type") not in ("subscribe", "unsubscribe") or not isinstance(name, str):
@@ -562,20 +559,11 @@ async def _subscribe(hub: StreamHub, client: Client, viewer: Viewer, request: Ma
         hub.unsubscribe(client, channel)
 
 
-async def _deny(websocket: WebSocket, refused: StreamRefused) -> None:
-    try:
-        await websocket.send_denial_response(JSONResponse({"error": refused.message}, status_code=refused.status,
-                                                          headers={"X-Error-Message": refused.message}))
-    except RuntimeError:  # a server without the denial extension: close before accepting (a 403 there)
-        await websocket.close(1008, refused.message)
-
-
 def routes() -> list[BaseRoute]:
     return [Route("/api/v1/streaming/health", health, methods=["GET"]),
-            *(Route(path, event_stream, methods=["GET"]) for path in SSE_PATHS),
-            WebSocketRoute("/api/v1/streaming", websocket_stream),
-            # Mastodon's streaming server upgrades on any of its paths; apps differ in the one they use.
-            WebSocketRoute("/api/v1/streaming/{rest:path}", websocket_stream)]
+            *(Route(path, event_stream, methods=["GET"]) for path in SSE_PATHS)]
+    # The WebSocket at /api/v1/streaming (and any path under it) is not a route: uvicorn hands every upgrade to
+    # web/api/stream_sockets.StreamSocket (server/cli/web_processes.py), which holds an open stream far more cheaply.
 
 
 ROUTES = routes()
