@@ -75,6 +75,12 @@ class RemoteImage:
     height: int
 
 
+def attached_sql(post: str) -> str:
+    """SQL that holds when the post `post` (an SQL expression) carries images of its own: Mastodon's `only_media`
+    and media streams. A boost carries none of its own, as on Mastodon."""
+    return f"EXISTS (SELECT 1 FROM media_attachments ma WHERE ma.post_id = {post})"
+
+
 def public_url(settings: Settings, attachment: Attachment, *, preview: bool = False) -> str:
     """Where pages and apps load an image: our own file, or a remote one through the media proxy."""
     if attachment.remote_url:

@@ -276,18 +276,28 @@ async def list_ids(conn: asyncpg.Connection, viewer_id: int, list_id: int, page:
                                                     "ON l.id = la.list_id WHERE la.list_id = $2 AND l.account_id = $1)"))
 
 
-async def public_ids(conn: asyncpg.Connection, viewer_id: int | None, page: Page) -> list[int]:
-    return await _page_ids(conn, viewer_id, _public_sql("$1"), [], page)
+def _origin_and_media(local: bool, remote: bool, only_media: bool) -> str:
+    """Mastodon's `local` (this node's posts), `remote` (other servers') and `only_media` (posts with images) as
+    extra conditions; `local` and `remote` together leave nothing, as on Mastodon."""
+    return ((" AND p.uri IS NULL" if local else "") + (" AND p.uri IS NOT NULL" if remote else "")
+            + (f" AND {media.attached_sql('p.id')}" if only_media else ""))
+
+
+async def public_ids(conn: asyncpg.Connection, viewer_id: int | None, page: Page, *, local: bool = False,
+                     remote: bool = False, only_media: bool = False) -> list[int]:
+    return await _page_ids(conn, viewer_id, _public_sql("$1") + _origin_and_media(local, remote, only_media), [],
+                           page)
 
 
 async def local_public_ids(conn: asyncpg.Connection, viewer_id: int | None, page: Page) -> list[int]:
-    return await _page_ids(conn, viewer_id, f"{_public_sql('$1')} AND p.uri IS NULL", [], page)
+    return await public_ids(conn, viewer_id, page, local=True)
 
 
 async def account_ids(conn: asyncpg.Connection, viewer_id: int | None, account_id: int, page: Page, *,
                       exclude_replies: bool = False, exclude_reblogs: bool = False,
-                      tagged: str | None = None) -> list[int]:
+                      tagged: str | None = None, only_media: bool = False) -> list[int]:
     where = f"p.account_id = $2 AND p.visibility <> 'direct' AND {_NOT_BLOCKED}"
+    where += _origin_and_media(False, False, only_media)
     params: list[object] = [account_id]
     if exclude_replies:
         where += f" AND (p.in_reply_to_id IS NULL OR {_author_of('p.in_reply_to_id')} = p.account_id)"
@@ -318,8 +328,10 @@ async def pinned_ids(conn: asyncpg.Connection, viewer_id: int | None, account_id
     return [i for i in await pins.list_pinned_post_ids(conn, account_id) if i in found]
 
 
-async def tag_ids(conn: asyncpg.Connection, viewer_id: int | None, tag: str, page: Page) -> list[int]:
-    where = f"{_tag_sql('$1')} AND EXISTS (SELECT 1 FROM post_tags t WHERE t.post_id = p.id AND t.tag = $2)"
+async def tag_ids(conn: asyncpg.Connection, viewer_id: int | None, tag: str, page: Page, *, local: bool = False,
+                  remote: bool = False, only_media: bool = False) -> list[int]:
+    where = (f"{_tag_sql('$1')} AND EXISTS (SELECT 1 FROM post_tags t WHERE t.post_id = p.id AND t.tag = $2)"
+             + _origin_and_media(local, remote, only_media))
     return await _page_ids(conn, viewer_id, where, [tag.lower()], page)
 
 

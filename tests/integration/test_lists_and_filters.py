@@ -142,6 +142,10 @@ def test_filters_warn_hide_whole_word_expiry_in_home_notifications_and_stream(ca
     assert hidden["id"] not in home and home[warned["id"]]["filtered"][0]["filter"]["id"] == warn["id"]
     assert home[not_whole["id"]]["filtered"] == []
     assert hidden["id"] in [s["id"] for s in anna.timeline_public()]  # not a context of these filters
+    # One post asked by id reports every active filter it meets and is never hidden, as on Mastodon.
+    assert anna.status(hidden["id"])["filtered"][0]["filter"]["title"] == "Geheim"
+    assert anna.status(warned["id"])["filtered"][0]["keyword_matches"] == ["fiets"]
+    assert anna.status(not_whole["id"])["filtered"] == []
 
     carl.status_post("@anna geheim overleg")
     carl.status_post("@anna mijn fiets staat bij je")

@@ -185,8 +185,6 @@ async def statuses(call: ApiCall) -> Response:
     account = await target_account(call)
     viewer_id = call.account.id if call.account else None
     page = call.page()
-    if call.params.bool("only_media"):
-        return json_response([])  # media-only filtering comes with media in timelines
     async with connection(call.deps.pool) as conn:
         if call.params.bool("pinned"):  # all pins at once (at most 5), newest pin first, as Mastodon
             pinned = await timelines.pinned_ids(conn, viewer_id, account.id) if page.max_id is None else []
@@ -194,7 +192,7 @@ async def statuses(call: ApiCall) -> Response:
         ids = await timelines.account_ids(conn, viewer_id, account.id, page,
                                           exclude_replies=call.params.bool("exclude_replies"),
                                           exclude_reblogs=call.params.bool("exclude_reblogs"),
-                                          tagged=call.params.str("tagged"))
+                                          tagged=call.params.str("tagged"), only_media=call.params.bool("only_media"))
         rendered = await render_status_ids(conn, call.deps.settings, ids, viewer_id)
         rendered = await filter_statuses(conn, viewer_id, rendered, "account", call.deps.now())
     return json_response(rendered, headers=link_header(call.request, ids[0] if ids else None,

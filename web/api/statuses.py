@@ -124,8 +124,14 @@ def _policy_answer(call: ApiCall, message: str, policy: dict[str, Any]) -> Respo
 
 @api(scope="read:statuses", auth="optional")
 async def show(call: ApiCall) -> Response:
+    """One post: with `filtered` for every active filter of the viewer's that it meets, whatever the filter's
+    context, and never hidden by one (Mastodon's StatusRelationshipsPresenter does the same)."""
     post = await _visible(call)
-    return json_response(await _render_one(call, post.id))
+    rendered = await _render_one(call, post.id)
+    if call.account is not None:
+        async with connection(call.deps.pool) as conn:
+            rendered = (await filter_statuses(conn, call.account.id, [rendered], None, call.deps.now()))[0]
+    return json_response(rendered)
 
 
 @api(scope="read:statuses", auth="optional")

@@ -33,7 +33,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from server import accounts, lists, notifications, oauth, posts, scopes, streams, timelines
+from server import accounts, lists, media, notifications, oauth, posts, scopes, streams, timelines
 from server.db.pool import connection
 from server.deps import Deps
 from server.posts import Post
@@ -54,7 +54,10 @@ RECHECK_SECONDS = 60.0  # every open stream's token and account checked again, b
 # Mastodon streams a remote post only when it was written in the last 6 hours (Status#within_realtime_window?), so
 # fetching an old thread does not flood the public streams.
 REALTIME_WINDOW = timedelta(hours=6)
-PUBLIC_STREAMS = frozenset({"public", "public:local", "public:remote", "hashtag", "hashtag:local"})
+# The media streams carry only posts with images of their own (the public timeline's `only_media`).
+MEDIA_STREAMS = {"public": "public:media", "public:local": "public:local:media", "public:remote": "public:remote:media"}
+PUBLIC_STREAMS = frozenset({"public", "public:local", "public:remote", "hashtag", "hashtag:local",
+                            *MEDIA_STREAMS.values()})
 STREAMS = PUBLIC_STREAMS | {"user", "user:notification", "list", "direct"}
 SSE_PATHS = {"/api/v1/streaming/user": "user", "/api/v1/streaming/user/notification": "user:notification",
              "/api/v1/streaming/public": "public", "/api/v1/streaming/public/local": "public:local",
@@ -142,6 +145,8 @@ FILTER_CONTEXT = {"home": "home", "list": "home", "public": "public", "tag": "pu
 def resolve_channel(viewer: Viewer, name: str, params: Mapping[str, Any]) -> Channel:
     """A stream by Mastodon's name and parameters (`tag`, `list`), checked as its streaming server checks it:
     scopes first (public streams need none), then the parameters."""
+    if name in MEDIA_STREAMS and str(params.get("only_media", "")).lower() in ("1", "true"):
+        name = MEDIA_STREAMS[name]  # `public` with `only_media=true`, as Mastodon's event-stream paths take it
     if name not in PUBLIC_STREAMS:
         needed = "read:notifications" if name == "user:notification" else "read:statuses"
         if not scopes.covers(viewer.scopes, needed):
@@ -359,8 +364,8 @@ class StreamHub:
                 if viewer.account_id == event.subject_id:
                     client.deliver(channel, "filters_changed", None)
 
-    def _candidates(self, post: Post, tags: Collection[str], *,
-                    direct: bool) -> dict[str, list[tuple[Client, Channel, Viewer]]]:
+    def _candidates(self, post: Post, tags: Collection[str], *, direct: bool,
+                    has_media: bool) -> dict[str, list[tuple[Client, Channel, Viewer]]]:
         """The subscriptions that could show the post, by the timeline whose rule decides (home, public, tag,
         direct)."""
         local = post.uri is None
@@ -372,9 +377,17 @@ class StreamHub:
                     if not channel.tag or channel.tag in tags]
 
         return {"home": of("user"),
-                "public": of("public") + of("public:local", local) + of("public:remote", not local),
+                "public": (of("public") + of("public:local", local) + of("public:remote", not local)
+                           + of("public:media", has_media) + of("public:local:media", local and has_media)
+                           + of("public:remote:media", not local and has_media)),
                 "tag": of("hashtag", bool(tags)) + of("hashtag:local", local and bool(tags)),
                 "direct": of("direct", direct and post.visibility == "direct"), "list": of("list")}
+
+    async def _has_media(self, conn: asyncpg.Connection, post_id: int) -> bool:
+        """Whether the post has images, asked only while someone follows a media stream."""
+        if not any(self.subscribers[name] for name in MEDIA_STREAMS.values()):
+            return False
+        return bool((await media.list_for_posts(conn, [post_id])).get(post_id))
 
     async def _receivers(self, conn: asyncpg.Connection, post: Post, candidates: Mapping[str, list[tuple[Client, Channel, Viewer]]],
                          *, before_deletion: bool = False) -> list[tuple[str, Client, Channel, Viewer]]:
@@ -403,7 +416,8 @@ class StreamHub:
             if published and post.uri is not None and post.created_at < self.deps.now() - REALTIME_WINDOW:
                 return
             tags = set((await posts.list_tags(conn, [post.id])).get(post.id, []))
-            receivers = await self._receivers(conn, post, self._candidates(post, tags, direct=published))
+            receivers = await self._receivers(conn, post, self._candidates(
+                post, tags, direct=published, has_media=await self._has_media(conn, post.id)))
             if not receivers:
                 return
             statuses = await self._render(conn, post, {viewer.account_id for _, _, _, viewer in receivers})
@@ -465,8 +479,8 @@ class StreamHub:
                 return
             tags = set((await posts.list_tags(conn, [post.id])).get(post.id, []))
             # Those whose timeline held it until now hear of it, as Mastodon removes it from those timelines.
-            receivers = await self._receivers(conn, post, self._candidates(post, tags, direct=False),
-                                              before_deletion=True)
+            receivers = await self._receivers(conn, post, self._candidates(
+                post, tags, direct=False, has_media=await self._has_media(conn, post.id)), before_deletion=True)
         for _, client, channel, _ in receivers:
             client.deliver(channel, "delete", str(post_id))
 

@@ -50,11 +50,14 @@ async def list_timeline(call: ApiCall) -> Response:
 @api(scope="read:statuses", auth="optional")
 async def public(call: ApiCall) -> Response:
     page = call.page()
-    if call.params.bool("remote") or call.params.bool("only_media"):
-        return json_response([])  # every post here is local; media-only filtering is not offered yet
     async with connection(call.deps.pool) as conn:
-        ids = await timelines.public_ids(conn, call.account.id if call.account else None, page)
+        ids = await timelines.public_ids(conn, call.account.id if call.account else None, page, **_origin(call))
     return await _page_of(call, ids, page.limit, "public")
+
+
+def _origin(call: ApiCall) -> dict[str, bool]:
+    """Mastodon's `local`, `remote` and `only_media` of the public and tag timelines."""
+    return {name: call.params.bool(name) for name in ("local", "remote", "only_media")}
 
 
 @api(scope="read:statuses", auth="optional")
@@ -62,7 +65,7 @@ async def tag(call: ApiCall) -> Response:
     page = call.page()
     name = str(call.request.path_params["hashtag"]).lstrip("#").lower()
     async with connection(call.deps.pool) as conn:
-        ids = await timelines.tag_ids(conn, call.account.id if call.account else None, name, page)
+        ids = await timelines.tag_ids(conn, call.account.id if call.account else None, name, page, **_origin(call))
     return await _page_of(call, ids, page.limit, "public")
 
 
