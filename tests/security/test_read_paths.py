@@ -383,7 +383,8 @@ def _stream_socket(path: str) -> Listing:
 
 
 def _all_streams(town: Town, viewer: str, socket: Any) -> str:
-    for name in ("user", "user:notification", "public", "public:local", "public:remote", "direct"):
+    for name in ("user", "user:notification", "public", "public:local", "public:remote", "direct", "public:media",
+                 "public:local:media", "public:remote:media"):
         socket.send(json.dumps({"type": "subscribe", "stream": name}))
     for name in ("hashtag", "hashtag:local"):
         socket.send(json.dumps({"type": "subscribe", "stream": name, "tag": "geheimtag"}))
