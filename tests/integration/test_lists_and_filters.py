@@ -174,3 +174,30 @@ def test_filters_warn_hide_whole_word_expiry_in_home_notifications_and_stream(ca
                timeout=10, what="the expired filter to stop applying")
     anna.delete_filter_v2(warn["id"])
     assert anna.filters_v2() == []
+
+
+def test_filters_v1_writes_as_mastodon_makes_them(cast: dict[str, Mastodon]) -> None:
+    """Older apps write v1 filters: each is a v2 filter of one keyword; a filter of several keywords keeps its
+    settings (422, nothing changed) but its keywords can be changed and removed one by one."""
+    bert = cast["bert"]
+    made = bert.filter_create("markt", ["home", "public"], irreversible=True, whole_word=False)
+    assert made["phrase"] == "markt" and made["irreversible"] is True and made["whole_word"] is False
+    v2 = {f["title"]: f for f in bert.filters_v2()}["markt"]
+    assert v2["filter_action"] == "hide" and sorted(v2["context"]) == ["home", "public"]
+    assert [k["keyword"] for k in v2["keywords"]] == ["markt"] and v2["keywords"][0]["id"] == made["id"]
+
+    changed = bert.filter_update(made["id"], phrase="weekmarkt", irreversible=False, context=["thread"])
+    assert changed["phrase"] == "weekmarkt" and changed["irreversible"] is False and changed["context"] == ["thread"]
+    assert bert.filter_v2(v2["id"])["title"] == "weekmarkt"
+
+    bert.add_filter_keyword_v2(v2["id"], "kraam")
+    with pytest.raises(MastodonAPIError) as refused:
+        bert.filter_update(made["id"], phrase="jaarmarkt", context=["home"])
+    assert refused.value.args[1] == 422
+    assert bert.filter(made["id"])["phrase"] == "weekmarkt"  # the keyword did not change either
+    assert bert.filter_update(made["id"], whole_word=True)["whole_word"] is True  # the keyword alone may
+
+    bert.filter_delete(made["id"])
+    assert [k["keyword"] for k in bert.filter_v2(v2["id"])["keywords"]] == ["kraam"]
+    assert all(f["id"] != made["id"] for f in bert.filters())
+    bert.delete_filter_v2(v2["id"])

@@ -1,7 +1,8 @@
 """Filters in the client API: Mastodon's filters v2, and v1's list read from them.
 
 Owns: /api/v2/filters*, /api/v2/filters/keywords/:id, /api/v2/filters/statuses/:id (Mastodon's paths), GET /api/v1/filters and
-/api/v1/filters/:id (each keyword as a v1 filter, read-only: v1's writes answer 422, see docs/client-api.md).
+/api/v1/filters/:id (each keyword as a v1 filter; v1's writes make, change and delete a filter of one keyword, as
+Mastodon's do, see docs/client-api.md).
 Never: SQL, or applying filters (web/api/filtering.py).
 """
 
@@ -200,9 +201,46 @@ async def show_v1(call: ApiCall) -> Response:
 
 
 @api(scope=WRITE)
-async def write_v1(call: ApiCall) -> Response:
-    call.need_account()
-    raise ApiError(422, "Filters are changed through /api/v2/filters on this server")
+async def create_v1(call: ApiCall) -> Response:
+    """v1's filter is a v2 filter with one keyword, as Mastodon makes it: the phrase is title and keyword,
+    `irreversible` is `hide`."""
+    viewer = call.need_account()
+    phrase = call.params.str("phrase") or ""
+    async with transaction(call.deps.pool) as conn:
+        made = await filters.insert_filter(conn, viewer.id, title=phrase, contexts=_contexts(call) or [],
+                                           filter_action="hide" if call.params.bool("irreversible") else "warn",
+                                           expires_at=filters.expiry(_expires_in(call), call.deps.now()),
+                                           keywords=[(phrase, call.params.bool("whole_word", True))],
+                                           now=call.deps.now())
+    return json_response(_v1(made)[0])
+
+
+@api(scope=WRITE)
+async def update_v1(call: ApiCall) -> Response:
+    """Change a keyword, and its filter where asked; a filter's settings cannot be changed through one of several
+    keywords (422, as Mastodon), and then nothing changes."""
+    viewer = call.need_account()
+    given = call.params.values
+    phrase = call.params.str("phrase")
+    async with transaction(call.deps.pool) as conn:
+        keyword = await filters.get_keyword(conn, viewer.id, call.path_id())
+        current = await filters.get_filter(conn, viewer.id, keyword.filter_id)
+        await filters.update_keyword(conn, viewer.id, keyword.id, phrase,
+                                     call.params.bool("whole_word") if "whole_word" in given else None)
+        action = ("hide" if call.params.bool("irreversible") else "warn") if "irreversible" in given else None
+        contexts = _contexts(call)
+        if ((phrase is not None and phrase.strip() != current.title) or "expires_in" in given
+                or (contexts is not None and list(dict.fromkeys(contexts)) != list(current.contexts))
+                or (action is not None and action != current.filter_action)):
+            if len(current.keywords) > 1:
+                raise ApiError(422, "These settings belong to a filter with more than one keyword; change them "
+                                    "through /api/v2/filters")
+            await filters.update_filter(conn, viewer.id, current.id, title=phrase, contexts=contexts,
+                                        filter_action=action,
+                                        expires_at=filters.expiry(_expires_in(call), call.deps.now()),
+                                        change_expiry="expires_in" in given, keyword_changes=[], now=call.deps.now())
+        changed = await filters.get_filter(conn, viewer.id, current.id)
+    return json_response(next(e for e in _v1(changed) if e["id"] == str(keyword.id)))
 
 
 ROUTES = [
@@ -221,7 +259,8 @@ ROUTES = [
     Route("/api/v2/filters/statuses/{id}", show_status, methods=["GET"]),
     Route("/api/v2/filters/statuses/{id}", destroy_status, methods=["DELETE"]),
     Route("/api/v1/filters", index_v1, methods=["GET"]),
-    Route("/api/v1/filters", write_v1, methods=["POST"]),
+    Route("/api/v1/filters", create_v1, methods=["POST"]),
     Route("/api/v1/filters/{id}", show_v1, methods=["GET"]),
-    Route("/api/v1/filters/{id}", write_v1, methods=["PUT", "DELETE"]),
+    Route("/api/v1/filters/{id}", update_v1, methods=["PUT"]),
+    Route("/api/v1/filters/{id}", destroy_keyword, methods=["DELETE"]),  # v1's filter is the keyword, as Mastodon
 ]
