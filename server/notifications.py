@@ -14,7 +14,7 @@ from datetime import datetime
 
 import asyncpg
 
-from server import notification_policy, relationships, streams
+from server import conversation_mutes, notification_policy, relationships, streams
 from server.ids import new_id
 
 TYPES = ("mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update", "quote")
@@ -75,9 +75,12 @@ async def insert_notification(conn: asyncpg.Connection, *, account_id: int, type
     inserted = await conn.fetchval(
         "INSERT INTO notifications (id, account_id, type, from_account_id, post_id, created_at, note, group_key, "
         "filtered) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $2 "
-        f"AND domain IS NULL) AND NOT {relationships.blocks_sql('$2', '$4')} ON CONFLICT DO NOTHING RETURNING id",
+        f"AND domain IS NULL) AND NOT {relationships.blocks_sql('$2', '$4')} "
+        # A muted conversation notifies of nothing in it, as on Mastodon (a reviewer's decision still comes).
+        f"AND ($3 <> ALL($10::text[]) OR NOT {conversation_mutes.muted_sql('$5::bigint', '$2')}) "
+        "ON CONFLICT DO NOTHING RETURNING id",
         new_id(now), account_id, type, from_account_id, post_id, now, note[:1000],
-        await _group_key(conn, account_id, type, post_id, now), decision == "filter")
+        await _group_key(conn, account_id, type, post_id, now), decision == "filter", list(TYPES))
     if inserted is None:
         return
     if decision == "filter":

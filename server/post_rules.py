@@ -14,6 +14,7 @@ people's actions, moderation/post_removal.py for moderators', federation/inbound
 | vote in a poll | whoever sees it, not its author | published, not a boost (the poll's own rules: server/voting.py) |
 | quote | whoever sees it and the author's quote policy admits | published, not a boost, not followers-only or direct |
 | bookmark | whoever sees it | a boost stands for the post it boosts, as Mastodon bookmarks the original |
+| mute a conversation | whoever sees it | as bookmark; the mute covers the post's whole thread (server/conversation_mutes.py) |
 | pin | the author | published, public, unlisted or followers-only, not a boost; at most 5 (server/pins.py counts) |
 | edit, delete | the author | not a boost; an edit of a held or rejected post sends it back to review |
 | remove | an admin or moderator | not their own post, not a post of an admin or moderator; audited, author told |
@@ -72,6 +73,11 @@ async def check_bookmark(conn: asyncpg.Connection, actor: Account, post_id: int)
     if post is None:
         raise NotFound(NOT_SEEN)
     return post
+
+
+async def check_mute(conn: asyncpg.Connection, actor: Account, post_id: int) -> Post:
+    """Muting a conversation: of any post the actor sees (a boost stands for the post it boosts)."""
+    return await check_bookmark(conn, actor, post_id)
 
 
 async def check_pin(conn: asyncpg.Connection, actor: Account, post_id: int) -> Post:

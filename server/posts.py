@@ -316,11 +316,16 @@ async def delete_posts_for_purge(conn: asyncpg.Connection, post_ids: Sequence[in
     return int(status.split()[-1])
 
 
+def root_sql(post: str) -> str:
+    """SQL for the first post of the thread the post `post` (an SQL expression) belongs to: the topmost one we
+    have, deleted or not, at most 200 replies up. The one definition of a thread's root (conversations, mutes)."""
+    return (f"""(WITH RECURSIVE up(id, parent, depth) AS (
+                  SELECT rp.id, rp.in_reply_to_id, 0 FROM posts rp WHERE rp.id = {post}
+                  UNION ALL SELECT up_p.id, up_p.in_reply_to_id, up.depth + 1 FROM posts up_p
+                  JOIN up ON up_p.id = up.parent WHERE up.depth < 200)
+                SELECT id FROM up ORDER BY depth DESC LIMIT 1)""")
+
+
 async def get_root_id(conn: asyncpg.Connection, post_id: int) -> int:
     """The first post of the thread a post belongs to (the topmost one we have), deleted or not."""
-    return int(await conn.fetchval(
-        """WITH RECURSIVE up(id, parent, depth) AS (
-             SELECT id, in_reply_to_id, 0 FROM posts WHERE id = $1
-             UNION ALL SELECT p.id, p.in_reply_to_id, up.depth + 1 FROM posts p JOIN up ON p.id = up.parent
-             WHERE up.depth < 200)
-           SELECT id FROM up ORDER BY depth DESC LIMIT 1""", post_id) or post_id)
+    return int(await conn.fetchval(f"SELECT {root_sql('$1::bigint')}", post_id) or post_id)

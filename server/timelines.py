@@ -18,7 +18,7 @@ import asyncpg
 
 from server import (accounts, badges, hidden_replies, lists, media, organisations, posts, profiles, relationships,
                     trust, visibility, voice)
-from server import bookmarks, pins, polls, quotes, tags
+from server import bookmarks, conversation_mutes, pins, polls, quotes, tags
 from server.accounts import Account
 from server.ids import id_floor
 from server.organisations import Organisation
@@ -86,6 +86,7 @@ class PostView:
     reblogged: bool = False
     bookmarked: bool = False  # by the viewer
     pinned: bool = False  # by the viewer, on their own profile
+    muted: bool = False  # the viewer muted its conversation
     mentions: tuple[Account, ...] = field(default_factory=tuple)
     attachments: tuple[media.Attachment, ...] = field(default_factory=tuple)
     badge: badges.Badge | None = None  # the author's badge, when it is valid today
@@ -366,15 +367,16 @@ async def live_audience(conn: asyncpg.Connection, post_id: int, viewer_ids: Coll
 
 
 async def list_reacting(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_ids: Collection[int]) -> set[int]:
-    """Those of the viewers who favourited, boosted, bookmarked or pinned one of the posts: the only viewers whose
-    Status entity of them differs from everyone else's (`favourited`, `reblogged`, `bookmarked`, `pinned`), so the
-    streaming API renders a post once for all the others."""
+    """Those of the viewers who favourited, boosted, bookmarked or pinned one of the posts or muted its
+    conversation: the only viewers whose Status entity of them differs from everyone else's (`favourited`,
+    `reblogged`, `bookmarked`, `pinned`, `muted`), so the streaming API renders a post once for all the others."""
     rows = await conn.fetch(
         f"""SELECT account_id FROM favourites WHERE post_id = ANY($1::bigint[]) AND account_id = ANY($2::bigint[])
            UNION SELECT account_id FROM posts WHERE reblog_of_id = ANY($1::bigint[])
              AND account_id = ANY($2::bigint[]) AND deleted_at IS NULL
            UNION SELECT v.id FROM unnest($2::bigint[]) AS v(id) WHERE EXISTS (SELECT 1 FROM unnest($1::bigint[])
-             AS s(id) WHERE {bookmarks.bookmarked_sql('s.id', 'v.id')} OR {pins.pinned_sql('s.id', 'v.id')})""",
+             AS s(id) WHERE {bookmarks.bookmarked_sql('s.id', 'v.id')} OR {pins.pinned_sql('s.id', 'v.id')}
+               OR {conversation_mutes.muted_sql('s.id', 'v.id')})""",
         list(post_ids), list(viewer_ids))
     return {r["account_id"] for r in rows} | await polls.list_voting(conn, post_ids, viewer_ids)
 
@@ -470,6 +472,7 @@ async def hydrate(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_id: 
              EXISTS (SELECT 1 FROM posts b WHERE b.reblog_of_id = p.id AND b.account_id = $2
                      AND b.deleted_at IS NULL) AS reblogged,
              {bookmarks.bookmarked_sql('p.id', '$2')} AS bookmarked, {pins.pinned_sql('p.id', '$2')} AS pinned,
+             {conversation_mutes.muted_sql('p.id', '$2')} AS muted,
              (SELECT ip.account_id FROM posts ip WHERE ip.id = p.in_reply_to_id) AS parent_account_id,
              ARRAY(SELECT t.tag FROM post_tags t WHERE t.post_id = p.id ORDER BY t.tag) AS tags
            FROM posts p WHERE p.id = ANY($1::bigint[])""", all_ids, viewer_id)}
@@ -506,7 +509,7 @@ async def hydrate(conn: asyncpg.Connection, post_ids: Sequence[int], viewer_id: 
             in_reply_to_account=people.get(parent_account) if parent_account is not None else None,
             tags=tuple(c["tags"]), replies_count=c["replies"], reblogs_count=c["reblogs"],
             favourites_count=c["favourites"], favourited=c["favourited"], reblogged=c["reblogged"],
-            bookmarked=c["bookmarked"], pinned=c["pinned"],
+            bookmarked=c["bookmarked"], pinned=c["pinned"], muted=c["muted"],
             mentions=tuple(mentions.get(post.id, [])), attachments=tuple(attachments.get(post.id, [])),
             badge=author_badges.get(post.account_id),
             voice_verified=voice.organisation_verified(post.voice_organisation_uri, trusted),

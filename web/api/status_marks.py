@@ -1,7 +1,8 @@
 """What a person marks on posts in the client API: bookmarks and pins, and several statuses fetched at once.
 
-Owns: /api/v1/statuses/:id/bookmark, /unbookmark, /pin, /unpin, GET /api/v1/bookmarks and GET /api/v1/statuses
-(`id[]`). The rules are server/post_rules.py's (check_bookmark, check_pin); every post shown passes the visibility
+Owns: /api/v1/statuses/:id/bookmark, /unbookmark, /mute, /unmute (the conversation), /pin, /unpin, GET
+/api/v1/bookmarks and GET /api/v1/statuses (`id[]`). The rules are server/post_rules.py's (check_bookmark,
+check_mute, check_pin); every post shown passes the visibility
 rule in timelines.hydrate, so an id the viewer may not see is left out, as Mastodon leaves out missing ones.
 Never: SQL.
 """
@@ -13,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import bookmarks, pins, timelines
+from server import bookmarks, conversation_mutes, pins, timelines
 from server.db.pool import connection, transaction
 from web.api.entities import render_status_ids
 from web.api.http import ApiCall, api, json_response, link_header, not_found
@@ -58,6 +59,9 @@ ROUTES = [
     Route("/api/v1/bookmarks", list_bookmarks, methods=["GET"]),
     Route("/api/v1/statuses/{id}/bookmark", _mark(bookmarks.bookmark, "write:bookmarks"), methods=["POST"]),
     Route("/api/v1/statuses/{id}/unbookmark", _mark(bookmarks.unbookmark, "write:bookmarks", with_time=False),
+          methods=["POST"]),
+    Route("/api/v1/statuses/{id}/mute", _mark(conversation_mutes.mute, "write:mutes"), methods=["POST"]),
+    Route("/api/v1/statuses/{id}/unmute", _mark(conversation_mutes.unmute, "write:mutes", with_time=False),
           methods=["POST"]),
     Route("/api/v1/statuses/{id}/pin", _mark(pins.pin, "write:accounts"), methods=["POST"]),
     Route("/api/v1/statuses/{id}/unpin", _mark(pins.unpin, "write:accounts"), methods=["POST"]),
