@@ -4,6 +4,7 @@ Mastodon.py against a real node, with a reviewer's decision (our `status` extens
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from mastodon import Mastodon
 
@@ -44,6 +45,16 @@ def test_grouped_notifications_with_review_decisions(node: Node, cast: dict[str,
     assert groups["status"]["ambtenaar_review"]["decision"] == "approved"  # a reviewer's decision, as in v1
     assert {a["id"] for a in page["accounts"]} >= {bert.me()["id"], carl.me()["id"]}
     assert str(post["id"]) in {s["id"] for s in page["statuses"]}
+    # partial_avatars (Mastodon.py asks for it by default): the newest account of a group in full, the rest partial.
+    raw = httpx.get(f"{node.url}/api/v2/notifications", headers={"Authorization": f"Bearer {anna.access_token}"},
+                    params={"types[]": "favourite", "expand_accounts": "partial_avatars"}).json()
+    newest, other = raw["notification_groups"][0]["sample_account_ids"]
+    assert [a["id"] for a in raw["accounts"]] == [newest] and "note" in raw["accounts"][0]
+    assert [sorted(a) for a in raw["partial_accounts"]] == [sorted(["id", "acct", "url", "avatar", "avatar_static",
+                                                                    "locked", "bot"])]
+    assert raw["partial_accounts"][0]["id"] == other
+    assert {a["id"] for a in anna.grouped_notifications(types=["favourite"], expand_accounts="full")["accounts"]} \
+        == {newest, other}
     # Ungrouped when the app groups no favourites; v1 names the same group key.
     ungrouped = anna.grouped_notifications(grouped_types=["follow"])["notification_groups"]
     assert sum(g["type"] == "favourite" for g in ungrouped) == 2
