@@ -109,6 +109,30 @@ async def insert_poll(conn: asyncpg.Connection, post_id: int, draft: PollDraft, 
     return _poll(row)
 
 
+async def update_poll(conn: asyncpg.Connection, post_id: int, draft: PollDraft, now: datetime) -> bool:
+    """A local post's poll as its author edited it (a checked draft), as Mastodon's UpdateStatusService changes it:
+    new options or a change of multiple choice wipe every vote; the poll runs `expires_in` from now (an ended one
+    opens again). A post without a poll gets one. Whether anything changed."""
+    current = await get_poll(conn, post_id, for_update=True)
+    if current is None:
+        await insert_poll(conn, post_id, draft, now)
+        return True
+    reset = current.options != draft.options or current.multiple != draft.multiple
+    expires_at = now + timedelta(seconds=draft.expires_in)
+    if reset:
+        await conn.execute("DELETE FROM poll_votes WHERE post_id = $1", post_id)
+    await conn.execute(
+        """UPDATE polls SET options = $2, multiple = $3, hide_totals = $4, expires_at = $5, closed_at = NULL,
+                  votes = CASE WHEN $6 THEN $7::integer[] ELSE votes END,
+                  votes_count = CASE WHEN $6 THEN 0 ELSE votes_count END,
+                  voters_count = CASE WHEN $6 THEN 0 ELSE voters_count END, updated_at = $8
+           WHERE post_id = $1""",
+        post_id, list(draft.options), draft.multiple, draft.hide_totals, expires_at, reset,
+        [0] * len(draft.options), now)
+    return reset or current.hide_totals != draft.hide_totals or current.closed_at is not None \
+        or current.expires_at != expires_at
+
+
 async def get_poll(conn: asyncpg.Connection, post_id: int, *, for_update: bool = False) -> Poll | None:
     """`for_update` holds the poll's row until the caller's transaction ends: votes on one poll count one at a
     time, so a single-choice poll never takes two answers from one voter."""

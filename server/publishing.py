@@ -334,21 +334,27 @@ async def _own_post(conn: asyncpg.Connection, author: Account, post_id: int) -> 
 
 async def edit_post(conn: asyncpg.Connection, settings: Settings, author: Account, post_id: int, *, body: str,
                     spoiler_text: str, now: datetime, confirm_policy: bool = False,
-                    media_ids: Sequence[int] | None = None, media_changes: Sequence[media.MediaChange] = ()) -> Post:
-    """Change the words or images of a post; its voice and visibility stay as published.
+                    media_ids: Sequence[int] | None = None, media_changes: Sequence[media.MediaChange] = (),
+                    poll: polls.PollDraft | None = None) -> Post:
+    """Change the words, images or poll of a post; its voice and visibility stay as published.
 
     `media_ids` is the post's new list of images (None keeps them), `media_changes` their new alt text: a change
-    of images alone is an edit too, with its history entry and Update, as on Mastodon."""
+    of images alone is an edit too, with its history entry and Update, as on Mastodon. `poll` is the poll as the
+    author sends it back (None keeps it): new options wipe its votes (server/polls.update_poll)."""
     post = await _own_post(conn, author, post_id)
     # The images first, in this transaction: the checks below read them as they will be, and a refusal rolls
     # them back with the rest.
     image_ids, images_changed = await media.update_post_media(conn, author.id, post.id, media_ids=media_ids,
                                                               changes=media_changes)
     check_text(settings, body, spoiler_text, has_media=bool(image_ids))
-    # An edit runs the organisation's checks again, on the words and images as they will be.
+    if poll is not None:
+        poll = polls.validate_draft(poll)
+        if image_ids:
+            raise Invalid("A post can have images or a poll, not both.")
+    # An edit runs the organisation's checks again, on the words, images and poll options as they will be.
     draft = Draft(text=body, spoiler_text=spoiler_text, visibility=post.visibility, voice=post.voice,
                   in_reply_to_id=post.in_reply_to_id, language=post.language, media_ids=image_ids,
-                  confirm_policy=confirm_policy, poll=await _poll_as_drafted(conn, post.id))
+                  confirm_policy=confirm_policy, poll=poll or await _poll_as_drafted(conn, post.id))
     verdict = await _policy_verdict(conn, author, draft, post.voice, post.language, now)
     if verdict is not None and verdict.outcome == "block":
         raise PolicyBlocked(verdict)
@@ -361,7 +367,9 @@ async def edit_post(conn: asyncpg.Connection, settings: Settings, author: Accoun
         await audit.record(conn, actor_id=author.id, action="policy.checked_edit", subject_type="post",
                            subject_id=post.id, detail={**verdict.to_json(), "confirmed": confirm_policy}, now=now)
     rendered, mention_ids = await _render(conn, settings, body)
-    if body.strip() == post.source_text and spoiler_text.strip() == post.spoiler_text and not images_changed:
+    poll_changed = poll is not None and await polls.update_poll(conn, post.id, poll, now)
+    if body.strip() == post.source_text and spoiler_text.strip() == post.spoiler_text and not images_changed \
+            and not poll_changed:
         return post
     updated = await posts.update_post_content(conn, post, source_text=body.strip(), content_html=rendered.html,
                                               spoiler_text=spoiler_text.strip(), tags=rendered.tags,

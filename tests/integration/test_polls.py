@@ -120,3 +120,35 @@ def test_the_organisations_checks_read_the_options(ede: Node, anna: Mastodon) ->
     finally:
         assert ede.cli("policy", "set", "--org", "gemeente-ede", "--check", "personal-data.phone",
                        "--action", "off").code == 0
+
+
+def test_editing_a_post_with_its_poll(ede: Node, anna: Mastodon, bert: Mastodon) -> None:
+    """Mastodon's web app sends the poll back with every edit: the words change and the votes stay. New options
+    wipe the votes, as on Mastodon, and the organisation's checks read the new options."""
+    status = anna.status_post("Welke kleur krijgen de bankjes?", poll=anna.make_poll(["Groen", "Blauw"], 3600))
+    bert.poll_vote(status["poll"]["id"], 0)
+    same = anna.status_update(status["id"], "Welke kleur krijgen de nieuwe bankjes?",
+                              poll=anna.make_poll(["Groen", "Blauw"], 3600))
+    assert "nieuwe bankjes" in same["content"] and same["edited_at"] is not None
+    assert same["poll"]["votes_count"] == 1 and bert.poll(status["poll"]["id"])["own_votes"] == [0]
+
+    changed = anna.status_update(status["id"], "Welke kleur krijgen de nieuwe bankjes?",
+                                 poll=anna.make_poll(["Groen", "Rood", "Geel"], 7200))
+    assert [o["title"] for o in changed["poll"]["options"]] == ["Groen", "Rood", "Geel"]
+    assert changed["poll"]["votes_count"] == 0 and bert.poll(status["poll"]["id"])["own_votes"] == []
+    assert bert.poll_vote(status["poll"]["id"], 2)["own_votes"] == [2]  # bert may vote again
+
+    assert ede.cli("policy", "set", "--org", "gemeente-ede", "--check", "personal-data.phone",
+                   "--action", "block").code == 0
+    try:
+        refused = httpx.put(f"{ede.url}/api/v1/statuses/{status['id']}",
+                            headers={"Authorization": f"Bearer {anna.access_token}"},
+                            json={"status": "Welke kleur?", "poll": {"options": ["Groen", "Bel 06-12345678"],
+                                                                      "expires_in": 600}})
+        assert refused.status_code == 422, refused.text
+    finally:
+        assert ede.cli("policy", "set", "--org", "gemeente-ede", "--check", "personal-data.phone",
+                       "--action", "off").code == 0
+    kept = anna.status(status["id"])  # nothing of the refused edit stayed
+    assert [o["title"] for o in kept["poll"]["options"]] == ["Groen", "Rood", "Geel"]
+    assert "nieuwe bankjes" in kept["content"] and kept["poll"]["votes_count"] == 1

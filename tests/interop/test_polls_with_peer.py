@@ -64,3 +64,21 @@ def test_the_peer_votes_and_receives_the_new_counts(alice: httpx.Client, burger:
     options = update["activity"]["object"]["oneOf"]
     assert [(o["name"], o["replies"]["totalItems"]) for o in options] == [("Markt", 0), ("Park", 1)]
     assert update["activity"]["object"]["votersCount"] == 1
+
+
+def test_an_edit_with_new_options_reaches_the_peer(alice: httpx.Client, burger: Peer) -> None:
+    """Edited options go out as an Update of the Question, with the votes wiped (as Mastodon changes a poll)."""
+    status = alice.post("/api/v1/statuses", json={"status": "Welke dag is de markt?", "poll": {
+        "options": ["Zaterdag", "Zondag"], "expires_in": 3600}}).json()
+    created = burger.received(type="Create", actor=ALICE, wait=20, min=2)
+    question_id = next(c["activity"]["object"]["id"] for c in created
+                       if c["activity"]["object"].get("content", "").find("Welke dag") >= 0)
+    edited = alice.put(f"/api/v1/statuses/{status['id']}", json={"status": "Welke dag is de markt?", "poll": {
+        "options": ["Vrijdag", "Zaterdag"], "expires_in": 3600}})
+    assert edited.status_code == 200, edited.text
+    update = eventually(lambda: [u for u in burger.received(type="Update", actor=ALICE)
+                                 if u["activity"]["object"]["id"] == question_id],
+                        lambda found: bool(found), what="the Update of the edited Question")[-1]
+    assert update["verified"] is True and update["object_type"] == "Question", update
+    assert [(o["name"], o["replies"]["totalItems"]) for o in update["activity"]["object"]["oneOf"]] == [
+        ("Vrijdag", 0), ("Zaterdag", 0)]

@@ -164,8 +164,7 @@ async def delete(call: ApiCall) -> Response:
 async def edit(call: ApiCall) -> Response:
     author = call.need_account()
     post = await _visible(call)
-    if call.params.values.get("poll"):
-        raise ApiError(422, "Validation failed: changing a post's poll is not supported on this server")
+    poll = read_poll(call.params)  # sent back as it is by Mastodon's web app with every edit; new options reset it
     await resolver.resolve_mentions(call.request.app.state.federation, call.params.str("status") or "")
     # Mastodon: media_ids is the post's new list of images when sent (absent: they stay), media_attributes[]
     # their new descriptions and focal points.
@@ -174,7 +173,8 @@ async def edit(call: ApiCall) -> Response:
         await publishing.edit_post(conn, call.deps.settings, author, post.id,
                                    body=call.params.str("status", post.source_text) or "",
                                    spoiler_text=call.params.str("spoiler_text", post.spoiler_text) or "",
-                                   now=call.deps.now(), media_ids=media_ids, media_changes=_media_attributes(call))
+                                   now=call.deps.now(), media_ids=media_ids, media_changes=_media_attributes(call),
+                                   poll=poll)
         if (policy := quote_policy_param(call)) is not None:  # Mastodon 4.5: who may quote, changed with the edit
             await quotes.change_post_policy(conn, author, post, policy, call.deps.now())
     return json_response(await _render_one(call, post.id))
