@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -51,12 +52,13 @@ WRITE_LIMIT = 2 * 1024 * 1024  # unsent bytes for one client before it is taken 
 class StreamSocket(asyncio.Protocol):
     """One WebSocket connection of the streaming API, from the upgrade request to the close."""
 
-    __slots__ = ("_connections", "_hub", "_handshake", "_frames", "_client", "_viewer", "_requests", "_fragments",
-                 "awaiting_pong", "transport")
+    __slots__ = ("_connections", "_tasks", "_hub", "_handshake", "_frames", "_client", "_viewer", "_requests",
+                 "_fragments", "awaiting_pong", "transport")
 
     def __init__(self, config: Config, server_state: ServerState, app_state: dict[str, Any],
                  _loop: asyncio.AbstractEventLoop | None = None) -> None:
         self._connections = server_state.connections  # uvicorn's, so that its shutdown reaches this socket
+        self._tasks = server_state.tasks  # uvicorn's too: holds the short tasks below while they run
         self._hub: StreamHub | None = app_state.get(HUB_STATE_KEY)
         self._handshake: ServerProtocol | None = ServerProtocol(max_size=MAX_MESSAGE, logger=log)
         self._frames: Protocol | None = None  # set once the upgrade is accepted
@@ -96,7 +98,7 @@ class StreamSocket(asyncio.Protocol):
             self._handshake.receive_data(data)
             for event in self._handshake.events_received():
                 if isinstance(event, Request):
-                    asyncio.create_task(self._open(event), name="stream-handshake")
+                    self._start(self._open(event), "stream-handshake")
 
     def shutdown(self) -> None:
         """uvicorn is stopping: tell the client to come back later (1012), as Mastodon's server does on restart."""
@@ -184,7 +186,13 @@ class StreamSocket(asyncio.Protocol):
             self._requests.append(request)
             return
         self._requests = [request]
-        asyncio.create_task(self._work_through(), name="stream-subscribe")
+        self._start(self._work_through(), "stream-subscribe")
+
+    def _start(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """A short task, held in uvicorn's set of tasks while it runs (the loop itself keeps only a weak one)."""
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _work_through(self) -> None:
         from web.api.streaming import subscribe_message
