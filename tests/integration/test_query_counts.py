@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
@@ -32,6 +31,7 @@ from tests import factories
 from tests.helpers.database import TestPostgres, run
 from tests.helpers.nodes import Node
 from tests.helpers.photos import png
+from tests.helpers.remote_posts import connect
 
 REMOTE = "remote.example"
 BLOCKS = 13  # blocks of five or six home entries each (and two posts of bert's): more than 40
@@ -93,15 +93,8 @@ def _ok(response: httpx.Response) -> dict[str, Any]:
     return dict(response.json())
 
 
-async def _connect(database_url: str) -> asyncpg.Connection:
-    """A connection with the pool's JSON codec (server/db/pool.py), for the domain functions."""
-    conn = await asyncpg.connect(database_url)
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
-    return conn
-
-
 async def _remote_people(database_url: str, count: int, now: datetime) -> list[int]:
-    conn = await _connect(database_url)
+    conn = await connect(database_url)
     try:
         made = []
         for i in range(count):
@@ -121,7 +114,7 @@ async def _remote_people(database_url: str, count: int, now: datetime) -> list[i
 
 
 async def _follow(database_url: str, pairs: list[tuple[int, int]], now: datetime) -> None:
-    conn = await _connect(database_url)
+    conn = await connect(database_url)
     try:
         for follower, followed in pairs:
             await follows.insert_follow(conn, follower, followed, now)
@@ -134,7 +127,7 @@ async def _remote_post(database_url: str, author: int, n: int, *, mention: list[
     """A remote official post (claiming an organisation on an untrusted node) that names `mention` and quotes
     `quoted` with our authorisation, stored as federation/inbound/notes.py stores one."""
     now = datetime.now(timezone.utc)
-    conn = await _connect(database_url)
+    conn = await connect(database_url)
     try:
         uri = f"https://{REMOTE}/notes/{n}"
         post, _ = await posts.upsert_remote_post(

@@ -29,8 +29,6 @@ from typing import TYPE_CHECKING
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from web.api.stream_sockets import WRITE_LIMIT
-
 if TYPE_CHECKING:
     from web.api.streaming import Client, StreamHub
 
@@ -39,6 +37,9 @@ log = logging.getLogger("ambtenaar.streaming")
 PREFIX = "/api/v1/streaming/"
 DETACH = "ambtenaar.detach_event_stream"  # the scope extension: call it with the EventStreamSocket to hand over to
 HEARTBEAT = b":thump\n"  # Mastodon's streaming server's comment line
+# Unsent bytes for one client before it is taken as not reading, on event streams and WebSockets alike
+# (web/api/stream_sockets.py takes it from here: this module is the one both kinds of socket can import).
+WRITE_LIMIT = 2 * 1024 * 1024
 
 
 class EventStreamHttp(HttpToolsProtocol):

@@ -25,6 +25,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Coroutine
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -35,18 +36,18 @@ from websockets.http11 import Request, Response
 from websockets.protocol import Protocol, Side, State
 from websockets.server import ServerProtocol
 
+from web.api.event_streams import WRITE_LIMIT
+from web.api.streaming import Client, StreamHub, StreamRefused, Viewer, authenticate, subscribe_message
+
 if TYPE_CHECKING:
     from uvicorn.config import Config
     from uvicorn.server import ServerState
-
-    from web.api.streaming import Client, StreamHub, Viewer
 
 log = logging.getLogger("ambtenaar.streaming")
 
 PATH = "/api/v1/streaming"
 HUB_STATE_KEY = "stream_hub"  # where server/app.py's lifespan state puts this process's StreamHub
 MAX_MESSAGE = 64 * 1024  # a subscribe message is a few hundred bytes
-WRITE_LIMIT = 2 * 1024 * 1024  # unsent bytes for one client before it is taken as not reading
 
 
 class StreamSocket(asyncio.Protocol):
@@ -110,8 +111,6 @@ class StreamSocket(asyncio.Protocol):
     # The handshake
 
     async def _open(self, request: Request) -> None:
-        from web.api.streaming import Client, StreamRefused, authenticate
-
         handshake = self._handshake
         if handshake is None or self.transport is None or self.transport.is_closing():
             return
@@ -195,8 +194,6 @@ class StreamSocket(asyncio.Protocol):
         task.add_done_callback(self._tasks.discard)
 
     async def _work_through(self) -> None:
-        from web.api.streaming import subscribe_message
-
         try:
             while self._requests and self._hub is not None and self._client is not None and self._viewer is not None:
                 await subscribe_message(self._hub, self._client, self._viewer, self._requests.pop(0))
@@ -257,8 +254,6 @@ def _scope(request: Request, query: str) -> dict[str, Any]:
 
 def _json_response(status: int, message: str) -> Response:
     body = json.dumps({"error": message}).encode()
-    reason = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 500: "Internal Server Error",
-              503: "Service Unavailable"}.get(status, "Error")
     headers = WsHeaders([("Content-Type", "application/json"), ("Content-Length", str(len(body))),
                          ("X-Error-Message", message), ("Connection", "close")])
-    return Response(status, reason, headers, body)
+    return Response(status, HTTPStatus(status).phrase, headers, body)

@@ -79,7 +79,7 @@ class StreamRefused(Exception):
 class Viewer:
     account_id: int
     scopes: tuple[str, ...]
-    token_id: int = 0  # the token the stream was opened with: its revocation closes the stream
+    token_id: int  # the token the stream was opened with: its revocation closes the stream
 
     @property
     def reads_notifications(self) -> bool:
@@ -282,8 +282,10 @@ class StreamHub:
             rounds += 1
             if rounds * KEEPALIVE_SECONDS >= RECHECK_SECONDS:
                 rounds = 0
-                with contextlib.suppress(Exception):
+                try:
                     await self.recheck(None)
+                except Exception:  # the database away for a moment: the next round checks again
+                    log.exception("stream access recheck failed")
 
     async def recheck(self, account_ids: set[int] | None) -> None:
         """Close the streams (of these accounts, or all) whose token was revoked or whose account was suspended or
