@@ -109,14 +109,14 @@ async def insert_poll(conn: asyncpg.Connection, post_id: int, draft: PollDraft, 
     return _poll(row)
 
 
-async def update_poll(conn: asyncpg.Connection, post_id: int, draft: PollDraft, now: datetime) -> bool:
+async def update_poll(conn: asyncpg.Connection, post_id: int, draft: PollDraft, now: datetime) -> None:
     """A local post's poll as its author edited it (a checked draft), as Mastodon's UpdateStatusService changes it:
     new options or a change of multiple choice wipe every vote; the poll runs `expires_in` from now (an ended one
-    opens again). A post without a poll gets one. Whether anything changed."""
+    opens again), so a poll sent back is always a change. A post without a poll gets one."""
     current = await get_poll(conn, post_id, for_update=True)
     if current is None:
         await insert_poll(conn, post_id, draft, now)
-        return True
+        return
     reset = current.options != draft.options or current.multiple != draft.multiple
     expires_at = now + timedelta(seconds=draft.expires_in)
     if reset:
@@ -129,8 +129,6 @@ async def update_poll(conn: asyncpg.Connection, post_id: int, draft: PollDraft, 
            WHERE post_id = $1""",
         post_id, list(draft.options), draft.multiple, draft.hide_totals, expires_at, reset,
         [0] * len(draft.options), now)
-    return reset or current.hide_totals != draft.hide_totals or current.closed_at is not None \
-        or current.expires_at != expires_at
 
 
 async def get_poll(conn: asyncpg.Connection, post_id: int, *, for_update: bool = False) -> Poll | None:

@@ -367,9 +367,9 @@ async def edit_post(conn: asyncpg.Connection, settings: Settings, author: Accoun
         await audit.record(conn, actor_id=author.id, action="policy.checked_edit", subject_type="post",
                            subject_id=post.id, detail={**verdict.to_json(), "confirmed": confirm_policy}, now=now)
     rendered, mention_ids = await _render(conn, settings, body)
-    poll_changed = poll is not None and await polls.update_poll(conn, post.id, poll, now)
-    if body.strip() == post.source_text and spoiler_text.strip() == post.spoiler_text and not images_changed \
-            and not poll_changed:
+    if poll is not None:  # its time runs from now: always a change, with its Update to other servers
+        await polls.update_poll(conn, post.id, poll, now)
+    elif body.strip() == post.source_text and spoiler_text.strip() == post.spoiler_text and not images_changed:
         return post
     updated = await posts.update_post_content(conn, post, source_text=body.strip(), content_html=rendered.html,
                                               spoiler_text=spoiler_text.strip(), tags=rendered.tags,
